@@ -1,0 +1,34 @@
+# The two commands a newcomer types: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test lint demo bench test-container clean
+
+$(BIN)/tgdigest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/tgdigest
+
+lint: install
+	$(BIN)/ruff check bot tests bench
+
+test: install lint
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/python -m bot.demo
+
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/match.py
+	$(BIN)/python bench/deliver.py
+
+test-container:
+	bash scripts/test-container.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache data/demo

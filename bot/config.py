@@ -1,0 +1,387 @@
+"""Configuration: a TOML file (every key optional) plus secrets from the environment.
+
+``load_config`` checks the whole file and raises one ``ConfigError`` listing every
+problem (file, key, reason), so an operator fixes them all in one go. Nothing here reads
+globals at import; ``main()`` calls ``load_config`` and passes the result down.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+import zoneinfo
+import dataclasses
+import types
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from bot.errors import ConfigError, QueryError
+from bot.handles import HandleError, parse_handle
+
+DEFAULT_CONFIG_PATH = Path("config/config.toml")
+DEFAULT_DB_PATH = Path("data/tgdigest.sqlite")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectConfig:
+    interval: float = 10.0  # minutes between collection passes
+    jitter: int = 30  # seconds of random delay added to each pass
+    misfire_grace: int = 300  # seconds a late pass may still run (APScheduler's default is 1)
+    backfill: int = 50  # posts taken from a channel the first time it is seen
+    edit_window_hours: float = 24.0  # recent posts re-read for edits
+    edit_ids_per_poll: int = 100  # at most this many recent ids re-read per channel and pass
+    flood_sleep_threshold: int = 60  # flood waits up to this many seconds are slept inline
+    page_size: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    base_url: str = "https://t.me"
+    request_interval: float = 2.0  # seconds between page requests (politeness)
+    max_retries: int = 3
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeConfig:
+    window_days: float = 7.0  # only posts this close in time can join one story
+    similarity: float = 0.7  # shingle Jaccard above which two posts tell the same story
+
+
+@dataclass(frozen=True, slots=True)
+class QueryConfig:
+    stemming: bool = False  # opt-in snowball stemming for every query
+    language: str = "english"
+    max_length: int = 200
+    max_terms: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    admins: tuple[int, ...] = ()
+    max_subscriptions: int = 50
+    global_rate: float = 30.0  # messages per second over all chats
+    per_chat_rate: float = 1.0  # messages per second to one chat
+    poll_timeout: int = 30  # getUpdates long-poll seconds
+    max_retries: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    default_time: str = "09:00"
+    default_timezone: str = "UTC"
+    first_lookback_hours: float = 24.0
+    snippet_length: int = 250
+    tick_seconds: int = 60
+    max_stories: int = 100  # per digest; the rest are counted, not listed
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    retention_days: float = 30.0
+    heartbeat_seconds: int = 30
+    health_max_age: int = 180  # heartbeat older than this: unhealthy
+    channel_stuck_hours: float = 6.0  # a channel not polled successfully this long: unhealthy
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    handle: str
+    title: str | None = None
+    interval: float | None = None  # minutes; None: [collect] interval
+    backfill: int | None = None
+    source: str | None = None  # "telethon" | "web"; None: telethon when credentials exist
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryConfig:
+    name: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    collect: CollectConfig = field(default_factory=CollectConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    dedupe: DedupeConfig = field(default_factory=DedupeConfig)
+    query: QueryConfig = field(default_factory=QueryConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    channels: tuple[ChannelConfig, ...] = ()
+    categories: tuple[CategoryConfig, ...] = ()
+    source_path: Path | None = None
+
+    def category_names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials, from the environment only. ``repr`` never shows a value."""
+
+    api_id: int | None = None
+    api_hash: str | None = None
+    session: str | None = None
+    bot_token: str | None = None
+    bot_api_url: str = "https://api.telegram.org"
+
+    def __repr__(self) -> str:
+        shown = {f.name: ("set" if getattr(self, f.name) else "unset") for f in fields(self)}
+        shown["bot_api_url"] = self.bot_api_url
+        return f"Secrets({shown})"
+
+    @property
+    def has_telegram_api(self) -> bool:
+        return bool(self.api_id and self.api_hash)
+
+    def values(self) -> list[str]:
+        """Every secret string, for the log redaction filter."""
+        return [v for v in (self.api_hash, self.session, self.bot_token) if v]
+
+
+def secrets_from_env(env: Mapping[str, str] | None = None) -> Secrets:
+    env = os.environ if env is None else env
+    api_id_raw = env.get("TELEGRAM_API_ID", "").strip()
+    api_id: int | None = None
+    if api_id_raw:
+        if not api_id_raw.isdigit():
+            raise ConfigError("TELEGRAM_API_ID: must be the number shown on my.telegram.org")
+        api_id = int(api_id_raw)
+    return Secrets(
+        api_id=api_id,
+        api_hash=env.get("TELEGRAM_API_HASH") or None,
+        session=env.get("TELEGRAM_SESSION") or None,
+        bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        bot_api_url=(env.get("TELEGRAM_BOT_API_URL") or "https://api.telegram.org").rstrip("/"),
+    )
+
+
+def resolve_config_path(cli_path: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """``--config``, else ``$TGDIGEST_CONFIG``, else ``config/config.toml`` if present."""
+    env = os.environ if env is None else env
+    if cli_path:
+        return Path(cli_path)
+    if env.get("TGDIGEST_CONFIG"):
+        return Path(env["TGDIGEST_CONFIG"])
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def resolve_db_path(cli_path: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--db``, else ``$TGDIGEST_DB``, else ``data/tgdigest.sqlite``."""
+    env = os.environ if env is None else env
+    if cli_path:
+        return Path(cli_path)
+    if env.get("TGDIGEST_DB"):
+        return Path(env["TGDIGEST_DB"])
+    return DEFAULT_DB_PATH
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path`` (None: all defaults); raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    label = str(path) if path else "<defaults>"
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{label}: file not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{label}: cannot read: {e}") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{label}: not valid TOML: {e}") from None
+    problems: list[str] = []
+    config = _build(Config, raw, label, "", problems)
+    if env.get("TGDIGEST_ADMINS"):
+        admins: list[int] = []
+        for part in env["TGDIGEST_ADMINS"].replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                admins.append(int(part))
+            except ValueError:
+                problems.append(f"TGDIGEST_ADMINS: {part!r} is not a chat id (a whole number)")
+        if config is not None:
+            merged = tuple(dict.fromkeys(config.bot.admins + tuple(admins)))
+            config = _replace(config, bot=_replace(config.bot, admins=merged))
+    if config is not None:
+        _check_semantics(config, label, problems)
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None
+    return _replace(config, source_path=path)
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    return dataclasses.replace(obj, **changes)
+
+
+def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
+    from bot.query import parse_query  # the query module owns the language
+
+    for key, tz in (("digest.default_timezone", config.digest.default_timezone),):
+        if not valid_timezone(tz):
+            problems.append(f"{label}: {key}: unknown time zone {tz!r} (use an IANA name like Europe/Berlin)")
+    if parse_hhmm(config.digest.default_time) is None:
+        problems.append(f"{label}: digest.default_time: {config.digest.default_time!r} is not HH:MM")
+    if not config.web.base_url.startswith(("http://", "https://")):
+        problems.append(f"{label}: web.base_url: must start with http:// or https://")
+    positive = {
+        "collect.interval": config.collect.interval,
+        "collect.page_size": config.collect.page_size,
+        "bot.global_rate": config.bot.global_rate,
+        "bot.per_chat_rate": config.bot.per_chat_rate,
+        "dedupe.window_days": config.dedupe.window_days,
+        "digest.tick_seconds": config.digest.tick_seconds,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            problems.append(f"{label}: {key}: must be greater than 0")
+    if not 0 < config.dedupe.similarity <= 1:
+        problems.append(f"{label}: dedupe.similarity: must be between 0 and 1")
+    seen_handles: set[str] = set()
+    for i, channel in enumerate(config.channels):
+        key = f"channels[{i}].handle"
+        try:
+            handle = parse_handle(channel.handle)
+        except HandleError as e:
+            problems.append(f"{label}: {key}: {e}")
+            continue
+        if str(handle) in seen_handles:
+            problems.append(f"{label}: {key}: {channel.handle!r} is listed twice")
+        seen_handles.add(str(handle))
+        if channel.source not in (None, "telethon", "web"):
+            problems.append(f"{label}: channels[{i}].source: must be \"telethon\" or \"web\"")
+        if channel.source == "web" and handle.kind != "username":
+            problems.append(f"{label}: channels[{i}].source: the web preview only reads public @name channels")
+        if channel.interval is not None and channel.interval <= 0:
+            problems.append(f"{label}: channels[{i}].interval: must be greater than 0")
+        if channel.backfill is not None and channel.backfill < 0:
+            problems.append(f"{label}: channels[{i}].backfill: must be 0 or more")
+    names: set[str] = set()
+    for i, category in enumerate(config.categories):
+        if not category.name.strip():
+            problems.append(f"{label}: categories[{i}].name: must not be empty")
+        if category.name.casefold() == "other":
+            problems.append(f"{label}: categories[{i}].name: \"Other\" is reserved for stories with no category")
+        if category.name.casefold() in names:
+            problems.append(f"{label}: categories[{i}].name: {category.name!r} is defined twice")
+        names.add(category.name.casefold())
+        try:
+            parse_query(
+                category.query,
+                max_length=max(config.query.max_length, 1000),
+                max_terms=max(config.query.max_terms, 100),
+            )
+        except QueryError as e:
+            problems.append(f"{label}: categories[{i}].query: {e}")
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_hhmm(text: str) -> tuple[int, int] | None:
+    """``"9:30"`` → (9, 30); anything not a real time of day → None."""
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() and 1 <= len(p) <= 2 for p in parts):
+        return None
+    hour, minute = int(parts[0]), int(parts[1])
+    if hour > 23 or minute > 59:
+        return None
+    return hour, minute
+
+
+# --- generic, type-driven validation -------------------------------------------------
+
+def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        problems.append(f"{label}: {prefix.rstrip('.') or 'top level'}: must be a table")
+        return None
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.name != "source_path"}
+    for key in raw:
+        if key not in known:
+            problems.append(f"{label}: {prefix}{key}: unknown key (known: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    ok = True
+    for f in fields(cls):
+        if f.name not in raw or f.name == "source_path":
+            continue
+        value = _coerce(hints[f.name], raw[f.name], label, f"{prefix}{f.name}", problems)
+        if value is _INVALID:
+            ok = False
+        else:
+            values[f.name] = value
+    missing = [
+        f.name for f in fields(cls)
+        if f.name not in raw
+        and f.default is MISSING and f.default_factory is MISSING
+    ]
+    for name in missing:
+        problems.append(f"{label}: {prefix}{name}: required")
+        ok = False
+    return cls(**values) if ok else None
+
+
+_INVALID = object()
+
+
+def _coerce(hint: Any, value: Any, label: str, key: str, problems: list[str]) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        inner = [a for a in args if a is not type(None)][0]
+        return _coerce(inner, value, label, key, problems)
+    if origin is tuple:
+        item_type = args[0]
+        if not isinstance(value, list):
+            problems.append(f"{label}: {key}: must be a list")
+            return _INVALID
+        items = []
+        for i, item in enumerate(value):
+            if hasattr(item_type, "__dataclass_fields__"):
+                built = _build(item_type, item, label, f"{key}[{i}].", problems)
+                if built is None:
+                    return _INVALID
+                items.append(built)
+            else:
+                coerced = _coerce(item_type, item, label, f"{key}[{i}]", problems)
+                if coerced is _INVALID:
+                    return _INVALID
+                items.append(coerced)
+        return tuple(items)
+    if hasattr(hint, "__dataclass_fields__"):
+        built = _build(hint, value, label, f"{key}.", problems)
+        return _INVALID if built is None else built
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        problems.append(f"{label}: {key}: must be true or false, not {value!r}")
+        return _INVALID
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        problems.append(f"{label}: {key}: must be a whole number, not {value!r}")
+        return _INVALID
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        problems.append(f"{label}: {key}: must be a number, not {value!r}")
+        return _INVALID
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        problems.append(f"{label}: {key}: must be a string, not {value!r}")
+        return _INVALID
+    raise TypeError(f"config field {key} has unsupported type {hint!r}")  # a bug in this module

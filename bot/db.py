@@ -1,0 +1,41 @@
+"""Open the SQLite database: pragmas, then any pending migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.schema import MIGRATIONS
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database at ``path``; ``":memory:"`` for tests."""
+    if str(path) == ":memory:":
+        db = Database(memory=True)
+    else:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        # WAL lets the bot read while the collector writes; NORMAL is durable in WAL mode
+        # except for the last transactions on power loss, which re-fetching repairs.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=5000")
+    if migrate:
+        MIGRATIONS.apply(db)
+    return db
+
+
+def get_meta(db: Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db: Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

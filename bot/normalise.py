@@ -1,0 +1,90 @@
+"""Text normalisation for matching and dedupe (display always uses the original text).
+
+``normalise`` folds what differs between copies of the same post but carries no meaning:
+Unicode compatibility forms (NFKC), case (casefold), typographic quotes and dashes, emoji
+and decorative symbols, URL spelling, whitespace. ``words`` splits normalised text into the
+tokens the query language matches as whole words, in any script.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2039": '"', "\u203a": '"', "\u2033": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+        "\u2212": "-", "\ufe58": "-", "\ufe63": "-", "\uff0d": "-",
+        "\u2026": "...", "\u00a0": " ", "\u2022": " ", "\u00b7": " ",
+    }
+)
+
+_URL = re.compile(r"(?:https?://|www\.|\bt\.me/)[^\s<>\"']+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+# A word: letters/digits of any script, joined by inner apostrophes or hyphens is *not*
+# kept together: "Iran's" gives "iran" and "s", so `Iran` matches it as a whole word.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_HASHTAG = re.compile(r"(?<![\w#])#([^\W][\w]*)", re.UNICODE)
+
+
+def _is_decoration(ch: str) -> bool:
+    """Emoji, pictographs, dingbats, flags, variation selectors and joiners."""
+    cat = unicodedata.category(ch)
+    if cat in ("So", "Sk", "Cs", "Co"):
+        return True
+    code = ord(ch)
+    # variation selectors, ZWJ/ZWNJ, keycap, tag characters used in flag sequences
+    return (
+        0xFE00 <= code <= 0xFE0F
+        or code in (0x200D, 0x200C, 0x20E3)
+        or 0xE0020 <= code <= 0xE007F
+        or 0xE0100 <= code <= 0xE01EF
+    )
+
+
+# Characters that are neither word characters, whitespace nor everyday punctuation: the
+# only ones that can be decorations. Scanning for these and checking each one found is
+# ~10x faster than one character class of every emoji range.
+_UNUSUAL = re.compile(r"[^\w\s!-/:-@\[-`{-~\u2010-\u2027\u2030-\u205e]+")
+
+
+@functools.cache
+def _strip_decorations(run: str) -> str:
+    return "".join(" " if _is_decoration(ch) else ch for ch in run)
+
+
+_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in _QUOTES) + "]")
+
+
+def normalise_url(url: str) -> str:
+    """Fold the spellings of one URL: scheme, ``www.``, trailing slash and punctuation, case."""
+    url = url.rstrip(".,;:!?)»\"'")
+    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    url = url.rstrip("/")
+    return url.casefold()
+
+
+def normalise(text: str) -> str:
+    """Return ``text`` folded for comparison; idempotent: normalise(normalise(t)) == normalise(t)."""
+    text = unicodedata.normalize("NFKC", text)
+    if "://" in text or "www." in text or "t.me/" in text:
+        text = _URL.sub(lambda m: " " + normalise_url(m.group(0)) + " ", text)
+    text = _FOLD.sub(lambda m: m.group(0).translate(_QUOTES), text)
+    text = _UNUSUAL.sub(lambda m: _strip_decorations(m.group(0)), text)
+    text = text.casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def words(normalised: str) -> list[str]:
+    """Whole-word tokens of already-normalised text, in order."""
+    return _WORD.findall(normalised)
+
+
+def extract_hashtags(text: str) -> tuple[str, ...]:
+    """Hashtags in ``text``, casefolded, without ``#``, first occurrence order, no repeats."""
+    found = (m.group(1).casefold() for m in _HASHTAG.finditer(unicodedata.normalize("NFKC", text)))
+    return tuple(dict.fromkeys(found))

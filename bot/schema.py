@@ -1,0 +1,180 @@
+"""The database schema, as named migrations (sqlite-utils ``Migrations``).
+
+Never edit a migration that has shipped: add a new one at the end. Each runs in its own
+transaction together with the record that it ran, so an upgrade is all or nothing.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("tgdigest")
+
+
+@MIGRATIONS(name="0001_core")
+def _core(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE channels (
+            id INTEGER PRIMARY KEY,            -- bare Telegram channel id
+            handle TEXT,                        -- as configured: @name, t.me/..., id
+            username TEXT,
+            title TEXT,
+            access_hash INTEGER,                -- from the one resolution we ever make
+            source TEXT NOT NULL DEFAULT 'telethon',   -- telethon | web | export
+            origin TEXT NOT NULL DEFAULT 'config',     -- config | bot | import
+            active INTEGER NOT NULL DEFAULT 1,
+            last_message_id INTEGER NOT NULL DEFAULT 0, -- the collection cursor
+            last_poll_at TEXT,
+            last_error TEXT,
+            next_poll_at TEXT,                  -- flood waits: not before this
+            added_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX idx_channels_username ON channels(username COLLATE NOCASE)")
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            rep_channel_id INTEGER NOT NULL,
+            rep_message_id INTEGER NOT NULL,
+            first_date TEXT NOT NULL,
+            last_date TEXT NOT NULL,
+            post_count INTEGER NOT NULL DEFAULT 1,
+            categories TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_stories_first_date ON stories(first_date)")
+    db.execute(
+        """
+        CREATE TABLE posts (
+            channel_id INTEGER NOT NULL REFERENCES channels(id),
+            message_id INTEGER NOT NULL,
+            date TEXT NOT NULL,
+            edited_at TEXT,
+            text TEXT NOT NULL,
+            text_norm TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            hashtags TEXT NOT NULL DEFAULT '[]',
+            links TEXT NOT NULL DEFAULT '[]',
+            media_kind TEXT,
+            grouped_id INTEGER,
+            fwd_channel_id INTEGER,
+            fwd_message_id INTEGER,
+            views INTEGER,
+            forwards INTEGER,
+            story_id INTEGER REFERENCES stories(id),
+            categories TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_posts_date ON posts(date)")
+    db.execute("CREATE INDEX idx_posts_story ON posts(story_id)")
+    db.execute("CREATE INDEX idx_posts_fwd ON posts(fwd_channel_id, fwd_message_id)")
+    db.execute(
+        """
+        CREATE TABLE post_hashtags (
+            channel_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id, tag),
+            FOREIGN KEY (channel_id, message_id) REFERENCES posts(channel_id, message_id)
+                ON DELETE CASCADE
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_post_hashtags_tag ON post_hashtags(tag)")
+    db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+@MIGRATIONS(name="0002_subscribers")
+def _subscribers(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE subscribers (
+            chat_id INTEGER PRIMARY KEY,
+            username TEXT,
+            first_name TEXT,
+            active INTEGER NOT NULL DEFAULT 1,   -- 0 once the user blocked the bot (403)
+            paused INTEGER NOT NULL DEFAULT 0,
+            digest_time TEXT NOT NULL DEFAULT '09:00',
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            weekly_day INTEGER,                  -- NULL: daily; 0=Monday..6=Sunday: weekly
+            created_at TEXT NOT NULL,
+            last_digest_at TEXT,                 -- UTC instant the last digest covered up to
+            last_digest_local_date TEXT          -- subscriber's local date of that digest
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE,
+            query TEXT NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_subscriptions_chat ON subscriptions(chat_id)")
+
+
+@MIGRATIONS(name="0003_delivery")
+def _delivery(db: Database) -> None:
+    # The outbox: a digest is stored whole before its first part is sent.
+    db.execute(
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                  -- digest | alert
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | cancelled
+            created_at TEXT NOT NULL,
+            window_start TEXT,
+            window_end TEXT,
+            local_date TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_digests_pending ON digests(status, chat_id)")
+    db.execute(
+        """
+        CREATE TABLE digest_parts (
+            digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            sent_at TEXT,
+            telegram_message_id INTEGER,
+            PRIMARY KEY (digest_id, seq)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE,
+            story_id INTEGER NOT NULL,
+            digest_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            delivered_at TEXT,                   -- NULL until its part is acknowledged
+            PRIMARY KEY (chat_id, story_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE send_errors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER,
+            at TEXT NOT NULL,
+            error TEXT NOT NULL
+        )
+        """
+    )
