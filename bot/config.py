@@ -7,15 +7,16 @@ globals at import; ``main()`` calls ``load_config`` and passes the result down.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
+import types
 import typing
 import zoneinfo
-import dataclasses
-import types
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from bot.errors import ConfigError, QueryError
 from bot.handles import HandleError, parse_handle
@@ -313,6 +314,8 @@ def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) ->
     for key in raw:
         if key not in known:
             problems.append(f"{label}: {prefix}{key}: unknown key (known: {', '.join(sorted(known))})")
+    # A bad value is reported and replaced by its default, so the checks after this one
+    # still run and the operator sees every problem at once.
     values: dict[str, Any] = {}
     ok = True
     for f in fields(cls):
@@ -320,7 +323,8 @@ def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) ->
             continue
         value = _coerce(hints[f.name], raw[f.name], label, f"{prefix}{f.name}", problems)
         if value is _INVALID:
-            ok = False
+            if f.default is MISSING and f.default_factory is MISSING:
+                ok = False
         else:
             values[f.name] = value
     missing = [
@@ -352,9 +356,8 @@ def _coerce(hint: Any, value: Any, label: str, key: str, problems: list[str]) ->
         for i, item in enumerate(value):
             if hasattr(item_type, "__dataclass_fields__"):
                 built = _build(item_type, item, label, f"{key}[{i}].", problems)
-                if built is None:
-                    return _INVALID
-                items.append(built)
+                if built is not None:
+                    items.append(built)
             else:
                 coerced = _coerce(item_type, item, label, f"{key}[{i}]", problems)
                 if coerced is _INVALID:

@@ -1,0 +1,313 @@
+"""The ``tgdigest`` command line: the only place that prints or exits.
+
+Library code raises ``bot.errors.TgdigestError`` subclasses; the group below turns them into
+one line on stderr and exit status 1, so a user mistake never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
+from bot.errors import ConfigError, TgdigestError
+
+# --- plumbing -----------------------------------------------------------------------------
+
+
+@dataclass
+class AppContext:
+    """What every command needs, loaded on first use (``--help`` loads nothing)."""
+
+    config_option: str | None
+    db_option: str | None
+    _config: Config | None = None
+    _db: Any = None
+    _secrets: Secrets | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(resolve_config_path(self.config_option))
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        return resolve_db_path(self.db_option)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.db_path.parent
+
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is None:
+            self._secrets = secrets_from_env()
+        return self._secrets
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from bot.db import open_db
+
+            try:
+                self._db = open_db(self.db_path)
+            except sqlite3.DatabaseError as e:
+                raise TgdigestError(f"{self.db_path}: cannot open the database: {e}") from None
+            self.closers.append(self._db.close)
+        return self._db
+
+
+class _Group(click.Group):
+    """Turns our errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as e:
+            for problem in e.problems:
+                click.echo(f"Error: {problem}", err=True)
+            ctx.exit(1)
+        except TgdigestError as e:
+            raise click.ClickException(str(e)) from None
+        except sqlite3.DatabaseError as e:
+            raise click.ClickException(f"database error: {e}") from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        finally:
+            app = ctx.obj
+            if isinstance(app, AppContext):
+                for close in reversed(app.closers):
+                    close()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tgdigest")
+@click.option("--config", "config_path", metavar="PATH", help="Config file (else $TGDIGEST_CONFIG, else config/config.toml if present).")
+@click.option("--db", "db_path", metavar="PATH", help="SQLite database (else $TGDIGEST_DB, else data/tgdigest.sqlite).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+    """tgdigest: watch Telegram channels, fold repeats into stories, send daily digests."""
+    ctx.obj = AppContext(config_option=config_path, db_option=db_path)
+    # Checked before any command starts, so a bad config never half-runs anything.
+    _ = ctx.obj.config
+
+
+def main() -> None:
+    cli(prog_name="tgdigest")
+
+
+# --- option parsing helpers ------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+
+
+def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | None:
+    """``2025-07-01``, ``2025-07-01T12:00``, ``2025-07-01T12:00+03:00`` or ``24h``/``7d``/``2w``."""
+    if text is None:
+        return None
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
+                 "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+        return (now or datetime.now(UTC)) - delta
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date: use 2025-07-01, 2025-07-01T12:00 or a span like 24h, 7d"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _short(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# --- ingest commands -------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--channel", "username", metavar="@NAME", help="Public username of the exported channel, for t.me links (exports do not record it).")
+@click.option("--batch-size", default=1000, show_default=True, help="Posts stored per transaction.")
+@pass_app
+def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int) -> None:
+    """Import Telegram Desktop channel exports (result.json, machine-readable JSON).
+
+    Streams the file, so exports of hundreds of MB are fine. Importing the same export
+    twice changes nothing; edited posts are updated in place.
+    """
+    from bot.export_reader import ExportHeader, ImportProblem, read_export
+    from bot.handles import HandleError, parse_handle
+    from bot.ingest import Ingestor, IngestResult
+
+    if username is not None:
+        try:
+            handle = parse_handle(username)
+        except HandleError as e:
+            raise click.BadParameter(str(e), param_hint="--channel") from None
+        if handle.kind != "username":
+            raise click.BadParameter("give the channel's public @username", param_hint="--channel")
+        username = handle.value
+    ingestor = Ingestor(app.db, app.config)
+    ingestor.ensure_categories_current()
+    failed = 0
+    for path in files:
+        started = time.perf_counter()
+        result = IngestResult()
+        problems: list[ImportProblem] = []
+        batch: list[Any] = []
+        total = path.stat().st_size if path.exists() else 0
+        show_bar = sys.stderr.isatty() and total > 1 << 20
+        bar_cm = click.progressbar(length=total, label=path.name, file=sys.stderr) if show_bar else None
+        bar = bar_cm.__enter__() if bar_cm else None
+        position = [0]
+
+        def progress(done: int, bar: Any = bar, position: list[int] = position) -> None:
+            if bar is not None:
+                bar.update(done - position[0])
+            position[0] = done
+
+        try:
+            for item in read_export(path, username=username, on_progress=progress):
+                if isinstance(item, ExportHeader):
+                    continue
+                if isinstance(item, ImportProblem):
+                    if not item.skipped:
+                        problems.append(item)
+                    continue
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    result.add(ingestor.ingest(batch))
+                    batch = []
+            if batch:
+                result.add(ingestor.ingest(batch))
+        except TgdigestError as e:
+            failed += 1
+            if batch:
+                result.add(ingestor.ingest(batch))
+            click.echo(f"Error: {e}", err=True)
+        finally:
+            if bar_cm is not None:
+                bar_cm.__exit__(None, None, None)
+        for problem in problems[:20]:
+            click.echo(f"warning: {problem}", err=True)
+        if len(problems) > 20:
+            click.echo(f"warning: … and {len(problems) - 20} more messages skipped", err=True)
+        seconds = time.perf_counter() - started
+        click.echo(
+            f"{path}: {result.total} posts ({result.new} new, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.duplicate} duplicate), "
+            f"{result.stories_new} new stories, {len(problems)} skipped, in {seconds:.2f} s"
+        )
+    if failed:
+        sys.exit(1)
+
+
+@cli.command("posts")
+@click.option("--since", metavar="DATE", help="Only posts from this date/time (UTC) or span (24h, 7d).")
+@click.option("--channel", metavar="X", help="Only this channel (@username, title or id).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many posts (oldest first).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_app
+def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: int | None, fmt: str) -> None:
+    """List stored posts, oldest first."""
+    from bot.store import Store, post_to_json
+
+    store = Store(app.db)
+    channel_id = None
+    if channel is not None:
+        channel_id = store.find_channel_id(channel)
+        if channel_id is None:
+            raise TgdigestError(f"no channel {channel!r} in the database (see `tgdigest channels`)")
+    rows = store.posts(since=parse_since(since), channel_id=channel_id, limit=limit)
+    if fmt == "json":
+        _echo_json([post_to_json(sp) for sp in rows])
+        return
+    for sp in rows:
+        p = sp.post
+        cats = ",".join(sp.categories) or "-"
+        click.echo(
+            f"{p.date:%Y-%m-%d %H:%M}  {_short(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
+            f"{p.message_id:>7}  story {sp.story_id:<6} {_short(cats, 20):20}  {_short(p.text or f'[{p.media_kind}]', 70)}"
+        )
+    click.echo(f"{len(rows)} posts", err=True)
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--since", metavar="DATE", help="Only stories from this date/time (UTC) or span (24h, 7d).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: str) -> None:
+    """Stories matching QUERY (the query language), newest first, each once."""
+    from bot.query import parse_query
+    from bot.store import Store, story_to_json
+
+    config = app.config
+    parsed = parse_query(
+        query,
+        max_length=config.query.max_length,
+        max_terms=config.query.max_terms,
+        stemming=config.query.stemming,
+        language=config.query.language,
+    )
+    stories = Store(app.db).search(parsed, since=parse_since(since), limit=limit)
+    if fmt == "json":
+        _echo_json([story_to_json(s) for s in stories])
+        return
+    for story in stories:
+        rep = story.representative.post
+        cats = ", ".join(story.categories) or "Other"
+        others = len(story.posts) - 1
+        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {_short(rep.text or f'[{rep.media_kind}]', 90)}")
+        click.echo(f"    {rep.url}" + (f"  (+{others} more posts)" if others else ""))
+    click.echo(f"{len(stories)} stories", err=True)
+
+
+@cli.command("recategorise")
+@pass_app
+def recategorise_cmd(app: AppContext) -> None:
+    """Re-evaluate every stored post against the configured categories."""
+    from bot.ingest import Ingestor
+
+    changed = Ingestor(app.db, app.config).recategorise()
+    click.echo(f"recategorised: {changed} stories changed")
+
+
+@cli.command("check-config")
+@pass_app
+def check_config_cmd(app: AppContext) -> None:
+    """Validate the configuration and say which file was read."""
+    config = app.config
+    source = config.source_path or "(no file: defaults)"
+    click.echo(
+        f"{source}: OK ({len(config.channels)} channels, {len(config.categories)} categories, "
+        f"database {app.db_path})"
+    )
+

@@ -1,0 +1,260 @@
+"""Read a Telegram Desktop channel export ("Export chat history", machine-readable JSON).
+
+Exports can be hundreds of MB, so the file is streamed with ijson: only one message is
+held at a time. Both export formats are understood: the 2021 one (``date`` only, ``text``
+as a string or a list of strings and entity objects) and the current one
+(``date_unixtime``, ``edited_unixtime``, ``text_entities``, ``reactions``).
+
+One bad message never loses the rest: it is yielded as an ``ImportProblem`` naming the file
+and message id, and reading goes on. A file that is not an export at all raises
+``ImportFormatError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from bot.errors import ImportFormatError
+from bot.models import Post
+from bot.normalise import extract_hashtags
+
+CHANNEL_TYPES = ("public_channel", "private_channel")
+
+_MEDIA_TYPES = {
+    "video_file": "video",
+    "animation": "animation",
+    "video_message": "video_note",
+    "voice_message": "voice",
+    "audio_file": "audio",
+    "sticker": "sticker",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHeader:
+    name: str
+    type: str
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """A message that could not be read; the rest of the file still is."""
+
+    file: str
+    message_id: Any
+    reason: str
+    skipped: bool = False  # True for service messages: expected, not an error
+
+    def __str__(self) -> str:
+        return f"{self.file}: message {self.message_id}: {self.reason}"
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def read_export(
+    path: str | Path,
+    *,
+    username: str | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[ExportHeader | Post | ImportProblem]:
+    """Yield the header once, then a ``Post`` or ``ImportProblem`` per message, in file order.
+
+    ``username`` (without ``@``) is attached to the posts so their links are public ones;
+    exports do not carry it. ``on_progress(bytes_read)`` is called as the file is read.
+    """
+    path = Path(path)
+    label = str(path)
+    try:
+        handle = path.open("rb")
+    except OSError as e:
+        raise ImportFormatError(f"{label}: cannot open: {e.strerror or e}") from None
+    with handle:
+        yield from _read(handle, label, username=username, on_progress=on_progress)
+
+
+def _read(
+    handle: BinaryIO,
+    label: str,
+    *,
+    username: str | None,
+    on_progress: ProgressCallback | None,
+) -> Iterator[ExportHeader | Post | ImportProblem]:
+    header: dict[str, Any] = {}
+    header_obj: ExportHeader | None = None
+    header_done = False
+    builder: ijson.ObjectBuilder | None = None
+    depth = 0
+    messages_seen = False
+    last_reported = 0
+    try:
+        for prefix, event, value in ijson.parse(handle, use_float=True):
+            if builder is not None:
+                builder.event(event, value)
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                    if depth == 0:
+                        message = builder.value
+                        builder = None
+                        assert header_obj is not None  # "messages" opened before any item
+                        yield _convert(message, header_obj, label, username)
+                        if on_progress is not None:
+                            position = handle.tell()
+                            if position - last_reported >= 1 << 16:
+                                last_reported = position
+                                on_progress(position)
+                continue
+            if prefix in ("name", "type", "id") and event in ("string", "number"):
+                header[prefix] = value
+            elif prefix == "messages" and event == "start_array":
+                header_obj = _header(header, label)
+                messages_seen = True
+                header_done = True
+                yield header_obj
+            elif prefix == "messages.item" and event == "start_map":
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+                depth = 1
+            elif prefix == "messages.item" and event not in ("end_map",):
+                yield ImportProblem(label, "?", f"a message is a {event}, not an object")
+    except ijson.JSONError as e:
+        where = "" if header_done else " (is this the result.json of a Telegram Desktop export?)"
+        raise ImportFormatError(f"{label}: not valid JSON: {e}{where}") from None
+    except UnicodeDecodeError:
+        raise ImportFormatError(f"{label}: not UTF-8 text") from None
+    if not messages_seen:
+        raise ImportFormatError(
+            f"{label}: no \"messages\" list: not a Telegram Desktop export "
+            "(export the channel with Format: Machine-readable JSON)"
+        )
+    if on_progress is not None:
+        on_progress(handle.tell())
+
+
+def _header(raw: dict[str, Any], label: str) -> ExportHeader:
+    kind = raw.get("type")
+    if kind is None or "id" not in raw:
+        raise ImportFormatError(
+            f"{label}: this is not a single-chat export (expected \"name\", \"type\" and \"id\" "
+            "before \"messages\"; export one channel, not all data)"
+        )
+    if kind not in CHANNEL_TYPES:
+        raise ImportFormatError(f"{label}: this export is a {kind}, not a channel ({' or '.join(CHANNEL_TYPES)})")
+    try:
+        channel_id = int(raw["id"])
+    except (TypeError, ValueError):
+        raise ImportFormatError(f"{label}: channel id {raw['id']!r} is not a number") from None
+    if channel_id <= 0:
+        raise ImportFormatError(f"{label}: channel id {channel_id} is not a channel id")
+    return ExportHeader(name=str(raw.get("name") or channel_id), type=kind, id=channel_id)
+
+
+def _convert(
+    message: Any, header: ExportHeader, label: str, username: str | None
+) -> Post | ImportProblem:
+    if not isinstance(message, dict):
+        return ImportProblem(label, "?", "not an object")
+    mid = message.get("id")
+    if not isinstance(mid, int) or isinstance(mid, bool) or mid <= 0:
+        return ImportProblem(label, mid if mid is not None else "?", "missing or invalid \"id\"")
+    kind = message.get("type")
+    if kind == "service":
+        return ImportProblem(label, mid, "service message", skipped=True)
+    if kind != "message":
+        return ImportProblem(label, mid, f"unknown message type {kind!r}")
+    try:
+        date = _date(message, "date")
+        if date is None:
+            return ImportProblem(label, mid, "missing \"date\"")
+        edited = _date(message, "edited")
+        text, links, entity_tags = _text(message)
+    except ValueError as e:
+        return ImportProblem(label, mid, str(e))
+    hashtags = tuple(dict.fromkeys((*entity_tags, *extract_hashtags(text))))
+    return Post(
+        channel_id=header.id,
+        message_id=mid,
+        date=date,
+        text=text,
+        channel_username=username,
+        channel_title=header.name,
+        edited_at=edited,
+        hashtags=hashtags,
+        links=tuple(dict.fromkeys(links)),
+        media_kind=_media_kind(message),
+    )
+
+
+def _date(message: dict[str, Any], key: str) -> datetime | None:
+    unix = message.get(f"{key}_unixtime")
+    if unix not in (None, ""):
+        try:
+            return datetime.fromtimestamp(int(unix), UTC)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{key}_unixtime {unix!r} is not a Unix time") from None
+    raw = message.get(key)
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise ValueError(f"{key} {raw!r} is not a date")
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{key} {raw!r} is not an ISO date") from None
+    # Old exports write the exporting machine's local time without an offset; we have no
+    # better guess than UTC (documented in the README).
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _text(message: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+    """Plain text, link targets and hashtag entities of a message."""
+    parts = message.get("text_entities")
+    if parts is None:
+        parts = message.get("text", "")
+    if isinstance(parts, str):
+        return parts, [], []
+    if not isinstance(parts, list):
+        raise ValueError("\"text\" is neither a string nor a list")
+    chunks: list[str] = []
+    links: list[str] = []
+    tags: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            chunks.append(part)
+            continue
+        if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
+            raise ValueError("a text entity is not an object with a \"text\" string")
+        text = part.get("text", "")
+        chunks.append(text)
+        kind = part.get("type")
+        if kind == "text_link" and isinstance(part.get("href"), str):
+            links.append(part["href"])
+        elif kind == "link":
+            links.append(text)
+        elif kind == "hashtag" and text.startswith("#") and len(text) > 1:
+            tags.append(text[1:].casefold())
+    return "".join(chunks), links, tags
+
+
+def _media_kind(message: dict[str, Any]) -> str | None:
+    if "photo" in message:
+        return "photo"
+    media_type = message.get("media_type")
+    if isinstance(media_type, str):
+        return _MEDIA_TYPES.get(media_type, media_type)
+    if "poll" in message:
+        return "poll"
+    if "location_information" in message:
+        return "location"
+    if "file" in message:
+        return "document"
+    return None

@@ -1,0 +1,390 @@
+"""The write path every source shares: posts → normalise → dedupe → categorise → store.
+
+Imports, the Telethon collector and the web-preview source all hand their ``Post`` s to
+``Ingestor.ingest``, which writes one batch (and, for collectors, the channel cursors) in a
+single transaction: a crash part-way stores nothing of the batch and moves no cursor, so
+the next run fetches the same posts again and nothing is skipped or repeated.
+
+Rules kept here:
+- A post is keyed by (channel id, message id). Seeing it again with other text or a newer
+  edit date updates it in place (``edited_at`` kept); it never becomes a second post.
+- An edited post stays in its story: re-clustering on every edit would make stories flicker
+  in digests already sent. Its categories are recomputed and the story is marked updated,
+  so urgent alerts can notice an edit that adds a match.
+- A story's representative is its earliest post; its categories are the union of its posts'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot.categorise import Categoriser
+from bot.config import Config
+from bot.db import get_meta, set_meta
+from bot.dedupe import DedupeItem, StoryIndex, content_hash
+from bot.models import Post
+from bot.normalise import extract_hashtags, normalise
+from bot.store import from_iso, match_doc, to_iso
+
+log = logging.getLogger(__name__)
+
+CATEGORIES_META_KEY = "categories_hash"
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one or more ``ingest`` calls did. ``duplicate``: new posts that joined an
+    existing story (the repeats tgdigest exists to fold away)."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    stories_new: int = 0
+    changed_story_ids: set[int] = field(default_factory=set)
+
+    def add(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.duplicate += other.duplicate
+        self.stories_new += other.stories_new
+        self.changed_story_ids |= other.changed_story_ids
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+@dataclass(slots=True)
+class _StoryState:
+    rep_key: tuple[int, int]
+    first_date: datetime
+    last_date: datetime
+    post_count: int
+    categories: list[str]
+    is_new: bool = False
+
+
+class Ingestor:
+    """Stores posts for one database. Keeps a dedupe index of the recent window in memory,
+    loaded lazily day by day from the database, so a long-running process pays once."""
+
+    def __init__(self, db: Database, config: Config) -> None:
+        self.db = db
+        self.config = config
+        self.window = timedelta(days=config.dedupe.window_days)
+        self.index = StoryIndex(window=self.window, similarity=config.dedupe.similarity)
+        self.categoriser = Categoriser(
+            [(c.name, c.query) for c in config.categories],
+            stemming=config.query.stemming,
+            language=config.query.language,
+        )
+        self._loaded_days: set[date] = set()
+        self._known_channels: set[int] = set()
+        self._next_story_id: int | None = None
+
+    def _forget_cache(self) -> None:
+        """After a rolled-back batch, in-memory state may name rows that were never stored."""
+        self.index = StoryIndex(window=self.window, similarity=self.config.dedupe.similarity)
+        self._loaded_days.clear()
+        self._known_channels.clear()
+        self._next_story_id = None
+
+    # --- public ------------------------------------------------------------------------
+
+    def ingest(
+        self, posts: Iterable[Post], *, cursors: Mapping[int, int] | None = None
+    ) -> IngestResult:
+        """Store ``posts`` and move ``cursors`` (channel id → last message id) in one transaction."""
+        batch = list(posts)
+        result = IngestResult()
+        if not batch and not cursors:
+            return result
+        now = to_iso(datetime.now(UTC))
+        try:
+            with self.db.atomic():
+                # Story rows are written after their posts (once the batch settled each
+                # story's representative), so check references at commit, not per row.
+                self.db.execute("PRAGMA defer_foreign_keys = ON")
+                self._ensure_channels(batch, now)
+                existing = self._existing(batch)
+                stories: dict[int, _StoryState] = {}
+                for post in sorted(batch, key=lambda p: (p.date, p.key)):
+                    self._ingest_one(post, existing, stories, result, now)
+                self._write_stories(stories, now)
+                if cursors:
+                    self.db.conn.executemany(
+                        "UPDATE channels SET last_message_id = max(last_message_id, ?) WHERE id = ?",
+                        [(last, channel_id) for channel_id, last in cursors.items()],
+                    )
+        except BaseException:
+            self._forget_cache()
+            raise
+        return result
+
+    def recategorise(self) -> int:
+        """Recompute every post's and story's categories from the config; returns stories changed."""
+        changed = 0
+        with self.db.atomic():
+            per_story: dict[int, set[str]] = {}
+            updates = []
+            rows = self.db.execute(
+                "SELECT p.channel_id, p.message_id, p.text_norm, p.hashtags, c.username, p.story_id, "
+                "p.categories FROM posts p JOIN channels c ON c.id = p.channel_id"
+            ).fetchall()
+            for channel_id, message_id, text_norm, hashtags, username, story_id, old in rows:
+                cats = list(self.categoriser.categories_for(match_doc(text_norm, json.loads(hashtags), username)))
+                per_story.setdefault(story_id, set()).update(cats)
+                if json.dumps(cats) != old:
+                    updates.append((json.dumps(cats), channel_id, message_id))
+            self.db.conn.executemany(
+                "UPDATE posts SET categories = ? WHERE channel_id = ? AND message_id = ?", updates
+            )
+            order = {name: i for i, name in enumerate(self.config.category_names())}
+            story_updates = []
+            for story_id, old in self.db.execute("SELECT id, categories FROM stories").fetchall():
+                cats = sorted(per_story.get(story_id, ()), key=lambda n: order.get(n, len(order)))
+                if json.dumps(cats) != old:
+                    story_updates.append((json.dumps(cats), story_id))
+            self.db.conn.executemany("UPDATE stories SET categories = ? WHERE id = ?", story_updates)
+            changed = len(story_updates)
+            set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
+        return changed
+
+    def ensure_categories_current(self) -> bool:
+        """Recategorise if the configured categories changed since last time; True if it ran."""
+        if get_meta(self.db, CATEGORIES_META_KEY) == categories_fingerprint(self.config):
+            return False
+        has_posts = self.db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
+        if has_posts:
+            log.info("categories changed in the config: recategorising stored posts")
+            self.recategorise()
+        else:
+            set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
+        return has_posts
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _ensure_channels(self, batch: list[Post], now: str) -> None:
+        seen: dict[int, Post] = {}
+        for post in batch:
+            if post.channel_id not in self._known_channels:
+                seen.setdefault(post.channel_id, post)
+        for channel_id, post in seen.items():
+            # Fill in what we learn, never overwrite what an operator or resolver set.
+            self.db.execute(
+                "INSERT INTO channels (id, username, title, source, origin, added_at) "
+                "VALUES (?, ?, ?, 'export', 'import', ?) "
+                "ON CONFLICT(id) DO UPDATE SET "
+                "username = coalesce(channels.username, excluded.username), "
+                "title = coalesce(channels.title, excluded.title)",
+                [channel_id, post.channel_username, post.channel_title, now],
+            )
+            self._known_channels.add(channel_id)
+
+    def _existing(self, batch: list[Post]) -> dict[tuple[int, int], tuple]:
+        found: dict[tuple[int, int], tuple] = {}
+        keys = list({p.key for p in batch})
+        for start in range(0, len(keys), 400):
+            chunk = keys[start : start + 400]
+            values = ",".join("(?, ?)" for _ in chunk)
+            params = [v for key in chunk for v in key]
+            for row in self.db.execute(
+                "SELECT channel_id, message_id, content_hash, edited_at, story_id, text, views, media_kind "
+                f"FROM posts WHERE (channel_id, message_id) IN (VALUES {values})",
+                params,
+            ):
+                found[(row[0], row[1])] = row
+        return found
+
+    def _ingest_one(
+        self,
+        post: Post,
+        existing: dict[tuple[int, int], tuple],
+        stories: dict[int, _StoryState],
+        result: IngestResult,
+        now: str,
+    ) -> None:
+        text_norm = normalise(post.text)
+        digest = content_hash(text_norm)
+        hashtags = tuple(dict.fromkeys((*post.hashtags, *extract_hashtags(post.text))))
+        doc = match_doc(text_norm, hashtags, post.channel_username)
+        categories = list(self.categoriser.categories_for(doc))
+        old = existing.get(post.key)
+        if old is not None:
+            _, _, old_hash, old_edited, story_id, old_text, old_views, old_media = old
+            edited = to_iso(post.edited_at) if post.edited_at else None
+            if old_text == post.text and (edited or None) == old_edited and old_media == post.media_kind:
+                if post.views is not None and post.views != old_views:
+                    self.db.execute(
+                        "UPDATE posts SET views = ?, forwards = ? WHERE channel_id = ? AND message_id = ?",
+                        [post.views, post.forwards, *post.key],
+                    )
+                result.unchanged += 1
+                return
+            self._upsert_post(post, text_norm, digest, hashtags, categories, story_id, now)
+            state = self._story_state(story_id, stories)
+            state.categories = _union(state.categories, categories, self.config.category_names())
+            result.updated += 1
+            result.changed_story_ids.add(story_id)
+            return
+
+        self._ensure_index_covers(post.date)
+        item = DedupeItem(key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin)
+        story_id = self.index.find(item)
+        if story_id is None and post.forward_origin is not None:
+            story_id = self._stored_story_of(post.forward_origin)
+        if story_id is None:
+            story_id = self._new_story_id()
+            stories[story_id] = _StoryState(
+                rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
+                categories=categories, is_new=True,
+            )
+            result.stories_new += 1
+        else:
+            state = self._story_state(story_id, stories)
+            state.post_count += 1
+            if post.date < state.first_date:
+                state.first_date, state.rep_key = post.date, post.key
+            state.last_date = max(state.last_date, post.date)
+            state.categories = _union(state.categories, categories, self.config.category_names())
+            result.duplicate += 1
+        self.index.add(item, story_id)
+        self._upsert_post(post, text_norm, digest, hashtags, categories, story_id, now)
+        existing[post.key] = (*post.key, digest, None, story_id, post.text, post.views, post.media_kind)
+        result.new += 1
+        result.changed_story_ids.add(story_id)
+
+    def _upsert_post(
+        self,
+        post: Post,
+        text_norm: str,
+        digest: str,
+        hashtags: tuple[str, ...],
+        categories: list[str],
+        story_id: int,
+        now: str,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO posts (channel_id, message_id, date, edited_at, text, text_norm, content_hash, "
+            "hashtags, links, media_kind, grouped_id, fwd_channel_id, fwd_message_id, views, forwards, "
+            "story_id, categories, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(channel_id, message_id) DO UPDATE SET edited_at = excluded.edited_at, "
+            "text = excluded.text, text_norm = excluded.text_norm, content_hash = excluded.content_hash, "
+            "hashtags = excluded.hashtags, links = excluded.links, media_kind = excluded.media_kind, "
+            "views = coalesce(excluded.views, posts.views), "
+            "forwards = coalesce(excluded.forwards, posts.forwards), "
+            "categories = excluded.categories, updated_at = excluded.updated_at",
+            [
+                post.channel_id, post.message_id, to_iso(post.date),
+                to_iso(post.edited_at) if post.edited_at else None,
+                post.text, text_norm, digest, json.dumps(list(hashtags), ensure_ascii=False),
+                json.dumps(list(post.links), ensure_ascii=False), post.media_kind, post.grouped_id,
+                post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
+                story_id, json.dumps(categories, ensure_ascii=False), now,
+            ],
+        )
+        self.db.execute(
+            "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", list(post.key)
+        )
+        if hashtags:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) VALUES (?, ?, ?)",
+                [(post.channel_id, post.message_id, tag) for tag in hashtags],
+            )
+
+    def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState:
+        state = stories.get(story_id)
+        if state is None:
+            row = self.db.execute(
+                "SELECT rep_channel_id, rep_message_id, first_date, last_date, post_count, categories "
+                "FROM stories WHERE id = ?",
+                [story_id],
+            ).fetchone()
+            state = _StoryState(
+                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
+                post_count=row[4], categories=json.loads(row[5]),
+            )
+            stories[story_id] = state
+        return state
+
+    def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
+        rows = [
+            (
+                story_id, state.rep_key[0], state.rep_key[1], to_iso(state.first_date),
+                to_iso(state.last_date), state.post_count, json.dumps(state.categories, ensure_ascii=False), now,
+            )
+            for story_id, state in stories.items()
+        ]
+        self.db.conn.executemany(
+            "INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, post_count, "
+            "categories, updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "rep_channel_id = excluded.rep_channel_id, rep_message_id = excluded.rep_message_id, "
+            "first_date = excluded.first_date, last_date = excluded.last_date, "
+            "post_count = excluded.post_count, categories = excluded.categories, "
+            "updated_at = excluded.updated_at",
+            rows,
+        )
+
+    def _new_story_id(self) -> int:
+        # Story ids are handed out here (not by AUTOINCREMENT at insert time) so a whole
+        # batch of stories can be written with one executemany.
+        if self._next_story_id is None:
+            row = self.db.execute("SELECT max(id) FROM stories").fetchone()
+            seq = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'stories'").fetchone()
+            self._next_story_id = max(row[0] or 0, seq[0] if seq else 0) + 1
+        story_id = self._next_story_id
+        self._next_story_id += 1
+        return story_id
+
+    def _stored_story_of(self, key: tuple[int, int]) -> int | None:
+        row = self.db.execute(
+            "SELECT story_id FROM posts WHERE channel_id = ? AND message_id = ?", list(key)
+        ).fetchone()
+        return row[0] if row else None
+
+    def _ensure_index_covers(self, when: datetime) -> None:
+        """Load stored posts near ``when`` into the dedupe index (once per day)."""
+        day = when.date()
+        if day in self._loaded_days:
+            return
+        span = int(self.window.total_seconds() // 86400) + 1
+        wanted = [day + timedelta(days=d) for d in range(-span, span + 1)]
+        missing = [d for d in wanted if d not in self._loaded_days]
+        if not missing:
+            return
+        start = datetime.combine(min(missing), datetime.min.time(), UTC)
+        end = datetime.combine(max(missing) + timedelta(days=1), datetime.min.time(), UTC)
+        for row in self.db.execute(
+            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id "
+            "FROM posts WHERE date >= ? AND date < ? ORDER BY date",
+            [to_iso(start), to_iso(end)],
+        ):
+            if self.index.story_of((row[0], row[1])) is not None:
+                continue
+            origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
+            self.index.add(
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                row[6],
+            )
+        self._loaded_days.update(missing)
+
+
+def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(set(current) | set(more), key=lambda n: rank.get(n, len(rank)))
+
+
+def categories_fingerprint(config: Config) -> str:
+    payload = json.dumps(
+        [[c.name, c.query] for c in config.categories] + [config.query.stemming, config.query.language]
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

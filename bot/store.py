@@ -1,0 +1,252 @@
+"""Read side of the SQLite store: posts and stories back as our own types, and their JSON.
+
+Writes of posts and stories go through ``bot.ingest`` (one transaction per batch); this
+module only reads, so every consumer (CLI, bot, digests) sees the same shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.models import Post, StoredPost, Story, channel_url
+from bot.normalise import words
+from bot.query import MatchDoc
+
+_POST_COLUMNS = (
+    "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
+    "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
+    "p.categories, c.username, c.title"
+)
+
+
+def to_iso(value: datetime) -> str:
+    """Stored form of an instant: ISO 8601 in UTC, second precision, sortable as text."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def from_iso(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def match_doc(text_norm: str, hashtags: Iterable[str], username: str | None) -> MatchDoc:
+    """What the query language sees of a stored post (its text is already normalised)."""
+    return MatchDoc(
+        words=tuple(words(text_norm)),
+        hashtags=frozenset(hashtags),
+        channel=username.casefold() if username else None,
+    )
+
+
+def _row_to_stored(row: Sequence[Any]) -> StoredPost:
+    post = Post(
+        channel_id=row[0],
+        message_id=row[1],
+        date=from_iso(row[2]),  # type: ignore[arg-type]
+        edited_at=from_iso(row[3]),
+        text=row[4],
+        hashtags=tuple(json.loads(row[5])),
+        links=tuple(json.loads(row[6])),
+        media_kind=row[7],
+        grouped_id=row[8],
+        forward_channel_id=row[9],
+        forward_message_id=row[10],
+        views=row[11],
+        forwards=row[12],
+        channel_username=row[15],
+        channel_title=row[16],
+    )
+    return StoredPost(post=post, story_id=row[13], categories=tuple(json.loads(row[14])))
+
+
+class Store:
+    """Queries over posts and stories. Cheap to create; holds only the connection."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- posts -----------------------------------------------------------------------
+
+    def posts(
+        self,
+        *,
+        since: datetime | None = None,
+        channel_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[StoredPost]:
+        """Posts oldest first, optionally from ``since`` on and of one channel."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("p.date >= ?")
+            params.append(to_iso(since))
+        if channel_id is not None:
+            where.append("p.channel_id = ?")
+            params.append(channel_id)
+        sql = (
+            f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+            f"WHERE {' AND '.join(where)} ORDER BY p.date, p.channel_id, p.message_id"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row_to_stored(r) for r in self.db.execute(sql, params)]
+
+    def find_channel_id(self, name: str) -> int | None:
+        """The id of a stored channel named by @username, title or numeric id."""
+        text = name.strip().lstrip("@")
+        if text.lstrip("-").isdigit():
+            number = int(text)
+            number = int(str(number)[4:]) if str(number).startswith("-100") else abs(number)
+            row = self.db.execute("SELECT id FROM channels WHERE id = ?", [number]).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT id FROM channels WHERE username = ? COLLATE NOCASE OR title = ? COLLATE NOCASE "
+                "ORDER BY username IS NULL LIMIT 1",
+                [text, name.strip()],
+            ).fetchone()
+        return row[0] if row else None
+
+    # --- stories ---------------------------------------------------------------------
+
+    def stories(self, story_ids: Iterable[int]) -> list[Story]:
+        """The given stories with all their posts, in the order of ``story_ids``."""
+        ids = list(dict.fromkeys(story_ids))
+        if not ids:
+            return []
+        by_story: dict[int, list[StoredPost]] = {i: [] for i in ids}
+        meta: dict[int, tuple[int, int, list[str]]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT id, rep_channel_id, rep_message_id, categories FROM stories WHERE id IN ({marks})",
+                chunk,
+            ):
+                meta[row[0]] = (row[1], row[2], json.loads(row[3]))
+            for row in self.db.execute(
+                f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
+                f"WHERE p.story_id IN ({marks}) ORDER BY p.date, p.channel_id, p.message_id",
+                chunk,
+            ):
+                by_story[row[13]].append(_row_to_stored(row))
+        result = []
+        for story_id in ids:
+            posts = by_story.get(story_id) or []
+            if story_id not in meta or not posts:
+                continue
+            rep_key = meta[story_id][:2]
+            posts.sort(key=lambda sp: (sp.post.key != rep_key, sp.post.date, sp.post.key))
+            result.append(Story(id=story_id, posts=tuple(posts), categories=tuple(meta[story_id][2])))
+        return result
+
+    def story(self, story_id: int) -> Story | None:
+        found = self.stories([story_id])
+        return found[0] if found else None
+
+    def stories_between(self, start: datetime, end: datetime) -> list[Story]:
+        """Stories whose first post is in ``[start, end)``, oldest first."""
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM stories WHERE first_date >= ? AND first_date < ? ORDER BY first_date, id",
+                [to_iso(start), to_iso(end)],
+            )
+        ]
+        return self.stories(ids)
+
+    def stories_updated_since(self, since: datetime) -> list[Story]:
+        """Stories created or changed (a post joined, a post was edited) after ``since``."""
+        ids = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM stories WHERE updated_at > ? ORDER BY first_date, id", [to_iso(since)]
+            )
+        ]
+        return self.stories(ids)
+
+    def search(
+        self,
+        query: Any,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Story]:
+        """Stories with a post matching ``query`` (a ``bot.query.Query``), newest first.
+
+        A story matches when any of its posts matches; it is listed once.
+        """
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("s.last_date >= ?")
+            params.append(to_iso(since))
+        if until is not None:
+            where.append("s.first_date < ?")
+            params.append(to_iso(until))
+        sql = (
+            "SELECT p.story_id, p.text_norm, p.hashtags, c.username FROM posts p "
+            "JOIN stories s ON s.id = p.story_id JOIN channels c ON c.id = p.channel_id "
+            f"WHERE {' AND '.join(where)} ORDER BY s.first_date DESC, s.id DESC"
+        )
+        found: list[int] = []
+        seen: set[int] = set()
+        for story_id, text_norm, hashtags, username in self.db.execute(sql, params):
+            if story_id in seen:
+                continue
+            if query.matches(match_doc(text_norm, json.loads(hashtags), username)):
+                seen.add(story_id)
+                found.append(story_id)
+                if limit is not None and len(found) >= limit:
+                    break
+        return self.stories(found)
+
+    def counts(self) -> dict[str, int]:
+        def one(sql: str) -> int:
+            return int(self.db.execute(sql).fetchone()[0])
+
+        return {
+            "channels": one("SELECT count(*) FROM channels"),
+            "posts": one("SELECT count(*) FROM posts"),
+            "stories": one("SELECT count(*) FROM stories"),
+        }
+
+
+# --- JSON shapes (the CLI contract: `tgdigest posts`, `search`, `digest`) ----------------
+
+def post_to_json(sp: StoredPost) -> dict[str, Any]:
+    p = sp.post
+    return {
+        "channel_id": p.channel_id,
+        "channel": p.channel_username or p.channel_title or str(p.channel_id),
+        "message_id": p.message_id,
+        "date": to_iso(p.date),
+        "edited_at": to_iso(p.edited_at) if p.edited_at else None,
+        "text": p.text,
+        "hashtags": list(p.hashtags),
+        "links": list(p.links),
+        "media": p.media_kind,
+        "categories": list(sp.categories),
+        "story_id": sp.story_id,
+        "url": channel_url(p.channel_id, p.message_id, p.channel_username),
+        "forwarded_from": (
+            {"channel_id": p.forward_channel_id, "message_id": p.forward_message_id}
+            if p.forward_origin
+            else None
+        ),
+        "views": p.views,
+    }
+
+
+def story_to_json(story: Story) -> dict[str, Any]:
+    return {
+        "story_id": story.id,
+        "categories": list(story.categories),
+        "posts": [post_to_json(sp) for sp in story.posts],
+    }

@@ -1,0 +1,119 @@
+"""The CLI contract, run as a real subprocess: import, posts, search, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, tmp_path: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TGDIGEST_", "TELEGRAM_"))}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "t.sqlite"), *args],
+        capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=60,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text((ROOT / "config" / "demo.toml").read_text())
+    return path
+
+
+def test_import_prints_one_line_summary(tmp_path: Path, sample_export: Path) -> None:
+    """import ends with posts new/updated/duplicate, stories and seconds; twice changes nothing."""
+    first = run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    assert "24 posts (24 new, 0 updated, 0 unchanged, 12 duplicate), 12 new stories" in first.stdout
+    second = run("import", str(sample_export), tmp_path=tmp_path)
+    assert "24 posts (0 new, 0 updated, 24 unchanged, 0 duplicate), 0 new stories" in second.stdout
+
+
+def test_posts_json_contract(tmp_path: Path, sample_export: Path, demo_config: Path) -> None:
+    """posts --format json gives the documented object shape."""
+    run("--config", str(demo_config), "import", str(sample_export), "--channel", "mfa_russia", tmp_path=tmp_path)
+    out = run("--config", str(demo_config), "posts", "--format", "json", "--channel", "@mfa_russia",
+              "--since", "2025-07-10", tmp_path=tmp_path)
+    posts = json.loads(out.stdout)
+    assert posts and all(p["date"] >= "2025-07-10" for p in posts)
+    first = posts[0]
+    for key, kind in [("channel_id", int), ("channel", str), ("message_id", int), ("date", str), ("text", str),
+                      ("hashtags", list), ("categories", list), ("story_id", int), ("url", str)]:
+        assert isinstance(first[key], kind), key
+    assert first["channel_id"] == 1113692283 and first["channel"] == "mfa_russia"
+    assert first["url"] == f"https://t.me/mfa_russia/{first['message_id']}"
+    assert first["date"].endswith("+00:00")
+
+
+def test_search_json_one_row_per_story(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """search returns each story once, newest first, representative post first."""
+    run("import", str(sample_export), "--channel", "mfa_russia", tmp_path=tmp_path)
+    run("import", str(repost_export), "--channel", "worlddesk_demo", tmp_path=tmp_path)
+    out = run("search", "BRICS", "--format", "json", tmp_path=tmp_path)
+    stories = json.loads(out.stdout)
+    ids = [s["story_id"] for s in stories]
+    assert len(ids) == len(set(ids)) >= 3
+    dates = [s["posts"][0]["date"] for s in stories]
+    assert dates == sorted(dates, reverse=True)
+    multi = [s for s in stories if len(s["posts"]) > 1]
+    assert multi and all(s["posts"][0]["date"] <= p["date"] for s in multi for p in s["posts"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["search", '"unbalanced'], "quote"),
+        (["search", ""], "empty"),
+        (["posts", "--since", "last tuesday"], "not a date"),
+        (["posts", "--channel", "@nobody_here"], "no channel"),
+        (["import", "missing.json"], "no such file"),
+    ],
+)
+def test_user_mistakes_are_one_line_no_traceback(tmp_path: Path, args: list[str], needle: str) -> None:
+    """Each mistake exits non-zero with one clear line and no traceback."""
+    proc = run(*args, tmp_path=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert needle in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_export_keeps_stored_data(tmp_path: Path, sample_export: Path) -> None:
+    """A broken export fails with a clear error and loses none of what was stored before."""
+    run("import", str(sample_export), tmp_path=tmp_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "x", "type": "public_channel", "id": 5, "messages": [{"id": 1, "type": "mess')
+    proc = run("import", str(broken), tmp_path=tmp_path, check=False)
+    assert proc.returncode == 1 and "not valid JSON" in proc.stderr and "Traceback" not in proc.stderr
+    out = run("posts", "--format", "json", tmp_path=tmp_path)
+    assert len(json.loads(out.stdout)) == 24
+
+
+def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
+    """A broken config prints each problem on its own line and starts nothing."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[digest]\ndefault_timezone = "Nowhere/City"\n[bot]\nmax_subscriptions = "many"\n')
+    proc = run("--config", str(bad), "posts", tmp_path=tmp_path, check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(str(bad) in line for line in lines)
+    assert not (tmp_path / "t.sqlite").exists(), "nothing was started or created"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    """Each CLI command is documented in the README (as sqlite-utils does for its CLI)."""
+    from bot.cli import cli
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in cli.commands if f"tgdigest {name}" not in readme]
+    assert not missing, f"commands missing from README.md: {missing}"

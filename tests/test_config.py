@@ -1,0 +1,133 @@
+"""Config loading: defaults, every problem reported at once, secrets only from the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    Config,
+    load_config,
+    parse_hhmm,
+    resolve_config_path,
+    resolve_db_path,
+    secrets_from_env,
+)
+from bot.errors import ConfigError
+from bot.handles import HandleError, parse_handle
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_empty_file_is_valid_and_all_defaults(tmp_path: Path) -> None:
+    """An empty config file gives the same config as no file."""
+    path = tmp_path / "c.toml"
+    path.write_text("")
+    assert load_config(path, env={}).collect == Config().collect
+    assert load_config(None, env={}).digest.default_time == "09:00"
+
+
+def test_example_config_documents_every_default() -> None:
+    """config.example.toml loads and equals the built-in defaults (so it stays true)."""
+    example = load_config(ROOT / "config" / "config.example.toml", env={})
+    defaults = Config()
+    for section in ("collect", "web", "dedupe", "query", "bot", "digest", "service"):
+        assert getattr(example, section) == getattr(defaults, section), section
+
+
+def test_example_config_names_every_key() -> None:
+    """Every option of every section appears in config.example.toml."""
+    import dataclasses
+
+    text = (ROOT / "config" / "config.example.toml").read_text()
+    for section in ("collect", "web", "dedupe", "query", "bot", "digest", "service"):
+        assert f"[{section}]" in text
+        for f in dataclasses.fields(getattr(Config(), section)):
+            assert f"\n{f.name} = " in text, f"{section}.{f.name} missing from the example"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Unknown keys, wrong types, bad zones, bad handles and bad category queries all appear."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[bot]\nadmin = [1]\nmax_subscriptions = "x"\n'
+        '[digest]\ndefault_timezone = "Mars/Base"\ndefault_time = "25:99"\n'
+        '[[channels]]\nhandle = "not a handle!"\n'
+        '[[categories]]\nname = "X"\nquery = "(a"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    text = "\n".join(err.value.problems)
+    assert len(err.value.problems) == 6
+    for needle in ("bot.admin: unknown key", "bot.max_subscriptions: must be a whole number",
+                   "Mars/Base", "default_time", "channels[0].handle", "categories[0].query"):
+        assert needle in text
+    assert all(p.startswith(str(path)) for p in err.value.problems)
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    """A syntax error is one problem that names the file."""
+    path = tmp_path / "c.toml"
+    path.write_text("x = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, env={})
+
+
+def test_admins_merge_from_environment(tmp_path: Path) -> None:
+    """TGDIGEST_ADMINS adds to [bot] admins; junk in it is a config problem."""
+    path = tmp_path / "c.toml"
+    path.write_text("[bot]\nadmins = [1]\n")
+    assert load_config(path, env={"TGDIGEST_ADMINS": "2, 3"}).bot.admins == (1, 2, 3)
+    with pytest.raises(ConfigError, match="TGDIGEST_ADMINS"):
+        load_config(path, env={"TGDIGEST_ADMINS": "abc"})
+
+
+def test_paths_follow_option_then_env_then_default(tmp_path: Path) -> None:
+    """--config/--db win over the environment, which wins over the defaults."""
+    assert resolve_db_path("x.sqlite", env={"TGDIGEST_DB": "y"}) == Path("x.sqlite")
+    assert resolve_db_path(None, env={"TGDIGEST_DB": "y"}) == Path("y")
+    assert resolve_db_path(None, env={}) == Path("data/tgdigest.sqlite")
+    assert resolve_config_path(None, env={"TGDIGEST_CONFIG": "c.toml"}) == Path("c.toml")
+
+
+def test_secrets_come_from_env_and_never_show_in_repr() -> None:
+    """Secrets read from the environment; their repr says set/unset, never the value."""
+    secrets = secrets_from_env({"TELEGRAM_API_ID": "123", "TELEGRAM_API_HASH": "deadbeefcafe",
+                                "TELEGRAM_BOT_TOKEN": "1:secret-token-value"})
+    assert secrets.api_id == 123 and secrets.has_telegram_api
+    assert "deadbeefcafe" not in repr(secrets) and "secret-token-value" not in repr(secrets)
+    with pytest.raises(ConfigError, match="TELEGRAM_API_ID"):
+        secrets_from_env({"TELEGRAM_API_ID": "abc"})
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("@mfa_russia", "username", "mfa_russia"),
+        ("https://t.me/mfa_russia", "username", "mfa_russia"),
+        ("t.me/s/mfa_russia", "username", "mfa_russia"),
+        ("https://t.me/+AbCdEfGh1234", "invite", "AbCdEfGh1234"),
+        ("https://t.me/joinchat/AbCdEfGh1234", "invite", "AbCdEfGh1234"),
+        ("-1001113692283", "id", "1113692283"),
+        ("1113692283", "id", "1113692283"),
+    ],
+)
+def test_handles_in_every_accepted_form(text: str, kind: str, value: str) -> None:
+    """Each documented handle form parses to its kind and canonical value."""
+    handle = parse_handle(text)
+    assert (handle.kind, handle.value) == (kind, value)
+
+
+@pytest.mark.parametrize("text", ["", "a b", "@ab", "https://example.com/x", "t.me/+a", "-5"])
+def test_bad_handles_are_rejected(text: str) -> None:
+    """Anything else is a HandleError that lists the accepted forms."""
+    with pytest.raises(HandleError):
+        parse_handle(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("9:30", (9, 30)), ("23:59", (23, 59)), ("25:99", None),
+                                                ("9", None), ("ab:cd", None), ("-1:30", None)])
+def test_parse_hhmm(text: str, expected: tuple[int, int] | None) -> None:
+    """Only real times of day parse."""
+    assert parse_hhmm(text) == expected
