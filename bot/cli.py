@@ -104,9 +104,18 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
     """tgdigest: watch Telegram channels, fold repeats into stories, send daily digests."""
+    import os
+
+    from bot.logging_setup import configure_logging
+
     ctx.obj = AppContext(config_option=config_path, db_option=db_path)
     # Checked before any command starts, so a bad config never half-runs anything.
     _ = ctx.obj.config
+    configure_logging(
+        level=os.environ.get("TGDIGEST_LOG_LEVEL", "INFO"),
+        fmt=os.environ.get("TGDIGEST_LOG_FORMAT", "text"),
+        secrets=ctx.obj.secrets.values(),
+    )
 
 
 def main() -> None:
@@ -300,6 +309,16 @@ def recategorise_cmd(app: AppContext) -> None:
     click.echo(f"recategorised: {changed} stories changed")
 
 
+@cli.command("run")
+@click.option("--no-fetch", is_flag=True, help="Run the bot and digests without reading Telegram (posts come from imports).")
+@pass_app
+def run_cmd(app: AppContext, no_fetch: bool) -> None:
+    """Run the service: collection, the bot, digests and alerts, until SIGTERM/Ctrl-C."""
+    from bot.app import run_forever
+
+    run_forever(app.config, app.secrets, app.db_path, fetch=not no_fetch)
+
+
 @cli.command("check-config")
 @pass_app
 def check_config_cmd(app: AppContext) -> None:
@@ -311,3 +330,37 @@ def check_config_cmd(app: AppContext) -> None:
         f"database {app.db_path})"
     )
 
+
+
+@cli.command("health")
+@click.pass_context
+def health_cmd(ctx: click.Context) -> None:
+    """Exit 0 if the service is healthy, else 1 with the reasons (the container HEALTHCHECK)."""
+    from bot.health import check_health
+
+    app: AppContext = ctx.obj
+    service = app.config.service
+    report = check_health(
+        app.db,
+        now=datetime.now(UTC),
+        max_age_s=service.health_max_age,
+        channel_stuck_hours=service.channel_stuck_hours,
+    )
+    click.echo(str(report), err=not report.ok)
+    if not report.ok:
+        ctx.exit(1)
+
+
+@cli.command("stats")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def stats_cmd(app: AppContext, fmt: str) -> None:
+    """Counts (channels, posts, stories, subscribers, pending parts, send errors) and per-channel lag."""
+    from bot.health import collect_stats, format_stats
+
+    stats = collect_stats(app.db)
+    if fmt == "json":
+        _echo_json(stats)
+    else:
+        for line in format_stats(stats):
+            click.echo(line)

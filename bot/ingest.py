@@ -117,8 +117,10 @@ class Ingestor:
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
                 stories: dict[int, _StoryState] = {}
+                rows: dict[tuple[int, int], tuple] = {}
                 for post in sorted(batch, key=lambda p: (p.date, p.key)):
-                    self._ingest_one(post, existing, stories, result, now)
+                    self._ingest_one(post, existing, stories, rows, result, now)
+                self._write_posts(rows, existing_keys=set(existing))
                 self._write_stories(stories, now)
                 if cursors:
                     self.db.conn.executemany(
@@ -210,6 +212,7 @@ class Ingestor:
         post: Post,
         existing: dict[tuple[int, int], tuple],
         stories: dict[int, _StoryState],
+        rows: dict[tuple[int, int], tuple],
         result: IngestResult,
         now: str,
     ) -> None:
@@ -230,7 +233,7 @@ class Ingestor:
                     )
                 result.unchanged += 1
                 return
-            self._upsert_post(post, text_norm, digest, hashtags, categories, story_id, now)
+            rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
             state = self._story_state(story_id, stories)
             state.categories = _union(state.categories, categories, self.config.category_names())
             result.updated += 1
@@ -258,22 +261,19 @@ class Ingestor:
             state.categories = _union(state.categories, categories, self.config.category_names())
             result.duplicate += 1
         self.index.add(item, story_id)
-        self._upsert_post(post, text_norm, digest, hashtags, categories, story_id, now)
-        existing[post.key] = (*post.key, digest, None, story_id, post.text, post.views, post.media_kind)
+        rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
+        # A second copy of the same message later in this batch is then an update or unchanged.
+        existing[post.key] = (
+            *post.key, digest, to_iso(post.edited_at) if post.edited_at else None, story_id,
+            post.text, post.views, post.media_kind,
+        )
         result.new += 1
         result.changed_story_ids.add(story_id)
 
-    def _upsert_post(
-        self,
-        post: Post,
-        text_norm: str,
-        digest: str,
-        hashtags: tuple[str, ...],
-        categories: list[str],
-        story_id: int,
-        now: str,
-    ) -> None:
-        self.db.execute(
+    def _write_posts(self, rows: dict[tuple[int, int], tuple], *, existing_keys: set[tuple[int, int]]) -> None:
+        if not rows:
+            return
+        self.db.conn.executemany(
             "INSERT INTO posts (channel_id, message_id, date, edited_at, text, text_norm, content_hash, "
             "hashtags, links, media_kind, grouped_id, fwd_channel_id, fwd_message_id, views, forwards, "
             "story_id, categories, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -283,23 +283,17 @@ class Ingestor:
             "views = coalesce(excluded.views, posts.views), "
             "forwards = coalesce(excluded.forwards, posts.forwards), "
             "categories = excluded.categories, updated_at = excluded.updated_at",
-            [
-                post.channel_id, post.message_id, to_iso(post.date),
-                to_iso(post.edited_at) if post.edited_at else None,
-                post.text, text_norm, digest, json.dumps(list(hashtags), ensure_ascii=False),
-                json.dumps(list(post.links), ensure_ascii=False), post.media_kind, post.grouped_id,
-                post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-                story_id, json.dumps(categories, ensure_ascii=False), now,
-            ],
+            [row[:-1] for row in rows.values()],
         )
-        self.db.execute(
-            "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", list(post.key)
-        )
-        if hashtags:
+        updated = [key for key in rows if key in existing_keys]
+        if updated:
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) VALUES (?, ?, ?)",
-                [(post.channel_id, post.message_id, tag) for tag in hashtags],
+                "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", updated
             )
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) VALUES (?, ?, ?)",
+            [(key[0], key[1], tag) for key, row in rows.items() for tag in row[-1]],
+        )
 
     def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState:
         state = stories.get(story_id)
@@ -376,6 +370,26 @@ class Ingestor:
                 row[6],
             )
         self._loaded_days.update(missing)
+
+
+def _post_row(
+    post: Post,
+    text_norm: str,
+    digest: str,
+    hashtags: tuple[str, ...],
+    categories: list[str],
+    story_id: int,
+    now: str,
+) -> tuple:
+    """The posts-table row (and, last, the hashtags for post_hashtags)."""
+    return (
+        post.channel_id, post.message_id, to_iso(post.date),
+        to_iso(post.edited_at) if post.edited_at else None,
+        post.text, text_norm, digest, json.dumps(list(hashtags), ensure_ascii=False),
+        json.dumps(list(post.links), ensure_ascii=False), post.media_kind, post.grouped_id,
+        post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
+        story_id, json.dumps(categories, ensure_ascii=False), now, hashtags,
+    )
 
 
 def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:

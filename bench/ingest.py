@@ -1,0 +1,231 @@
+"""Import throughput, the storage floor, memory and dedupe scaling, in one run.
+
+    .venv/bin/python bench/ingest.py [--posts 100000] [--channels 50]
+
+1. Generates N synthetic posts across C channels as Telegram Desktop exports (one file per
+   channel) from the sample channel's sentences, with realistic repeats: reposts in other
+   channels (emoji, credit line, read-more trailer), the channel's own body repeats, light
+   rewrites, and later edits of 5% of the posts.
+2. Imports them end to end in a child process (export streaming → normalise → dedupe →
+   categorise → SQLite, batches of 1,000 as `tgdigest import` does), then applies the edits:
+   posts/s and the child's peak RSS.
+3. Inserts the same rows with a bare `sqlite-utils insert_all` into an empty table: the
+   storage floor, and the ratio of the two.
+4. Times the dedupe index alone on N and 2N posts: time(2N)/time(N) shows how it scales.
+
+Targets on a 2-core machine: ≥ 10,000 posts/s for 100k posts, peak RSS ≤ 300 MB,
+time(2N)/time(N) ≤ 2.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SAMPLE = ROOT / "tests" / "fixtures" / "sample_channel_export.json"
+EMOJI = ["⚡️", "🔴", "📌", "🇷🇺", "❗️", "🌐", "📍", ""]
+NAMES = ["Lavrov", "Rubio", "Wang Yi", "Lula", "Modi", "Anwar", "Guterres", "Erdogan", "Ramaphosa"]
+CITIES = ["Kuala Lumpur", "Beijing", "Rio de Janeiro", "Minsk", "Tianjin", "Geneva", "Cairo", "Jakarta"]
+
+
+def sentences() -> list[str]:
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    pool: list[str] = []
+    for m in data["messages"]:
+        text = m["text"] if isinstance(m["text"], str) else "".join(
+            p if isinstance(p, str) else p["text"] for p in m["text"]
+        )
+        for s in re.split(r"(?<=[.!?])\s+|\n", text):
+            s = s.strip()
+            if 40 <= len(s) <= 400:
+                pool.append(s)
+    return sorted(set(pool))
+
+
+def generate(n: int, channels: int, out: Path, seed: int = 7) -> tuple[list[Path], list[dict]]:
+    """Write one export per channel; return the paths and the edits to apply afterwards."""
+    rng = random.Random(seed)
+    pool = sentences()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    per_channel: dict[int, list[dict]] = {c: [] for c in range(channels)}
+    next_id = dict.fromkeys(range(channels), 1)
+    originals: list[tuple[int, str, datetime]] = []
+    edits: list[dict] = []
+    when = start
+    for i in range(n):
+        when += timedelta(seconds=rng.randint(5, 60))
+        channel = rng.randrange(channels)
+        roll = rng.random()
+        if originals and roll < 0.20:
+            # A repost elsewhere: same news, decorated.
+            _, text, _ = originals[rng.randrange(max(0, len(originals) - 300), len(originals))]
+            text = f"{rng.choice(EMOJI)} {text}\n\nSource: @channel{rng.randrange(channels)}\nRead more ➡️ t.me/x"
+        elif originals and roll < 0.30:
+            # The channel's own body repeat: the text again without its title line.
+            _, text, _ = originals[-1]
+            text = text.split("\n", 1)[-1]
+        elif originals and roll < 0.35:
+            # A light rewrite: a few words swapped.
+            _, text, _ = originals[rng.randrange(max(0, len(originals) - 300), len(originals))]
+            words = text.split(" ")
+            for _ in range(2):
+                j = rng.randrange(len(words))
+                words[j] = rng.choice(["said", "noted", "stressed", "today", "also"])
+            text = " ".join(words)
+        else:
+            title = f"{rng.choice(EMOJI)} {rng.choice(NAMES)} in {rng.choice(CITIES)}, {when:%B %d} #{rng.choice(['BRICS', 'ASEAN', 'SCO', 'UN'])}"
+            body = " ".join(rng.sample(pool, rng.randint(1, 3)))
+            text = f"{title}\n{body} ({i})"
+            originals.append((channel, text, when))
+        mid = next_id[channel]
+        next_id[channel] += 1
+        per_channel[channel].append(
+            {"id": mid, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+             "date_unixtime": str(int(when.timestamp())), "from": f"Channel {channel}",
+             "from_id": f"channel{1000 + channel}", "text": text,
+             "text_entities": [{"type": "plain", "text": text}]}
+        )
+        if rng.random() < 0.05:
+            edits.append({"channel": channel, "id": mid, "date": when.isoformat(),
+                          "text": text + "\n\nUPD: corrected figures.", "edited": (when + timedelta(minutes=30)).isoformat()})
+    paths = []
+    for channel, messages in per_channel.items():
+        path = out / f"channel_{channel}.json"
+        path.write_text(json.dumps({"name": f"Channel {channel}", "type": "public_channel",
+                                    "id": 1000 + channel, "messages": messages}, ensure_ascii=False))
+        paths.append(path)
+    (out / "edits.json").write_text(json.dumps(edits))
+    return paths, edits
+
+
+def child_import(db_path: Path, paths: list[Path], edits_path: Path) -> None:
+    """Runs in a fresh process so its peak RSS is the import's own."""
+    from bot.config import CategoryConfig, Config
+    from bot.db import open_db
+    from bot.export_reader import ImportProblem, read_export
+    from bot.ingest import IngestResult, Ingestor
+    from bot.models import Post
+
+    config = Config(categories=(CategoryConfig("BRICS", "BRICS OR #BRICS"),
+                                CategoryConfig("Asia", 'ASEAN OR China OR "Kuala Lumpur"'),
+                                CategoryConfig("UN", 'UN OR "United Nations"')))
+    db = open_db(db_path)
+    ingestor = Ingestor(db, config)
+    total = IngestResult()
+    started = time.perf_counter()
+    for path in paths:
+        batch: list[Post] = []
+        for item in read_export(path):
+            if isinstance(item, Post):
+                batch.append(item)
+                if len(batch) >= 1000:
+                    total.add(ingestor.ingest(batch))
+                    batch = []
+            elif isinstance(item, ImportProblem) and not item.skipped:
+                raise SystemExit(f"unexpected problem: {item}")
+        if batch:
+            total.add(ingestor.ingest(batch))
+    edits = json.loads(edits_path.read_text())
+    edited = [
+        Post(channel_id=1000 + e["channel"], message_id=e["id"], date=datetime.fromisoformat(e["date"]),
+             text=e["text"], edited_at=datetime.fromisoformat(e["edited"]))
+        for e in edits
+    ]
+    for i in range(0, len(edited), 1000):
+        total.add(ingestor.ingest(edited[i : i + 1000]))
+    seconds = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
+    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "new": total.new, "updated": total.updated,
+                      "duplicate": total.duplicate, "stories": stories}))
+
+
+def bare_insert(db_path: Path, source_db: Path) -> tuple[int, float]:
+    """The storage floor: the same post rows through a bare insert_all."""
+    import sqlite_utils
+
+    rows = list(sqlite_utils.Database(source_db).query(
+        "SELECT channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, "
+        "media_kind, story_id, categories, updated_at FROM posts"
+    ))
+    db = sqlite_utils.Database(db_path)
+    started = time.perf_counter()
+    db["posts"].insert_all(rows, pk=("channel_id", "message_id"), batch_size=1000)
+    return len(rows), time.perf_counter() - started
+
+
+def dedupe_time(paths: list[Path], n: int) -> float:
+    from bot.dedupe import DedupeItem, StoryIndex
+    from bot.export_reader import read_export
+    from bot.models import Post
+    from bot.normalise import normalise
+
+    posts: list[Post] = []
+    for path in paths:
+        posts.extend(p for p in read_export(path) if isinstance(p, Post))
+    posts.sort(key=lambda p: p.date)
+    items = [DedupeItem(key=p.key, date=p.date, text_norm=normalise(p.text)) for p in posts[:n]]
+    index = StoryIndex()
+    started = time.perf_counter()
+    next_story = 1
+    for item in items:
+        story = index.find(item)
+        if story is None:
+            story, next_story = next_story, next_story + 1
+        index.add(item, story)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="tgdigest ingest benchmark")
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        db_path, edits_path, *paths = args.child
+        child_import(Path(db_path), [Path(p) for p in paths], Path(edits_path))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"generating {args.posts:,} posts across {args.channels} channels …", flush=True)
+        paths, edits = generate(args.posts, args.channels, work)
+        db_path = work / "bench.sqlite"
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(db_path), str(work / "edits.json"), *map(str, paths)],
+            capture_output=True, text=True, check=True,
+        )
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+        imported = child["new"] + child["updated"]
+        rate = imported / child["seconds"]
+        rows, bare_seconds = bare_insert(work / "bare.sqlite", db_path)
+        bare_rate = rows / bare_seconds
+        half = args.posts // 2
+        t_n = dedupe_time(paths, half)
+        t_2n = dedupe_time(paths, args.posts)
+
+    print(f"end-to-end import: {imported:,} posts ({child['new']:,} new + {child['updated']:,} edits) "
+          f"in {child['seconds']:.2f} s = {rate:,.0f} posts/s  (target ≥ 10,000)")
+    print(f"  folded: {child['duplicate']:,} duplicates into {child['stories']:,} stories")
+    print(f"bare sqlite-utils insert_all: {rows:,} rows in {bare_seconds:.2f} s = {bare_rate:,.0f} rows/s")
+    print(f"  import is {bare_rate / rate:.1f}x slower than the storage floor (target ≤ 10x)")
+    print(f"peak RSS of the import process: {child['rss_mb']:.0f} MB  (target ≤ 300 MB)")
+    print(f"dedupe alone: N={half:,}: {t_n:.2f} s, 2N={args.posts:,}: {t_2n:.2f} s, "
+          f"ratio {t_2n / t_n:.2f}  (target ≤ 2.3)")
+
+
+if __name__ == "__main__":
+    main()
