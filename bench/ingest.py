@@ -115,7 +115,7 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path) -> None:
     from bot.config import CategoryConfig, Config
     from bot.db import open_db
     from bot.export_reader import ImportProblem, read_export
-    from bot.ingest import IngestResult, Ingestor
+    from bot.ingest import Ingestor, IngestResult
     from bot.models import Post
 
     config = Config(categories=(CategoryConfig("BRICS", "BRICS OR #BRICS"),

@@ -80,7 +80,13 @@ async def run_service(
     """Run until ``stop`` is set (or SIGTERM/SIGINT when started from the CLI)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.collector import Collector, channels_needing, default_source_name, open_sources, sync_configured_channels
+    from bot.collector import (
+        Collector,
+        channels_needing,
+        default_source_name,
+        open_sources,
+        sync_configured_channels,
+    )
     from bot.delivery import DigestService
     from bot.health import write_heartbeat
     from bot.ingest import Ingestor
