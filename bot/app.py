@@ -140,7 +140,12 @@ async def run_service(
         if fetch:
             default = default_source_name(secrets.has_telegram_api)
             sources = await stack.enter_async_context(
-                open_sources(db, config, secrets, data_dir=data_dir, needed=channels_needing(db, default))
+                # Telethon is connected whenever credentials exist, so a channel an admin
+                # adds later through the bot is collected without a restart.
+                open_sources(
+                    db, config, secrets, data_dir=data_dir,
+                    needed=channels_needing(db, default) | ({"telethon"} if secrets.has_telegram_api else set()),
+                )
             )
             collector = Collector(db, config, ingestor, sources, default_source=default)
 

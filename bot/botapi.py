@@ -1,0 +1,291 @@
+"""The Telegram Bot API client: the only module that talks HTTP for the bot (httpx).
+
+The endpoint is data: ``BotAPI(token, base_url=...)`` works the same against
+``https://api.telegram.org``, a local Bot API server or ``bot.sandbox``.
+
+The token is part of every request path, so it is kept out of everything httpx can see:
+the client builds URLs with a placeholder (``/bot***/sendMessage``) and a small transport
+puts the real token in just before the bytes go out. httpx's own INFO log line, its
+exceptions and our error messages therefore only ever show the placeholder.
+
+Wire errors are mapped once, here::
+
+    BotAPIError (bot.errors)       the Bot API answered with an error, or could not be reached
+    ├── RetryAfter                 429: wait ``retry_after`` seconds before any further request
+    ├── Forbidden                  403: the user blocked the bot, or the account is deactivated
+    ├── BadRequest                 400: chat not found, can't parse entities, message too long, ...
+    ├── Unauthorized               401: the token is wrong or was revoked
+    ├── Conflict                   409: a webhook is set or another process is polling
+    ├── ServerError                5xx, or a reply that is not the Bot API's JSON
+    └── NetworkError               no answer: connect/read timeout, connection reset, DNS
+
+Every error has ``method`` (the Bot API method), ``error_code`` (0 when there was no answer)
+and ``description`` (Telegram's text).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.errors import BotAPIError as _BaseBotAPIError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.telegram.org"
+_TOKEN_PLACEHOLDER = "***"
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query", "my_chat_member")
+
+
+class BotAPIError(_BaseBotAPIError):
+    """The Bot API refused a request or could not be reached."""
+
+    def __init__(self, description: str, *, method: str = "", error_code: int = 0) -> None:
+        self.description = description
+        self.method = method
+        self.error_code = error_code
+        prefix = f"{method}: " if method else ""
+        code = f" [{error_code}]" if error_code else ""
+        super().__init__(f"{prefix}{description}{code}")
+
+
+class RetryAfter(BotAPIError):
+    """429 Too Many Requests: no request may be sent for ``retry_after`` seconds."""
+
+    def __init__(self, description: str, *, retry_after: float, method: str = "", error_code: int = 429) -> None:
+        self.retry_after = float(retry_after)
+        super().__init__(description, method=method, error_code=error_code)
+
+
+class Forbidden(BotAPIError):
+    """403: the bot may not write to this chat (blocked by the user, user deactivated, kicked)."""
+
+
+class BadRequest(BotAPIError):
+    """400: the request itself is wrong; sending it again unchanged fails the same way."""
+
+    @property
+    def is_parse_error(self) -> bool:
+        """Telegram could not parse the HTML/Markdown of the text."""
+        return "can't parse entities" in self.description.lower()
+
+    @property
+    def is_too_long(self) -> bool:
+        return "message is too long" in self.description.lower()
+
+    @property
+    def is_chat_not_found(self) -> bool:
+        return "chat not found" in self.description.lower()
+
+    @property
+    def is_empty_text(self) -> bool:
+        return "text is empty" in self.description.lower() or "message text is empty" in self.description.lower()
+
+
+class Unauthorized(BotAPIError):
+    """401: the bot token is wrong or was revoked (fix TELEGRAM_BOT_TOKEN)."""
+
+
+class Conflict(BotAPIError):
+    """409: a webhook is active or another process is already calling getUpdates."""
+
+
+class ServerError(BotAPIError):
+    """5xx, or an answer that is not the Bot API's JSON (a proxy's error page)."""
+
+
+class NetworkError(BotAPIError):
+    """The request got no answer: connection refused/reset, timeout, DNS failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotCommand:
+    command: str
+    description: str
+
+
+class _TokenTransport(httpx.AsyncBaseTransport):
+    """Puts the real token into the path at the last moment, so httpx never holds it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, token: str) -> None:
+        self._inner = inner
+        self._needle = f"/bot{_TOKEN_PLACEHOLDER}/"
+        self._real = f"/bot{token}/"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode("ascii")
+        real = request.url.copy_with(raw_path=path.replace(self._needle, self._real, 1).encode("ascii"))
+        # A new Request object: httpx logs and attaches the original, placeholder one.
+        outgoing = httpx.Request(
+            request.method, real, headers=request.headers, stream=request.stream,
+            extensions=request.extensions,
+        )
+        return await self._inner.handle_async_request(outgoing)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class BotAPI:
+    """An async Bot API client; use as ``async with BotAPI(token, base_url=url) as api``.
+
+    ``timeout`` bounds ordinary calls; ``getUpdates`` gets ``timeout + its long-poll
+    seconds`` as its read timeout so a quiet long poll is never taken for a dead line.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not token or "/" in token or any(ch.isspace() for ch in token):
+            raise ValueError("bot token is empty or malformed (expected the value @BotFather gave)")
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        inner = transport if transport is not None else httpx.AsyncHTTPTransport(retries=0)
+        self._client = httpx.AsyncClient(
+            transport=_TokenTransport(inner, token),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"User-Agent": "tgdigest"},
+        )
+
+    def __repr__(self) -> str:
+        return f"BotAPI(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> BotAPI:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def redact(self, text: str) -> str:
+        """``text`` with the token replaced by ``***`` (for anything that might echo a URL)."""
+        return text.replace(self._token, _TOKEN_PLACEHOLDER)
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        """Call ``method`` with JSON ``params`` (None values dropped); return ``result`` or raise."""
+        body = {k: v for k, v in (params or {}).items() if v is not None}
+        url = f"{self.base_url}/bot{_TOKEN_PLACEHOLDER}/{method}"
+        request_timeout = (
+            httpx.Timeout(timeout, connect=min(self._timeout, 10.0)) if timeout is not None else None
+        )
+        try:
+            if request_timeout is not None:
+                response = await self._client.post(url, json=body, timeout=request_timeout)
+            else:
+                response = await self._client.post(url, json=body)
+        except httpx.TimeoutException as e:
+            raise NetworkError(f"timed out ({type(e).__name__})", method=method) from None
+        except httpx.HTTPError as e:
+            # ``from None``: the httpx exception holds the request; keep tracebacks minimal.
+            raise NetworkError(self.redact(f"{type(e).__name__}: {e}"), method=method) from None
+        return self._result(method, response)
+
+    def _result(self, method: str, response: httpx.Response) -> Any:
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = None
+        if not isinstance(payload, dict) or "ok" not in payload:
+            text = f"HTTP {response.status_code}: not a Bot API answer"
+            if response.status_code >= 500 or response.status_code == 0:
+                raise ServerError(text, method=method, error_code=response.status_code)
+            if response.status_code == 429:
+                raise RetryAfter(text, retry_after=_retry_header(response), method=method)
+            raise BotAPIError(text, method=method, error_code=response.status_code)
+        if payload.get("ok") is True:
+            return payload.get("result")
+        raise error_from_payload(method, payload, http_status=response.status_code)
+
+    # --- the methods the bot uses ------------------------------------------------------
+
+    async def get_me(self) -> dict[str, Any]:
+        return await self.call("getMe")
+
+    async def get_updates(
+        self,
+        *,
+        offset: int | None = None,
+        timeout: int = 30,
+        limit: int = 100,
+        allowed_updates: Sequence[str] = ALLOWED_UPDATES,
+    ) -> list[dict[str, Any]]:
+        result = await self.call(
+            "getUpdates",
+            {"offset": offset, "timeout": timeout, "limit": limit, "allowed_updates": list(allowed_updates)},
+            timeout=self._timeout + timeout,
+        )
+        if not isinstance(result, list):
+            raise ServerError("getUpdates did not return a list", method="getUpdates")
+        return result
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = "HTML",
+        disable_preview: bool = True,
+        disable_notification: bool | None = None,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": parse_mode}
+        if disable_preview:
+            params["link_preview_options"] = {"is_disabled": True}
+        if disable_notification:
+            params["disable_notification"] = True
+        result = await self.call("sendMessage", params)
+        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+            raise ServerError("sendMessage did not return a Message", method="sendMessage")
+        return result
+
+    async def delete_webhook(self, *, drop_pending_updates: bool = False) -> bool:
+        return bool(await self.call("deleteWebhook", {"drop_pending_updates": drop_pending_updates}))
+
+    async def set_my_commands(self, commands: Sequence[BotCommand]) -> bool:
+        payload = [{"command": c.command, "description": c.description} for c in commands]
+        return bool(await self.call("setMyCommands", {"commands": payload}))
+
+    async def answer_callback_query(self, callback_query_id: str, *, text: str | None = None) -> bool:
+        return bool(await self.call("answerCallbackQuery", {"callback_query_id": callback_query_id, "text": text}))
+
+
+def _retry_header(response: httpx.Response) -> float:
+    try:
+        return float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        return 1.0
+
+
+def error_from_payload(method: str, payload: dict[str, Any], *, http_status: int = 0) -> BotAPIError:
+    """Map a Bot API ``{"ok": false, ...}`` answer to the typed error (the one place that does)."""
+    raw_code = payload.get("error_code", http_status)
+    code = raw_code if isinstance(raw_code, int) else http_status
+    description = str(payload.get("description") or f"error {code}")
+    parameters = payload.get("parameters") if isinstance(payload.get("parameters"), dict) else {}
+    retry_after = parameters.get("retry_after") if parameters else None
+    if code == 429 or isinstance(retry_after, (int, float)):
+        wait = retry_after if isinstance(retry_after, (int, float)) and retry_after >= 0 else 1
+        return RetryAfter(description, retry_after=wait, method=method, error_code=code)
+    if code == 403:
+        return Forbidden(description, method=method, error_code=code)
+    if code == 400:
+        return BadRequest(description, method=method, error_code=code)
+    if code == 401:
+        return Unauthorized(description, method=method, error_code=code)
+    if code == 409:
+        return Conflict(description, method=method, error_code=code)
+    if code >= 500:
+        return ServerError(description, method=method, error_code=code)
+    return BotAPIError(description, method=method, error_code=code)

@@ -1,0 +1,677 @@
+"""What the bot answers: parse an update, run the command, return the replies.
+
+This module never talks to Telegram. ``CommandHandler.handle_update(update)`` takes one Bot
+API update (a dict) and returns the ``Reply`` objects to send; ``bot.updates`` does the
+polling and sending. State lives in SQLite (``bot.subscribers`` and the channel tables).
+
+Rules every reply follows (the property tests check them):
+
+- Telegram HTML: only its tags; every piece of user text is escaped (``<``, ``>``, ``&``).
+- Each reply is at most 4,096 characters even before entity parsing; long lists are split
+  into several messages between lines.
+- Bad input (an invalid query, ``/time 25:99``, ``/unsubscribe 999``, an unknown zone ...)
+  gets one line saying what is wrong and how to do it right, and changes nothing.
+
+Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.store.Store``) for
+``/subscribe``'s preview and ``/search``; ``digest_now`` (from the digest module) for ``/digest``.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import re
+import zoneinfo
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlite_utils import Database
+
+from bot import subscribers as subs
+from bot.botapi import BotCommand
+from bot.config import Config, parse_hhmm, valid_timezone
+from bot.errors import QueryError
+from bot.handles import HandleError, parse_handle
+from bot.models import Story
+from bot.query import Query, parse_query
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+PREVIEW_DAYS = 7
+SEARCH_LIMIT = 10
+
+# Shown in Telegram's command menu (setMyCommands); admin commands stay out of it.
+MENU: tuple[BotCommand, ...] = (
+    BotCommand("subscribe", "Follow a topic: /subscribe QUERY"),
+    BotCommand("list", "Your subscriptions and digest settings"),
+    BotCommand("unsubscribe", "Stop one: /unsubscribe N, or /unsubscribe all"),
+    BotCommand("search", "The 10 newest stories matching a query"),
+    BotCommand("digest", "Send what is new now"),
+    BotCommand("alert", "Get matching stories at once: /alert QUERY"),
+    BotCommand("time", "Digest time: /time HH:MM"),
+    BotCommand("tz", "Time zone: /tz Europe/Berlin"),
+    BotCommand("pause", "Stop digests for now"),
+    BotCommand("resume", "Start digests again"),
+    BotCommand("channels", "The channels I watch"),
+    BotCommand("categories", "The categories of stories"),
+    BotCommand("help", "Commands and the query language"),
+)
+
+
+class StoryLookup(Protocol):
+    """Stories matching a query, newest first (``bot.store.Store`` implements it)."""
+
+    def search(self, query: Query, *, since: datetime | None = None, limit: int | None = None) -> list[Story]: ...
+
+
+DigestNow = Callable[[int], "Awaitable[str | None] | str | None"]
+
+
+def esc(text: str) -> str:
+    """Escape user text for Telegram HTML: only ``<``, ``>`` and ``&``."""
+    return html.escape(text, quote=False)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis (cut before escaping)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
+
+
+def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
+    """Join lines into as few messages as fit ``limit``, splitting only between lines."""
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        if len(line) > limit:
+            raise ValueError("a single reply line is longer than a message")  # a bug here, not input
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            messages.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+# --- updates ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """The parts of an update the bot uses. ``kind``: message, member, callback or other."""
+
+    kind: str
+    update_id: int
+    chat_id: int | None = None
+    chat_type: str = "private"
+    user_id: int | None = None
+    username: str | None = None
+    first_name: str | None = None
+    text: str | None = None
+    member_status: str | None = None
+    callback_id: str | None = None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_update(update: Any) -> Incoming:
+    """Read an update defensively: odd shapes become ``kind="other"``, never an exception."""
+    data = _dict(update)
+    update_id = _int(data.get("update_id")) or 0
+    if "message" in data:
+        message = _dict(data["message"])
+        chat = _dict(message.get("chat"))
+        sender = _dict(message.get("from"))
+        return Incoming(
+            kind="message", update_id=update_id, chat_id=_int(chat.get("id")),
+            chat_type=_str(chat.get("type")) or "private", user_id=_int(sender.get("id")),
+            username=_str(sender.get("username")), first_name=_str(sender.get("first_name")),
+            text=_str(message.get("text")),
+        )
+    if "my_chat_member" in data:
+        member = _dict(data["my_chat_member"])
+        chat = _dict(member.get("chat"))
+        new = _dict(member.get("new_chat_member"))
+        return Incoming(
+            kind="member", update_id=update_id, chat_id=_int(chat.get("id")),
+            chat_type=_str(chat.get("type")) or "private", member_status=_str(new.get("status")),
+        )
+    if "callback_query" in data:
+        callback = _dict(data["callback_query"])
+        sender = _dict(callback.get("from"))
+        return Incoming(
+            kind="callback", update_id=update_id, chat_id=_int(sender.get("id")),
+            user_id=_int(sender.get("id")), callback_id=_str(callback.get("id")),
+        )
+    return Incoming(kind="other", update_id=update_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str  # lower case, without "/" and "@bot"
+    args: str  # the rest, stripped
+    mention: str | None = None  # the "@bot" part, if any
+
+
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
+
+
+def parse_command(text: str) -> Command | None:
+    """``"/subscribe@my_bot  iran"`` → Command("subscribe", "iran", "my_bot"); not a command → None."""
+    stripped = text.strip()
+    m = _COMMAND.match(stripped)
+    if not m:
+        return None
+    return Command(m.group(1).lower(), stripped[m.end():].strip(), m.group(2))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    chat_id: int
+    text: str
+
+
+# --- the handler --------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+def canonical_timezone(text: str) -> str | None:
+    """The IANA name ``text`` means (case-insensitive), or None."""
+    name = text.strip()
+    if not name or len(name) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
+        return None
+    found = _zones_by_folded_name().get(name.casefold())
+    if found:
+        return found
+    return name if name.upper() == "UTC" or valid_timezone(name) else None
+
+
+HELP = """<b>Commands</b>
+/subscribe QUERY: follow a topic (e.g. <code>/subscribe BRICS OR "New Development Bank"</code>)
+/alert QUERY: like /subscribe, but each matching story comes at once
+/list: your subscriptions, numbered, and your digest settings
+/unsubscribe N: remove subscription N from /list; <code>/unsubscribe all</code> removes all
+/search QUERY: the 10 newest stories that match
+/digest: send me what is new since the last digest
+/time HH:MM: when the daily digest comes (e.g. <code>/time 07:30</code>)
+/tz ZONE: your time zone (e.g. <code>/tz Europe/Moscow</code>; default UTC)
+/pause, /resume: stop and restart digests
+/channels: the channels I watch; /categories: how stories are grouped
+
+<b>Queries</b>
+<code>word</code> a whole word, any case: <code>UN</code> does not match "unilateral"
+<code>"a phrase"</code> these words in this order
+<code>sanction*</code> words starting with "sanction"
+<code>~sanction</code> any form of the word (sanctions, sanctioned)
+<code>#tag</code> a hashtag; <code>@channel</code> only that channel's posts
+<code>a b</code> both; <code>a OR b</code> either; <code>-word</code> not; ( ) group
+Example: <code>(Iran OR Iraq) oil -"oil price"</code>
+
+Limits: {max_subs} subscriptions, {max_len} characters per query."""
+
+
+class CommandHandler:
+    """Turns updates into replies (see module docstring). One per bot process."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        *,
+        stories: StoryLookup | None = None,
+        digest_now: DigestNow | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        bot_username: str | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.stories = stories
+        self.digest_now = digest_now
+        self.now = now
+        self.bot_username = bot_username
+
+    # --- entry points ---
+
+    async def handle_update(self, update: Any) -> list[Reply]:
+        """The replies to one update (possibly none)."""
+        incoming = parse_update(update)
+        if incoming.chat_id is None:
+            return []
+        if incoming.kind == "member":
+            self._member_changed(incoming)
+            return []
+        if incoming.kind != "message" or incoming.text is None:
+            return []
+        if incoming.chat_type != "private":
+            # In groups answer only commands addressed to this bot by name; never read along.
+            command = parse_command(incoming.text)
+            if command is None or not command.mention or not self.bot_username:
+                return []
+            if command.mention.lower() != self.bot_username.lower():
+                return []
+            return [Reply(incoming.chat_id, "I work in private chats only: open a chat with me and send /start.")]
+        texts = await self.handle_text(
+            incoming.chat_id, incoming.text, user_id=incoming.user_id,
+            username=incoming.username, first_name=incoming.first_name,
+        )
+        return [Reply(incoming.chat_id, t) for t in texts]
+
+    async def handle_text(
+        self, chat_id: int, text: str, *, user_id: int | None = None,
+        username: str | None = None, first_name: str | None = None,
+    ) -> list[str]:
+        """The replies to ``text`` typed in the private chat ``chat_id``."""
+        command = parse_command(text)
+        if command is None:
+            return ["I understand commands only: send /help to see them, or /subscribe QUERY to follow a topic."]
+        if command.mention and self.bot_username and command.mention.lower() != self.bot_username.lower():
+            return []
+        user = user_id if user_id is not None else chat_id
+        name = command.name
+        args = command.args
+        if name in ("addchannel", "removechannel", "stats"):
+            if user not in self.config.bot.admins and chat_id not in self.config.bot.admins:
+                return ["Not allowed."]
+            return getattr(self, f"_cmd_{name}")(args)
+        if name == "start":
+            return self._cmd_start(chat_id, username, first_name)
+        if name == "digest":
+            return await self._cmd_digest(chat_id)
+        handler = getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
+        if handler is None:
+            return [f"I don't know /{esc(shorten(name, 40))}. Send /help for the list of commands."]
+        return handler(chat_id, args)
+
+    # --- my_chat_member ---
+
+    def _member_changed(self, incoming: Incoming) -> None:
+        if incoming.chat_type != "private" or incoming.chat_id is None:
+            return
+        if incoming.member_status == "kicked":
+            if subs.set_active(self.db, incoming.chat_id, False):
+                log.info("chat %s blocked the bot: deactivated", incoming.chat_id)
+        elif incoming.member_status == "member" and subs.set_active(self.db, incoming.chat_id, True):
+            log.info("chat %s unblocked the bot: reactivated", incoming.chat_id)
+
+    # --- helpers ---
+
+    def _register(self, chat_id: int, username: str | None = None, first_name: str | None = None) -> subs.Subscriber:
+        subscriber, _ = subs.register(
+            self.db, chat_id, username=username, first_name=first_name,
+            default_time=self.config.digest.default_time,
+            default_timezone=self.config.digest.default_timezone, now=self.now(),
+        )
+        return subscriber
+
+    def _settings_line(self, chat_id: int) -> str:
+        subscriber = subs.get_subscriber(self.db, chat_id)
+        if subscriber is None:
+            return "Send /start to set up your daily digest."
+        line = f"Daily digest at {subscriber.digest_time} ({esc(subscriber.timezone)})."
+        if subscriber.paused:
+            line += " Paused: send /resume to get digests again."
+        return line
+
+    def _parse(self, text: str) -> Query:
+        # "<" and ">" mean nothing in the query language; markup pasted into a query is a mistake.
+        if "<" in text or ">" in text:
+            raise QueryError("a query is words, not HTML: remove the < and > characters")
+        q = self.config.query
+        return parse_query(
+            text, max_length=q.max_length, max_terms=q.max_terms, stemming=q.stemming, language=q.language
+        )
+
+    def _story_line(self, story: Story) -> str:
+        post = story.representative.post
+        first_line = next((line for line in post.text.splitlines() if line.strip()), "") or "(no text)"
+        channel = f"@{post.channel_username}" if post.channel_username else (post.channel_title or str(post.channel_id))
+        url = html.escape(post.url, quote=True)
+        return (
+            f"• <a href=\"{url}\">{esc(shorten(first_line, 120))}</a>"
+            f" ({esc(shorten(channel, 40))}, {post.date.astimezone(UTC):%Y-%m-%d})"
+        )
+
+    # --- commands ---
+
+    def _cmd_start(self, chat_id: int, username: str | None, first_name: str | None) -> list[str]:
+        existing = subs.get_subscriber(self.db, chat_id)
+        subscriber = self._register(chat_id, username, first_name)
+        greeting = "<b>Welcome back!</b>" if existing is not None else "<b>Welcome to tgdigest!</b>"
+        return [
+            f"{greeting}\n"
+            "I watch Telegram channels and send you one digest a day with the stories that match "
+            "your subscriptions, each story once however many channels told it.\n\n"
+            "Subscribe with a query, for example:\n"
+            "<code>/subscribe BRICS OR \"New Development Bank\"</code>\n"
+            "<code>/subscribe sanction* -oil</code>\n"
+            "<code>/subscribe #economy</code>\n\n"
+            f"Your digest comes at {subscriber.digest_time} ({esc(subscriber.timezone)}); change it with "
+            "/time and /tz. /help lists every command and the query language."
+        ]
+
+    def _cmd_help(self, chat_id: int, args: str) -> list[str]:
+        return [HELP.format(max_subs=self.config.bot.max_subscriptions, max_len=self.config.query.max_length)]
+
+    def _cmd_subscribe(self, chat_id: int, args: str, *, urgent: bool = False) -> list[str]:
+        verb = "alert" if urgent else "subscribe"
+        if not args:
+            return [
+                f"Usage: /{verb} QUERY, for example <code>/{verb} BRICS OR \"New Development Bank\"</code>. "
+                "/help explains queries."
+            ]
+        try:
+            query = self._parse(args)
+        except QueryError as e:
+            return [f"Not {'set' if urgent else 'subscribed'}: {esc(shorten(str(e), 300))}."]
+        existing = subs.list_subscriptions(self.db, chat_id)
+        canonical = query.describe()
+        for number, subscription in enumerate(existing, 1):
+            try:
+                same = self._parse(subscription.query).describe() == canonical
+            except QueryError:
+                same = False  # stored under an older, stricter config: not a duplicate
+            if same and subscription.urgent == urgent:
+                return [f"You already have this {'alert' if urgent else 'subscription'} (#{number}); see /list."]
+        limit = self.config.bot.max_subscriptions
+        if len(existing) >= limit:
+            return [f"You have {len(existing)} subscriptions, the most allowed: remove one with /unsubscribe N first."]
+        self._register(chat_id)
+        try:
+            subs.add_subscription(self.db, chat_id, query.text.strip(), urgent=urgent, limit=limit, now=self.now())
+        except subs.SubscriptionLimitError:
+            return [f"You have {limit} subscriptions, the most allowed: remove one with /unsubscribe N first."]
+        number = len(existing) + 1
+        head = (
+            f"Alert set (#{number}): <code>{esc(query.text.strip())}</code>. Each new matching story comes at once."
+            if urgent else f"Subscribed (#{number}): <code>{esc(query.text.strip())}</code>."
+        )
+        lines = [head]
+        lines.extend(self._preview(query))
+        return pack(lines)
+
+    def _preview(self, query: Query) -> list[str]:
+        if self.stories is None:
+            return []
+        found = self.stories.search(query, since=self.now() - timedelta(days=PREVIEW_DAYS))
+        if not found:
+            return [
+                f"No story matched in the last {PREVIEW_DAYS} days. If that surprises you, check the "
+                "spelling or try a prefix such as <code>word*</code>."
+            ]
+        count = len(found)
+        noun = "story" if count == 1 else "stories"
+        lines = [f"In the last {PREVIEW_DAYS} days {count} {noun} matched. The newest:"]
+        lines.extend(self._story_line(s) for s in found[:2])
+        return lines
+
+    def _cmd_alert(self, chat_id: int, args: str) -> list[str]:
+        return self._cmd_subscribe(chat_id, args, urgent=True)
+
+    def _cmd_unsubscribe(self, chat_id: int, args: str) -> list[str]:
+        arg = args.strip()
+        if not arg:
+            return ["Usage: /unsubscribe N (the number from /list), or /unsubscribe all."]
+        if arg.casefold() == "all":
+            removed = subs.remove_all_subscriptions(self.db, chat_id)
+            if not removed:
+                return ["You have no subscriptions."]
+            return [f"Removed all {removed} subscriptions." if removed > 1 else "Removed your subscription."]
+        m = re.fullmatch(r"#?([0-9]{1,6})", arg)
+        if not m:
+            return [f"“{esc(shorten(arg, 40))}” is not a number: use /unsubscribe N (from /list) or /unsubscribe all."]
+        number = int(m.group(1))
+        removed_one = subs.remove_subscription(self.db, chat_id, number)
+        if removed_one is None:
+            count = len(subs.list_subscriptions(self.db, chat_id))
+            have = "no subscriptions" if count == 0 else f"{count} (see /list)"
+            return [f"There is no subscription #{number}; you have {have}."]
+        return [f"Removed #{number}: <code>{esc(shorten(removed_one.query, 250))}</code>."]
+
+    def _cmd_list(self, chat_id: int, args: str) -> list[str]:
+        subscriptions = subs.list_subscriptions(self.db, chat_id)
+        if not subscriptions:
+            lines = ["You have no subscriptions yet. Add one: /subscribe QUERY (see /help)."]
+        else:
+            lines = ["<b>Your subscriptions</b>"]
+            for number, s in enumerate(subscriptions, 1):
+                mark = " (alert)" if s.urgent else ""
+                lines.append(f"{number}. <code>{esc(shorten(s.query, 250))}</code>{mark}")
+        lines.append("")
+        lines.append(self._settings_line(chat_id))
+        return pack(lines)
+
+    async def _cmd_digest(self, chat_id: int) -> list[str]:
+        if self.digest_now is None:
+            return [
+                "Digests on demand are not available yet. " + self._settings_line(chat_id)
+            ]
+        if subs.get_subscriber(self.db, chat_id) is None:
+            return ["Send /start first, then /subscribe QUERY."]
+        result = self.digest_now(chat_id)
+        if inspect.isawaitable(result):
+            result = await result
+        return [result] if result else []
+
+    def _cmd_search(self, chat_id: int, args: str) -> list[str]:
+        if not args:
+            return ["Usage: /search QUERY, for example <code>/search sanction* -oil</code>."]
+        try:
+            query = self._parse(args)
+        except QueryError as e:
+            return [f"Cannot search: {esc(shorten(str(e), 300))}."]
+        if self.stories is None:
+            return ["Search is not available right now."]
+        found = self.stories.search(query, limit=SEARCH_LIMIT)
+        shown = esc(shorten(query.text, 100))
+        if not found:
+            return [f"No stored story matches <code>{shown}</code>."]
+        lines = [f"The {len(found)} newest {'story' if len(found) == 1 else 'stories'} matching <code>{shown}</code>:"]
+        lines.extend(self._story_line(s) for s in found)
+        return pack(lines)
+
+    def _cmd_time(self, chat_id: int, args: str) -> list[str]:
+        if not args:
+            return ["Usage: /time HH:MM (24-hour), for example /time 07:30. " + self._settings_line(chat_id)]
+        parsed = parse_hhmm(args) if len(args) <= 5 else None
+        if parsed is None:
+            return [f"“{esc(shorten(args, 40))}” is not a time of day: use HH:MM, 24-hour, e.g. /time 07:30."]
+        hhmm = f"{parsed[0]:02d}:{parsed[1]:02d}"
+        self._register(chat_id)
+        subs.set_digest_time(self.db, chat_id, hhmm)
+        return [f"Your daily digest now comes at {hhmm}. " + self._settings_line(chat_id)]
+
+    def _cmd_tz(self, chat_id: int, args: str) -> list[str]:
+        if not args:
+            return ["Usage: /tz ZONE, an IANA name such as Europe/Berlin or America/New_York. " + self._settings_line(chat_id)]
+        zone = canonical_timezone(args)
+        if zone is None:
+            return [
+                f"“{esc(shorten(args, 40))}” is not a time zone I know: use an IANA name such as "
+                "Europe/Berlin, Asia/Tokyo or America/New_York."
+            ]
+        self._register(chat_id)
+        subs.set_timezone(self.db, chat_id, zone)
+        return [f"Time zone set to {esc(zone)}. " + self._settings_line(chat_id)]
+
+    def _cmd_pause(self, chat_id: int, args: str) -> list[str]:
+        self._register(chat_id)
+        subs.set_paused(self.db, chat_id, True)
+        return ["Paused: no digests until you send /resume. Your subscriptions are kept."]
+
+    def _cmd_resume(self, chat_id: int, args: str) -> list[str]:
+        self._register(chat_id)
+        subs.set_paused(self.db, chat_id, False)
+        return ["Resumed. " + self._settings_line(chat_id)]
+
+    def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
+        channels = list_channels(self.db)
+        if not channels:
+            return ["I am not watching any channel yet."]
+        lines = [f"<b>Channels I watch</b> ({len(channels)})"]
+        lines.extend(f"• {esc(shorten(c, 100))}" for c in channels)
+        return pack(lines)
+
+    def _cmd_categories(self, chat_id: int, args: str) -> list[str]:
+        if not self.config.categories:
+            return ["No categories are configured: every story is shown under Other."]
+        lines = ["<b>Categories</b>"]
+        for category in self.config.categories:
+            lines.append(f"• <b>{esc(shorten(category.name, 60))}</b>: <code>{esc(shorten(category.query, 200))}</code>")
+        lines.append("• <b>Other</b>: stories in no category")
+        return pack(lines)
+
+    # --- admin ---
+
+    def _cmd_addchannel(self, args: str) -> list[str]:
+        if not args:
+            return ["Usage: /addchannel @name (or https://t.me/name, t.me/+invite, a channel id)."]
+        try:
+            handle = parse_handle(args)
+        except HandleError as e:
+            return [f"Not added: {esc(shorten(str(e), 200))}."]
+        added = add_channel_handle(self.db, str(handle), now=self.now())
+        if not added:
+            return [f"{esc(str(handle))} is already watched."]
+        return [f"Added {esc(str(handle))}: it is read from the next collection pass on."]
+
+    def _cmd_removechannel(self, args: str) -> list[str]:
+        if not args:
+            return ["Usage: /removechannel @name (as /channels shows it)."]
+        try:
+            handle = parse_handle(args)
+        except HandleError as e:
+            return [f"Not removed: {esc(shorten(str(e), 200))}."]
+        outcome = remove_channel_handle(self.db, str(handle), username=handle.value if handle.kind == "username" else None,
+                                        channel_id=handle.channel_id)
+        if outcome == "config":
+            return [f"{esc(str(handle))} comes from the config file: remove it there."]
+        if outcome == "missing":
+            return [f"{esc(str(handle))} is not watched (see /channels)."]
+        return [f"Removed {esc(str(handle))}; its stored posts stay until they expire."]
+
+    def _cmd_stats(self, args: str) -> list[str]:
+        return pack(stats_lines(self.db, now=self.now()))
+
+
+_SIMPLE = frozenset(
+    {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "pause", "resume",
+     "channels", "categories"}
+)
+
+
+# --- channel tables (bot side) --------------------------------------------------------------
+
+def list_channels(db: Database) -> list[str]:
+    """Display names of the watched channels: requested handles and stored active channels."""
+    names: list[str] = []
+    seen_ids: set[int] = set()
+    if "channel_handles" in db.table_names():
+        for handle, title, channel_id, username, ctitle in db.execute(
+            "SELECT h.handle, h.title, h.channel_id, c.username, c.title FROM channel_handles h "
+            "LEFT JOIN channels c ON c.id = h.channel_id "
+            "WHERE c.id IS NULL OR c.active = 1 ORDER BY lower(h.handle)"
+        ):
+            label = ctitle or title
+            shown = f"@{username}" if username else handle
+            names.append(f"{label} ({shown})" if label else shown)
+            if channel_id is not None:
+                seen_ids.add(channel_id)
+    for channel_id, username, title in db.execute(
+        "SELECT id, username, title FROM channels WHERE active = 1 ORDER BY lower(coalesce(title, username, ''))"
+    ):
+        if channel_id in seen_ids:
+            continue
+        shown = f"@{username}" if username else str(channel_id)
+        names.append(f"{title} ({shown})" if title else shown)
+    return names
+
+
+def add_channel_handle(db: Database, handle: str, *, now: datetime) -> bool:
+    """Ask the collector to watch ``handle`` (origin ``bot``); False if it is already watched."""
+    with db.atomic():
+        if db.execute("SELECT 1 FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle]).fetchone():
+            return False
+        db.execute(
+            "INSERT INTO channel_handles (handle, origin, added_at) VALUES (?, 'bot', ?)",
+            [handle, now.astimezone(UTC).isoformat(timespec="seconds")],
+        )
+    return True
+
+
+def remove_channel_handle(db: Database, handle: str, *, username: str | None, channel_id: int | None) -> str:
+    """Stop watching a bot-added channel: ``removed``, ``config`` (config owns it) or ``missing``."""
+    with db.atomic():
+        row = db.execute(
+            "SELECT origin, channel_id FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle]
+        ).fetchone()
+        if row is None:
+            found = db.execute(
+                "SELECT id FROM channels WHERE active = 1 AND (id = ? OR (? IS NOT NULL AND username = ? COLLATE NOCASE))",
+                [channel_id, username, username],
+            ).fetchone()
+            if found is None:
+                return "missing"
+            db.execute("UPDATE channels SET active = 0 WHERE id = ?", [found[0]])
+            return "removed"
+        if row[0] == "config":
+            return "config"
+        db.execute("DELETE FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle])
+        if row[1] is not None:
+            db.execute("UPDATE channels SET active = 0 WHERE id = ?", [row[1]])
+    return "removed"
+
+
+def stats_lines(db: Database, *, now: datetime) -> list[str]:
+    """The /stats report, one line per fact (admins only)."""
+
+    def one(sql: str, params: list[Any] | None = None) -> int:
+        return int(db.execute(sql, params or []).fetchone()[0] or 0)
+
+    day_ago = (now - timedelta(days=1)).astimezone(UTC).isoformat(timespec="seconds")
+    lines = [
+        "<b>Stats</b>",
+        f"Subscribers: {one('SELECT count(*) FROM subscribers WHERE active = 1')} active, "
+        f"{one('SELECT count(*) FROM subscribers WHERE paused = 1')} paused, "
+        f"{one('SELECT count(*) FROM subscribers WHERE active = 0')} blocked the bot",
+        f"Subscriptions: {one('SELECT count(*) FROM subscriptions')} "
+        f"({one('SELECT count(*) FROM subscriptions WHERE urgent = 1')} alerts)",
+        f"Posts: {one('SELECT count(*) FROM posts')}, stories: {one('SELECT count(*) FROM stories')}",
+        f"Send errors: {one('SELECT count(*) FROM send_errors WHERE at >= ?', [day_ago])} in 24 h, "
+        f"{one('SELECT count(*) FROM send_errors')} in all",
+        "",
+        "<b>Last poll per channel</b>",
+    ]
+    rows = db.execute(
+        "SELECT username, title, id, last_poll_at, last_error FROM channels WHERE active = 1 "
+        "ORDER BY last_poll_at IS NULL, last_poll_at DESC"
+    ).fetchall()
+    if not rows:
+        lines.append("no channels yet")
+    for username, title, channel_id, last_poll_at, last_error in rows[:60]:
+        name = f"@{username}" if username else (title or str(channel_id))
+        when = (last_poll_at or "never")[:16].replace("T", " ")
+        error = f" — {esc(shorten(last_error, 80))}" if last_error else ""
+        lines.append(f"• {esc(shorten(name, 40))}: {esc(when)}{error}")
+    if len(rows) > 60:
+        lines.append(f"… and {len(rows) - 60} more")
+    return lines

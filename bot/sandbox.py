@@ -1,0 +1,812 @@
+"""A fake Telegram Bot API on 127.0.0.1, for tests, benchmarks and ``make demo``.
+
+It is a real HTTP server (stdlib ``http.server`` in a thread) that answers the way Telegram
+does: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "description":
+..., "parameters": {"retry_after": ...}}``. It long-polls ``getUpdates`` (honouring
+``timeout`` and ``offset``), validates ``sendMessage`` like Telegram (HTML parse mode with only
+Telegram's tags, balanced; at most 4,096 UTF-16 code units after entity parsing; not empty),
+and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit.
+
+Given a spec (``spec_path``: the JSON of github.com/PaulSonOfLars/telegram-bot-api-spec) it
+checks every request's method, parameter names, required parameters and JSON types against
+the official specification. A violation is answered with 400 *and* recorded in
+``violations``, so a misspelt method or parameter fails the test that caused it.
+
+    with Sandbox(token="123:abc", spec_path="tests/fixtures/bot-api-spec.json") as sandbox:
+        api = BotAPI("123:abc", base_url=sandbox.base_url)
+        sandbox.send_user_message(42, "/start")
+        ...
+        assert sandbox.sent_to(42)[0].text.startswith("Welcome")
+        assert sandbox.violations == []
+
+Everything here is thread-safe: the HTTP threads and the test share one condition variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_MESSAGE_LENGTH = 4096
+
+# Telegram's HTML parse mode: these tags and nothing else.
+TELEGRAM_TAGS = frozenset(
+    {
+        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+        "a", "tg-emoji", "code", "pre", "blockquote",
+    }
+)
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
+_TAG_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]*")
+_ATTRIBUTE = re.compile(r"\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s>\"']+))?")
+
+
+class HTMLParseError(ValueError):
+    """Text is not valid Telegram HTML; ``str(e)`` is what Telegram would say after the colon."""
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+def _decode_entity(text: str, index: int, *, strict: bool) -> tuple[str, int]:
+    """The character the ``&`` at ``index`` stands for, and the index after the entity."""
+    m = _ENTITY.match(text, index)
+    if m:
+        if m.group(3) is not None:
+            name = m.group(3)
+            if name in _NAMED_ENTITIES:
+                return _NAMED_ENTITIES[name], m.end()
+        else:
+            code = int(m.group(1)) if m.group(1) is not None else int(m.group(2), 16)
+            if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                return chr(code), m.end()
+    if strict:
+        # Telegram keeps a stray "&" as text; the sandbox is stricter so our escaping bugs show.
+        raise HTMLParseError(f"unescaped \"&\" at byte offset {_byte_offset(text, index)}")
+    return "&", index + 1
+
+
+def parse_html(text: str, *, strict: bool = True) -> str:
+    """The plain text Telegram shows for ``text`` in HTML parse mode; raise HTMLParseError.
+
+    Checks what Telegram checks: only its tags, every start tag closed in order, ``<`` and
+    ``>`` only as tag delimiters, entities limited to ``&lt; &gt; &amp; &quot;`` and numeric
+    ones. With ``strict`` (the default) a bare ``&`` is an error too.
+    """
+    out: list[str] = []
+    stack: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "&":
+            decoded, i = _decode_entity(text, i, strict=strict)
+            out.append(decoded)
+            continue
+        if ch == ">":
+            raise HTMLParseError(f"unexpected \">\" at byte offset {_byte_offset(text, i)}; escape it as &gt;")
+        if ch != "<":
+            out.append(ch)
+            i += 1
+            continue
+        start = i
+        closing = text.startswith("</", i)
+        j = i + (2 if closing else 1)
+        m = _TAG_NAME.match(text, j)
+        if not m:
+            raise HTMLParseError(
+                f"unsupported start tag at byte offset {_byte_offset(text, start)}; escape \"<\" as &lt;"
+            )
+        name = m.group(0).lower()
+        j = m.end()
+        if closing:
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n or text[j] != ">":
+                raise HTMLParseError(f"can't find end of end tag at byte offset {_byte_offset(text, start)}")
+            if not stack:
+                raise HTMLParseError(f"unexpected end tag at byte offset {_byte_offset(text, start)}")
+            if stack[-1] != name:
+                raise HTMLParseError(
+                    f"unmatched end tag at byte offset {_byte_offset(text, start)}, "
+                    f"expected \"</{stack[-1]}>\", found \"</{name}>\""
+                )
+            stack.pop()
+            i = j + 1
+            continue
+        if name not in TELEGRAM_TAGS:
+            raise HTMLParseError(f"unsupported start tag \"{name}\" at byte offset {_byte_offset(text, start)}")
+        attributes: dict[str, str] = {}
+        while True:
+            a = _ATTRIBUTE.match(text, j)
+            if not a or a.end() == j:
+                break
+            value = a.group(2) or ""
+            if value[:1] in ("'", '"'):
+                value = value[1:-1]
+            attributes[a.group(1).lower()] = value
+            j = a.end()
+        while j < n and text[j].isspace():
+            j += 1
+        if j >= n or text[j] != ">":
+            raise HTMLParseError(f"can't find end of the start tag at byte offset {_byte_offset(text, start)}")
+        if name == "span" and attributes.get("class") != "tg-spoiler":
+            raise HTMLParseError(f"tag \"span\" must have class \"tg-spoiler\" at byte offset {_byte_offset(text, start)}")
+        if name == "tg-emoji" and "emoji-id" not in attributes:
+            raise HTMLParseError(f"tag \"tg-emoji\" must have attribute \"emoji-id\" at byte offset {_byte_offset(text, start)}")
+        stack.append(name)
+        i = j + 1
+    if stack:
+        raise HTMLParseError(f"can't find end tag corresponding to start tag \"{stack[-1]}\"")
+    return "".join(out)
+
+
+# --- the specification -------------------------------------------------------------------
+
+class BotAPISpec:
+    """Methods and types of the official Bot API, from the spec JSON; checks requests."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.version = str(data.get("version", "?"))
+        self.methods: dict[str, dict[str, Any]] = data["methods"]
+        self.types: dict[str, dict[str, Any]] = data["types"]
+
+    @classmethod
+    def load(cls, path: str | Path) -> BotAPISpec:
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def check(self, method: str, params: dict[str, Any], *, typed: bool = True) -> list[str]:
+        """Every way ``method(params)`` departs from the spec, one line each (empty: fine)."""
+        spec = self.methods.get(method)
+        if spec is None:
+            near = [m for m in self.methods if m.lower() == method.lower()]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            return [f"unknown method {method!r}{hint}"]
+        return self._check_fields(method, spec.get("fields", []), params, typed=typed)
+
+    def _check_fields(self, where: str, fields: list[dict[str, Any]], values: dict[str, Any], *, typed: bool) -> list[str]:
+        problems: list[str] = []
+        by_name = {f["name"]: f for f in fields}
+        for name, value in values.items():
+            f = by_name.get(name)
+            if f is None:
+                problems.append(f"{where}: unknown parameter {name!r}")
+            elif typed:
+                problems.extend(self._check_value(f"{where}.{name}", f["types"], value))
+        for f in fields:
+            if f.get("required") and f["name"] not in values:
+                problems.append(f"{where}: required parameter {f['name']!r} missing")
+        return problems
+
+    def _check_value(self, where: str, types: list[str], value: Any) -> list[str]:
+        best: list[str] | None = None
+        for t in types:
+            problems = self._check_one(where, t, value)
+            if not problems:
+                return []
+            if best is None or len(problems) < len(best):
+                best = problems
+        return best or [f"{where}: {value!r} is not {' or '.join(types)}"]
+
+    def _check_one(self, where: str, t: str, value: Any) -> list[str]:
+        if t.startswith("Array of "):
+            if not isinstance(value, list):
+                return [f"{where}: expected {t}, got {type(value).__name__}"]
+            inner = t[len("Array of "):]
+            return [p for i, item in enumerate(value) for p in self._check_one(f"{where}[{i}]", inner, item)]
+        simple = {
+            "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "Float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "String": lambda v: isinstance(v, str),
+            "Boolean": lambda v: isinstance(v, bool),
+            "True": lambda v: v is True,
+            "InputFile": lambda v: isinstance(v, str),
+        }
+        if t in simple:
+            return [] if simple[t](value) else [f"{where}: expected {t}, got {value!r:.60}"]
+        type_spec = self.types.get(t)
+        if type_spec is None:
+            return []  # a type this spec does not describe: nothing to check against
+        if not isinstance(value, dict):
+            return [f"{where}: expected a {t} object, got {type(value).__name__}"]
+        if "subtypes" in type_spec:
+            candidates = [self._check_one(where, sub, value) for sub in type_spec["subtypes"]]
+            return min(candidates, key=len) if candidates else []
+        return self._check_fields(where, type_spec.get("fields", []), value, typed=True)
+
+
+# --- the server --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the bot sent, as the sandbox accepted it."""
+
+    message_id: int
+    chat_id: int
+    text: str  # as sent (HTML when parse_mode is HTML)
+    plain_text: str  # what the user sees
+    parse_mode: str | None
+    link_preview_disabled: bool
+    at: float  # time.monotonic() when accepted
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    status: int
+
+
+@dataclass(slots=True)
+class _Failure:
+    method: str
+    error_code: int
+    description: str
+    retry_after: int | None
+    remaining: int
+    chat_id: int | None
+
+
+@dataclass(slots=True)
+class _State:
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    next_update_id: int = 1
+    next_message_id: dict[int, int] = field(default_factory=dict)
+    sent: list[SentMessage] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+    blocked: set[int] = field(default_factory=set)
+    known_chats: set[int] = field(default_factory=set)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    allowed_updates: list[str] | None = None
+    webhook_deleted: int = 0
+    confirmed_up_to: int = 0  # every update_id below this has been confirmed by an offset
+    tokens: float = 0.0  # rate-limit bucket
+    bucket_at: float = 0.0
+    closing: bool = False
+
+
+class Sandbox:
+    """A loopback Bot API server; ``start()``/``stop()`` or use as a context manager.
+
+    ``token``: when set, requests with another token get 401 like Telegram.
+    ``spec_path``: check every request against the Bot API spec (see module docstring).
+    ``rate_limit``: messages per second accepted by sendMessage (token bucket of ``burst``,
+    default one second's worth); beyond it, 429 with ``retry_after``.
+    ``error_rate``: share of sendMessage calls answered 500 at random (``seed`` for repeatability).
+    ``known_chats_only``: sendMessage to a chat that never wrote to the bot gets 400 chat not found.
+    """
+
+    bot_user = {"id": 100000001, "is_bot": True, "first_name": "tgdigest sandbox", "username": "tgdigest_sandbox_bot"}
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        spec_path: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit: float | None = None,
+        burst: float | None = None,
+        error_rate: float = 0.0,
+        seed: int = 0,
+        known_chats_only: bool = False,
+        strict_html: bool = True,
+        max_poll_timeout: float = 50.0,
+    ) -> None:
+        self.token = token
+        self.spec = BotAPISpec.load(spec_path) if spec_path is not None else None
+        self.rate_limit = rate_limit
+        self.burst = burst if burst is not None else (rate_limit or 0.0)
+        self.error_rate = error_rate
+        self.known_chats_only = known_chats_only
+        self.strict_html = strict_html
+        self.max_poll_timeout = max_poll_timeout
+        self._random = random.Random(seed)
+        self._cond = threading.Condition()
+        self._state = _State(tokens=self.burst, bucket_at=time.monotonic())
+        self._host = host
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---
+
+    def start(self) -> Sandbox:
+        sandbox = self
+
+        class Handler(_Handler):
+            owner = sandbox
+
+        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="bot-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._state.closing = True
+            self._cond.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- what a user does ---
+
+    def send_user_message(
+        self, chat_id: int, text: str, *, user_id: int | None = None, username: str | None = None,
+        first_name: str = "Test", chat_type: str = "private",
+    ) -> int:
+        """Queue a text message from a user, as Telegram delivers it; return its update_id."""
+        user = {"id": user_id if user_id is not None else chat_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = first_name
+            if username:
+                chat["username"] = username
+        else:
+            chat["title"] = f"group {chat_id}"
+        with self._cond:
+            message_id = self._next_message_id(chat_id)
+            self._state.known_chats.add(chat_id)
+        message: dict[str, Any] = {
+            "message_id": message_id, "from": user, "chat": chat, "date": int(time.time()), "text": text,
+        }
+        command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}]
+        return self.inject_update({"message": message})
+
+    def block(self, chat_id: int, *, notify: bool = True) -> None:
+        """The user blocks the bot: sendMessage answers 403; a my_chat_member update if ``notify``."""
+        with self._cond:
+            self._state.blocked.add(chat_id)
+        if notify:
+            self._member_update(chat_id, old="member", new="kicked")
+
+    def unblock(self, chat_id: int, *, notify: bool = True) -> None:
+        with self._cond:
+            self._state.blocked.discard(chat_id)
+        if notify:
+            self._member_update(chat_id, old="kicked", new="member")
+
+    def send_callback_query(self, chat_id: int, data: str) -> int:
+        user = {"id": chat_id, "is_bot": False, "first_name": "Test"}
+        return self.inject_update(
+            {"callback_query": {"id": f"cb{time.monotonic_ns()}", "from": user, "chat_instance": str(chat_id), "data": data}}
+        )
+
+    def inject_update(self, update: dict[str, Any]) -> int:
+        """Queue any update (without ``update_id``: the sandbox numbers them); return its id."""
+        with self._cond:
+            update_id = self._state.next_update_id
+            self._state.next_update_id += 1
+            self._state.updates.append({"update_id": update_id, **update})
+            self._cond.notify_all()
+        return update_id
+
+    def _member_update(self, chat_id: int, *, old: str, new: str) -> None:
+        user = {"id": chat_id, "is_bot": False, "first_name": "Test"}
+        self.inject_update(
+            {
+                "my_chat_member": {
+                    "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": old, "user": self.bot_user},
+                    "new_chat_member": {"status": new, "user": self.bot_user, **({"until_date": 0} if new == "kicked" else {})},
+                }
+            }
+        )
+
+    # --- failures on demand ---
+
+    def fail_next(
+        self, method: str, error_code: int, description: str | None = None, *,
+        retry_after: int | None = None, times: int = 1, chat_id: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` if given) with an error."""
+        default = {
+            429: "Too Many Requests: retry after {retry_after}",
+            403: "Forbidden: bot was blocked by the user",
+            400: "Bad Request: chat not found",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+        }.get(error_code, f"Error {error_code}")
+        if error_code == 429 and retry_after is None:
+            retry_after = 1
+        text = (description or default).format(retry_after=retry_after)
+        with self._cond:
+            self._state.failures.append(_Failure(method, error_code, text, retry_after, times, chat_id))
+
+    # --- what a test inspects ---
+
+    @property
+    def sent(self) -> list[SentMessage]:
+        with self._cond:
+            return list(self._state.sent)
+
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        with self._cond:
+            return [m for m in self._state.sent if m.chat_id == chat_id]
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._cond:
+            return list(self._state.calls)
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self._state.calls if c.method == method]
+
+    @property
+    def violations(self) -> list[str]:
+        with self._cond:
+            return list(self._state.violations)
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return list(self._state.commands)
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (an offset above their id)."""
+        with self._cond:
+            return sum(1 for u in self._state.updates if u["update_id"] >= self._state.confirmed_up_to)
+
+    def wait_for_sent(self, count: int, *, chat_id: int | None = None, timeout: float = 10.0) -> list[SentMessage]:
+        """Block until at least ``count`` messages (to ``chat_id``) were sent; return them.
+
+        Raises TimeoutError (with what was sent) if they do not come: a test fails, never hangs.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [m for m in self._state.sent if chat_id is None or m.chat_id == chat_id]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"expected {count} messages, got {len(found)}: {[m.text[:80] for m in found]}")
+                self._cond.wait(left)
+
+    async def wait_sent(self, count: int, *, chat_id: int | None = None, timeout: float = 10.0) -> list[SentMessage]:
+        """``wait_for_sent`` for async tests (polls without blocking the event loop)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.sent if chat_id is None or m.chat_id == chat_id]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"expected {count} messages, got {len(found)}: {[m.text[:80] for m in found]}")
+            await asyncio.sleep(0.005)
+
+    async def wait_confirmed(self, update_id: int, *, timeout: float = 10.0) -> None:
+        """Wait until the bot has confirmed ``update_id`` (asked for an offset above it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if self._state.confirmed_up_to > update_id:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"update {update_id} was not confirmed")
+            await asyncio.sleep(0.005)
+
+    # --- the Bot API ---
+
+    def _next_message_id(self, chat_id: int) -> int:
+        value = self._state.next_message_id.get(chat_id, 1)
+        self._state.next_message_id[chat_id] = value + 1
+        return value
+
+    def handle(self, token: str, method: str, params: dict[str, Any], *, typed: bool) -> tuple[int, dict[str, Any]]:
+        """Answer one request: (HTTP status, JSON body). Called on the server's threads."""
+        if self.token is not None and token != self.token:
+            return self._record(method, params, 401, _error(401, "Unauthorized"))
+        if self.spec is not None:
+            problems = self.spec.check(method, params, typed=typed)
+            if problems:
+                with self._cond:
+                    self._state.violations.extend(problems)
+                return self._record(method, params, 400, _error(400, "Bad Request: sandbox spec check: " + "; ".join(problems)))
+        injected = self._injected_failure(method, params)
+        if injected is not None:
+            return self._record(method, params, injected[0], injected[1])
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return self._record(method, params, 404, _error(404, "Not Found"))
+        try:
+            status, body = handler(params)
+        except _APIError as e:
+            status, body = e.error_code, _error(e.error_code, e.description, e.parameters)
+        return self._record(method, params, status, body)
+
+    def _record(self, method: str, params: dict[str, Any], status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._cond:
+            self._state.calls.append(Call(method, dict(params), status))
+            self._cond.notify_all()
+        return status, body
+
+    def _injected_failure(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        with self._cond:
+            for failure in self._state.failures:
+                if failure.method != method or failure.remaining <= 0:
+                    continue
+                if failure.chat_id is not None and _as_int(params.get("chat_id")) != failure.chat_id:
+                    continue
+                failure.remaining -= 1
+                parameters = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
+                return failure.error_code, _error(failure.error_code, failure.description, parameters)
+            self._state.failures = [f for f in self._state.failures if f.remaining > 0]
+        if method == "sendMessage" and self.error_rate and self._random.random() < self.error_rate:
+            return 500, _error(500, "Internal Server Error")
+        return None
+
+    def _api_getMe(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, _ok(dict(self.bot_user, can_join_groups=True, can_read_all_group_messages=False, supports_inline_queries=False))
+
+    def _api_logOut(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, _ok(True)
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._cond:
+            self._state.webhook_deleted += 1
+            if _truthy(params.get("drop_pending_updates")):
+                self._state.confirmed_up_to = self._state.next_update_id
+                self._state.updates.clear()
+        return 200, _ok(True)
+
+    def _api_getWebhookInfo(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, _ok({"url": "", "has_custom_certificate": False, "pending_update_count": self.pending_updates})
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        commands = _as_json(params.get("commands"))
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _APIError(400, "Bad Request: commands must be a list of at most 100 BotCommand")
+        for c in commands:
+            if not isinstance(c, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(c.get("command", ""))):
+                raise _APIError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(c.get("description", ""))) <= 256:
+                raise _APIError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        with self._cond:
+            self._state.commands = list(commands)
+        return 200, _ok(True)
+
+    def _api_getMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, _ok(self.commands)
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, _ok(True)
+
+    def _api_getUpdates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        offset = _as_int(params.get("offset")) or 0
+        limit = max(1, min(100, _as_int(params.get("limit")) or 100))
+        timeout = max(0.0, min(float(_as_int(params.get("timeout")) or 0), self.max_poll_timeout))
+        allowed = _as_json(params.get("allowed_updates"))
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if isinstance(allowed, list):
+                self._state.allowed_updates = [str(a) for a in allowed] or None
+            if offset > 0:
+                self._state.confirmed_up_to = max(self._state.confirmed_up_to, offset)
+            elif offset < 0 and self._state.updates:
+                keep = self._state.updates[offset:]
+                self._state.confirmed_up_to = keep[0]["update_id"] if keep else self._state.next_update_id
+            self._state.updates = [u for u in self._state.updates if u["update_id"] >= self._state.confirmed_up_to]
+            while True:
+                wanted = self._state.allowed_updates
+                ready = [
+                    u for u in self._state.updates
+                    if wanted is None or any(kind in u for kind in wanted)
+                ][:limit]
+                if ready or self._state.closing:
+                    return 200, _ok(ready)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return 200, _ok([])
+                self._cond.wait(left)
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = _as_int(params.get("chat_id"))
+        if chat_id is None:
+            raise _APIError(400, "Bad Request: chat_id is empty" if "chat_id" not in params else "Bad Request: chat not found")
+        text = params.get("text")
+        if not isinstance(text, str):
+            raise _APIError(400, "Bad Request: message text is empty")
+        with self._cond:
+            if chat_id in self._state.blocked:
+                raise _APIError(403, "Forbidden: bot was blocked by the user")
+            if self.known_chats_only and chat_id not in self._state.known_chats:
+                raise _APIError(400, "Bad Request: chat not found")
+        parse_mode = params.get("parse_mode") or None
+        if parse_mode is None:
+            plain = text
+        elif str(parse_mode).lower() == "html":
+            try:
+                plain = parse_html(text, strict=self.strict_html)
+            except HTMLParseError as e:
+                raise _APIError(400, f"Bad Request: can't parse entities: {e}") from None
+        elif parse_mode in ("MarkdownV2", "Markdown"):
+            plain = text  # not validated: the bot only sends HTML
+        else:
+            raise _APIError(400, "Bad Request: unsupported parse_mode")
+        if not plain.strip():
+            raise _APIError(400, "Bad Request: message text is empty")
+        if utf16_length(plain) > MAX_MESSAGE_LENGTH:
+            raise _APIError(400, "Bad Request: message is too long")
+        preview = _as_json(params.get("link_preview_options"))
+        preview_off = bool(isinstance(preview, dict) and preview.get("is_disabled")) or _truthy(
+            params.get("disable_web_page_preview")
+        )
+        with self._cond:
+            if self.rate_limit:
+                now = time.monotonic()
+                self._state.tokens = min(self.burst, self._state.tokens + (now - self._state.bucket_at) * self.rate_limit)
+                self._state.bucket_at = now
+                if self._state.tokens < 1:
+                    wait = max(1, math.ceil((1 - self._state.tokens) / self.rate_limit))
+                    raise _APIError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+                self._state.tokens -= 1
+            message_id = self._next_message_id(chat_id)
+            self._state.sent.append(
+                SentMessage(message_id, chat_id, text, plain, parse_mode, preview_off, time.monotonic())
+            )
+        return 200, _ok(
+            {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": self.bot_user,
+                "text": plain,
+            }
+        )
+
+
+class _APIError(Exception):
+    def __init__(self, error_code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.parameters = parameters
+
+
+def _ok(result: Any) -> dict[str, Any]:
+    return {"ok": True, "result": result}
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return body
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _as_json(value: Any) -> Any:
+    """Form-encoded requests carry arrays and objects JSON-serialised, as Telegram accepts them."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: Sandbox
+    protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers do
+    # Headers and body go out as separate writes; without TCP_NODELAY every answer would
+    # wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the default writes each request (with the token in the path) to stderr
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        m = re.fullmatch(r"/bot([^/]+)/([A-Za-z0-9_]+)", parts.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not m:
+            self._reply(404, _error(404, "Not Found"))
+            return
+        token, method = m.group(1), m.group(2)
+        params: dict[str, Any] = dict(parse_qsl(parts.query))
+        typed = False
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if raw:
+            if content_type == "application/json":
+                try:
+                    body = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    self._reply(400, _error(400, "Bad Request: can't parse JSON"))
+                    return
+                if not isinstance(body, dict):
+                    self._reply(400, _error(400, "Bad Request: JSON body must be an object"))
+                    return
+                params.update(body)
+                typed = not parts.query
+            elif content_type == "application/x-www-form-urlencoded":
+                params.update(parse_qsl(raw.decode("utf-8", "replace")))
+            else:
+                self._reply(400, _error(400, f"Bad Request: unsupported Content-Type {content_type!r}"))
+                return
+        status, body = self.owner.handle(token, method, params, typed=typed)
+        self._reply(status, body)
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a cancelled long poll); nothing to answer
+
+
+def messages_text(messages: Iterable[SentMessage]) -> list[str]:
+    """The plain texts of ``messages`` (a convenience for assertions)."""
+    return [m.plain_text for m in messages]

@@ -1,0 +1,282 @@
+"""The bot's receive loop: long-poll ``getUpdates``, handle each update, send the replies.
+
+At start: ``deleteWebhook`` (polling and a webhook exclude each other), ``setMyCommands``
+(Telegram's command menu), ``getMe`` (our @username, for commands in groups).
+
+The offset lives in the database (meta key ``bot_update_offset``) and is written right after
+an update is handled, before its replies go out; so a restart never re-handles an update whose
+changes were stored, and never loses one that was not confirmed. (A crash in between handling
+and storing the offset re-handles that one update; every command is idempotent for that.)
+
+Replies go through the shared ``Sender`` in a task per chat, so a slow or rate-limited chat
+never holds up the others, and one chat's replies keep their order.
+
+Errors: ``Unauthorized`` (wrong token) ends the loop; network, 5xx, 429 and 409 errors while
+polling are waited out with backoff and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot import subscribers as subs
+from bot.botapi import (
+    ALLOWED_UPDATES,
+    BotAPI,
+    BotAPIError,
+    Conflict,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+)
+from bot.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
+from bot.config import Config, Secrets
+from bot.db import get_meta, open_db, set_meta
+from bot.errors import ConfigError
+from bot.sender import Sender
+
+log = logging.getLogger(__name__)
+
+OFFSET_KEY = "bot_update_offset"
+SORRY = "Sorry, something went wrong on my side. Please try again later."
+
+
+def load_offset(db: Database) -> int | None:
+    value = get_meta(db, OFFSET_KEY)
+    return int(value) if value and value.lstrip("-").isdigit() else None
+
+
+class UpdateLoop:
+    """Polls and dispatches; ``await loop.run(stop)`` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        api: BotAPI,
+        db: Database,
+        handler: CommandHandler,
+        sender: Sender,
+        *,
+        poll_timeout: int = 30,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.handler = handler
+        self.sender = sender
+        self.poll_timeout = poll_timeout
+        self.max_backoff = max_backoff
+        self._chat_tasks: dict[int, asyncio.Task[None]] = {}
+        self._stop = asyncio.Event()
+        self._prepared = False
+        self._prepare_lock = asyncio.Lock()
+        self.handled = 0
+
+    async def prepare(self) -> None:
+        """deleteWebhook, setMyCommands and getMe; transient failures are retried. Once only:
+        ``run`` skips it if the caller already prepared (e.g. to fail fast before other jobs)."""
+        async with self._prepare_lock:
+            if not self._prepared:
+                await self._prepare()
+
+    async def _prepare(self) -> None:
+        await self._retrying(lambda: self.api.delete_webhook(drop_pending_updates=False))
+        try:
+            await self._retrying(lambda: self.api.set_my_commands(MENU))
+        except BotAPIError as e:
+            log.warning("could not set the command menu: %s", e)  # cosmetic; the bot works without
+        me = await self._retrying(self.api.get_me)
+        if isinstance(me, dict) and isinstance(me.get("username"), str):
+            self.handler.bot_username = me["username"]
+            log.info("bot @%s ready", me["username"])
+        self._prepared = True
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Prepare, then poll until ``stop`` is set (or ``Unauthorized`` is raised)."""
+        self._stop = stop or asyncio.Event()
+        try:
+            await self.prepare()
+            failures = 0
+            while not self._stop.is_set():
+                try:
+                    updates = await self._until_stopped(
+                        self.api.get_updates(
+                            offset=load_offset(self.db), timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                        )
+                    )
+                except (NetworkError, ServerError, Conflict, RetryAfter) as e:
+                    failures += 1
+                    delay = self._delay(e, failures)
+                    log.warning("getUpdates failed (%s); polling again in %.0f s", e, delay)
+                    await self._pause(delay)
+                    continue
+                if updates is None:
+                    break
+                failures = 0
+                await self.process(updates)
+        finally:
+            await self.drain()
+
+    async def process(self, updates: list[dict[str, Any]]) -> None:
+        """Handle a batch in update_id order, storing the offset after each."""
+        offset = load_offset(self.db) or 0
+        for update in sorted(updates, key=lambda u: u.get("update_id", 0) if isinstance(u, dict) else 0):
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if not isinstance(update_id, int) or update_id < offset:
+                continue  # already handled before a restart, or not an update at all
+            replies = await self._handle(update)
+            set_meta(self.db, OFFSET_KEY, str(update_id + 1))
+            offset = update_id + 1
+            self.handled += 1
+            incoming = parse_update(update)
+            if incoming.kind == "callback" and incoming.callback_id:
+                try:
+                    await self.api.answer_callback_query(incoming.callback_id)
+                except BotAPIError as e:
+                    log.info("answerCallbackQuery failed: %s", e)
+            for reply in replies:
+                self._queue(reply)
+
+    async def drain(self) -> None:
+        """Wait for every reply already queued to be sent (or to fail)."""
+        while self._chat_tasks:
+            await asyncio.gather(*list(self._chat_tasks.values()), return_exceptions=True)
+
+    async def _handle(self, update: dict[str, Any]) -> list[Reply]:
+        try:
+            return await self.handler.handle_update(update)
+        except Exception:
+            # A bug in one command must neither stop the bot nor be retried for ever: log it
+            # with its traceback, apologise, and move the offset past it like any update.
+            log.exception("handling update %s failed", update.get("update_id"))
+            incoming = parse_update(update)
+            if incoming.kind == "message" and incoming.chat_id is not None and incoming.chat_type == "private":
+                return [Reply(incoming.chat_id, SORRY)]
+            return []
+
+    def _queue(self, reply: Reply) -> None:
+        previous = self._chat_tasks.get(reply.chat_id)
+        task = asyncio.create_task(self._send_after(previous, reply))
+        self._chat_tasks[reply.chat_id] = task
+
+        def forget(done: asyncio.Task[None], chat_id: int = reply.chat_id) -> None:
+            if self._chat_tasks.get(chat_id) is done:
+                del self._chat_tasks[chat_id]
+
+        task.add_done_callback(forget)
+
+    async def _send_after(self, previous: asyncio.Task[None] | None, reply: Reply) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            await self.sender.send(reply.chat_id, reply.text)
+        except BotAPIError as e:
+            log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+
+    async def _until_stopped(self, call: Awaitable[Any]) -> Any:
+        """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
+        task = asyncio.ensure_future(call)
+        stopper = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    def _delay(self, error: BotAPIError, failures: int) -> float:
+        if isinstance(error, RetryAfter):
+            return error.retry_after
+        return min(self.max_backoff, 0.5 * 2 ** min(failures, 10))
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]], attempts: int = 5) -> Any:
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except (NetworkError, ServerError, RetryAfter) as e:
+                if attempt == attempts:
+                    raise
+                delay = self._delay(e, attempt)
+                log.warning("Bot API call failed (%s); retrying in %.0f s", e, delay)
+                await self._pause(delay)
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class BotApp:
+    """The running bot's parts; the service shares ``sender`` with digest delivery."""
+
+    api: BotAPI
+    sender: Sender
+    handler: CommandHandler
+    loop: UpdateLoop
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+
+def build_bot(
+    config: Config,
+    secrets: Secrets,
+    db: Database,
+    *,
+    stories: StoryLookup | None = None,
+    digest_now: DigestNow | None = None,
+    **sender_options: Any,
+) -> BotApp:
+    """Wire client, sender, handler and loop over an open database. Raises ConfigError."""
+    if not secrets.bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+    try:
+        api = BotAPI(secrets.bot_token, base_url=secrets.bot_api_url)
+    except ValueError as e:
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN: {e}") from None
+    if stories is None:
+        from bot.store import Store
+
+        stories = Store(db)
+
+    def blocked(chat_id: int) -> None:
+        subs.set_active(db, chat_id, False)
+
+    def failed(chat_id: int, error: BotAPIError) -> None:
+        subs.record_send_error(db, chat_id, str(error))
+
+    sender = Sender.from_config(api, config.bot, on_blocked=blocked, on_error=failed, **sender_options)
+    handler = CommandHandler(db, config, stories=stories, digest_now=digest_now)
+    loop = UpdateLoop(api, db, handler, sender, poll_timeout=config.bot.poll_timeout)
+    return BotApp(api, sender, handler, loop)
+
+
+async def run_bot(
+    config: Config,
+    secrets: Secrets,
+    db_path: str | Path,
+    *,
+    stop: asyncio.Event | None = None,
+    digest_now: DigestNow | None = None,
+) -> None:
+    """Run the bot alone (polling and commands) until ``stop`` is set or the task is cancelled."""
+    db = open_db(db_path)
+    try:
+        app = build_bot(config, secrets, db, digest_now=digest_now)
+        try:
+            await app.loop.run(stop)
+        finally:
+            await app.aclose()
+    finally:
+        db.close()
