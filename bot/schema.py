@@ -178,3 +178,39 @@ def _delivery(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0004_channel_handles")
+def _channel_handles(db: Database) -> None:
+    # The channels we are asked to watch (config and bot admins), by handle. A channel's id
+    # is unknown until its handle is resolved, and channels.id is the primary key, so a
+    # handle waits here with channel_id NULL until the one resolution we ever make.
+    db.execute(
+        """
+        CREATE TABLE channel_handles (
+            handle TEXT PRIMARY KEY,            -- canonical: @name, https://t.me/+hash, bare id
+            origin TEXT NOT NULL DEFAULT 'config',     -- config | bot
+            source TEXT,                        -- telethon | web | NULL: by credentials
+            title TEXT,
+            interval REAL,                      -- minutes between polls; NULL: [collect] interval
+            backfill INTEGER,                   -- posts taken on first sight; NULL: [collect] backfill
+            channel_id INTEGER REFERENCES channels(id),  -- NULL until resolved
+            last_error TEXT,                    -- why resolution failed
+            next_attempt_at TEXT,               -- resolution not retried before this
+            added_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_channel_handles_channel ON channel_handles(channel_id)")
+
+
+@MIGRATIONS(name="0005_outbox_parts")
+def _outbox_parts(db: Database) -> None:
+    # Which part of its digest carries a story, so the story is marked delivered in the same
+    # transaction as the part that carried it is marked sent.
+    db.execute("ALTER TABLE deliveries ADD COLUMN seq INTEGER")
+    db.execute("CREATE INDEX idx_deliveries_digest ON deliveries(digest_id, seq)")
+    # A lease: the process sending a pending digest ("host:pid") and until when, so two
+    # processes (the service and `tgdigest digest`) never send the same part twice.
+    db.execute("ALTER TABLE digests ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE digests ADD COLUMN claimed_until TEXT")
