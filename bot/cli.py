@@ -364,3 +364,122 @@ def stats_cmd(app: AppContext, fmt: str) -> None:
     else:
         for line in format_stats(stats):
             click.echo(line)
+
+
+# --- live collection (bot.collector, bot.login) ----------------------------------------
+
+
+@cli.command("login")
+@click.option("--string-session", is_flag=True, help="Print a session string for TELEGRAM_SESSION instead of writing a session file.")
+@pass_app
+def login_cmd(app: AppContext, string_session: bool) -> None:
+    """Log in to Telegram once (phone, code, 2FA password); the service never prompts."""
+    import asyncio
+
+    from bot.login import login
+
+    result = asyncio.run(
+        login(
+            app.secrets,
+            data_dir=app.data_dir,
+            phone=lambda: click.prompt("Phone number (international format, e.g. +4915...)"),
+            code=lambda: click.prompt("Login code Telegram sent you"),
+            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+            string_session=string_session,
+        )
+    )
+    click.echo(f"Logged in as {result.user}.", err=True)
+    if result.session_string:
+        click.echo("Set this as TELEGRAM_SESSION (keep it secret, it is your account):", err=True)
+        click.echo(result.session_string)
+    else:
+        click.echo(f"Session saved to {result.session_path} (mode 0600).", err=True)
+
+
+@cli.command("channels")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_app
+def channels_cmd(app: AppContext, fmt: str) -> None:
+    """List watched channels: id, username, title, last post id, last poll, last error, next poll."""
+    from bot.collector import list_channels, sync_configured_channels
+
+    sync_configured_channels(app.db, app.config)
+    rows = list_channels(app.db)
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    for row in rows:
+        name = row["title"] or (f"@{row['username']}" if row["username"] else row["handle"])
+        ident = row["id"] if row["id"] is not None else "(not resolved yet)"
+        state = "" if row["active"] else "  [inactive]"
+        click.echo(f"{_short(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
+        click.echo(
+            f"    last post {row['last_message_id']}, last poll {row['last_poll_at'] or 'never'}"
+            + (f", next poll not before {row['next_poll_at']}" if row["next_poll_at"] else "")
+        )
+        if row["last_error"]:
+            click.echo(f"    error: {row['last_error']}")
+    click.echo(f"{len(rows)} channels", err=True)
+
+
+@cli.command("fetch")
+@click.option("--channel", metavar="X", help="Only this channel (@username, link, id or title).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def fetch_cmd(app: AppContext, channel: str | None, fmt: str) -> None:
+    """Run one collection pass now and print what it got."""
+    import asyncio
+
+    from bot.collector import fetch, summarize
+
+    report = asyncio.run(fetch(app.db, app.config, app.secrets, data_dir=app.data_dir, only=channel))
+    if fmt == "json":
+        _echo_json(summarize(report))
+        return
+    for item in report.channels:
+        if item.error:
+            click.echo(f"{item.name}: error: {item.error}")
+        elif item.skipped:
+            click.echo(f"{item.name}: skipped ({item.skipped})")
+        elif item.resolved:
+            click.echo(f"{item.name}: resolved (id {item.channel_id})")
+        else:
+            click.echo(f"{item.name}: {item.new} new, {item.updated} updated (last post {item.cursor})")
+    click.echo(f"{report.new} new posts, {report.updated} updated, {len(report.errors)} errors", err=True)
+
+
+@cli.command("bot")
+@pass_app
+def bot_cmd(app: AppContext) -> None:
+    """Run the subscriber bot alone (long polling and commands) until Ctrl-C."""
+    import asyncio
+
+    from bot.lock import acquire_lock
+    from bot.updates import run_bot
+
+    # Two pollers on one bot make Telegram answer 409 Conflict: one owner per data directory.
+    with acquire_lock(app.data_dir):
+        asyncio.run(run_bot(app.config, app.secrets, app.db_path))
+
+
+@cli.command("digest")
+@click.option("--chat", "chat_id", type=int, required=True, help="The subscriber's chat id.")
+@click.option("--dry-run", is_flag=True, help="Print the digest without sending it or marking anything.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
+    """Build one subscriber's digest of what is new now; send it unless --dry-run."""
+    from bot.delivery import digest_to_json, run_digest_command
+    from bot.render import visible_text
+
+    built = run_digest_command(app.db, app.config, app.secrets, chat_id=chat_id, dry_run=dry_run)
+    if fmt == "json":
+        _echo_json(digest_to_json(built))
+    elif built.empty:
+        click.echo(built.nothing_new_text())
+    else:
+        for number, message in enumerate(built.messages, 1):
+            click.echo(f"--- message {number}/{len(built.messages)} ---")
+            click.echo(visible_text(message))
+    action = "not sent (dry run)" if dry_run or built.empty else "sent"
+    click.echo(f"{len(built.selection.stories)} stories in {len(built.messages)} messages, {action}", err=True)

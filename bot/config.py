@@ -224,7 +224,13 @@ def _replace(obj: Any, **changes: Any) -> Any:
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
-    from bot.query import parse_query  # the query module owns the language
+    from bot.query import parse_query, stemming_languages  # the query module owns the language
+
+    if config.query.language not in stemming_languages():
+        problems.append(
+            f"{label}: query.language: unknown stemming language {config.query.language!r} "
+            f"(one of: {', '.join(stemming_languages())})"
+        )
 
     for key, tz in (("digest.default_timezone", config.digest.default_timezone),):
         if not valid_timezone(tz):
@@ -279,6 +285,8 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
                 category.query,
                 max_length=max(config.query.max_length, 1000),
                 max_terms=max(config.query.max_terms, 100),
+                stemming=config.query.stemming,
+                language=config.query.language if config.query.language in stemming_languages() else "english",
             )
         except QueryError as e:
             problems.append(f"{label}: categories[{i}].query: {e}")

@@ -131,3 +131,11 @@ def test_bad_handles_are_rejected(text: str) -> None:
 def test_parse_hhmm(text: str, expected: tuple[int, int] | None) -> None:
     """Only real times of day parse."""
     assert parse_hhmm(text) == expected
+
+
+def test_unknown_stemming_language_is_a_config_problem(tmp_path: Path) -> None:
+    """[query] language must be a snowball language; the error lists the valid ones."""
+    path = tmp_path / "c.toml"
+    path.write_text('[query]\nlanguage = "klingon"\n')
+    with pytest.raises(ConfigError, match="unknown stemming language 'klingon'.*russian"):
+        load_config(path, env={})
