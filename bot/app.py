@@ -115,7 +115,12 @@ async def run_service(
 
         bot = build_bot(config, secrets, db, digest_now=digest_now)
         stack.push_async_callback(bot.aclose)
-        digests = DigestService(db, bot.sender, config, owner=f"pid{os.getpid()}")
+        # With collection on, the first digests wait (up to 15 min) for the first pass, so a
+        # catch-up digest after downtime includes what was posted while we were down.
+        digests = DigestService(
+            db, bot.sender, config, owner=f"pid{os.getpid()}",
+            wait_for_collection=timedelta(minutes=15) if fetch else None,
+        )
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         digests.install(scheduler)

@@ -1,0 +1,155 @@
+"""Delivery benchmark: many digests through the real outbox and sender to a loopback Bot API.
+
+    .venv/bin/python bench/deliver.py                 # 1,000 digests, ~2,000 messages, ~75 s
+    .venv/bin/python bench/deliver.py --digests 100   # a quick look
+
+Builds N subscribers whose digests are two messages each (real ingest, matching, rendering,
+outbox), then delivers them with ``DigestService.deliver_pending`` through ``bot.sender.Sender``
+and ``bot.botapi.BotAPI`` to ``bot.sandbox.Sandbox``, which accepts 30 messages/s (token
+bucket; beyond it a real 429 with retry_after), answers 5% of sendMessage calls with 500, and
+is told to answer 429 (retry_after 1 s) a few more times during the run.
+
+Prints: messages accepted per second as a share of the allowed rate (first to last accepted
+message), messages lost (a part never accepted), duplicated (a part accepted twice), and
+the 500s/429s seen. The sender is set to the allowed rate plus ``--headroom`` (default 6%):
+answers that failed (the 500s) do not count against Telegram's limit, so a sender paced at
+exactly 30 requests/s could deliver at most 95% of 30 messages/s here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.botapi import BotAPI  # noqa: E402
+from bot.config import BotConfig, Config  # noqa: E402
+from bot.db import open_db  # noqa: E402
+from bot.delivery import DigestService  # noqa: E402
+from bot.ingest import Ingestor  # noqa: E402
+from bot.models import Post  # noqa: E402
+from bot.sandbox import Sandbox  # noqa: E402
+from bot.sender import Sender  # noqa: E402
+
+TOKEN = "123456:bench"
+NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
+
+
+class _NoSender:
+    async def send(self, chat_id: int, text: str, **options: object) -> object:
+        raise RuntimeError("building only")
+
+
+def build(db_path: Path, digests: int, stories: int) -> tuple[int, float]:
+    """Subscribers, stories and the stored digests; returns (messages queued, seconds)."""
+    db = open_db(db_path)
+    config = Config()
+    with db.atomic():
+        for chat in range(1, digests + 1):
+            db.execute(
+                "INSERT INTO subscribers (chat_id, active, paused, digest_time, timezone, created_at) "
+                "VALUES (?, 1, 0, '09:00', 'UTC', ?)", [chat, (NOW - timedelta(days=2)).isoformat()],
+            )
+            db.execute(
+                "INSERT INTO subscriptions (chat_id, query, urgent, created_at) VALUES (?, ?, 0, ?)",
+                [chat, "election OR vote*", (NOW - timedelta(days=2)).isoformat()],
+            )
+    posts = [
+        Post(channel_id=1 + i % 5, message_id=1000 + i, date=NOW - timedelta(minutes=20 * (i + 1)),
+             text=f"Election update {i}: a long headline about the vote 🗳️\n"
+                  + f"Paragraph {i} on the election campaign, polls and the votes counted so far. " * 4,
+             channel_username=f"chan{1 + i % 5}", channel_title=f"Channel {1 + i % 5}")
+        for i in range(stories)
+    ]
+    Ingestor(db, config).ingest(posts)
+    started = time.perf_counter()
+    report = DigestService(db, _NoSender(), config, now=lambda: NOW).build_due()
+    seconds = time.perf_counter() - started
+    queued = db.execute("SELECT count(*) FROM digest_parts").fetchone()[0]
+    assert len(report.built) == digests, report
+    db.close()
+    return queued, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--digests", type=int, default=1000, help="digests to deliver (default 1000)")
+    parser.add_argument("--rate", type=float, default=30.0, help="messages/s the fake Bot API allows")
+    parser.add_argument("--error-rate", type=float, default=0.05, help="share of sendMessage answered 500")
+    parser.add_argument("--extra-429", type=int, default=3, help="429s injected during the run")
+    parser.add_argument("--headroom", type=float, default=0.06, help="sender rate above the allowed rate")
+    parser.add_argument("--stories", type=int, default=14, help="stories per digest (14 give two messages)")
+    args = parser.parse_args()
+    # Each retried 500 logs a warning; thousands of them would bury the figures.
+    logging.basicConfig(level=logging.ERROR)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.sqlite"
+        queued, build_seconds = build(db_path, args.digests, args.stories)
+        print(f"built {args.digests} digests = {queued} messages in {build_seconds:.2f} s")
+        sandbox = Sandbox(token=TOKEN, rate_limit=args.rate, error_rate=args.error_rate, seed=1)
+        with sandbox:
+            stop = threading.Event()
+
+            def inject_429s() -> None:
+                # Spread the extra 429s over the run: one each time another share is accepted.
+                for k in range(1, args.extra_429 + 1):
+                    target = queued * k // (args.extra_429 + 1)
+                    while len(sandbox.sent) < target:
+                        if stop.wait(0.05):
+                            return
+                    sandbox.fail_next("sendMessage", 429, retry_after=1)
+
+            injector = threading.Thread(target=inject_429s, daemon=True)
+            injector.start()
+
+            async def deliver() -> tuple[float, object]:
+                db = open_db(db_path)
+                async with BotAPI(TOKEN, base_url=sandbox.base_url) as api:
+                    bot_config = BotConfig(global_rate=args.rate * (1 + args.headroom), max_retries=8)
+                    sender = Sender.from_config(api, bot_config)
+                    service = DigestService(db, sender, Config(), now=lambda: NOW, concurrency=64)
+                    started = time.perf_counter()
+                    report = await service.deliver_pending()
+                    elapsed = time.perf_counter() - started
+                db.close()
+                return elapsed, report
+
+            elapsed, report = asyncio.run(deliver())
+            stop.set()
+            sent = sandbox.sent
+            calls = sandbox.calls_of("sendMessage")
+
+        db = open_db(db_path)
+        expected = {(chat, text) for chat, text in db.execute(
+            "SELECT d.chat_id, p.text FROM digest_parts p JOIN digests d ON d.id = p.digest_id")}
+        db.close()
+    counts = Counter((m.chat_id, m.text) for m in sent)
+    lost = len(expected - set(counts))
+    duplicated = sum(c - 1 for c in counts.values())
+    span = sent[-1].at - sent[0].at if len(sent) > 1 else float("nan")
+    achieved = (len(sent) - 1) / span if len(sent) > 1 else 0.0
+    statuses = Counter(c.status for c in calls)
+    print(f"delivered {len(sent)} messages to {args.digests} chats in {elapsed:.1f} s")
+    print(f"achieved {achieved:.2f} msgs/s = {100 * achieved / args.rate:.1f}% of the allowed {args.rate:g}/s "
+          f"(first to last accepted message, {span:.1f} s)")
+    print(f"lost {lost}, duplicated {duplicated}")
+    print(f"answers: {statuses.get(200, 0)} ok, {statuses.get(500, 0)} x 500, {statuses.get(429, 0)} x 429 "
+          f"({args.extra_429} injected), sender paced at {args.rate * (1 + args.headroom):.1f}/s")
+    print(f"report: {report}")
+    if lost or duplicated:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
