@@ -295,7 +295,7 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
         cats = ", ".join(story.categories) or "Other"
         others = len(story.posts) - 1
         click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {_short(rep.text or f'[{rep.media_kind}]', 90)}")
-        click.echo(f"    {rep.url}" + (f"  (+{others} more posts)" if others else ""))
+        click.echo(f"    {rep.url}" + (f"  (+{others} more post{'s' if others > 1 else ''})" if others else ""))
     click.echo(f"{len(stories)} stories", err=True)
 
 

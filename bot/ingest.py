@@ -145,8 +145,8 @@ class Ingestor:
             for channel_id, message_id, text_norm, hashtags, username, story_id, old in rows:
                 cats = list(self.categoriser.categories_for(match_doc(text_norm, json.loads(hashtags), username)))
                 per_story.setdefault(story_id, set()).update(cats)
-                if json.dumps(cats) != old:
-                    updates.append((json.dumps(cats), channel_id, message_id))
+                if _json_list(cats) != old:
+                    updates.append((_json_list(cats), channel_id, message_id))
             self.db.conn.executemany(
                 "UPDATE posts SET categories = ? WHERE channel_id = ? AND message_id = ?", updates
             )
@@ -154,8 +154,8 @@ class Ingestor:
             story_updates = []
             for story_id, old in self.db.execute("SELECT id, categories FROM stories").fetchall():
                 cats = sorted(per_story.get(story_id, ()), key=lambda n: order.get(n, len(order)))
-                if json.dumps(cats) != old:
-                    story_updates.append((json.dumps(cats), story_id))
+                if _json_list(cats) != old:
+                    story_updates.append((_json_list(cats), story_id))
             self.db.conn.executemany("UPDATE stories SET categories = ? WHERE id = ?", story_updates)
             changed = len(story_updates)
             set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
@@ -218,7 +218,9 @@ class Ingestor:
     ) -> None:
         text_norm = normalise(post.text)
         digest = content_hash(text_norm)
-        hashtags = tuple(dict.fromkeys((*post.hashtags, *extract_hashtags(post.text))))
+        hashtags = post.hashtags
+        if "#" in post.text:  # sources extract hashtags too; this keeps any they missed
+            hashtags = tuple(dict.fromkeys((*hashtags, *extract_hashtags(post.text))))
         doc = match_doc(text_norm, hashtags, post.channel_username)
         categories = list(self.categoriser.categories_for(doc))
         old = existing.get(post.key)
@@ -314,7 +316,7 @@ class Ingestor:
         rows = [
             (
                 story_id, state.rep_key[0], state.rep_key[1], to_iso(state.first_date),
-                to_iso(state.last_date), state.post_count, json.dumps(state.categories, ensure_ascii=False), now,
+                to_iso(state.last_date), state.post_count, _json_list(state.categories), now,
             )
             for story_id, state in stories.items()
         ]
@@ -372,6 +374,11 @@ class Ingestor:
         self._loaded_days.update(missing)
 
 
+def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
+    """The stored JSON form of a list of strings (one spelling everywhere, so comparisons hold)."""
+    return json.dumps(list(items), ensure_ascii=False) if items else "[]"
+
+
 def _post_row(
     post: Post,
     text_norm: str,
@@ -385,10 +392,10 @@ def _post_row(
     return (
         post.channel_id, post.message_id, to_iso(post.date),
         to_iso(post.edited_at) if post.edited_at else None,
-        post.text, text_norm, digest, json.dumps(list(hashtags), ensure_ascii=False),
-        json.dumps(list(post.links), ensure_ascii=False), post.media_kind, post.grouped_id,
+        post.text, text_norm, digest, _json_list(hashtags),
+        _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, json.dumps(categories, ensure_ascii=False), now, hashtags,
+        story_id, _json_list(categories), now, hashtags,
     )
 
 

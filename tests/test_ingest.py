@@ -156,3 +156,13 @@ def test_fts_index_follows_inserts_and_edits(db) -> None:
     hits = lambda term: db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", [term]).fetchone()[0]  # noqa: E731
     assert hits("jakarta") == 1
     assert hits("kuala") == 0
+
+
+def test_recategorise_is_stable_with_non_ascii_names(db, sample_export: Path) -> None:
+    """Recategorising twice with a Cyrillic category name changes nothing the second time."""
+    config = _config(categories=(CategoryConfig("АСЕАН", "ASEAN"),))
+    ingestor = Ingestor(db, config)
+    ingestor.ingest(_export_posts(sample_export))
+    assert ingestor.recategorise() == 0
+    stored = {c for (c,) in db.execute("SELECT DISTINCT categories FROM stories")}
+    assert '["АСЕАН"]' in stored
