@@ -46,6 +46,8 @@ PREVIEW_DAYS = 7
 SEARCH_LIMIT = 10
 
 # Shown in Telegram's command menu (setMyCommands); admin commands stay out of it.
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 MENU: tuple[BotCommand, ...] = (
     BotCommand("subscribe", "Follow a topic: /subscribe QUERY"),
     BotCommand("list", "Your subscriptions and digest settings"),
@@ -55,6 +57,7 @@ MENU: tuple[BotCommand, ...] = (
     BotCommand("alert", "Get matching stories at once: /alert QUERY"),
     BotCommand("time", "Digest time: /time HH:MM"),
     BotCommand("tz", "Time zone: /tz Europe/Berlin"),
+    BotCommand("weekly", "Weekly instead of daily: /weekly monday, or /weekly off"),
     BotCommand("pause", "Stop digests for now"),
     BotCommand("resume", "Start digests again"),
     BotCommand("channels", "The channels I watch"),
@@ -214,6 +217,7 @@ HELP = """<b>Commands</b>
 /search QUERY: the 10 newest stories that match
 /digest: send me what is new since the last digest
 /time HH:MM: when the daily digest comes (e.g. <code>/time 07:30</code>)
+/weekly DAY: one digest a week instead (e.g. <code>/weekly monday</code>; <code>/weekly off</code> for daily)
 /tz ZONE: your time zone (e.g. <code>/tz Europe/Moscow</code>; default UTC)
 /pause, /resume: stop and restart digests
 /channels: the channels I watch; /categories: how stories are grouped
@@ -327,7 +331,9 @@ class CommandHandler:
         subscriber = subs.get_subscriber(self.db, chat_id)
         if subscriber is None:
             return "Send /start to set up your daily digest."
-        line = f"Daily digest at {subscriber.digest_time} ({esc(subscriber.timezone)})."
+        day = subs.weekly_day(self.db, chat_id)
+        when = "Daily digest" if day is None else f"Weekly digest on {WEEKDAYS[day].capitalize()}s"
+        line = f"{when} at {subscriber.digest_time} ({esc(subscriber.timezone)})."
         if subscriber.paused:
             line += " Paused: send /resume to get digests again."
         return line
@@ -513,6 +519,23 @@ class CommandHandler:
         subs.set_timezone(self.db, chat_id, zone)
         return [f"Time zone set to {esc(zone)}. " + self._settings_line(chat_id)]
 
+    def _cmd_weekly(self, chat_id: int, args: str) -> list[str]:
+        word = args.strip().casefold()
+        if not word:
+            return ["Usage: /weekly DAY (e.g. /weekly monday) for one digest a week, /weekly off for daily. "
+                    + self._settings_line(chat_id)]
+        if word in ("off", "daily", "no", "none"):
+            day = None
+        else:
+            matches = [i for i, name in enumerate(WEEKDAYS) if len(word) >= 2 and name.startswith(word)]
+            if len(matches) != 1:
+                return [f"“{esc(shorten(args, 40))}” is not a weekday: use monday … sunday (or mon, tue, …), "
+                        "or /weekly off."]
+            day = matches[0]
+        self._register(chat_id)
+        subs.set_weekly_day(self.db, chat_id, day)
+        return [self._settings_line(chat_id)]
+
     def _cmd_pause(self, chat_id: int, args: str) -> list[str]:
         self._register(chat_id)
         subs.set_paused(self.db, chat_id, True)
@@ -574,7 +597,7 @@ class CommandHandler:
 
 
 _SIMPLE = frozenset(
-    {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "pause", "resume",
+    {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "weekly", "pause", "resume",
      "channels", "categories"}
 )
 

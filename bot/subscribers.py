@@ -160,6 +160,12 @@ def set_digest_time(db: Database, chat_id: int, hhmm: str) -> bool:
     return cursor.rowcount > 0
 
 
+def set_weekly_day(db: Database, chat_id: int, day: int | None) -> bool:
+    """0=Monday..6=Sunday for one digest a week; None for daily."""
+    cursor = db.execute("UPDATE subscribers SET weekly_day = ? WHERE chat_id = ?", [day, chat_id])
+    return cursor.rowcount > 0
+
+
 def set_timezone(db: Database, chat_id: int, zone: str) -> bool:
     """Store an IANA zone name already validated."""
     cursor = db.execute("UPDATE subscribers SET timezone = ? WHERE chat_id = ?", [zone, chat_id])

@@ -251,6 +251,25 @@ def test_settings_time_zone_pause_resume(sandbox, db):
     assert "Daily digest at 07:30 (Europe/Moscow). Paused" in listed[0]
 
 
+def test_weekly_digest_day_is_set_checked_and_cleared(sandbox, db):
+    """/weekly DAY switches to a weekly digest, a non-day changes nothing, /weekly off is daily again."""
+
+    async def go():
+        async with running_bot(sandbox, db, make_config()):
+            await say(sandbox, ALICE, "/start")
+            set_day = await say(sandbox, ALICE, "/weekly Wed")
+            day = subs.weekly_day(db, ALICE)
+            bad = await say(sandbox, ALICE, "/weekly 42")
+            after_bad = subs.weekly_day(db, ALICE)
+            off = await say(sandbox, ALICE, "/weekly off")
+            return set_day, day, bad, after_bad, off
+
+    set_day, day, bad, after_bad, off = asyncio.run(go())
+    assert day == 2 and "Weekly digest on Wednesdays at 09:00" in set_day[0]
+    assert "not a weekday" in bad[0] and after_bad == 2
+    assert "Daily digest" in off[0] and subs.weekly_day(db, ALICE) is None
+
+
 def test_admin_commands_are_refused_to_others(sandbox, db):
     """Non-admins get exactly "Not allowed." for admin commands and nothing changes."""
 
