@@ -24,19 +24,26 @@ and no guard separates them. Guards, checked on every similarity/containment mat
 - texts under ``MIN_WORDS`` words (media-only posts, "Read in full") never match by
   similarity, only by identical hash (non-empty text) or forward origin.
 
-Scaling: each text becomes a set of hashed word bigrams (its signature; words get CRC-32
-ids, so everything is the same in every run). The index keeps, per post, an ``array`` of
-those hashes (not the text) and a few *anchors*: every hash whose low bits are zero (one in
-``SAMPLE_RATE``: the same bigrams are picked in every post, so a contained part shares
-them), the smallest hash, and the first and last bigram (a repeated head or tail line).
-Texts of at most ``FULL_ANCHOR`` bigrams are anchored under all of them. An exact copy of
-an indexed text derives nothing: it shares the first copy's signature and anchors.
-``find`` looks up all bigrams of the new post among the anchors (an anchor shared by more
-than ``POSTING_CAP`` posts is boilerplate and dropped), keeps candidates whose shared
-anchors could reach the thresholds, verifies the best ``MAX_VERIFY`` exactly against their
-stored signature and applies the guards. Work per post is bounded by its own length, not
-by the size of the index, so an import scales linearly. Recall limit of the sampling: a
-short fragment (under ~25 words) from the middle of a long post may share no anchor.
+Scaling: the index keeps, per post, its canonical text (its bigram signature and numbers
+are derived from it again only when it is a candidate: cheaper to keep than a hash array)
+and files it under a few *keys*, found by splitting on whitespace (no bigram set): the hash
+of each sentence (a repost with an added title, a repeated body or a retelling that keeps
+some sentences shares them verbatim), of its first and last word pair (a repeated head or
+tail line), and of the word pairs whose first word is long (at least ``SAMPLE_LENGTH``
+characters, ``SHORT_SAMPLE_LENGTH`` for short texts: the choice depends on the pair alone,
+so a rewritten or contained part still shares some, in every run). An exact copy of an
+indexed text derives nothing: it shares the first copy's text and keys. ``find`` looks up
+the new post's keys (a key shared by more than ``POSTING_CAP`` posts is boilerplate and
+dropped), ranks the posts found by how rare their shared keys are, checks the number guard
+on the best ``MAX_VERIFY`` and verifies the survivors exactly (bigram sets, all guards). A
+post that shares no key with anything (most new stories) never builds a bigram set. Work
+per post is bounded by its own length, not by the size of the index, so an import scales
+linearly. Recall limit of the sampling: a short fragment from the middle of one sentence of
+a long post may share no key.
+
+In-memory keys use Python's ``hash`` of strings, which is randomised per process: the
+index is rebuilt from the database at each start and never stores them. ``content_hash``
+is a stable digest (blake2b) and is what gets stored.
 
 Nothing here does I/O; ``StoryIndex`` is an in-memory structure the ingest path fills
 from the database for the window it needs. It raises ``ValueError`` for naive datetimes
@@ -47,13 +54,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
-from array import array
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zlib import crc32
+from itertools import compress
 
 __all__ = [
     "DedupeItem",
@@ -65,16 +69,17 @@ __all__ = [
 
 MIN_WORDS = 4  # below this a text is too short to say anything by similarity
 SHORT_WORDS = 40  # at most this many words: the name guard applies
-SAMPLE_RATE = 8  # one bigram in this many (by hash) is an anchor (finds contained parts)
-FULL_ANCHOR = 40  # texts with at most this many bigrams are anchored under all of them
-POSTING_CAP = 48  # an anchor shared by more posts than this is boilerplate: dropped
-VISIT_BUDGET = 384  # posting entries visited per lookup at most (keeps the worst case flat)
-MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared anchors first
-PREFILTER = 0.25  # a candidate's estimated overlap must reach this share of what a match needs
+# A bigram whose first word has at least this many letters is a key: long words are the
+# rarer, telling ones, and the choice depends on the bigram alone (and not on the per-process
+# hash), so two posts sharing it both pick it, in every run.
+SAMPLE_LENGTH = 9
+SHORT_SAMPLE_LENGTH = 6  # the same for texts of at most FULL_ANCHOR words (few to pick from)
+FULL_ANCHOR = 40  # texts with at most this many words are short: sampled more densely
+POSTING_CAP = 32  # a key shared by more posts than this is boilerplate: dropped
+MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared keys first
 DEFAULT_CONTAINMENT = 0.85
 SHORT_FLOOR = 0.55  # short texts compared by content words need this much bigram overlap too
 
-_SAMPLE_MASK = SAMPLE_RATE - 1  # SAMPLE_RATE must be a power of two
 
 # --- canonical form --------------------------------------------------------------------
 
@@ -128,10 +133,29 @@ def canonical(text_norm: str) -> str:
     return text or text_norm.strip()
 
 
+# The ingest path hashes a post (``content_hash``) right before asking the index about it
+# (``find``, then ``add``): one remembered result saves deriving the canonical form (a
+# regex scan of the post's end, the costliest step for reposts) twice. One tuple, swapped
+# in whole, so concurrent callers at worst recompute.
+_last_head: tuple[str, str, bytes] | None = None
+
+
+def _head(text_norm: str) -> tuple[str, bytes]:
+    """Canonical text and its digest: all an exact copy needs."""
+    global _last_head
+    last = _last_head
+    if last is not None and last[0] == text_norm:
+        return last[1], last[2]
+    canon = canonical(text_norm)
+    digest = hashlib.blake2b(canon.encode(), digest_size=16).digest()
+    _last_head = (text_norm, canon, digest)
+    return canon, digest
+
+
 def content_hash(text_norm: str) -> str:
     """Hex digest of the canonical form: equal for copies that differ only in credit,
     trailer or links; stable across runs and machines."""
-    return hashlib.blake2b(canonical(text_norm).encode(), digest_size=16).hexdigest()
+    return _head(text_norm)[1].hex()
 
 
 # --- signatures --------------------------------------------------------------------------
@@ -154,91 +178,102 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _NEGATIONS = ("not", "no", "never", "none", "nor", "cannot", "without", "не", "нет", "ни", "без", "никогда")
 
 
-_NEGATION_IDS = frozenset(crc32(w.encode()) + 1 for w in _NEGATIONS)  # first occurrence, as in names
-
-
-def _word_ids(tokens: list[str]) -> list[int]:
-    """Stable 32-bit ids of words (CRC-32): same in every run, no vocabulary to keep."""
-    return list(map(crc32, map(str.encode, tokens)))
-
-
-@dataclass(frozen=True, slots=True)
-class _Signature:
-    chash: bytes
-    nwords: int
-    shingles: frozenset[int]  # hashed word bigrams of the canonical text
-    numbers: frozenset[str] | None  # digit runs as a multiset ("7#1", "7#2"); None: none
-    names: frozenset[int] | None  # content words (id + occurrence number), short texts only
-    ends: tuple[int, int] = (0, 0)  # first and last bigram: a repeated head or tail shares one
-
+_NEGATIONS = ("not", "no", "never", "none", "nor", "cannot", "without", "не", "нет", "ни", "без", "никогда")
+# Word ids are ``hash(word)`` (+ k for its k-th repeat): per process, like every in-memory key.
+_NEGATION_IDS = frozenset(map(hash, _NEGATIONS))  # first occurrence, as in names
 
 _TOKEN = re.compile(r"\w+")
 # For ASCII text, mapping every non-word character to a space and splitting gives the same
 # tokens as ``_TOKEN.findall`` at a third of the cost (str.translate has an ASCII fast path).
 _ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not re.match(r"[\w\s]", c)})
+_EMPTY: frozenset[int] = frozenset()
 
 
 def _tokens(text: str) -> list[str]:
     return text.translate(_ASCII_BREAKS).split() if text.isascii() else _TOKEN.findall(text)
 
 
-def _head(text_norm: str) -> tuple[str, bytes]:
-    """Canonical text and its digest: all an exact copy needs."""
-    canon = canonical(text_norm)
-    return canon, hashlib.blake2b(canon.encode(), digest_size=16).digest()
+def _numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
+    """The numbers of a text as a multiset (n, then (n, 2) for its second occurrence...),
+    so "10-11 ... 13" → "13-11 ... 13" still shows a number replaced; None: no digits.
+    (Digits are word characters, so these are exactly the digit runs of the tokens.)"""
+    digits = _DIGITS.findall(canon)
+    if not digits:
+        return None
+    try:
+        values = list(map(int, digits))  # "05" and "5" are one number
+    except ValueError:  # thousands of digits in a row: compare them as text
+        values = [hash(d.lstrip("0")) for d in digits]
+    numbers: frozenset[int | tuple[int, int]] = frozenset(values)
+    if len(numbers) < len(values):
+        seen: dict[int, int] = {}
+        tagged: list[int | tuple[int, int]] = []
+        for v in values:
+            seen[v] = count = seen.get(v, 0) + 1
+            tagged.append(v if count == 1 else (v, count))
+        numbers = frozenset(tagged)
+    return numbers
 
 
-def _signature(text_norm: str, head: tuple[str, bytes] | None = None) -> _Signature:
-    canon, chash = head or _head(text_norm)
+def _names(toks: list[str]) -> frozenset[int]:
+    """Content words of a short text as a multiset (id, id+1 for the second occurrence...):
+    "bank ... the bank's" → "Jakarta ... the bank's" must still show "bank" replaced."""
+    content = [w for w in toks if w not in _STOPWORDS]
+    if not "".join(content).isalpha():  # words with digits are numbers' business
+        content = [w for w in content if w.isalpha() or not _DIGITS.search(w)]
+    ids = list(map(hash, content))
+    names = frozenset(ids)
+    if len(names) < len(ids):
+        counts: dict[int, int] = {}
+        for wid in ids:
+            counts[wid] = counts.get(wid, 0) + 1
+        names = frozenset(wid + k for wid, n in counts.items() for k in range(n))
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class _Signature:
+    """What the similarity rules need of one text; built only to verify a candidate."""
+
+    nwords: int
+    shingles: frozenset[int]  # hashed word bigrams of the canonical text
+    numbers: frozenset[int | tuple[int, int]] | None
+    names: frozenset[int] | None  # content words (id + occurrence), short texts only
+
+
+def _signature(canon: str) -> _Signature:
     toks = _tokens(canon)
     nwords = len(toks)
     if nwords < MIN_WORDS:
-        return _Signature(chash, nwords, frozenset(), None, None)
-    ids = _word_ids(toks)
-    # tuple hashes of ints are deterministic in CPython (no hash randomisation for ints)
-    shingles = frozenset(map(hash, zip(ids, ids[1:], strict=False)))
-    ends = (hash((ids[0], ids[1])), hash((ids[-2], ids[-1])))
-    numbers = None
-    # digits hide only in tokens that are not all letters: few per post
-    mixed = None if "".join(toks).isalpha() else [t for t in toks if not t.isalpha()]
-    if mixed:
-        digits = _DIGITS.findall(" ".join(mixed))
-        if digits:
-            # a multiset (each number tagged with its occurrence), so "10-11 ... 13" →
-            # "13-11 ... 13" still shows a number replaced
-            seen: dict[str, int] = {}
-            tagged = []
-            for d in digits:
-                d = d.lstrip("0") or "0"
-                seen[d] = count = seen.get(d, 0) + 1
-                tagged.append(f"{d}#{count}")
-            numbers = frozenset(map(sys.intern, tagged))  # "2025#1" recurs in many posts
-    names = None
-    if nwords <= SHORT_WORDS:
-        # a multiset again (id + occurrence number): "bank ... the bank's" → "Jakarta ... the
-        # bank's" must still show "bank" replaced
-        counts: dict[int, int] = {}
-        for w, wid in zip(toks, ids, strict=True):
-            if w not in _STOPWORDS and (w.isalpha() or not _DIGITS.search(w)):
-                counts[wid] = counts.get(wid, 0) + 1
-        names = frozenset(wid + k for wid, n in counts.items() for k in range(1, n + 1))
-    return _Signature(chash, nwords, shingles, numbers, names, ends)
+        return _Signature(nwords, _EMPTY, None, None)
+    # str hashes are cached on the string and tuple hashes of them are cheap; zip reuses
+    # its result tuple, so this allocates nothing per bigram but the int
+    shingles = frozenset(map(hash, zip(toks, toks[1:], strict=False)))
+    names = _names(toks) if nwords <= SHORT_WORDS else None
+    return _Signature(nwords, shingles, _numbers(canon), names)
 
 
-def _anchors(shingles: Iterable[int], n: int, ends: tuple[int, int]) -> Iterable[int]:
-    """The hashes a post is indexed under; a pure function of its bigrams."""
-    if n <= FULL_ANCHOR:
-        return shingles
-    found = {h for h in shingles if not h & _SAMPLE_MASK}
-    found.add(min(shingles))  # at least one anchor, even when sampling picks none
-    found.update(ends)  # a short repeat of the post's first or last line shares one
-    return found
+def _keys(canon: str) -> list[int]:
+    """The keys a post is indexed and looked up under; a pure function of its canonical
+    text, so two posts meet under a key only if both chose it. Cheap on purpose (every
+    new post pays it): whitespace-split words, a few hashes, no bigram set."""
+    # Sentences as they stand in the canonical text: a repeat, an added title line or a
+    # retelling keeps most of them verbatim. normalise() folded line breaks to spaces.
+    keys = list(map(hash, canon.rstrip(".!? ").split(". ")))
+    words = canon.split()
+    if len(words) >= 2:
+        least = SHORT_SAMPLE_LENGTH if len(words) <= FULL_ANCHOR else SAMPLE_LENGTH
+        pairs = zip(words, words[1:], strict=False)
+        keys += map(hash, compress(pairs, map(least.__le__, map(len, words))))
+        keys.append(hash((words[0], words[1])))
+        keys.append(hash((words[-2], words[-1])))
+    return keys
 
 
 def _guards_pass(
-    a_numbers: frozenset[str] | None,
+    a_numbers: frozenset[int | tuple[int, int]] | None,
     a_names: frozenset[int] | None,
-    b_numbers: frozenset[str] | None,
+    b_numbers: frozenset[int | tuple[int, int]] | None,
     b_names: frozenset[int] | None,
 ) -> bool:
     """False when the two texts state different numbers, or (short texts) different names
@@ -246,12 +281,11 @@ def _guards_pass(
     if (
         a_numbers is not None
         and b_numbers is not None
-        and a_numbers - b_numbers
-        and b_numbers - a_numbers
+        and not (a_numbers <= b_numbers or b_numbers <= a_numbers)
     ):
         return False
     if a_names is not None and b_names is not None:
-        if a_names - b_names and b_names - a_names:
+        if not (a_names <= b_names or b_names <= a_names):
             return False
         if (a_names ^ b_names) & _NEGATION_IDS:
             return False
@@ -300,19 +334,21 @@ def same_story(
 
     The pairwise rule ``StoryIndex`` applies to its candidates; for tests and tuning.
     """
-    a, b = _signature(a_norm), _signature(b_norm)
-    if a.chash == b.chash:
+    (a_canon, a_hash), (b_canon, b_hash) = _head(a_norm), _head(b_norm)
+    if a_hash == b_hash:
         return bool(a_norm.strip())
+    return _similar(_signature(a_canon), _signature(b_canon), similarity, containment) > 0.0
+
+
+def _similar(a: _Signature, b: _Signature, similarity: float, containment: float) -> float:
+    """The score of two different texts: 0.0 when a guard separates them or they are
+    not similar enough."""
     if not a.shingles or not b.shingles:
-        return False
+        return 0.0
     if not _guards_pass(a.numbers, a.names, b.numbers, b.names):
-        return False
-    inter = len(a.shingles & b.shingles)
-    score = _score(
-        inter, len(a.shingles), len(b.shingles), a.nwords, b.nwords, a.names, b.names,
-        similarity, containment,
-    )
-    return score > 0.0
+        return 0.0
+    sa, sb = a.shingles, b.shingles
+    return _score(len(sa & sb), len(sa), len(sb), a.nwords, b.nwords, a.names, b.names, similarity, containment)
 
 
 # --- the index ---------------------------------------------------------------------------
@@ -329,36 +365,54 @@ class DedupeItem:
 
 
 class _Entry:
-    """One indexed post. ``sig`` is shared with the post's exact copies; ``anchored`` says
-    whether this copy is the one indexed under the anchors."""
+    """One indexed post. ``canon`` (its canonical text, from which its keys and signature
+    are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
+    with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys."""
 
-    __slots__ = (
-        "key", "ts", "story", "chash", "sig", "ends", "nwords", "numbers", "names", "origin", "anchored",
-    )
+    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored")
 
-    def __init__(
-        self,
-        key: tuple[int, int],
-        ts: float,
-        story: int,
-        chash: bytes | None,
-        sig: array | None,
-        nwords: int,
-        numbers: frozenset[str] | None,
-        names: frozenset[int] | None,
-        origin: tuple[int, int] | None,
-    ) -> None:
+    def __init__(self, key: tuple[int, int], ts: float, story: int, origin: tuple[int, int] | None) -> None:
         self.key = key
         self.ts = ts
         self.story = story
-        self.chash = chash
-        self.sig = sig
-        self.ends = (0, 0)
-        self.nwords = nwords
-        self.numbers = numbers
-        self.names = names
+        self.chash: bytes | None = None
+        self.canon = ""
+        # derived on first use: most posts are never anyone's candidate
+        self.numbers: frozenset[int | tuple[int, int]] | None | bool = False
         self.origin = origin
         self.anchored = False
+
+
+class _Probe:
+    """What ``find`` and then ``add`` derive from one new post; the signature only if a
+    candidate passes the number guard."""
+
+    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig")
+
+    def __init__(self, item: DedupeItem) -> None:
+        self.item = item
+        self.canon, self.chash = _head(item.text_norm)
+        self._keys: list[int] | None = None
+        self._numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self._sig: _Signature | None = None
+
+    @property
+    def keys(self) -> list[int]:
+        if self._keys is None:
+            self._keys = _keys(self.canon)
+        return self._keys
+
+    @property
+    def numbers(self) -> frozenset[int | tuple[int, int]] | None:
+        if self._numbers is False:
+            self._numbers = _numbers(self.canon)
+        return self._numbers  # type: ignore[return-value]
+
+    @property
+    def sig(self) -> _Signature:
+        if self._sig is None:
+            self._sig = _signature(self.canon)
+        return self._sig
 
 
 def _timestamp(when: datetime) -> float:
@@ -367,40 +421,40 @@ def _timestamp(when: datetime) -> float:
     return when.timestamp()
 
 
-def _bag_add(bag: dict, key: object, value: int) -> None:
+def _bag_add(bag: dict, key: object, value: _Entry) -> None:
     """Multimap with the single-value case stored bare: most keys have one value, and a
-    list per key would triple the memory of the index. Values are fresh ids, never repeated."""
+    list per key would triple the memory of the index. Values are distinct entries."""
     old = bag.get(key)
     if old is None:
         bag[key] = value
-    elif type(old) is int:
-        bag[key] = [old, value]
-    else:
+    elif type(old) is list:
         old.append(value)
+    else:
+        bag[key] = [old, value]
 
 
-def _bag_remove(bag: dict, key: object, value: int) -> None:
+def _bag_remove(bag: dict, key: object, value: _Entry) -> None:
     old = bag.get(key)
     if old is None:
         return
-    if type(old) is int:
-        if old == value:
+    if type(old) is not list:
+        if old is value:
             del bag[key]
         return
     try:
-        old.remove(value)
+        old.remove(value)  # entries compare by identity
     except ValueError:
         return
     if len(old) == 1:
         bag[key] = old[0]
 
 
-def _bag_values(found: object) -> Iterable[int]:
+def _bag_values(found: object) -> Iterable[_Entry]:
     if found is None:
         return ()
-    if type(found) is int:
-        return (found,)
-    return found  # type: ignore[return-value]
+    if type(found) is list:
+        return found  # type: ignore[return-value]
+    return (found,)  # type: ignore[return-value]
 
 
 class StoryIndex:
@@ -428,46 +482,33 @@ class StoryIndex:
         self.similarity = similarity
         self.containment = containment
         self._window_s = window.total_seconds()
-        self._need = min(similarity, containment) * PREFILTER
-        self._entries: dict[int, _Entry] = {}  # internal id → entry
-        self._ids: dict[tuple[int, int], int] = {}  # post key → internal id
-        self._by_hash: dict[bytes, int | list[int]] = {}
-        self._postings: dict[int, int | list[int]] = {}  # anchor → internal id(s)
-        # anchors shared by more than POSTING_CAP posts → how many; their lists are dropped
+        self._entries: dict[tuple[int, int], _Entry] = {}  # post key → entry
+        self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
+        self._postings: dict[int, _Entry | list[_Entry]] = {}  # key → entries indexed under it
+        # keys shared by more than POSTING_CAP posts → how many; their lists are dropped
         self._saturated: dict[int, int] = {}
-        self._origins: dict[tuple[int, int], int | list[int]] = {}  # forwarded key → forwards
-        self._next_id = 0
+        self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
-        self._last_item: DedupeItem | None = None
-        self._last_head: tuple[str, bytes] = ("", b"")
-        self._last_sig: _Signature | None = None
+        self._probe: _Probe | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def story_of(self, key: tuple[int, int]) -> int | None:
         """Story of an indexed post, else None."""
-        iid = self._ids.get(key)
-        return None if iid is None else self._entries[iid].story
+        entry = self._entries.get(key)
+        return None if entry is None else entry.story
 
-    def _head(self, item: DedupeItem) -> tuple[str, bytes]:
-        last = self._last_item
-        if last is not None and (last is item or last == item):
-            return self._last_head
-        self._last_item, self._last_head, self._last_sig = item, _head(item.text_norm), None
-        return self._last_head
-
-    def _sig(self, item: DedupeItem) -> _Signature:
-        head = self._head(item)
-        if self._last_sig is None:
-            self._last_sig = _signature(item.text_norm, head)
-        return self._last_sig
+    def _probe_of(self, item: DedupeItem) -> _Probe:
+        probe = self._probe
+        if probe is None or not (probe.item is item or probe.item == item):
+            probe = self._probe = _Probe(item)
+        return probe
 
     def _copy_in_window(self, chash: bytes, ts: float) -> _Entry | None:
         """An exact copy (same canonical text) dated within the window of ``ts``."""
         window = self._window_s
-        for iid in _bag_values(self._by_hash.get(chash)):
-            entry = self._entries[iid]
+        for entry in _bag_values(self._by_hash.get(chash)):
             if abs(entry.ts - ts) <= window:
                 return entry
         return None
@@ -476,88 +517,68 @@ class StoryIndex:
         """The story ``item`` joins, or None for a new story. An already indexed key
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
-        own = self._ids.get(item.key)
+        own = self._entries.get(item.key)
         if own is not None:
-            return self._entries[own].story
-        entries = self._entries
+            return own.story
 
         # 1. forwards: of an indexed post, of a post others forwarded, or of a shared origin
         if item.forward_origin is not None:
             story = self.story_of(item.forward_origin)
             if story is not None:
                 return story
-            for iid in _bag_values(self._origins.get(item.forward_origin)):
-                return entries[iid].story
-        for iid in _bag_values(self._origins.get(item.key)):
-            return entries[iid].story
+            for entry in _bag_values(self._origins.get(item.forward_origin)):
+                return entry.story
+        for entry in _bag_values(self._origins.get(item.key)):
+            return entry.story
 
         if not item.text_norm or item.text_norm.isspace():
             return None
 
         # 2. identical canonical text
-        copy = self._copy_in_window(self._head(item)[1], ts)
+        probe = self._probe_of(item)
+        copy = self._copy_in_window(probe.chash, ts)
         if copy is not None:
             return copy.story
-        sig = self._sig(item)
-        if not sig.shingles:
-            return None
 
-        # 3. similarity / containment among candidates that share an anchor
+        # 3. similarity / containment among candidates that share a key
         postings = self._postings
-        flat: list[int] = []
-        for h in postings.keys() & sig.shingles:
+        common = postings.keys() & probe.keys
+        if not common:
+            return None  # most new stories end here, having built no bigram set
+        # A key few posts share says more than one many share: rank by summed rarity.
+        hits: dict[_Entry, float] = {}
+        get = hits.get
+        for h in common:
             found = postings[h]
-            if type(found) is int:
-                flat.append(found)
+            if type(found) is list:
+                weight = 1.0 / len(found)
+                for entry in found:
+                    hits[entry] = get(entry, 0.0) + weight
             else:
-                flat.extend(found)  # type: ignore[arg-type]
-                if len(flat) >= VISIT_BUDGET:
-                    break
-        if not flat:
-            return None
-        hits = Counter(flat)
-        n = len(sig.shingles)
-        # Against a long post only one bigram in SAMPLE_RATE is an anchor, so a real match
-        # shares several; a single shared anchor is a boilerplate phrase. Short posts are
-        # anchored under every bigram: one shared bigram is never a match either.
-        small = n <= FULL_ANCHOR  # a short fragment of a long post may share one anchor only
-        survivors = list(hits) if small else [iid for iid, count in hits.items() if count > 1]
-        entries = self._entries
-        need = self._need
-        plausible = []
-        for iid in survivors:
-            count = hits[iid]
-            m = len(entries[iid].sig)  # type: ignore[arg-type]
-            estimate = count if m <= FULL_ANCHOR else count * SAMPLE_RATE
-            if estimate >= need * (n if n < m else m):
-                plausible.append((count, iid))
-        if not plausible:
-            return None
-        if len(plausible) > MAX_VERIFY:
-            plausible.sort(reverse=True)
-            del plausible[MAX_VERIFY:]
-        return self._verify(sig, ts, [iid for _, iid in plausible])
+                hits[found] = get(found, 0.0) + 1.0  # type: ignore[index]
+        candidates: Iterable[_Entry] = hits
+        if len(hits) > MAX_VERIFY:
+            candidates = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
+        return self._verify(probe, ts, candidates)
 
-    def _verify(self, sig: _Signature, ts: float, candidates: list[int]) -> int | None:
-        shingles = sig.shingles
-        n = len(shingles)
+    def _verify(self, probe: _Probe, ts: float, candidates: Iterable[_Entry]) -> int | None:
         best_score = 0.0
         best: _Entry | None = None
-        for iid in candidates:
-            entry = self._entries[iid]
-            if abs(entry.ts - ts) > self._window_s:
-                # the anchored copy is too old or new; an exact copy of it may be in range
+        window = self._window_s
+        numbers = probe.numbers
+        for entry in candidates:
+            if abs(entry.ts - ts) > window:
+                # the indexed copy is too old or new; an exact copy of it may be in range
                 entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]
                 if entry is None:
                     continue
-            if not _guards_pass(sig.numbers, sig.names, entry.numbers, entry.names):
+            other = entry.numbers
+            if other is False:
+                other = entry.numbers = _numbers(entry.canon)
+            # the number guard first: it needs no signature, and settles most candidates
+            if numbers is not None and other is not None and not (numbers <= other or other <= numbers):
                 continue
-            other = entry.sig
-            inter = len(shingles.intersection(other))  # type: ignore[arg-type]
-            score = _score(
-                inter, n, len(other), sig.nwords, entry.nwords, sig.names, entry.names,  # type: ignore[arg-type]
-                self.similarity, self.containment,
-            )
+            score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
             if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
                 best_score, best = score, entry
         return best.story if best is not None else None
@@ -566,76 +587,63 @@ class StoryIndex:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
         ts = _timestamp(item.date)
         has_text = bool(item.text_norm) and not item.text_norm.isspace()
-        old = self._ids.get(item.key)
+        old = self._entries.get(item.key)
         if old is not None:
-            entry = self._entries[old]
             if (
-                entry.story == story_id
-                and entry.ts == ts
-                and entry.origin == item.forward_origin
-                and entry.chash == (self._head(item)[1] if has_text else None)
+                old.story == story_id
+                and old.ts == ts
+                and old.origin == item.forward_origin
+                and old.chash == (self._probe_of(item).chash if has_text else None)
             ):
                 return
             self.discard(item.key)
-        iid = self._next_id
-        self._next_id += 1
-        entry = _Entry(item.key, ts, story_id, None, None, 0, None, None, item.forward_origin)
+        entry = _Entry(item.key, ts, story_id, item.forward_origin)
         if has_text:
-            chash = self._head(item)[1]
-            copy = self._any_copy(chash)
+            probe = self._probe_of(item)
+            entry.chash = probe.chash
+            copy = self._any_copy(probe.chash)
             if copy is not None:
-                # same canonical text: same signature, anchors and guards; nothing to derive
-                entry.chash, entry.nwords, entry.numbers, entry.names = chash, copy.nwords, copy.numbers, copy.names
-                entry.sig, entry.ends = copy.sig, copy.ends
-                _bag_add(self._by_hash, chash, iid)
-                self._entries[iid] = entry
-                self._ids[item.key] = iid
-                if item.forward_origin is not None:
-                    _bag_add(self._origins, item.forward_origin, iid)
-                return
-            sig = self._sig(item)
-            entry.chash, entry.nwords = sig.chash, sig.nwords
-            entry.numbers, entry.names = sig.numbers, sig.names
-            if sig.shingles:
-                entry.ends = sig.ends
-                entry.sig = array("q", list(sig.shingles))  # from a list: the fast path
-                self._anchor(entry.sig, sig.ends, iid)
+                # same canonical text: same keys and guards; nothing to derive
+                entry.canon, entry.numbers = copy.canon, copy.numbers
+            else:
+                entry.canon = probe.canon
+                self._anchor(probe.keys, entry)
                 entry.anchored = True
-            _bag_add(self._by_hash, sig.chash, iid)
-        self._entries[iid] = entry
-        self._ids[item.key] = iid
+            _bag_add(self._by_hash, probe.chash, entry)
+        self._entries[item.key] = entry
         if item.forward_origin is not None:
-            _bag_add(self._origins, item.forward_origin, iid)
+            _bag_add(self._origins, item.forward_origin, entry)
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
-        for iid in _bag_values(self._by_hash.get(chash)):
-            return self._entries[iid]
+        for entry in _bag_values(self._by_hash.get(chash)):
+            return entry
         return None
 
-    def _anchor(self, shingles: array, ends: tuple[int, int], iid: int) -> None:
+    def _anchor(self, keys: list[int], entry: _Entry) -> None:
+        # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
-        for h in _anchors(shingles, len(shingles), ends):
+        for h in keys:
             old = postings.get(h)
             if old is None:
                 if h in saturated:
                     saturated[h] += 1
                 else:
-                    postings[h] = iid
-            elif type(old) is int:
-                postings[h] = [old, iid]
-            elif len(old) < POSTING_CAP:  # type: ignore[arg-type]
-                old.append(iid)  # type: ignore[union-attr]
+                    postings[h] = entry
+            elif type(old) is not list:
+                postings[h] = [old, entry]
+            elif len(old) < POSTING_CAP:
+                old.append(entry)
             else:
                 # boilerplate: stop paying memory and lookup time for it
                 del postings[h]
                 saturated[h] = POSTING_CAP + 1
 
-    def _unanchor(self, shingles: array, ends: tuple[int, int], iid: int) -> None:
+    def _unanchor(self, keys: list[int], entry: _Entry) -> None:
         saturated = self._saturated
-        for h in _anchors(shingles, len(shingles), ends):
+        for h in keys:
             count = saturated.get(h)
             if count is None:
-                _bag_remove(self._postings, h, iid)
+                _bag_remove(self._postings, h, entry)
             elif count > 1:
                 saturated[h] = count - 1
             else:
@@ -643,26 +651,27 @@ class StoryIndex:
 
     def discard(self, key: tuple[int, int]) -> None:
         """Forget a post; unknown keys are ignored."""
-        iid = self._ids.pop(key, None)
-        if iid is None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
             return
-        entry = self._entries.pop(iid)
         if entry.chash is not None:
-            _bag_remove(self._by_hash, entry.chash, iid)
-        if entry.anchored and entry.sig is not None:
-            self._unanchor(entry.sig, entry.ends, iid)
-            # hand the anchors to an exact copy that stays, if any
+            _bag_remove(self._by_hash, entry.chash, entry)
+        if entry.anchored:
+            keys = _keys(entry.canon)
+            self._unanchor(keys, entry)
+            entry.anchored = False
+            # hand the keys to an exact copy that stays, if any
             for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]
-                self._anchor(entry.sig, entry.ends, other)
-                self._entries[other].anchored = True
+                self._anchor(keys, other)
+                other.anchored = True
                 break
         if entry.origin is not None:
-            _bag_remove(self._origins, entry.origin, iid)
+            _bag_remove(self._origins, entry.origin, entry)
 
     def prune(self, before: datetime) -> int:
         """Forget every post dated before ``before``; returns how many were dropped."""
         cutoff = _timestamp(before)
-        old = [entry.key for entry in self._entries.values() if entry.ts < cutoff]
+        old = [key for key, entry in self._entries.items() if entry.ts < cutoff]
         for key in old:
             self.discard(key)
         return len(old)

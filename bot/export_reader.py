@@ -87,57 +87,47 @@ def _read(
     username: str | None,
     on_progress: ProgressCallback | None,
 ) -> Iterator[ExportHeader | Post | ImportProblem]:
-    header: dict[str, Any] = {}
-    header_obj: ExportHeader | None = None
-    header_done = False
-    builder: ijson.ObjectBuilder | None = None
-    depth = 0
-    messages_seen = False
+    header_obj = _scan_header(handle, label)
+    yield header_obj
+    # Second pass over the messages with ijson's C item builder: about 10x faster than
+    # assembling each message from parse events in Python.
+    handle.seek(0)
     last_reported = 0
     try:
+        for message in ijson.items(handle, "messages.item", use_float=True):
+            yield _convert(message, header_obj, label, username)
+            if on_progress is not None:
+                position = handle.tell()
+                if position - last_reported >= 1 << 16:
+                    last_reported = position
+                    on_progress(position)
+    except ijson.JSONError as e:
+        raise ImportFormatError(f"{label}: not valid JSON: {e}") from None
+    except UnicodeDecodeError:
+        raise ImportFormatError(f"{label}: not UTF-8 text") from None
+    if on_progress is not None:
+        on_progress(handle.tell())
+
+
+def _scan_header(handle: BinaryIO, label: str) -> ExportHeader:
+    """Read ``name``, ``type`` and ``id``, stopping where the messages start."""
+    header: dict[str, Any] = {}
+    try:
         for prefix, event, value in ijson.parse(handle, use_float=True):
-            if builder is not None:
-                builder.event(event, value)
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-                    if depth == 0:
-                        message = builder.value
-                        builder = None
-                        assert header_obj is not None  # "messages" opened before any item
-                        yield _convert(message, header_obj, label, username)
-                        if on_progress is not None:
-                            position = handle.tell()
-                            if position - last_reported >= 1 << 16:
-                                last_reported = position
-                                on_progress(position)
-                continue
             if prefix in ("name", "type", "id") and event in ("string", "number"):
                 header[prefix] = value
             elif prefix == "messages" and event == "start_array":
-                header_obj = _header(header, label)
-                messages_seen = True
-                header_done = True
-                yield header_obj
-            elif prefix == "messages.item" and event == "start_map":
-                builder = ijson.ObjectBuilder()
-                builder.event(event, value)
-                depth = 1
-            elif prefix == "messages.item" and event not in ("end_map",):
-                yield ImportProblem(label, "?", f"a message is a {event}, not an object")
+                return _header(header, label)
     except ijson.JSONError as e:
-        where = "" if header_done else " (is this the result.json of a Telegram Desktop export?)"
-        raise ImportFormatError(f"{label}: not valid JSON: {e}{where}") from None
+        raise ImportFormatError(
+            f"{label}: not valid JSON: {e} (is this the result.json of a Telegram Desktop export?)"
+        ) from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{label}: not UTF-8 text") from None
-    if not messages_seen:
-        raise ImportFormatError(
-            f"{label}: no \"messages\" list: not a Telegram Desktop export "
-            "(export the channel with Format: Machine-readable JSON)"
-        )
-    if on_progress is not None:
-        on_progress(handle.tell())
+    raise ImportFormatError(
+        f"{label}: no \"messages\" list: not a Telegram Desktop export "
+        "(export the channel with Format: Machine-readable JSON)"
+    )
 
 
 def _header(raw: dict[str, Any], label: str) -> ExportHeader:

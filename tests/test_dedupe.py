@@ -438,3 +438,29 @@ def test_shared_boilerplate_does_not_merge_different_posts():
     assert len(set(stories.values())) == 120
     repeat = DedupeItem(key=(9, 1), date=T0 + timedelta(hours=5), text_norm=posts[77].text_norm[40:])
     assert index.find(repeat) == stories[(8, 77)]
+
+
+def test_content_hash_is_the_same_whether_or_not_the_index_saw_the_text_first():
+    """The remembered canonical form never leaks into another text's hash."""
+    a, b = text_of((MAIN, 6)), text_of((REPOST, 502))
+    first = content_hash(a)
+    index, _ = fold([SAMPLE[(MAIN, 6)]])
+    index.find(REPOSTS[(REPOST, 502)])
+    assert content_hash(a) == first
+    assert content_hash(b) == first  # the repost's canonical text equals the original's
+    assert content_hash("flights resume on 3 march") == "c2873486a2552b60f1c71a3ef2b44edc"
+
+
+def test_numbers_with_leading_zeros_are_one_number_and_repeats_count():
+    """'05 July' equals '5 July'; a number said twice differs from it said once with another."""
+    base = "Flights between Moscow and Hanoi resume on 5 July after 5 years, the airline said."
+    assert same_story(normalise(base), normalise(base.replace("on 5 July", "on 05 July")))
+    assert not same_story(normalise(base), normalise(base.replace("after 5 years", "after 7 years")))
+
+
+def test_a_new_post_sharing_only_boilerplate_keys_is_a_new_story():
+    """Posts that share sentences but state different numbers stay apart through the index."""
+    body = "The ministers discussed regional security and trade at the meeting."
+    posts = [item((4, i), f"Report {i}: {body} ({1000 + i})", at=T0 + timedelta(minutes=i)) for i in range(60)]
+    _, stories = fold(posts)
+    assert len(set(stories.values())) == 60
