@@ -26,7 +26,9 @@ _POST_COLUMNS = (
 
 def to_iso(value: datetime) -> str:
     """Stored form of an instant: ISO 8601 in UTC, second precision, sortable as text."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(microsecond=0).isoformat()
 
 
 def from_iso(value: str | None) -> datetime | None:
