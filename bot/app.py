@@ -132,7 +132,9 @@ async def run_service(
             heartbeat()
 
         async def housekeeping_job() -> None:
-            removed = delete_expired_posts(db, now=utcnow(), retention_days=config.service.retention_days)
+            now = utcnow()
+            removed = delete_expired_posts(db, now=now, retention_days=config.service.retention_days)
+            ingestor.forget_before(now - timedelta(days=config.service.retention_days))
             if removed:
                 log.info("housekeeping: deleted %d posts older than %s days", removed, config.service.retention_days)
 

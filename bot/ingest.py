@@ -178,6 +178,11 @@ class Ingestor:
             set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
         return has_posts
 
+    def forget_before(self, cutoff: datetime) -> None:
+        """Drop what retention deleted from the in-memory dedupe index (long-running service)."""
+        self.index.prune(cutoff)
+        self._loaded_days = {d for d in self._loaded_days if d >= cutoff.date()}
+
     # --- internals ---------------------------------------------------------------------
 
     def _ensure_channels(self, batch: list[Post], now: str) -> None:
@@ -249,7 +254,8 @@ class Ingestor:
                 return
             rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
             state = self._story_state(story_id, stories)
-            state.categories = _union(state.categories, categories, self.config.category_names())
+            if state is not None:
+                state.categories = _union(state.categories, categories, self.config.category_names())
             result.updated += 1
             result.changed_story_ids.add(story_id)
             return
@@ -259,7 +265,8 @@ class Ingestor:
         story_id = self.index.find(item)
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)
-        if story_id is None:
+        state = self._story_state(story_id, stories) if story_id is not None else None
+        if state is None:  # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
                 rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
@@ -267,7 +274,6 @@ class Ingestor:
             )
             result.stories_new += 1
         else:
-            state = self._story_state(story_id, stories)
             state.post_count += 1
             if post.date < state.first_date:
                 state.first_date, state.rep_key = post.date, post.key
@@ -317,7 +323,7 @@ class Ingestor:
             [(key[0], key[1], tag) for key, row in rows.items() for tag in row[-1]],
         )
 
-    def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState:
+    def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState | None:
         state = stories.get(story_id)
         if state is None:
             row = self.db.execute(
@@ -325,6 +331,8 @@ class Ingestor:
                 "FROM stories WHERE id = ?",
                 [story_id],
             ).fetchone()
+            if row is None:
+                return None
             state = _StoryState(
                 rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
                 post_count=row[4], categories=json.loads(row[5]),

@@ -166,3 +166,24 @@ def test_recategorise_is_stable_with_non_ascii_names(db, sample_export: Path) ->
     assert ingestor.recategorise() == 0
     stored = {c for (c,) in db.execute("SELECT DISTINCT categories FROM stories")}
     assert '["АСЕАН"]' in stored
+
+
+def test_retention_deletes_old_posts_and_a_late_repeat_starts_a_new_story(db) -> None:
+    """Housekeeping drops expired posts and empty stories; a late copy of one is stored as a new story."""
+    from bot.app import delete_expired_posts
+
+    ingestor = Ingestor(db, _config())
+    text = "Lavrov and Wang Yi discussed the SCO summit preparations in Tianjin on Tuesday"
+    old = Post(channel_id=1, message_id=1, date=T0, text=text)
+    recent = Post(channel_id=1, message_id=2, date=T0 + timedelta(days=40), text="Oil prices rose on Tuesday")
+    ingestor.ingest([old, recent])
+    removed = delete_expired_posts(db, now=T0 + timedelta(days=41), retention_days=30)
+    assert removed == 1
+    assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'tianjin'").fetchone()[0] == 0
+    # The in-memory index still remembers the deleted post until housekeeping tells it.
+    late = Post(channel_id=2, message_id=9, date=T0 + timedelta(hours=1), text=text)
+    result = ingestor.ingest([late])
+    assert (result.new, result.stories_new) == (1, 1)
+    ingestor.forget_before(T0 + timedelta(days=11))
+    assert ingestor.index.story_of(old.key) is None
