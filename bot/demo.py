@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -80,13 +79,10 @@ def tgdigest(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def wait_for_replies(sandbox: Sandbox, count: int, *, timeout: float = 20.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = sandbox.sent_to(CHAT_ID)
-        if len(sent) >= count:
-            return [m.text for m in sent]
-        time.sleep(0.05)
-    raise SystemExit(f"demo failed: the bot sent {len(sandbox.sent_to(CHAT_ID))} messages, expected {count}")
+    try:
+        return [m.text for m in sandbox.wait_for_sent(count, chat_id=CHAT_ID, timeout=timeout)]
+    except TimeoutError:
+        raise SystemExit(f"demo failed: the bot sent {len(sandbox.sent_to(CHAT_ID))} messages, expected {count}") from None
 
 
 def say(sandbox: Sandbox, text: str, expect: int = 1) -> None:

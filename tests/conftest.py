@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
+
+from bot.db import open_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,3 +26,11 @@ def sample_export() -> Path:
 @pytest.fixture
 def repost_export() -> Path:
     return FIXTURES / "repost_channel_export.json"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A real SQLite file with the full schema."""
+    database = open_db(tmp_path / "tgdigest.sqlite")
+    yield database
+    database.close()

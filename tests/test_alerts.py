@@ -14,7 +14,6 @@ from bot import subscribers
 from bot.alerts import select_alert_stories
 from bot.botapi import BotAPI
 from bot.config import Config
-from bot.db import open_db
 from bot.delivery import DigestService
 from bot.ingest import Ingestor
 from bot.models import Post, StoredPost, Story
@@ -31,12 +30,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
         assert sb.violations == []
 
-
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    database = open_db(tmp_path / "tg.sqlite")
-    yield database
-    database.close()
 
 
 def post(message: int, text: str, *, hours_ago: float = 0.5, channel: int = 1, edited: bool = False) -> Post:

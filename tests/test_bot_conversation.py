@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.clocks import SkipTime
 
 from bot import subscribers as subs
 from bot.config import BotConfig, CategoryConfig, Config, QueryConfig, Secrets
-from bot.db import get_meta, open_db
+from bot.db import get_meta
 from bot.ingest import Ingestor
 from bot.models import Post
 from bot.sandbox import Sandbox, parse_html
@@ -49,12 +49,6 @@ def sandbox():
         assert sb.violations == []
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "bot.sqlite")
-    yield database
-    database.close()
-
 
 def seed_stories(db, config: Config, texts: list[str], *, channel: str = "energywire") -> None:
     """Store real posts (one story each) through the ingest core, newest first in ``texts``."""
@@ -68,21 +62,6 @@ def seed_stories(db, config: Config, texts: list[str], *, channel: str = "energy
     ]
     Ingestor(db, config).ingest(posts)
 
-
-class SkipTime:
-    """Real clock plus skipped sleeps, so a 429's retry_after costs no real seconds."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return time.monotonic() + self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fakes.clocks import Sleeps
 from fakes.fake_telegram import T0, FakeTelegram, photo
 from telethon import errors
 
@@ -42,13 +43,6 @@ class Clock:
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)
 
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 class CrashingSink:

@@ -50,12 +50,6 @@ def sandbox() -> Iterator[Sandbox]:
         assert sb.violations == []
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    database = open_db(tmp_path / "tg.sqlite")
-    yield database
-    database.close()
-
 
 def ingest(db: Any, *posts: Post) -> None:
     Ingestor(db, CONFIG).ingest(posts)

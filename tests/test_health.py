@@ -8,9 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from bot.db import get_meta, open_db
+from bot.db import get_meta
 from bot.health import HEARTBEAT_KEY, check_health, collect_stats, format_stats, write_heartbeat
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -19,12 +17,6 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_db(tmp_path / "tgdigest.sqlite")
-    yield database
-    database.close()
 
 
 def add_channel(db, channel_id: int, username: str, *, source: str = "telethon", active: int = 1,

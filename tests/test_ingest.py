@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.config import CategoryConfig, Config
-from bot.db import open_db
 from bot.export_reader import read_export
 from bot.ingest import Ingestor
 from bot.models import Post
@@ -30,12 +29,6 @@ def _config(**kw) -> Config:
 def _export_posts(path: Path, username: str | None = None) -> list[Post]:
     return [p for p in read_export(path, username=username) if isinstance(p, Post)]
 
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = open_db(tmp_path / "t.sqlite")
-    yield database
-    database.close()
 
 
 def test_sample_channel_folds_each_body_repeat_into_its_post(db, sample_export: Path) -> None:

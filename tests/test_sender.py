@@ -10,11 +10,11 @@ import asyncio
 import heapq
 import itertools
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.clocks import SkipTime
 
 from bot import subscribers as subs
 from bot.botapi import BadRequest, BotAPI, Forbidden, NetworkError, RetryAfter, ServerError
@@ -129,24 +129,6 @@ def test_html_to_plain_drops_tags_and_decodes_entities():
 
 
 # --- over real HTTP against the sandbox ----------------------------------------------------
-
-class SkipTime:
-    """Real clock plus every requested sleep, which returns at once (and is recorded)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return time.monotonic() + self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-    def long_sleeps(self) -> list[float]:
-        return [s for s in self.sleeps if s >= 0.1]
 
 
 @pytest.fixture

@@ -30,13 +30,7 @@ def _tgdigest(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 def _wait(sandbox: Sandbox, count: int, timeout: float = 20.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = sandbox.sent_to(CHAT)
-        if len(sent) >= count:
-            return [m.text for m in sent]
-        time.sleep(0.05)
-    raise AssertionError(f"expected {count} messages, got {[m.text[:60] for m in sandbox.sent_to(CHAT)]}")
+    return [m.text for m in sandbox.wait_for_sent(count, chat_id=CHAT, timeout=timeout)]
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fakes.clocks import Sleeps
 from fakes.fake_telegram import FakeTelegram, entity_for, photo, poll, video, voice
 from telethon import errors
 from telethon.tl import types
@@ -16,14 +17,6 @@ from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid
 from bot.handles import parse_handle
 from bot.models import Channel
 from bot.sources.telethon_source import TelethonSource, merge_album, message_to_post, messages_to_posts
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 def run(coro: Any) -> Any:

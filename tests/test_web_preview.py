@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from bs4 import BeautifulSoup
+from fakes.clocks import Sleeps
 
 from bot.collector import Collector, add_channel, forward_lookup, list_channels
 from bot.config import CollectConfig, Config, WebConfig
@@ -103,15 +104,6 @@ def server() -> Iterator[Server]:
     with Server(ROUTES) as s:
         yield s
 
-
-class Sleeps:
-    """Records requested sleeps instead of sleeping (tests never wait on the clock)."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 def run(coro: Any) -> Any:
