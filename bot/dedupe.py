@@ -52,6 +52,7 @@ or a non-positive window; everything else is total.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -137,19 +138,14 @@ def canonical(text_norm: str) -> str:
 # (``find``, then ``add``): one remembered result saves deriving the canonical form (a
 # regex scan of the post's end, the costliest step for reposts) twice. One tuple, swapped
 # in whole, so concurrent callers at worst recompute.
-_last_head: tuple[str, str, bytes] | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def _head(text_norm: str) -> tuple[str, bytes]:
-    """Canonical text and its digest: all an exact copy needs."""
-    global _last_head
-    last = _last_head
-    if last is not None and last[0] == text_norm:
-        return last[1], last[2]
+    """Canonical text and its digest: all an exact copy needs. Cached because ingest hashes
+    a whole batch first (``content_hash``) and then dedupes it (``find``/``add``)."""
     canon = canonical(text_norm)
-    digest = hashlib.blake2b(canon.encode(), digest_size=16).digest()
-    _last_head = (text_norm, canon, digest)
-    return canon, digest
+    return canon, hashlib.blake2b(canon.encode(), digest_size=16).digest()
 
 
 def content_hash(text_norm: str) -> str:

@@ -68,6 +68,30 @@ class IngestResult:
         return self.new + self.updated + self.unchanged
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A post with what the pure stages derived from it; made by ``prepare``, possibly in
+    another process (imports), then stored by ``Ingestor.ingest_prepared``."""
+
+    post: Post
+    text_norm: str
+    content_hash: str
+    hashtags: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+def prepare(post: Post, categoriser: Categoriser) -> Prepared:
+    """The pure half of ingesting a post: normalise, hash, hashtags, categories."""
+    text_norm = normalise(post.text)
+    hashtags = post.hashtags
+    if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
+        hashtags = extract_hashtags(post.text)
+    categories: tuple[str, ...] = ()
+    if categoriser.names:
+        categories = categoriser.categories_for(match_doc(text_norm, hashtags, post.channel_username))
+    return Prepared(post, text_norm, content_hash(text_norm), hashtags, categories)
+
+
 @dataclass(slots=True)
 class _StoryState:
     rep_key: tuple[int, int]
@@ -109,7 +133,14 @@ class Ingestor:
         self, posts: Iterable[Post], *, cursors: Mapping[int, int] | None = None
     ) -> IngestResult:
         """Store ``posts`` and move ``cursors`` (channel id → last message id) in one transaction."""
-        batch = list(posts)
+        return self.ingest_prepared([prepare(p, self.categoriser) for p in posts], cursors=cursors)
+
+    def ingest_prepared(
+        self, prepared: Iterable[Prepared], *, cursors: Mapping[int, int] | None = None
+    ) -> IngestResult:
+        """``ingest`` for posts already through ``prepare`` (the categories must be this config's)."""
+        items = list(prepared)
+        batch = [item.post for item in items]
         result = IngestResult()
         if not batch and not cursors:
             return result
@@ -123,8 +154,8 @@ class Ingestor:
                 existing = self._existing(batch)
                 stories: dict[int, _StoryState] = {}
                 rows: dict[tuple[int, int], tuple] = {}
-                for post in sorted(batch, key=lambda p: (p.date, p.key)):
-                    self._ingest_one(post, existing, stories, rows, result, now)
+                for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
+                    self._ingest_one(item, existing, stories, rows, result, now)
                 self._write_posts(rows, existing_keys=set(existing))
                 self._write_stories(stories, now)
                 if cursors:
@@ -224,22 +255,15 @@ class Ingestor:
 
     def _ingest_one(
         self,
-        post: Post,
+        item: Prepared,
         existing: dict[tuple[int, int], tuple],
         stories: dict[int, _StoryState],
         rows: dict[tuple[int, int], tuple],
         result: IngestResult,
         now: str,
     ) -> None:
-        text_norm = normalise(post.text)
-        digest = content_hash(text_norm)
-        hashtags = post.hashtags
-        if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
-            hashtags = extract_hashtags(post.text)
-        if self.categoriser.names:
-            categories = list(self.categoriser.categories_for(match_doc(text_norm, hashtags, post.channel_username)))
-        else:
-            categories = []
+        post, text_norm, digest, hashtags = item.post, item.text_norm, item.content_hash, item.hashtags
+        categories = list(item.categories)
         old = existing.get(post.key)
         if old is not None:
             _, _, old_hash, old_edited, story_id, old_text, old_views, old_media = old
@@ -261,8 +285,8 @@ class Ingestor:
             return
 
         self._ensure_index_covers(post.date)
-        item = DedupeItem(key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin)
-        story_id = self.index.find(item)
+        dedupe_item = DedupeItem(key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin)
+        story_id = self.index.find(dedupe_item)
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)
         state = self._story_state(story_id, stories) if story_id is not None else None
@@ -280,7 +304,7 @@ class Ingestor:
             state.last_date = max(state.last_date, post.date)
             state.categories = _union(state.categories, categories, self.config.category_names())
             result.duplicate += 1
-        self.index.add(item, story_id)
+        self.index.add(dedupe_item, story_id)
         rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
         existing[post.key] = (
