@@ -10,7 +10,6 @@ import json
 import re
 import sqlite3
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -170,9 +169,9 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     Streams the file, so exports of hundreds of MB are fine. Importing the same export
     twice changes nothing; edited posts are updated in place.
     """
-    from bot.export_reader import ExportHeader, ImportProblem, read_export
     from bot.handles import HandleError, parse_handle
-    from bot.ingest import Ingestor, IngestResult
+    from bot.importer import import_exports
+    from bot.ingest import Ingestor
 
     if username is not None:
         try:
@@ -185,56 +184,47 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     ingestor = Ingestor(app.db, app.config)
     ingestor.ensure_categories_current()
     failed = 0
-    for path in files:
-        started = time.perf_counter()
-        result = IngestResult()
-        problems: list[ImportProblem] = []
-        batch: list[Any] = []
-        total = path.stat().st_size if path.exists() else 0
-        show_bar = sys.stderr.isatty() and total > 1 << 20
-        bar_cm = click.progressbar(length=total, label=path.name, file=sys.stderr) if show_bar else None
-        bar = bar_cm.__enter__() if bar_cm else None
-        position = [0]
+    total = sum(path.stat().st_size for path in files if path.exists())
+    show_bar = sys.stderr.isatty() and total > 1 << 20
+    with click.progressbar(length=total, label="importing", file=sys.stderr) if show_bar else _nullbar() as bar:
+        done = [0]
 
-        def progress(done: int, bar: Any = bar, position: list[int] = position) -> None:
-            if bar is not None:
-                bar.update(done - position[0])
-            position[0] = done
+        def progress(position: int) -> None:
+            bar.update(position - done[0])
+            done[0] = position
 
-        try:
-            for item in read_export(path, username=username, on_progress=progress):
-                if isinstance(item, ExportHeader):
-                    continue
-                if isinstance(item, ImportProblem):
-                    if not item.skipped:
-                        problems.append(item)
-                    continue
-                batch.append(item)
-                if len(batch) >= batch_size:
-                    result.add(ingestor.ingest(batch))
-                    batch = []
-            if batch:
-                result.add(ingestor.ingest(batch))
-        except TgdigestError as e:
-            failed += 1
-            if batch:
-                result.add(ingestor.ingest(batch))
-            click.echo(f"Error: {e}", err=True)
-        finally:
-            if bar_cm is not None:
-                bar_cm.__exit__(None, None, None)
-        for problem in problems[:20]:
-            click.echo(f"warning: {problem}", err=True)
-        if len(problems) > 20:
-            click.echo(f"warning: … and {len(problems) - 20} more messages skipped", err=True)
-        seconds = time.perf_counter() - started
-        click.echo(
-            f"{path}: {result.total} posts ({result.new} new, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.duplicate} duplicate), "
-            f"{result.stories_new} new stories, {len(problems)} skipped, in {seconds:.2f} s"
-        )
+        for report in import_exports(list(files), ingestor, username=username, batch_size=batch_size,
+                                     on_progress=progress):
+            if show_bar:
+                click.echo(err=True)  # keep the summary lines off the bar's line
+            if report.error:
+                failed += 1
+                click.echo(f"Error: {report.error}", err=True)
+            for problem in report.problems[:20]:
+                click.echo(f"warning: {problem}", err=True)
+            if len(report.problems) > 20:
+                click.echo(f"warning: … and {len(report.problems) - 20} more messages skipped", err=True)
+            result = report.result
+            click.echo(
+                f"{report.path}: {result.total} posts ({result.new} new, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.duplicate} duplicate), "
+                f"{result.stories_new} new stories, {len(report.problems)} skipped, in {report.seconds:.2f} s"
+            )
     if failed:
         sys.exit(1)
+
+
+class _nullbar:
+    """Stands in for click's progress bar when stderr is not a terminal."""
+
+    def __enter__(self) -> _nullbar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, steps: int) -> None:
+        return None
 
 
 @cli.command("posts")

@@ -30,6 +30,7 @@ from bot.categorise import Categoriser
 from bot.config import Config
 from bot.db import get_meta, set_meta
 from bot.dedupe import DedupeItem, StoryIndex, content_hash
+from bot.errors import ImportFormatError
 from bot.models import Post
 from bot.normalise import extract_hashtags, normalise
 from bot.store import from_iso, match_doc, to_iso
@@ -37,6 +38,11 @@ from bot.store import from_iso, match_doc, to_iso
 log = logging.getLogger(__name__)
 
 CATEGORIES_META_KEY = "categories_hash"
+
+
+class ChannelConflict(ImportFormatError):
+    """Posts name a channel username that another stored channel already has."""
+
 _POST_COLUMNS = (
     "channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, media_kind, "
     "grouped_id, fwd_channel_id, fwd_message_id, views, forwards, story_id, categories, updated_at"
@@ -222,6 +228,17 @@ class Ingestor:
             if post.channel_id not in self._known_channels:
                 seen.setdefault(post.channel_id, post)
         for channel_id, post in seen.items():
+            if post.channel_username:
+                other = self.db.execute(
+                    "SELECT id, title FROM channels WHERE username = ? COLLATE NOCASE AND id != ?",
+                    [post.channel_username, channel_id],
+                ).fetchone()
+                if other is not None:
+                    raise ChannelConflict(
+                        f"@{post.channel_username} is already the username of channel {other[0]} "
+                        f"({other[1] or 'no title'}), not of {post.channel_title or channel_id}: "
+                        "check the channel's username"
+                    )
             # Fill in what we learn, never overwrite what an operator or resolver set.
             self.db.execute(
                 "INSERT INTO channels (id, username, title, source, origin, added_at) "

@@ -117,3 +117,13 @@ def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in cli.commands if f"tgdigest {name}" not in readme]
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_username_of_another_channel_is_refused(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """--channel naming a username another channel already has is one clear error; nothing changes."""
+    run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    proc = run("import", str(repost_export), "--channel", "@mfa_russia", tmp_path=tmp_path, check=False)
+    assert proc.returncode == 1 and "already the username of channel 1113692283" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = run("posts", "--format", "json", tmp_path=tmp_path)
+    assert {p["channel_id"] for p in json.loads(out.stdout)} == {1113692283}

@@ -1,0 +1,182 @@
+"""Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
+
+A large export is read and prepared (JSON streaming, normalise, hash, categorise: no
+database needed) in a worker process while this process dedupes and stores the batches it
+receives, so both cores work. Small files are imported in-process: starting a worker costs
+more than it saves. Either way the same ``Ingestor`` stores the same batches, one
+transaction each, and the result is identical.
+
+One bad message never loses the rest: it is reported as an ``ImportProblem``. A file that
+is not an export (or breaks off) is reported on the ``FileImport`` after everything read
+before the break has been stored.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.categorise import Categoriser
+from bot.config import Config
+from bot.errors import ImportFormatError
+from bot.export_reader import ExportHeader, ImportProblem, read_export
+from bot.ingest import Ingestor, IngestResult, Prepared, prepare
+from bot.models import Post
+
+PARALLEL_MIN_BYTES = 4 << 20  # below this a worker process costs more than it saves
+_QUEUE_DEPTH = 8  # batches in flight: bounds memory, keeps both processes busy
+
+
+@dataclass(slots=True)
+class FileImport:
+    """What importing one file did."""
+
+    path: Path
+    result: IngestResult = field(default_factory=IngestResult)
+    problems: list[ImportProblem] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None  # the file broke off here; what came before it is stored
+
+
+def import_exports(
+    paths: Sequence[Path],
+    ingestor: Ingestor,
+    *,
+    username: str | None = None,
+    batch_size: int = 1000,
+    on_progress: Callable[[int], None] | None = None,
+    parallel: bool | None = None,
+) -> Iterator[FileImport]:
+    """Import export files in order, yielding each file's report as it completes.
+
+    ``on_progress`` gets the bytes read so far over all files. ``parallel=None`` uses a
+    worker process when the files add up to ``PARALLEL_MIN_BYTES`` or more. A file that is
+    not an export, or breaks off, sets ``error`` on its report (what came before the break
+    is stored) and the next file is imported.
+    """
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError:
+            sizes.append(0)
+    if parallel is None:
+        parallel = sum(sizes) >= PARALLEL_MIN_BYTES
+    source = _events_in_worker if parallel else _events
+    done_before = 0
+    report: FileImport | None = None
+    started = time.perf_counter()
+    for kind, payload in source(list(paths), ingestor.config, username=username, batch_size=batch_size):
+        if kind == "start":
+            report = FileImport(path=paths[payload])
+            started = time.perf_counter()
+            done_before = sum(sizes[:payload])
+            continue
+        assert report is not None  # every file's events come after its "start"
+        if kind == "batch":
+            try:
+                report.result.add(ingestor.ingest_prepared(payload))
+            except ImportFormatError as e:  # e.g. a username that belongs to another channel
+                report.error = report.error or str(e)
+        elif kind == "problem":
+            if not payload.skipped:
+                report.problems.append(payload)
+        elif kind == "progress":
+            if on_progress is not None:
+                on_progress(done_before + payload)
+        elif kind in ("error", "end"):
+            if kind == "error":
+                report.error = report.error or payload
+            report.seconds = time.perf_counter() - started
+            yield report
+
+
+def import_export(path: Path, ingestor: Ingestor, **options: Any) -> FileImport:
+    """Import one export file (see ``import_exports``)."""
+    return next(import_exports([path], ingestor, **options))
+
+
+Event = tuple[str, Any]
+
+
+def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, batch_size: int) -> Iterator[Event]:
+    """Events of one file: ("batch", [Prepared]), ("problem", ImportProblem), ("progress", bytes)."""
+    batch: list[Prepared] = []
+    progress: list[int] = []
+    for item in read_export(path, username=username, on_progress=progress.append):
+        if isinstance(item, Post):
+            batch.append(prepare(item, categoriser))
+            if len(batch) >= batch_size:
+                yield "batch", batch
+                batch = []
+        elif isinstance(item, ImportProblem):
+            yield "problem", item
+        elif not isinstance(item, ExportHeader):
+            raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+        if progress:
+            yield "progress", progress[-1]
+            progress.clear()
+    if batch:
+        yield "batch", batch
+    if progress:
+        yield "progress", progress[-1]
+
+
+def _events(paths: list[Path], config: Config, *, username: str | None, batch_size: int) -> Iterator[Event]:
+    """Every file's events between ("start", i) and ("end", i) or ("error", message)."""
+    categoriser = Categoriser.from_config(config)
+    for i, path in enumerate(paths):
+        yield "start", i
+        try:
+            yield from _file_events(path, categoriser, username=username, batch_size=batch_size)
+        except ImportFormatError as e:
+            yield "error", str(e)
+        else:
+            yield "end", i
+
+
+def _worker(paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any) -> None:
+    """Runs in the worker process: every event goes to ``out``, then ("done", None)."""
+    try:
+        for event in _events(paths, config, username=username, batch_size=batch_size):
+            out.put(event)
+    except Exception as e:  # reported in the parent, which has the logging and the exit code
+        out.put(("crash", f"{type(e).__name__}: {e}"))
+    out.put(("done", None))
+
+
+def _events_in_worker(
+    paths: list[Path], config: Config, *, username: str | None, batch_size: int
+) -> Iterator[Event]:
+    # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
+    context = multiprocessing.get_context("spawn")
+    channel = context.Queue(maxsize=_QUEUE_DEPTH)
+    process = context.Process(
+        target=_worker, args=(paths, config, username, batch_size, channel), name="tgdigest-import", daemon=True
+    )
+    process.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise ImportFormatError(
+                        f"the process reading the exports stopped unexpectedly (exit code {process.exitcode})"
+                    ) from None
+                continue
+            if kind == "done":
+                break
+            if kind == "crash":
+                raise RuntimeError(f"reading the exports failed: {payload}")
+            yield kind, payload
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=5)
+        channel.close()
