@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 
 from bot.config import Config, Secrets
 from bot.db import open_db
-from bot.errors import ConfigError
+from bot.errors import ConfigError, TgdigestError
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,16 @@ async def run_service(
     check_can_run(config, secrets, fetch=fetch)
     stop = stop or asyncio.Event()
     data_dir = db_path.parent
-    data_dir.mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
-        lock = acquire_lock(data_dir)
-        stack.callback(lock.release)
-        db = open_db(db_path)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            lock = acquire_lock(data_dir)
+            stack.callback(lock.release)
+            db = open_db(db_path)
+        except OSError as e:
+            raise TgdigestError(f"{data_dir}: cannot use the data directory: {e.strerror or e}") from None
+        except sqlite3.DatabaseError as e:
+            raise TgdigestError(f"{db_path}: cannot open the database: {e}") from None
         stack.callback(db.close)
         ingestor = Ingestor(db, config)
         ingestor.ensure_categories_current()

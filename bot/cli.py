@@ -65,6 +65,8 @@ class AppContext:
                 self._db = open_db(self.db_path)
             except sqlite3.DatabaseError as e:
                 raise TgdigestError(f"{self.db_path}: cannot open the database: {e}") from None
+            except OSError as e:
+                raise TgdigestError(f"{self.db_path}: cannot create the database: {e.strerror or e}") from None
             self.closers.append(self._db.close)
         return self._db
 

@@ -127,3 +127,17 @@ def test_username_of_another_channel_is_refused(tmp_path: Path, sample_export: P
     assert "Traceback" not in proc.stderr
     out = run("posts", "--format", "json", tmp_path=tmp_path)
     assert {p["channel_id"] for p in json.loads(out.stdout)} == {1113692283}
+
+
+def test_database_that_cannot_be_created_or_read_is_one_line(tmp_path: Path) -> None:
+    """A --db under a file, or a file that is not SQLite, is a one-line error, not a traceback."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_text("this is not a database" * 100)
+    for db_path, needle in ((blocker / "sub" / "t.sqlite", "cannot create the database"),
+                            (garbage, "cannot open the database")):
+        proc = subprocess.run([sys.executable, "-m", "bot", "--db", str(db_path), "posts"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert proc.returncode == 1 and needle in proc.stderr and "Traceback" not in proc.stderr
+    assert garbage.read_text().startswith("this is not a database"), "the file is left as it was"
