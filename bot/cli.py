@@ -474,4 +474,8 @@ def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
             click.echo(f"--- message {number}/{len(built.messages)} ---")
             click.echo(visible_text(message))
     action = "not sent (dry run)" if dry_run or built.empty else "sent"
-    click.echo(f"{len(built.selection.stories)} stories in {len(built.messages)} messages, {action}", err=True)
+    stories, parts = len(built.selection.stories), len(built.messages)
+    click.echo(
+        f"{stories} {'story' if stories == 1 else 'stories'} in {parts} {'message' if parts == 1 else 'messages'}, {action}",
+        err=True,
+    )
