@@ -29,7 +29,7 @@ from bot.ingest import Ingestor, IngestResult, Prepared, prepare
 from bot.models import Post
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this a worker process costs more than it saves
-_QUEUE_DEPTH = 8  # batches in flight: bounds memory, keeps both processes busy
+_QUEUE_DEPTH = 16  # events in flight (mostly batches, ~1 MB each): bounds memory, keeps both cores busy
 
 
 @dataclass(slots=True)
@@ -105,7 +105,11 @@ Event = tuple[str, Any]
 
 
 def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, batch_size: int) -> Iterator[Event]:
-    """Events of one file: ("batch", [Prepared]), ("problem", ImportProblem), ("progress", bytes)."""
+    """Events of one file: ("batch", [Prepared]), ("problem", ImportProblem), ("progress", bytes).
+
+    Progress is reported once per batch: the queue to the parent is bounded by events, and
+    a flood of small progress events would leave no room for batches to queue up ahead.
+    """
     batch: list[Prepared] = []
     progress: list[int] = []
     for item in read_export(path, username=username, on_progress=progress.append):
@@ -114,13 +118,13 @@ def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, 
             if len(batch) >= batch_size:
                 yield "batch", batch
                 batch = []
+                if progress:
+                    yield "progress", progress[-1]
+                    progress.clear()
         elif isinstance(item, ImportProblem):
             yield "problem", item
         elif not isinstance(item, ExportHeader):
             raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
-        if progress:
-            yield "progress", progress[-1]
-            progress.clear()
     if batch:
         yield "batch", batch
     if progress:
