@@ -140,3 +140,20 @@ def test_sparse_and_dense_results_over_many_stories() -> None:
     got = SubscriptionIndex(subs).match(stories)
     assert got == {1: {"s137"}, 2: {f"s{i}" for i in range(300)}, 3: {"s42"}}
     assert got == naive_match(subs, stories).by_chat
+
+
+def test_per_chat_results_behave_as_sets() -> None:
+    """A chat's matches answer `in`, len, iteration and equality like the set they stand for."""
+    from bot.matcher import SubscriptionIndex
+    from bot.query import MatchDoc, parse_query
+
+    stories = [
+        (10, [MatchDoc.from_text("BRICS summit opens in Rio")]),
+        (20, [MatchDoc.from_text("Oil prices rise"), MatchDoc.from_text("BRICS bank lends")]),
+        (30, [MatchDoc.from_text("ASEAN ministers meet")]),
+    ]
+    index = SubscriptionIndex([(1, 7, parse_query("BRICS")), (2, 7, parse_query("ASEAN")), (3, 8, parse_query("oil"))])
+    result = index.match(stories)
+    assert result[7] == {10, 20, 30} and set(result[8]) == {20}
+    assert 20 in result[7] and 99 not in result[7] and 30 not in result[8]
+    assert len(result[7]) == 3 and sorted(result[7]) == [10, 20, 30]
