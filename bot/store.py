@@ -7,6 +7,7 @@ module only reads, so every consumer (CLI, bot, digests) sees the same shapes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from sqlite_utils import Database
 
 from bot.models import Post, StoredPost, Story, channel_url
 from bot.normalise import words
-from bot.query import MatchDoc
+from bot.query import And, MatchDoc, Node, Phrase, Prefix, Word
 
 _POST_COLUMNS = (
     "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
@@ -36,6 +37,26 @@ def from_iso(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_FTS_SAFE = re.compile(r"[a-z0-9]+")
+
+
+def required_fts_terms(node: Node) -> list[str]:
+    """FTS5 terms that every post matching ``node`` must contain: a prefilter that can never
+    drop a match. Only plain ASCII words and prefixes qualify (for them our normaliser and
+    FTS5's unicode61 tokenizer agree exactly); they are quoted, so no user text ever
+    reaches FTS syntax. ``OR``, exclusions, hashtags, channels and stemmed words add none."""
+    kind = type(node)
+    if kind is Word:
+        return [f'"{node.value}"'] if node.stem is None and _FTS_SAFE.fullmatch(node.value) else []
+    if kind is Phrase:
+        return [f'"{w}"' for w in node.words if _FTS_SAFE.fullmatch(w)] if node.stems is None else []
+    if kind is Prefix:
+        return [f'"{node.value}"*'] if _FTS_SAFE.fullmatch(node.value) else []
+    if kind is And:
+        return [term for child in node.children for term in required_fts_terms(child)]
+    return []
 
 
 def match_doc(text_norm: str, hashtags: Iterable[str], username: str | None) -> MatchDoc:
@@ -192,6 +213,12 @@ class Store:
         if until is not None:
             where.append("s.first_date < ?")
             params.append(to_iso(until))
+        required = sorted(set(required_fts_terms(query.root)))
+        if required:
+            # The FTS index narrows the scan to posts holding every required word; the
+            # query itself still decides (so the prefilter can only save time).
+            where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(" AND ".join(required))
         sql = (
             "SELECT p.story_id, p.text_norm, p.hashtags, c.username FROM posts p "
             "JOIN stories s ON s.id = p.story_id JOIN channels c ON c.id = p.channel_id "
