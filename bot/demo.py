@@ -100,7 +100,7 @@ def main() -> None:
         shutil.rmtree(DEMO_DIR)
     (DEMO_DIR / "exports").mkdir(parents=True)
     newest = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    data = resources.files("bot") / "data"
+    data = resources.files("bot") / "samples"
     print(bold("1. Import two sample channels (Telegram Desktop exports)"))
     with resources.as_file(data) as data_dir:
         # One shift for all channels, so who posted first stays true.
