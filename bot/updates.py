@@ -270,10 +270,23 @@ async def run_bot(
     stop: asyncio.Event | None = None,
     digest_now: DigestNow | None = None,
 ) -> None:
-    """Run the bot alone (polling and commands) until ``stop`` is set or the task is cancelled."""
+    """Run the bot alone (polling and commands) until ``stop`` is set or the task is cancelled.
+
+    /digest works here too (it sends what is new now); the scheduled daily digests, alerts
+    and collection need ``tgdigest run``.
+    """
     db = open_db(db_path)
     try:
-        app = build_bot(config, secrets, db, digest_now=digest_now)
+        service: Any = None
+
+        async def on_demand(chat_id: int) -> str | None:
+            return await service.digest_now(chat_id)
+
+        app = build_bot(config, secrets, db, digest_now=digest_now or on_demand)
+        if digest_now is None:
+            from bot.delivery import DigestService
+
+            service = DigestService(db, app.sender, config)
         try:
             await app.loop.run(stop)
         finally:

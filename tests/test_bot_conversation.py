@@ -601,7 +601,7 @@ def test_every_reply_in_these_conversations_is_valid_telegram_html(sandbox, db):
 
 
 def test_tgdigest_bot_command_runs_the_bot(tmp_path):
-    """`tgdigest bot` as a real subprocess answers /start through TELEGRAM_BOT_API_URL and stops on Ctrl-C."""
+    """`tgdigest bot` as a real subprocess answers /start and /digest through TELEGRAM_BOT_API_URL and stops on Ctrl-C."""
     import os
     import signal
     import subprocess
@@ -617,12 +617,15 @@ def test_tgdigest_bot_command_runs_the_bot(tmp_path):
         )
         try:
             sb.send_user_message(ALICE, "/start")
-            sent = sb.wait_for_sent(1, chat_id=ALICE, timeout=30)
+            sb.wait_for_sent(1, chat_id=ALICE, timeout=30)
+            sb.send_user_message(ALICE, "/digest")
+            sent = sb.wait_for_sent(2, chat_id=ALICE, timeout=30)
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=30)
         assert sb.violations == []
     assert "Welcome to tgdigest" in sent[0].text
+    assert sent[1].text.startswith("Nothing new since"), "/digest is served by the real digest service"
     assert process.returncode == 130
     assert TOKEN not in stderr and TOKEN.split(":")[1] not in stderr
 
