@@ -56,15 +56,18 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
+from zlib import crc32
 
 __all__ = [
     "DedupeItem",
+    "Fingerprint",
     "StoryIndex",
     "canonical",
     "content_hash",
+    "fingerprint",
     "same_story",
 ]
 
@@ -249,20 +252,26 @@ def _signature(canon: str) -> _Signature:
     return _Signature(nwords, shingles, _numbers(canon), names)
 
 
+def _stable(text: str) -> int:
+    """A hash that is the same in every process (``hash()`` is salted per process), so
+    keys can be computed in an import worker and looked up in the importing process."""
+    return crc32(text.encode())
+
+
 def _keys(canon: str) -> list[int]:
     """The keys a post is indexed and looked up under; a pure function of its canonical
     text, so two posts meet under a key only if both chose it. Cheap on purpose (every
     new post pays it): whitespace-split words, a few hashes, no bigram set."""
     # Sentences as they stand in the canonical text: a repeat, an added title line or a
     # retelling keeps most of them verbatim. normalise() folded line breaks to spaces.
-    keys = list(map(hash, canon.rstrip(".!? ").split(". ")))
+    keys = list(map(_stable, canon.rstrip(".!? ").split(". ")))
     words = canon.split()
     if len(words) >= 2:
         least = SHORT_SAMPLE_LENGTH if len(words) <= FULL_ANCHOR else SAMPLE_LENGTH
-        pairs = zip(words, words[1:], strict=False)
-        keys += map(hash, compress(pairs, map(least.__le__, map(len, words))))
-        keys.append(hash((words[0], words[1])))
-        keys.append(hash((words[-2], words[-1])))
+        pairs = map(" ".join, zip(words, words[1:], strict=False))
+        keys += map(_stable, compress(pairs, map(least.__le__, map(len, words))))
+        keys.append(_stable(f"{words[0]} {words[1]}"))
+        keys.append(_stable(f"{words[-2]} {words[-1]}"))
     return keys
 
 
@@ -352,12 +361,33 @@ def _similar(a: _Signature, b: _Signature, similarity: float, containment: float
 
 @dataclass(frozen=True, slots=True)
 class DedupeItem:
-    """What dedupe needs of a post; ``text_norm`` is ``bot.normalise.normalise(post.text)``."""
+    """What dedupe needs of a post; ``text_norm`` is ``bot.normalise.normalise(post.text)``.
+    ``fingerprint`` (of that text) may be computed ahead, e.g. in an import worker."""
 
     key: tuple[int, int]  # (channel_id, message_id)
     date: datetime  # aware UTC
     text_norm: str
     forward_origin: tuple[int, int] | None = None
+    fingerprint: Fingerprint | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """The part of dedupe that depends on a post's text alone: canonical text, its digest
+    and its index keys. Pure and process-independent, so it can be made anywhere."""
+
+    canon: str
+    chash: bytes
+    keys: tuple[int, ...]
+
+    @property
+    def content_hash(self) -> str:
+        return self.chash.hex()
+
+
+def fingerprint(text_norm: str) -> Fingerprint:
+    canon, chash = _head(text_norm)
+    return Fingerprint(canon, chash, tuple(_keys(canon)))
 
 
 class _Entry:
@@ -387,8 +417,13 @@ class _Probe:
 
     def __init__(self, item: DedupeItem) -> None:
         self.item = item
-        self.canon, self.chash = _head(item.text_norm)
-        self._keys: list[int] | None = None
+        made = item.fingerprint
+        if made is not None:
+            self.canon, self.chash = made.canon, made.chash
+            self._keys: list[int] | None = list(made.keys)
+        else:
+            self.canon, self.chash = _head(item.text_norm)
+            self._keys = None
         self._numbers: frozenset[int | tuple[int, int]] | None | bool = False
         self._sig: _Signature | None = None
 

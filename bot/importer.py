@@ -17,12 +17,14 @@ import multiprocessing
 import queue
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from bot.categorise import Categoriser
 from bot.config import Config
+from bot.dedupe import Fingerprint
 from bot.errors import ImportFormatError
 from bot.export_reader import ExportHeader, ImportProblem, read_export
 from bot.ingest import Ingestor, IngestResult, Prepared, prepare
@@ -144,11 +146,37 @@ def _events(paths: list[Path], config: Config, *, username: str | None, batch_si
             yield "end", i
 
 
+# Batches cross the process boundary as plain tuples: pickling dataclasses costs a
+# __reduce__ per object, which made the pipe as expensive as the work it moved.
+_POST_FIELDS = tuple(f.name for f in fields(Post))
+_post_values = attrgetter(*_POST_FIELDS)
+
+
+def _pack(batch: list[Prepared]) -> list[tuple]:
+    out = []
+    for item in batch:
+        f = item.fingerprint
+        # The canonical text is usually the normalised text itself: then it is not sent twice.
+        canon = None if f.canon == item.text_norm else f.canon
+        out.append((_post_values(item.post), item.text_norm, canon, f.chash, f.keys, item.hashtags, item.categories))
+    return out
+
+
+def _unpack(rows: list[tuple]) -> list[Prepared]:
+    return [
+        Prepared(
+            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, chash, keys),
+            hashtags, categories,
+        )
+        for values, text_norm, canon, chash, keys, hashtags, categories in rows
+    ]
+
+
 def _worker(paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any) -> None:
     """Runs in the worker process: every event goes to ``out``, then ("done", None)."""
     try:
-        for event in _events(paths, config, username=username, batch_size=batch_size):
-            out.put(event)
+        for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
+            out.put((kind, _pack(payload) if kind == "batch" else payload))
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         out.put(("crash", f"{type(e).__name__}: {e}"))
     out.put(("done", None))
@@ -178,7 +206,7 @@ def _events_in_worker(
                 break
             if kind == "crash":
                 raise RuntimeError(f"reading the exports failed: {payload}")
-            yield kind, payload
+            yield kind, (_unpack(payload) if kind == "batch" else payload)
     finally:
         if process.is_alive():
             process.terminate()

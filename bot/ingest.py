@@ -29,7 +29,7 @@ from sqlite_utils import Database
 from bot.categorise import Categoriser
 from bot.config import Config
 from bot.db import get_meta, set_meta
-from bot.dedupe import DedupeItem, StoryIndex, content_hash
+from bot.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
 from bot.errors import ImportFormatError
 from bot.models import Post
 from bot.normalise import extract_hashtags, normalise
@@ -81,13 +81,13 @@ class Prepared:
 
     post: Post
     text_norm: str
-    content_hash: str
+    fingerprint: Fingerprint
     hashtags: tuple[str, ...]
     categories: tuple[str, ...]
 
 
 def prepare(post: Post, categoriser: Categoriser) -> Prepared:
-    """The pure half of ingesting a post: normalise, hash, hashtags, categories."""
+    """The pure half of ingesting a post: normalise, dedupe fingerprint, hashtags, categories."""
     text_norm = normalise(post.text)
     hashtags = post.hashtags
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
@@ -95,7 +95,7 @@ def prepare(post: Post, categoriser: Categoriser) -> Prepared:
     categories: tuple[str, ...] = ()
     if categoriser.names:
         categories = categoriser.categories_for(match_doc(text_norm, hashtags, post.channel_username))
-    return Prepared(post, text_norm, content_hash(text_norm), hashtags, categories)
+    return Prepared(post, text_norm, fingerprint(text_norm), hashtags, categories)
 
 
 @dataclass(slots=True)
@@ -279,7 +279,8 @@ class Ingestor:
         result: IngestResult,
         now: str,
     ) -> None:
-        post, text_norm, digest, hashtags = item.post, item.text_norm, item.content_hash, item.hashtags
+        post, text_norm, hashtags = item.post, item.text_norm, item.hashtags
+        digest = item.fingerprint.content_hash
         categories = list(item.categories)
         old = existing.get(post.key)
         if old is not None:
@@ -302,7 +303,10 @@ class Ingestor:
             return
 
         self._ensure_index_covers(post.date)
-        dedupe_item = DedupeItem(key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin)
+        dedupe_item = DedupeItem(
+            key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
+            fingerprint=item.fingerprint,
+        )
         story_id = self.index.find(dedupe_item)
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)

@@ -464,3 +464,47 @@ def test_a_new_post_sharing_only_boilerplate_keys_is_a_new_story():
     posts = [item((4, i), f"Report {i}: {body} ({1000 + i})", at=T0 + timedelta(minutes=i)) for i in range(60)]
     _, stories = fold(posts)
     assert len(set(stories.values())) == 60
+
+
+def test_fingerprints_are_the_same_in_every_process() -> None:
+    """A fingerprint made in another interpreter (an import worker) equals one made here."""
+    import json
+    import subprocess
+    import sys
+
+    from bot.dedupe import fingerprint
+
+    text = "lavrov and wang yi discussed the sco summit. the ministers agreed on a plan for 2026."
+    code = (
+        "import json, sys; from bot.dedupe import fingerprint; f = fingerprint(sys.argv[1]); "
+        "print(json.dumps([f.canon, f.chash.hex(), list(f.keys)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, text], capture_output=True, text=True, check=True)
+    canon, chash, keys = json.loads(out.stdout)
+    here = fingerprint(text)
+    assert (canon, chash, tuple(keys)) == (here.canon, here.chash.hex(), here.keys)
+
+
+def test_items_with_fingerprints_dedupe_like_items_without(sample_export) -> None:
+    """Handing find/add a precomputed fingerprint changes no story assignment."""
+    from bot.dedupe import DedupeItem, StoryIndex, fingerprint
+    from bot.export_reader import read_export
+    from bot.models import Post
+    from bot.normalise import normalise
+
+    posts = sorted((p for p in read_export(sample_export) if isinstance(p, Post)), key=lambda p: p.date)
+    assignments = []
+    for precompute in (False, True):
+        index, stories, next_id = StoryIndex(), [], 1
+        for post in posts:
+            text = normalise(post.text)
+            item = DedupeItem(key=post.key, date=post.date, text_norm=text,
+                              fingerprint=fingerprint(text) if precompute else None)
+            story = index.find(item)
+            if story is None:
+                story, next_id = next_id, next_id + 1
+            index.add(item, story)
+            stories.append(story)
+        assignments.append(stories)
+    assert assignments[0] == assignments[1]
+    assert len(set(assignments[1])) == 12
