@@ -206,7 +206,16 @@ def remove_channel(db: Database, text: str) -> str:
                 [name],
             ).fetchone()
             if row2 is None:
-                raise ChannelListError(f"{handle} is not watched")
+                # A stored channel no handle points at (e.g. one that came from an export):
+                # stop listing it as watched.
+                stored = db.execute(
+                    "SELECT id FROM channels WHERE active = 1 AND (username = ? COLLATE NOCASE OR id = ?)",
+                    [name, int(name) if name.isdigit() else None],
+                ).fetchone()
+                if stored is None:
+                    raise ChannelListError(f"{handle} is not watched")
+                db.execute("UPDATE channels SET active = 0 WHERE id = ?", [stored[0]])
+                return handle
             handle, origin = row2
         else:
             origin = row[0]

@@ -33,9 +33,9 @@ from sqlite_utils import Database
 
 from bot import subscribers as subs
 from bot.botapi import BotCommand
+from bot.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
 from bot.errors import QueryError
-from bot.handles import HandleError, parse_handle
 from bot.models import Story
 from bot.query import Query, parse_query
 
@@ -569,28 +569,21 @@ class CommandHandler:
         if not args:
             return ["Usage: /addchannel @name (or https://t.me/name, t.me/+invite, a channel id)."]
         try:
-            handle = parse_handle(args)
-        except HandleError as e:
+            handle, added = add_channel(self.db, args, origin="bot", now=self.now())
+        except ChannelListError as e:
             return [f"Not added: {esc(shorten(str(e), 200))}."]
-        added = add_channel_handle(self.db, str(handle), now=self.now())
         if not added:
-            return [f"{esc(str(handle))} is already watched."]
-        return [f"Added {esc(str(handle))}: it is read from the next collection pass on."]
+            return [f"{esc(handle)} is already watched."]
+        return [f"Added {esc(handle)}: it is read from the next collection pass on."]
 
     def _cmd_removechannel(self, args: str) -> list[str]:
         if not args:
             return ["Usage: /removechannel @name (as /channels shows it)."]
         try:
-            handle = parse_handle(args)
-        except HandleError as e:
+            handle = remove_channel(self.db, args)
+        except ChannelListError as e:
             return [f"Not removed: {esc(shorten(str(e), 200))}."]
-        outcome = remove_channel_handle(self.db, str(handle), username=handle.value if handle.kind == "username" else None,
-                                        channel_id=handle.channel_id)
-        if outcome == "config":
-            return [f"{esc(str(handle))} comes from the config file: remove it there."]
-        if outcome == "missing":
-            return [f"{esc(str(handle))} is not watched (see /channels)."]
-        return [f"Removed {esc(str(handle))}; its stored posts stay until they expire."]
+        return [f"Removed {esc(handle)}; its stored posts stay until they expire."]
 
     def _cmd_stats(self, args: str) -> list[str]:
         return pack(stats_lines(self.db, now=self.now()))
@@ -627,41 +620,6 @@ def list_channels(db: Database) -> list[str]:
         shown = f"@{username}" if username else str(channel_id)
         names.append(f"{title} ({shown})" if title else shown)
     return names
-
-
-def add_channel_handle(db: Database, handle: str, *, now: datetime) -> bool:
-    """Ask the collector to watch ``handle`` (origin ``bot``); False if it is already watched."""
-    with db.atomic():
-        if db.execute("SELECT 1 FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle]).fetchone():
-            return False
-        db.execute(
-            "INSERT INTO channel_handles (handle, origin, added_at) VALUES (?, 'bot', ?)",
-            [handle, now.astimezone(UTC).isoformat(timespec="seconds")],
-        )
-    return True
-
-
-def remove_channel_handle(db: Database, handle: str, *, username: str | None, channel_id: int | None) -> str:
-    """Stop watching a bot-added channel: ``removed``, ``config`` (config owns it) or ``missing``."""
-    with db.atomic():
-        row = db.execute(
-            "SELECT origin, channel_id FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle]
-        ).fetchone()
-        if row is None:
-            found = db.execute(
-                "SELECT id FROM channels WHERE active = 1 AND (id = ? OR (? IS NOT NULL AND username = ? COLLATE NOCASE))",
-                [channel_id, username, username],
-            ).fetchone()
-            if found is None:
-                return "missing"
-            db.execute("UPDATE channels SET active = 0 WHERE id = ?", [found[0]])
-            return "removed"
-        if row[0] == "config":
-            return "config"
-        db.execute("DELETE FROM channel_handles WHERE handle = ? COLLATE NOCASE", [handle])
-        if row[1] is not None:
-            db.execute("UPDATE channels SET active = 0 WHERE id = ?", [row[1]])
-    return "removed"
 
 
 def stats_lines(db: Database, *, now: datetime) -> list[str]:
