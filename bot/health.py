@@ -29,6 +29,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.db import get_meta, set_meta
+from bot.store import to_iso
 
 HEARTBEAT_KEY = "heartbeat_at"
 FETCHING_KEY = "heartbeat_fetching"
@@ -48,10 +49,6 @@ class HealthReport:
             age = "" if self.heartbeat_age_s is None else f" (heartbeat {self.heartbeat_age_s:.0f} s ago)"
             return f"healthy{age}"
         return "unhealthy: " + "; ".join(self.reasons)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -75,7 +72,7 @@ def _ago(seconds: float) -> str:
 def write_heartbeat(db: Database, *, now: datetime, fetching: bool = True) -> None:
     """Record that the service is alive at ``now`` (and whether its collector runs)."""
     with db.atomic():
-        set_meta(db, HEARTBEAT_KEY, _iso(now))
+        set_meta(db, HEARTBEAT_KEY, to_iso(now))
         set_meta(db, FETCHING_KEY, "1" if fetching else "0")
 
 
@@ -150,7 +147,7 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
     def count(sql: str, params: list[Any] | None = None) -> int:
         return int(db.execute(sql, params or []).fetchone()[0])
 
-    since_24h = _iso(now - timedelta(hours=24))
+    since_24h = to_iso(now - timedelta(hours=24))
     stats: dict[str, Any] = {
         "channels": count("SELECT COUNT(*) FROM channels"),
         "channels_active": count("SELECT COUNT(*) FROM channels WHERE active = 1"),

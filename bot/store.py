@@ -33,7 +33,7 @@ def to_iso(value: datetime) -> str:
 
 
 def from_iso(value: str | None) -> datetime | None:
-    if value is None:
+    if not value:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

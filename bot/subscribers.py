@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from bot.errors import TgdigestError
 from bot.models import Subscriber, Subscription
+from bot.store import from_iso, to_iso
 
 
 class SubscriptionLimitError(TgdigestError):
@@ -32,21 +33,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _subscription(row: dict[str, Any] | Any) -> Subscription:
     return Subscription(
         id=row["id"], chat_id=row["chat_id"], query=row["query"], urgent=bool(row["urgent"]),
-        created_at=_parse_time(row["created_at"]),
+        created_at=from_iso(row["created_at"]),
     )
 
 
@@ -71,7 +61,7 @@ def register(
             db.execute(
                 "INSERT INTO subscribers (chat_id, username, first_name, active, paused, digest_time, "
                 "timezone, created_at) VALUES (?, ?, ?, 1, 0, ?, ?, ?)",
-                [chat_id, username, first_name, default_time, default_timezone, _iso(now or _now())],
+                [chat_id, username, first_name, default_time, default_timezone, to_iso(now or _now())],
             )
     subscriber = get_subscriber(db, chat_id)
     assert subscriber is not None
@@ -87,7 +77,7 @@ def get_subscriber(db: Database, chat_id: int) -> Subscriber | None:
     return Subscriber(
         chat_id=row["chat_id"], active=bool(row["active"]), paused=bool(row["paused"]),
         digest_time=row["digest_time"], timezone=row["timezone"], username=row["username"],
-        last_digest_at=_parse_time(row["last_digest_at"]),
+        last_digest_at=from_iso(row["last_digest_at"]),
         subscriptions=tuple(list_subscriptions(db, chat_id)),
     )
 
@@ -119,7 +109,7 @@ def add_subscription(
             raise SubscriptionLimitError(f"at most {limit} subscriptions per chat")
         cursor = db.execute(
             "INSERT INTO subscriptions (chat_id, query, urgent, created_at) VALUES (?, ?, ?, ?)",
-            [chat_id, query, 1 if urgent else 0, _iso(now or _now())],
+            [chat_id, query, 1 if urgent else 0, to_iso(now or _now())],
         )
         new_id = cursor.lastrowid
     row = next(iter(_rows(db, "SELECT * FROM subscriptions WHERE id = ?", [new_id])))
@@ -187,5 +177,5 @@ def record_send_error(db: Database, chat_id: int | None, error: str, *, now: dat
     """Log a failed send in ``send_errors`` (counted by /stats)."""
     db.execute(
         "INSERT INTO send_errors (chat_id, at, error) VALUES (?, ?, ?)",
-        [chat_id, _iso(now or _now()), error[:500]],
+        [chat_id, to_iso(now or _now()), error[:500]],
     )
