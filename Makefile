@@ -15,12 +15,13 @@ install: $(BIN)/tgdigest
 
 lint: install
 	$(BIN)/ruff check bot tests bench
+	$(BIN)/lint-imports
 
 test: install lint
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/python -m bot.demo
+	$(BIN)/python -m bot.devtools.demo
 
 bench: install
 	$(BIN)/python bench/ingest.py

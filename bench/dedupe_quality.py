@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dedupe import DedupeItem, StoryIndex, same_story  # noqa: E402
-from bot.normalise import normalise  # noqa: E402
+from bot.core.normalise import normalise  # noqa: E402
+from bot.stories.dedupe import DedupeItem, StoryIndex, same_story  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

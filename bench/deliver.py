@@ -4,8 +4,8 @@
     .venv/bin/python bench/deliver.py --digests 100   # a quick look
 
 Builds N subscribers whose digests are two messages each (real ingest, matching, rendering,
-outbox), then delivers them with ``DigestService.deliver_pending`` through ``bot.sender.Sender``
-and ``bot.botapi.BotAPI`` to ``bot.sandbox.Sandbox``, which accepts 30 messages/s (token
+outbox), then delivers them with ``DigestService.deliver_pending`` through ``bot.telegram.sender.Sender``
+and ``bot.telegram.botapi.BotAPI`` to ``bot.devtools.sandbox.Sandbox``, which accepts 30 messages/s (token
 bucket; beyond it a real 429 with retry_after), answers 5% of sendMessage calls with 500, and
 is told to answer 429 (retry_after 1 s) a few more times during the run.
 
@@ -32,14 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.botapi import BotAPI  # noqa: E402
 from bot.config import BotConfig, Config  # noqa: E402
-from bot.db import open_db  # noqa: E402
-from bot.delivery import DigestService  # noqa: E402
-from bot.ingest import Ingestor  # noqa: E402
-from bot.models import Post  # noqa: E402
-from bot.sandbox import Sandbox  # noqa: E402
-from bot.sender import Sender  # noqa: E402
+from bot.core.models import Post  # noqa: E402
+from bot.devtools.sandbox import Sandbox  # noqa: E402
+from bot.digests.delivery import DigestService  # noqa: E402
+from bot.storage.db import open_db  # noqa: E402
+from bot.storage.ingest import Ingestor  # noqa: E402
+from bot.telegram.botapi import BotAPI  # noqa: E402
+from bot.telegram.sender import Sender  # noqa: E402
 
 TOKEN = "123456:bench"
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@
    channel) from the sample channel's sentences, with realistic repeats: reposts in other
    channels (emoji, credit line, read-more trailer), the channel's own body repeats, light
    rewrites, and later edits of 5% of the posts.
-2. Imports them end to end in a child process through `bot.importer.import_exports`, the
+2. Imports them end to end in a child process through `bot.collect.importer.import_exports`, the
    pipeline of `tgdigest import FILE...` (export streaming, normalise and categorise in a
    reading worker process; dedupe and SQLite in the importing one; batches of 1,000), then
    applies the edits: posts/s and peak RSS (the larger of the two processes).
@@ -113,11 +113,11 @@ def generate(n: int, channels: int, out: Path, seed: int = 7) -> tuple[list[Path
 
 def child_import(db_path: Path, paths: list[Path], edits_path: Path) -> None:
     """Runs in a fresh process so its peak RSS is the import's own."""
+    from bot.collect.importer import import_exports
     from bot.config import CategoryConfig, Config
-    from bot.db import open_db
-    from bot.importer import import_exports
-    from bot.ingest import Ingestor, IngestResult
-    from bot.models import Post
+    from bot.core.models import Post
+    from bot.storage.db import open_db
+    from bot.storage.ingest import Ingestor, IngestResult
 
     config = Config(categories=(CategoryConfig("BRICS", "BRICS OR #BRICS"),
                                 CategoryConfig("Asia", 'ASEAN OR China OR "Kuala Lumpur"'),
@@ -164,10 +164,10 @@ def bare_insert(db_path: Path, source_db: Path) -> tuple[int, float]:
 
 
 def dedupe_time(paths: list[Path], n: int) -> float:
-    from bot.dedupe import DedupeItem, StoryIndex
-    from bot.export_reader import read_export
-    from bot.models import Post
-    from bot.normalise import normalise
+    from bot.core.models import Post
+    from bot.core.normalise import normalise
+    from bot.sources.export import read_export
+    from bot.stories.dedupe import DedupeItem, StoryIndex
 
     posts: list[Post] = []
     for path in paths:

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.matcher import SubscriptionIndex, naive_match  # noqa: E402
-from bot.normalise import normalise, words  # noqa: E402
-from bot.query import MatchDoc, Query, parse_query  # noqa: E402
+from bot.core.normalise import normalise, words  # noqa: E402
+from bot.query.matcher import SubscriptionIndex, naive_match  # noqa: E402
+from bot.query.parser import MatchDoc, Query, parse_query  # noqa: E402
 
 DUMP = ROOT / "tests" / "fixtures" / "sample_channel_dump.txt"
 TARGET_SECONDS = 2.0

@@ -23,11 +23,16 @@ import sqlite3
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, Secrets
-from bot.db import open_db
 from bot.errors import ConfigError, TgdigestError
+from bot.storage.db import open_db
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from bot.digests.delivery import BuiltDigest
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ def delete_expired_posts(db: Any, *, now: datetime, retention_days: float) -> in
     Delivery records are kept: they are what stops a story being sent twice, and they cost
     a few bytes per story and subscriber.
     """
-    from bot.store import to_iso
+    from bot.core.clock import to_iso
 
     cutoff = to_iso(now - timedelta(days=retention_days))
     with db.atomic():
@@ -81,19 +86,19 @@ async def run_service(
     """Run until ``stop`` is set (or SIGTERM/SIGINT when started from the CLI)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.collector import (
+    from bot.collect.collector import (
         Collector,
         channels_needing,
         default_source_name,
         open_sources,
         sync_configured_channels,
     )
-    from bot.delivery import DigestService
-    from bot.health import write_heartbeat
-    from bot.ingest import Ingestor
-    from bot.lock import acquire_lock
-    from bot.scheduling import add_collection_job, collection_interval
-    from bot.updates import build_bot
+    from bot.collect.jobs import add_collection_job, collection_interval
+    from bot.digests.delivery import DigestService
+    from bot.ops.health import write_heartbeat
+    from bot.ops.lock import acquire_lock
+    from bot.storage.ingest import Ingestor
+    from bot.telegram.updates import build_bot
 
     check_can_run(config, secrets, fetch=fetch)
     stop = stop or asyncio.Event()
@@ -215,3 +220,28 @@ def run_forever(config: Config, secrets: Secrets, db_path: Path, *, fetch: bool)
         await run_service(config, secrets, db_path, fetch=fetch, stop=stop)
 
     asyncio.run(main())
+
+
+def run_digest_command(
+    db: Database, config: Config, secrets: Secrets, *, chat_id: int, dry_run: bool
+) -> BuiltDigest:
+    """`tgdigest digest`: build one chat's digest now; unless ``dry_run``, store and send it
+    through the Bot API (needs TELEGRAM_BOT_TOKEN). Raises UnknownSubscriberError, ConfigError,
+    BotAPIError."""
+    from bot.digests.delivery import DigestService, NoSender
+
+    if dry_run:
+        return DigestService(db, NoSender(), config).build_now(chat_id, dry_run=True)
+    if not secrets.bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: it is needed to send (use --dry-run to only print)")
+    token = secrets.bot_token
+
+    async def send() -> BuiltDigest:
+        from bot.telegram.botapi import BotAPI
+        from bot.telegram.sender import Sender
+
+        async with BotAPI(token, base_url=secrets.bot_api_url) as api:
+            service = DigestService(db, Sender.from_config(api, config.bot), config, owner="cli")
+            return await service.send_now(chat_id)
+
+    return asyncio.run(send())

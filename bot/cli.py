@@ -59,7 +59,7 @@ class AppContext:
     @property
     def db(self) -> Any:
         if self._db is None:
-            from bot.db import open_db
+            from bot.storage.db import open_db
 
             try:
                 self._db = open_db(self.db_path)
@@ -107,7 +107,7 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> Non
     """tgdigest: watch Telegram channels, fold repeats into stories, send daily digests."""
     import os
 
-    from bot.logging_setup import configure_logging
+    from bot.ops.logs import configure_logging
 
     ctx.obj = AppContext(config_option=config_path, db_option=db_path)
     # Checked before any command starts, so a bad config never half-runs anything.
@@ -171,9 +171,9 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     Streams the file, so exports of hundreds of MB are fine. Importing the same export
     twice changes nothing; edited posts are updated in place.
     """
-    from bot.handles import HandleError, parse_handle
-    from bot.importer import import_exports
-    from bot.ingest import Ingestor
+    from bot.collect.importer import import_exports
+    from bot.core.handles import HandleError, parse_handle
+    from bot.storage.ingest import Ingestor
 
     if username is not None:
         try:
@@ -237,7 +237,7 @@ class _nullbar:
 @pass_app
 def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: int | None, fmt: str) -> None:
     """List stored posts, oldest first."""
-    from bot.store import Store, post_to_json
+    from bot.storage.store import Store, post_to_json
 
     store = Store(app.db)
     channel_id = None
@@ -267,8 +267,8 @@ def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: in
 @pass_app
 def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: str) -> None:
     """Stories matching QUERY (the query language), newest first, each once."""
-    from bot.query import parse_query
-    from bot.store import Store, story_to_json
+    from bot.query.parser import parse_query
+    from bot.storage.store import Store, story_to_json
 
     config = app.config
     parsed = parse_query(
@@ -295,7 +295,7 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
 @pass_app
 def recategorise_cmd(app: AppContext) -> None:
     """Re-evaluate every stored post against the configured categories."""
-    from bot.ingest import Ingestor
+    from bot.storage.ingest import Ingestor
 
     changed = Ingestor(app.db, app.config).recategorise()
     click.echo(f"recategorised: {changed} stories changed")
@@ -328,7 +328,7 @@ def check_config_cmd(app: AppContext) -> None:
 @click.pass_context
 def health_cmd(ctx: click.Context) -> None:
     """Exit 0 if the service is healthy, else 1 with the reasons (the container HEALTHCHECK)."""
-    from bot.health import check_health
+    from bot.ops.health import check_health
 
     app: AppContext = ctx.obj
     service = app.config.service
@@ -348,7 +348,7 @@ def health_cmd(ctx: click.Context) -> None:
 @pass_app
 def stats_cmd(app: AppContext, fmt: str) -> None:
     """Counts (channels, posts, stories, subscribers, pending parts, send errors) and per-channel lag."""
-    from bot.health import collect_stats, format_stats
+    from bot.ops.health import collect_stats, format_stats
 
     stats = collect_stats(app.db)
     if fmt == "json":
@@ -358,7 +358,7 @@ def stats_cmd(app: AppContext, fmt: str) -> None:
             click.echo(line)
 
 
-# --- live collection (bot.collector, bot.login) ----------------------------------------
+# --- live collection (bot.collect.collector, bot.sources.login) ----------------------------------------
 
 
 @cli.command("login")
@@ -368,7 +368,7 @@ def login_cmd(app: AppContext, string_session: bool) -> None:
     """Log in to Telegram once (phone, code, 2FA password); the service never prompts."""
     import asyncio
 
-    from bot.login import login
+    from bot.sources.login import login
 
     result = asyncio.run(
         login(
@@ -393,7 +393,7 @@ def login_cmd(app: AppContext, string_session: bool) -> None:
 @pass_app
 def channels_cmd(app: AppContext, fmt: str) -> None:
     """List watched channels: id, username, title, last post id, last poll, last error, next poll."""
-    from bot.collector import list_channels, sync_configured_channels
+    from bot.collect.collector import list_channels, sync_configured_channels
 
     sync_configured_channels(app.db, app.config)
     rows = list_channels(app.db)
@@ -422,7 +422,7 @@ def fetch_cmd(app: AppContext, channel: str | None, fmt: str) -> None:
     """Run one collection pass now and print what it got."""
     import asyncio
 
-    from bot.collector import fetch, summarize
+    from bot.collect.collector import fetch, summarize
 
     report = asyncio.run(fetch(app.db, app.config, app.secrets, data_dir=app.data_dir, only=channel))
     if fmt == "json":
@@ -446,8 +446,8 @@ def bot_cmd(app: AppContext) -> None:
     """Run the subscriber bot alone (long polling and commands) until Ctrl-C."""
     import asyncio
 
-    from bot.lock import acquire_lock
-    from bot.updates import run_bot
+    from bot.ops.lock import acquire_lock
+    from bot.telegram.updates import run_bot
 
     # Two pollers on one bot make Telegram answer 409 Conflict: one owner per data directory.
     with acquire_lock(app.data_dir):
@@ -461,8 +461,9 @@ def bot_cmd(app: AppContext) -> None:
 @pass_app
 def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
     """Build one subscriber's digest of what is new now; send it unless --dry-run."""
-    from bot.delivery import digest_to_json, run_digest_command
-    from bot.render import visible_text
+    from bot.app import run_digest_command
+    from bot.digests.delivery import digest_to_json
+    from bot.digests.render import visible_text
 
     built = run_digest_command(app.db, app.config, app.secrets, chat_id=chat_id, dry_run=dry_run)
     if fmt == "json":

@@ -18,8 +18,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.core.handles import HandleError, parse_handle
 from bot.errors import ConfigError, QueryError
-from bot.handles import HandleError, parse_handle
 
 DEFAULT_CONFIG_PATH = Path("config/config.toml")
 DEFAULT_DB_PATH = Path("data/tgdigest.sqlite")
@@ -224,7 +224,7 @@ def _replace(obj: Any, **changes: Any) -> Any:
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
-    from bot.query import parse_query, stemming_languages  # the query module owns the language
+    from bot.query.parser import parse_query, stemming_languages  # the query module owns the language
 
     if config.query.language not in stemming_languages():
         problems.append(

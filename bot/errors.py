@@ -9,7 +9,14 @@
     │   ├── FloodWait             Telegram asks us to wait ``seconds`` before the next call
     │   ├── SessionInvalid        no usable Telegram session: run ``tgdigest login``
     │   └── WebPreviewError       t.me/s page missing or its markup not understood
-    ├── BotAPIError               the Bot API answered with an error (see ``bot.botapi``)
+    ├── BotAPIError               the Bot API refused a request or could not be reached
+    │   ├── RetryAfter            429: wait ``retry_after`` seconds before any request
+    │   ├── Forbidden             403: the bot may not write to this chat
+    │   ├── BadRequest            400: the request itself is wrong
+    │   ├── Unauthorized          401: the bot token is wrong or revoked
+    │   ├── Conflict              409: a webhook or another getUpdates caller
+    │   ├── ServerError           5xx, or an answer that is not the Bot API's JSON
+    │   └── NetworkError          no answer: refused, reset, timeout, DNS
     └── LockedError               another ``tgdigest run`` owns this data directory
 
 Library code raises these; only ``bot.cli`` prints them.
@@ -63,7 +70,64 @@ class WebPreviewError(SourceError):
 
 
 class BotAPIError(TgdigestError):
-    """Base of the Bot API error hierarchy in ``bot.botapi``."""
+    """The Bot API refused a request or could not be reached."""
+
+    def __init__(self, description: str, *, method: str = "", error_code: int = 0) -> None:
+        self.description = description
+        self.method = method
+        self.error_code = error_code
+        prefix = f"{method}: " if method else ""
+        code = f" [{error_code}]" if error_code else ""
+        super().__init__(f"{prefix}{description}{code}")
+
+
+class RetryAfter(BotAPIError):
+    """429 Too Many Requests: no request may be sent for ``retry_after`` seconds."""
+
+    def __init__(self, description: str, *, retry_after: float, method: str = "", error_code: int = 429) -> None:
+        self.retry_after = float(retry_after)
+        super().__init__(description, method=method, error_code=error_code)
+
+
+class Forbidden(BotAPIError):
+    """403: the bot may not write to this chat (blocked by the user, user deactivated, kicked)."""
+
+
+class BadRequest(BotAPIError):
+    """400: the request itself is wrong; sending it again unchanged fails the same way."""
+
+    @property
+    def is_parse_error(self) -> bool:
+        """Telegram could not parse the HTML/Markdown of the text."""
+        return "can't parse entities" in self.description.lower()
+
+    @property
+    def is_too_long(self) -> bool:
+        return "message is too long" in self.description.lower()
+
+    @property
+    def is_chat_not_found(self) -> bool:
+        return "chat not found" in self.description.lower()
+
+    @property
+    def is_empty_text(self) -> bool:
+        return "text is empty" in self.description.lower() or "message text is empty" in self.description.lower()
+
+
+class Unauthorized(BotAPIError):
+    """401: the bot token is wrong or was revoked (fix TELEGRAM_BOT_TOKEN)."""
+
+
+class Conflict(BotAPIError):
+    """409: a webhook is active or another process is already calling getUpdates."""
+
+
+class ServerError(BotAPIError):
+    """5xx, or an answer that is not the Bot API's JSON (a proxy's error page)."""
+
+
+class NetworkError(BotAPIError):
+    """The request got no answer: connection refused/reset, timeout, DNS failure."""
 
 
 class LockedError(TgdigestError):

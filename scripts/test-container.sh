@@ -217,7 +217,7 @@ with_data=(-v "$VOLUME:/data" -v "$ROOT/tests/fixtures:/fixtures:ro")
 run "${with_data[@]}" --entrypoint python "$IMAGE" -c '
 import time
 from pathlib import Path
-from bot.demo import newest_stamp, rebase_export
+from bot.devtools.demo import newest_stamp, rebase_export
 src = Path("/fixtures/sample_channel_export.json")
 rebase_export(src, Path("/data/recent.json"), shift=int(time.time()) - 3600 - newest_stamp(src))
 ' >"$WORK/rebase.log" 2>&1 || fail "rebase the sample's dates" "$(tail -3 "$WORK/rebase.log")"
@@ -238,7 +238,7 @@ if [ "$ENGINE" = podman ]; then
 fi
 
 # --- 5. the service against a loopback fake Bot API --------------------------------------
-# The fake is the project's own Bot API sandbox (bot.sandbox.Sandbox, checking every call
+# The fake is the project's own Bot API sandbox (bot.devtools.sandbox.Sandbox, checking every call
 # against the Bot API spec in tests/fixtures), run from the same image. Both containers share
 # the host's loopback (--network host); nothing leaves the machine.
 port=$(( 20000 + $$ % 20000 ))
@@ -248,7 +248,7 @@ svc="$RUN_ID-run"
 CONTAINERS+=("$sandbox" "$svc")
 driver='
 import signal, sys, threading
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
 port, token = int(sys.argv[1]), sys.argv[2]
 box = Sandbox(token=token, port=port, spec_path="/fixtures/bot-api-spec.json").start()
 print("READY", box.base_url, flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.db import open_db
+from bot.storage.db import open_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

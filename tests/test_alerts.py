@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot import subscribers
-from bot.alerts import select_alert_stories
-from bot.botapi import BotAPI
 from bot.config import Config
-from bot.delivery import DigestService
-from bot.ingest import Ingestor
-from bot.models import Post, StoredPost, Story
-from bot.sandbox import Sandbox
-from bot.sender import Sender
+from bot.core.models import Post, StoredPost, Story
+from bot.devtools.sandbox import Sandbox
+from bot.digests.alerts import select_alert_stories
+from bot.digests.delivery import DigestService
+from bot.storage import subscribers
+from bot.storage.ingest import Ingestor
+from bot.telegram.botapi import BotAPI
+from bot.telegram.sender import Sender
 
 TOKEN = "123456:alerts-test"
 CONFIG = Config()

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from fakes.clocks import SkipTime
 
-from bot import subscribers as subs
 from bot.config import BotConfig, CategoryConfig, Config, QueryConfig, Secrets
-from bot.db import get_meta
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.sandbox import Sandbox, parse_html
-from bot.updates import OFFSET_KEY, BotApp, build_bot
+from bot.core.models import Post
+from bot.devtools.sandbox import Sandbox, parse_html
+from bot.storage import subscribers as subs
+from bot.storage.db import get_meta
+from bot.storage.ingest import Ingestor
+from bot.telegram.updates import OFFSET_KEY, BotApp, build_bot
 
 SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"

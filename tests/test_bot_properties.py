@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandHandler, pack, parse_command, parse_update
 from bot.config import BotConfig, CategoryConfig, Config
-from bot.db import open_db
+from bot.core.models import Post
+from bot.devtools.sandbox import parse_html, utf16_length
 from bot.errors import QueryError
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.query import parse_query
-from bot.sandbox import parse_html, utf16_length
-from bot.store import Store
+from bot.query.parser import parse_query
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
+from bot.storage.store import Store
+from bot.telegram.commands import CommandHandler, pack, parse_command, parse_update
 
 ADMIN = 900
 COMMANDS = [

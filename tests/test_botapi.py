@@ -11,21 +11,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.botapi import (
+from bot.devtools.sandbox import HTMLParseError, Sandbox, parse_html, utf16_length
+from bot.errors import (
     BadRequest,
-    BotAPI,
     BotAPIError,
-    BotCommand,
     Conflict,
     Forbidden,
     NetworkError,
     RetryAfter,
     ServerError,
     Unauthorized,
-    error_from_payload,
 )
 from bot.errors import BotAPIError as BaseBotAPIError
-from bot.sandbox import HTMLParseError, Sandbox, parse_html, utf16_length
+from bot.telegram.botapi import BotAPI, BotCommand, error_from_payload
 
 SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"

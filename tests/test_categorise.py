@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.categorise import Categoriser
 from bot.config import load_config
 from bot.errors import QueryError
-from bot.query import MatchDoc
+from bot.query.parser import MatchDoc
+from bot.stories.categorise import Categoriser
 
 DUMP = (Path(__file__).parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
 LINES = DUMP.splitlines()

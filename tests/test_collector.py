@@ -16,7 +16,7 @@ from fakes.clocks import Sleeps
 from fakes.fake_telegram import T0, FakeTelegram, photo
 from telethon import errors
 
-from bot.collector import (
+from bot.collect.collector import (
     ChannelListError,
     Collector,
     add_channel,
@@ -24,13 +24,13 @@ from bot.collector import (
     remove_channel,
     sync_configured_channels,
 )
+from bot.collect.jobs import add_collection_job, collection_interval
 from bot.config import ChannelConfig, CollectConfig, Config
-from bot.db import open_db
+from bot.core.models import Post
 from bot.errors import SessionInvalid
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.scheduling import add_collection_job, collection_interval
 from bot.sources.telethon_source import TelethonSource
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
 
 
 class Clock:
@@ -179,7 +179,7 @@ def test_short_flood_wait_slept_long_recorded_others_continue(world: World, capl
         world.tg.posts(cid, 1, prefix="later")
     world.tg.fail_next("history", errors.FloodWaitError(request=None, capture=5), channel_id=10)
     world.tg.fail_next("history", errors.FloodWaitError(request=None, capture=7200), channel_id=20)
-    with caplog.at_level(logging.WARNING, logger="bot.collector"):
+    with caplog.at_level(logging.WARNING, logger="bot.collect.collector"):
         report = world.run()
         assert world.sleeps.calls == [5]
         assert {(c.channel_id, c.new) for c in report.channels} == {(10, 1), (20, 0), (30, 1)}

@@ -14,8 +14,8 @@ from bot.config import (
     resolve_db_path,
     secrets_from_env,
 )
+from bot.core.handles import HandleError, parse_handle
 from bot.errors import ConfigError
-from bot.handles import HandleError, parse_handle
 
 ROOT = Path(__file__).parent.parent
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dedupe import DedupeItem, StoryIndex, canonical, content_hash, same_story
-from bot.normalise import normalise
+from bot.core.normalise import normalise
+from bot.stories.dedupe import DedupeItem, StoryIndex, canonical, content_hash, same_story
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAIN = 1113692283
@@ -472,11 +472,11 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
     import subprocess
     import sys
 
-    from bot.dedupe import fingerprint
+    from bot.stories.dedupe import fingerprint
 
     text = "lavrov and wang yi discussed the sco summit. the ministers agreed on a plan for 2026."
     code = (
-        "import json, sys; from bot.dedupe import fingerprint; f = fingerprint(sys.argv[1]); "
+        "import json, sys; from bot.stories.dedupe import fingerprint; f = fingerprint(sys.argv[1]); "
         "print(json.dumps([f.canon, f.chash.hex(), list(f.keys)]))"
     )
     out = subprocess.run([sys.executable, "-c", code, text], capture_output=True, text=True, check=True)
@@ -487,10 +487,10 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
 
 def test_items_with_fingerprints_dedupe_like_items_without(sample_export) -> None:
     """Handing find/add a precomputed fingerprint changes no story assignment."""
-    from bot.dedupe import DedupeItem, StoryIndex, fingerprint
-    from bot.export_reader import read_export
-    from bot.models import Post
-    from bot.normalise import normalise
+    from bot.core.models import Post
+    from bot.core.normalise import normalise
+    from bot.sources.export import read_export
+    from bot.stories.dedupe import DedupeItem, StoryIndex, fingerprint
 
     posts = sorted((p for p in read_export(sample_export) if isinstance(p, Post)), key=lambda p: p.date)
     assignments = []

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
-from bot import subscribers
-from bot.botapi import BotAPI
 from bot.config import CategoryConfig, Config
-from bot.db import open_db
-from bot.delivery import DigestService, Outbox
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.sandbox import Sandbox
-from bot.sender import Sender
+from bot.core.models import Post
+from bot.devtools.sandbox import Sandbox
+from bot.digests.delivery import DigestService
+from bot.digests.outbox import Outbox
+from bot.storage import subscribers
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
+from bot.telegram.botapi import BotAPI
+from bot.telegram.sender import Sender
 
 TOKEN = "123456:delivery-test"
 CONFIG = Config(

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import subscribers
 from bot.config import Config
-from bot.db import open_db
-from bot.delivery import DigestService
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.sandbox import Sandbox
+from bot.core.models import Post
+from bot.devtools.sandbox import Sandbox
+from bot.digests.delivery import DigestService
+from bot.storage import subscribers
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
 
 TOKEN = "123456:crash-test"
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # time so that exactly one part can be in flight when it is killed.
 DRIVER = """
 import asyncio, sys
-from bot.botapi import BotAPI
+from bot.telegram.botapi import BotAPI
 from bot.config import Config
-from bot.db import open_db
-from bot.delivery import DigestService
-from bot.sender import Sender
+from bot.storage.db import open_db
+from bot.digests.delivery import DigestService
+from bot.telegram.sender import Sender
 
 async def main(db_path, base_url):
     db = open_db(db_path)

@@ -1,10 +1,11 @@
-"""Which stories a digest holds and under which section (bot.digest, pure)."""
+"""Which stories a digest holds and under which section (bot.digests.selection, pure)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.digest import (
+from bot.core.models import Post, StoredPost, Story
+from bot.digests.selection import (
     OTHER,
     Window,
     digest_window,
@@ -12,7 +13,6 @@ from bot.digest import (
     section_of,
     select_stories,
 )
-from bot.models import Post, StoredPost, Story
 
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.models import Post
 from bot.errors import ImportFormatError
-from bot.export_reader import ExportHeader, ImportProblem, read_export
-from bot.models import Post
+from bot.sources.export import ExportHeader, ImportProblem, read_export
 
 
 def _posts(path: Path, **kw) -> list[Post]:

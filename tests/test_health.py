@@ -8,8 +8,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from bot.db import get_meta
-from bot.health import HEARTBEAT_KEY, check_health, collect_stats, format_stats, write_heartbeat
+from bot.ops.health import HEARTBEAT_KEY, check_health, collect_stats, format_stats, write_heartbeat
+from bot.storage.db import get_meta
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot.collect.importer import import_export
 from bot.config import CategoryConfig, Config
-from bot.db import open_db
-from bot.importer import import_export
-from bot.ingest import Ingestor
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
 
 CONFIG = Config(categories=(CategoryConfig("BRICS", "BRICS"), CategoryConfig("Asia", "ASEAN OR China")))
 
@@ -68,7 +68,7 @@ def test_problems_and_progress_come_through_the_worker(tmp_path: Path) -> None:
 def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample_export: Path,
                                                           repost_export: Path) -> None:
     """In one worker run, a broken file in the middle is reported and the files after it import."""
-    from bot.importer import import_exports
+    from bot.collect.importer import import_exports
 
     broken = tmp_path / "broken.json"
     broken.write_text('{"name": "x", "type": "public_channel", "id": 5, "messages": [{"id": 1, "type": "mess')

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import CategoryConfig, Config
-from bot.export_reader import read_export
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.store import Store
+from bot.core.models import Post
+from bot.sources.export import read_export
+from bot.storage.ingest import Ingestor
+from bot.storage.store import Store
 
 T0 = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 CATS = (

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import LockedError
-from bot.lock import LOCK_NAME, acquire_lock
+from bot.ops.lock import LOCK_NAME, acquire_lock
 
 HOLDER = """
 import sys
-from bot.lock import acquire_lock
+from bot.ops.lock import acquire_lock
 lock = acquire_lock(sys.argv[1])
 print("locked", flush=True)
 sys.stdin.readline()  # hold until the test says so (or kills us)
@@ -24,7 +24,7 @@ sys.stdin.readline()  # hold until the test says so (or kills us)
 TAKER = """
 import sys
 from bot.errors import LockedError
-from bot.lock import acquire_lock
+from bot.ops.lock import acquire_lock
 try:
     acquire_lock(sys.argv[1])
 except LockedError as e:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.errors import ConfigError
-from bot.logging_setup import REDACTED, configure_logging, redact
+from bot.ops.logs import REDACTED, configure_logging, redact
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 API_HASH = "0123456789abcdef0123456789abcdef"

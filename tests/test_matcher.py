@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import QueryError
-from bot.matcher import SubscriptionIndex, naive_match
-from bot.query import MatchDoc, Query, parse_query
+from bot.query.matcher import SubscriptionIndex, naive_match
+from bot.query.parser import MatchDoc, Query, parse_query
 
 DUMP = (Path(__file__).parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
 
@@ -144,8 +144,8 @@ def test_sparse_and_dense_results_over_many_stories() -> None:
 
 def test_per_chat_results_behave_as_sets() -> None:
     """A chat's matches answer `in`, len, iteration and equality like the set they stand for."""
-    from bot.matcher import SubscriptionIndex
-    from bot.query import MatchDoc, parse_query
+    from bot.query.matcher import SubscriptionIndex
+    from bot.query.parser import MatchDoc, parse_query
 
     stories = [
         (10, [MatchDoc.from_text("BRICS summit opens in Rio")]),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.models import Post
 from bot.errors import QueryError
-from bot.models import Post
-from bot.query import (
+from bot.query.parser import (
     MatchDoc,
     Phrase,
     Prefix,

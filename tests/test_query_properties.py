@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import QueryError
-from bot.query import MatchDoc, Query, highlight_spans, parse_query
+from bot.query.parser import MatchDoc, Query, highlight_spans, parse_query
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from bot.models import Post, StoredPost, Story
-from bot.render import (
+from bot.core.models import Post, StoredPost, Story
+from bot.devtools.sandbox import parse_html, utf16_length
+from bot.digests.render import (
     TELEGRAM_LIMIT,
     render_alert,
     render_digest,
@@ -15,7 +16,6 @@ from bot.render import (
     title_bounds,
     utf16_len,
 )
-from bot.sandbox import parse_html, utf16_length
 
 T0 = datetime(2024, 6, 10, 8, 0, tzinfo=UTC)
 DAY = date(2024, 6, 10)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.schedule import ScheduleError, due_date, format_local_hhmm, is_due
+from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, is_due
 
 
 def simulate(

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from fakes.clocks import SkipTime
 
-from bot import subscribers as subs
-from bot.botapi import BadRequest, BotAPI, Forbidden, NetworkError, RetryAfter, ServerError
-from bot.db import open_db
-from bot.sandbox import Sandbox
-from bot.sender import Sender, html_to_plain
+from bot.devtools.sandbox import Sandbox
+from bot.errors import BadRequest, Forbidden, NetworkError, RetryAfter, ServerError
+from bot.storage import subscribers as subs
+from bot.storage.db import open_db
+from bot.telegram.botapi import BotAPI
+from bot.telegram.sender import Sender, html_to_plain
 
 SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
@@ -193,7 +194,7 @@ def test_403_deactivates_the_subscriber_and_is_not_retried(sandbox, tmp_path):
 
 def test_unparsable_html_is_resent_once_as_plain_text(sandbox, caplog):
     """Telegram rejects the HTML; the same text goes out once more without markup, and it is logged."""
-    caplog.set_level(logging.WARNING, logger="bot.sender")
+    caplog.set_level(logging.WARNING, logger="bot.telegram.sender")
     result, _ = _send(sandbox, 3, "<b>Oil</b> &amp; gas <blink>now</blink>")
     assert result.plain_fallback and result.attempts == 2
     sent = sandbox.sent_to(3)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
 
 ROOT = Path(__file__).parent.parent
 TOKEN = "123456:e2e-token-abcdefghijklmnopqrstuvwxyz0123"
@@ -47,7 +47,7 @@ def prepared(tmp_path: Path, sample_export: Path) -> Path:
         "[digest]\nfirst_lookback_hours = 480\n[[categories]]\nname = \"BRICS\"\nquery = \"BRICS\"\n"
     )
     # Recent posts: rebase the sample so its newest post is an hour old.
-    from bot.demo import newest_stamp, rebase_export
+    from bot.devtools.demo import newest_stamp, rebase_export
 
     shift = int(time.time()) - 3600 - newest_stamp(sample_export)
     rebase_export(sample_export, tmp_path / "export.json", shift=shift)

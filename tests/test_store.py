@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import CategoryConfig, Config
-from bot.export_reader import read_export
-from bot.ingest import Ingestor
-from bot.models import Post
-from bot.query import MatchDoc, parse_query, story_matches
-from bot.store import Store, required_fts_terms
+from bot.core.models import Post
+from bot.query.parser import MatchDoc, parse_query, story_matches
+from bot.sources.export import read_export
+from bot.storage.ingest import Ingestor
+from bot.storage.store import Store, required_fts_terms
 
 QUERIES = [
     "Lavrov", "lavrov kuala", '"Kuala Lumpur"', "sanction*", "multipolar*", "BRICS -summit",

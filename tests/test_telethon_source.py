@@ -13,9 +13,9 @@ from fakes.fake_telegram import FakeTelegram, entity_for, photo, poll, video, vo
 from telethon import errors
 from telethon.tl import types
 
+from bot.core.handles import parse_handle
+from bot.core.models import Channel
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid
-from bot.handles import parse_handle
-from bot.models import Channel
 from bot.sources.telethon_source import TelethonSource, merge_album, message_to_post, messages_to_posts
 
 
@@ -322,7 +322,7 @@ def test_session_file_is_private(tmp_path: Any) -> None:
     """`tgdigest login` prepares the session file with mode 0600, tightening an existing one."""
     import stat
 
-    from bot.login import prepare_session_file
+    from bot.sources.login import prepare_session_file
 
     data = tmp_path / "data"
     path = prepare_session_file(data)
@@ -347,7 +347,7 @@ def test_no_session_means_run_login(tmp_path: Any) -> None:
 def test_login_without_credentials_says_where_to_get_them(tmp_path: Any) -> None:
     """`tgdigest login` without TELEGRAM_API_ID/HASH points to my.telegram.org and writes nothing."""
     from bot.config import Secrets
-    from bot.login import LoginError, login
+    from bot.sources.login import LoginError, login
 
     def never() -> str:
         raise AssertionError("must not prompt")

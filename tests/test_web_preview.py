@@ -15,14 +15,14 @@ import pytest
 from bs4 import BeautifulSoup
 from fakes.clocks import Sleeps
 
-from bot.collector import Collector, add_channel, forward_lookup, list_channels
+from bot.collect.collector import Collector, add_channel, forward_lookup, list_channels
 from bot.config import CollectConfig, Config, WebConfig
-from bot.db import open_db
+from bot.core.handles import parse_handle
+from bot.core.models import Channel
 from bot.errors import ChannelUnavailable, FloodWait, WebPreviewError
-from bot.handles import parse_handle
-from bot.ingest import Ingestor
-from bot.models import Channel
 from bot.sources.web_preview import WebPreviewSource, parse_page, parse_views
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
 
 PAGES = Path(__file__).parent / "fixtures" / "web-preview"
 FULL = (PAGES / "full.html").read_text(encoding="utf-8")

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.handles import Handle
-from bot.models import Channel, Post
+from bot.core.handles import Handle
+from bot.core.models import Channel, Post
 
 
 @dataclass(frozen=True, slots=True)

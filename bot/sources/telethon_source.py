@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.config import Secrets
+from bot.core.handles import Handle
+from bot.core.models import Channel, Post
+from bot.core.normalise import extract_hashtags
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError
-from bot.handles import Handle
-from bot.models import Channel, Post
-from bot.normalise import extract_hashtags
 from bot.sources import Page, ResolvedChannel
 
 log = logging.getLogger(__name__)

@@ -33,10 +33,10 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment
 
 from bot import __version__
+from bot.core.handles import Handle
+from bot.core.models import Channel, Post
+from bot.core.normalise import extract_hashtags
 from bot.errors import ChannelUnavailable, FloodWait, WebPreviewError
-from bot.handles import Handle
-from bot.models import Channel, Post
-from bot.normalise import extract_hashtags
 from bot.sources import Page, ResolvedChannel
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.models import StoredPost, Story
+from bot.core.models import StoredPost, Story
 
 TELEGRAM_LIMIT = 4096
 TITLE_MAX = 150  # characters of the title line before it is cut at a word

@@ -12,7 +12,7 @@ each with the exact matcher (``Phrase.matches``).
 
 Bits are laid out post-position-major (all first posts, then all second posts, ...), so
 folding the layers onto each other turns "posts that match" into "stories with at least
-one matching post" -- the same rule as ``bot.query.story_matches``. The result is
+one matching post" -- the same rule as ``bot.query.parser.story_matches``. The result is
 identical to the naive loop (tests/test_matcher.py checks it on random data).
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress
 
-from bot.query import (
+from bot.query.parser import (
     And,
     Channel,
     MatchDoc,

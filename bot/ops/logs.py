@@ -75,7 +75,7 @@ def _utc_iso(created: float) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``2025-01-31T09:00:00.123Z INFO bot.collector: message``; newlines become `` | ``."""
+    """``2025-01-31T09:00:00.123Z INFO bot.collect.collector: message``; newlines become `` | ``."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()

@@ -21,7 +21,7 @@ What it guarantees:
   with a warning in the log; ``SendResult.plain_fallback`` is then True.
 - Any other 400 (chat not found, message too long), 401, 409: raised at once.
 
-Errors that leave ``send`` are the ``bot.botapi`` types (``Forbidden``, ``BadRequest``,
+Errors that leave ``send`` are the ``bot.telegram.botapi`` types (``Forbidden``, ``BadRequest``,
 ``RetryAfter``, ``ServerError``, ``NetworkError``, ...); ``on_error(chat_id, error)`` is called
 for each of them first (the bot records it for ``/stats``). A 500 is retried even though
 Telegram may in rare cases have delivered the message: Telegram gives no way to tell.
@@ -41,15 +41,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.botapi import (
-    BadRequest,
-    BotAPIError,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    ServerError,
-)
 from bot.config import BotConfig
+from bot.errors import BadRequest, BotAPIError, Forbidden, NetworkError, RetryAfter, ServerError
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +50,7 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?>")
 
 
 class MessageAPI(Protocol):
-    """What the sender needs from ``bot.botapi.BotAPI``."""
+    """What the sender needs from ``bot.telegram.botapi.BotAPI``."""
 
     async def send_message(
         self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...
@@ -142,7 +135,7 @@ class Sender:
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
     ) -> SendResult:
-        """Send one message; return its ``SendResult`` or raise a ``bot.botapi`` error."""
+        """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error."""
         attempt = 0
         body, mode, fallback = text, parse_mode, False
         while True:

@@ -361,7 +361,7 @@ def _similar(a: _Signature, b: _Signature, similarity: float, containment: float
 
 @dataclass(frozen=True, slots=True)
 class DedupeItem:
-    """What dedupe needs of a post; ``text_norm`` is ``bot.normalise.normalise(post.text)``.
+    """What dedupe needs of a post; ``text_norm`` is ``bot.core.normalise.normalise(post.text)``.
     ``fingerprint`` (of that text) may be computed ahead, e.g. in an import worker."""
 
     key: tuple[int, int]  # (channel_id, message_id)

@@ -26,14 +26,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from bot.categorise import Categoriser
 from bot.config import Config
-from bot.db import get_meta, set_meta
-from bot.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import Post
+from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
-from bot.models import Post
-from bot.normalise import extract_hashtags, normalise
-from bot.store import from_iso, match_doc, to_iso
+from bot.storage.db import get_meta, set_meta
+from bot.storage.store import match_doc
+from bot.stories.categorise import Categoriser
+from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -27,21 +27,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot import subscribers as subs
-from bot.botapi import (
-    ALLOWED_UPDATES,
-    BotAPI,
-    BotAPIError,
-    Conflict,
-    NetworkError,
-    RetryAfter,
-    ServerError,
-)
-from bot.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
 from bot.config import Config, Secrets
-from bot.db import get_meta, open_db, set_meta
-from bot.errors import ConfigError
-from bot.sender import Sender
+from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
+from bot.storage import subscribers as subs
+from bot.storage.db import get_meta, open_db, set_meta
+from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
+from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
+from bot.telegram.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +238,7 @@ def build_bot(
     except ValueError as e:
         raise ConfigError(f"TELEGRAM_BOT_TOKEN: {e}") from None
     if stories is None:
-        from bot.store import Store
+        from bot.storage.store import Store
 
         stories = Store(db)
 
@@ -284,7 +276,7 @@ async def run_bot(
 
         app = build_bot(config, secrets, db, digest_now=digest_now or on_demand)
         if digest_now is None:
-            from bot.delivery import DigestService
+            from bot.digests.delivery import DigestService
 
             service = DigestService(db, app.sender, config)
         try:

@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.models import Story
+from bot.core.models import Story
 
 OTHER = "Other"
 DEFAULT_LATE_GRACE = timedelta(hours=1)

@@ -1,7 +1,7 @@
 """The Telegram Bot API client: the only module that talks HTTP for the bot (httpx).
 
 The endpoint is data: ``BotAPI(token, base_url=...)`` works the same against
-``https://api.telegram.org``, a local Bot API server or ``bot.sandbox``.
+``https://api.telegram.org``, a local Bot API server or ``bot.devtools.sandbox``.
 
 The token is part of every request path, so it is kept out of everything httpx can see:
 the client builds URLs with a placeholder (``/bot***/sendMessage``) and a small transport
@@ -33,74 +33,22 @@ from typing import Any
 
 import httpx
 
-from bot.errors import BotAPIError as _BaseBotAPIError
+from bot.errors import (
+    BadRequest,
+    BotAPIError,
+    Conflict,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    ServerError,
+    Unauthorized,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 _TOKEN_PLACEHOLDER = "***"
 ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query", "my_chat_member")
-
-
-class BotAPIError(_BaseBotAPIError):
-    """The Bot API refused a request or could not be reached."""
-
-    def __init__(self, description: str, *, method: str = "", error_code: int = 0) -> None:
-        self.description = description
-        self.method = method
-        self.error_code = error_code
-        prefix = f"{method}: " if method else ""
-        code = f" [{error_code}]" if error_code else ""
-        super().__init__(f"{prefix}{description}{code}")
-
-
-class RetryAfter(BotAPIError):
-    """429 Too Many Requests: no request may be sent for ``retry_after`` seconds."""
-
-    def __init__(self, description: str, *, retry_after: float, method: str = "", error_code: int = 429) -> None:
-        self.retry_after = float(retry_after)
-        super().__init__(description, method=method, error_code=error_code)
-
-
-class Forbidden(BotAPIError):
-    """403: the bot may not write to this chat (blocked by the user, user deactivated, kicked)."""
-
-
-class BadRequest(BotAPIError):
-    """400: the request itself is wrong; sending it again unchanged fails the same way."""
-
-    @property
-    def is_parse_error(self) -> bool:
-        """Telegram could not parse the HTML/Markdown of the text."""
-        return "can't parse entities" in self.description.lower()
-
-    @property
-    def is_too_long(self) -> bool:
-        return "message is too long" in self.description.lower()
-
-    @property
-    def is_chat_not_found(self) -> bool:
-        return "chat not found" in self.description.lower()
-
-    @property
-    def is_empty_text(self) -> bool:
-        return "text is empty" in self.description.lower() or "message text is empty" in self.description.lower()
-
-
-class Unauthorized(BotAPIError):
-    """401: the bot token is wrong or was revoked (fix TELEGRAM_BOT_TOKEN)."""
-
-
-class Conflict(BotAPIError):
-    """409: a webhook is active or another process is already calling getUpdates."""
-
-
-class ServerError(BotAPIError):
-    """5xx, or an answer that is not the Bot API's JSON (a proxy's error page)."""
-
-
-class NetworkError(BotAPIError):
-    """The request got no answer: connection refused/reset, timeout, DNS failure."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,13 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from bot.categorise import Categoriser
 from bot.config import Config
-from bot.dedupe import Fingerprint
+from bot.core.models import Post
 from bot.errors import ImportFormatError
-from bot.export_reader import ExportHeader, ImportProblem, read_export
-from bot.ingest import Ingestor, IngestResult, Prepared, prepare
-from bot.models import Post
+from bot.sources.export import ExportHeader, ImportProblem, read_export
+from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare
+from bot.stories.categorise import Categoriser
+from bot.stories.dedupe import Fingerprint
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this a worker process costs more than it saves
 _QUEUE_DEPTH = 16  # events in flight (mostly batches, ~1 MB each): bounds memory, keeps both cores busy

@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.db import get_meta, set_meta
-from bot.store import to_iso
+from bot.core.clock import to_iso
+from bot.storage.db import get_meta, set_meta
 
 HEARTBEAT_KEY = "heartbeat_at"
 FETCHING_KEY = "heartbeat_fetching"

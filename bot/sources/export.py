@@ -20,9 +20,9 @@ from typing import Any, BinaryIO
 
 import ijson
 
+from bot.core.models import Post
+from bot.core.normalise import extract_hashtags
 from bot.errors import ImportFormatError
-from bot.models import Post
-from bot.normalise import extract_hashtags
 
 CHANNEL_TYPES = ("public_channel", "private_channel")
 

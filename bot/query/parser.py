@@ -11,7 +11,7 @@
 
 A bare term that normalises to several words (``U.S.``, ``covid-19``, ``Iran's``) is the
 phrase of those words. With ``stemming=True`` every bare word is stemmed; quote a word
-(``"sanction"``) to keep it exact. Text is compared after ``bot.normalise.normalise``, so
+(``"sanction"``) to keep it exact. Text is compared after ``bot.core.normalise.normalise``, so
 typographic quotes, case and emoji never matter.
 
 ``parse_query`` raises ``bot.errors.QueryError`` (one line saying what is wrong) for any
@@ -29,11 +29,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.core.normalise import extract_hashtags, normalise, words
 from bot.errors import QueryError
-from bot.normalise import extract_hashtags, normalise, words
 
 if TYPE_CHECKING:
-    from bot.models import Post
+    from bot.core.models import Post
 
 __all__ = [
     "And",

@@ -30,19 +30,14 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.db import get_meta, set_meta
-from bot.delivery import (
-    Outbox,
-    already_given,
-    highlights_for,
-    story_docs,
-    subscription_queries,
-    write_transaction,
-)
-from bot.matcher import SubscriptionIndex
-from bot.models import Story
-from bot.render import render_alert
-from bot.store import Store, from_iso, to_iso
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import Story
+from bot.digests.matching import highlights_for, story_docs, subscription_queries
+from bot.digests.outbox import Outbox, already_given, write_transaction
+from bot.digests.render import render_alert
+from bot.query.matcher import SubscriptionIndex
+from bot.storage.db import get_meta, set_meta
+from bot.storage.store import Store
 
 CURSOR_KEY = "alerts.cursor"
 DEFAULT_OVERLAP = timedelta(minutes=5)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from bot.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox
 
 DEMO_DIR = Path("data/demo")
 CONFIG = Path("config/demo.toml")

@@ -2,11 +2,11 @@
 
 The path of a digest::
 
-    due? (bot.schedule) -> stories in the window (bot.store) -> matched (bot.matcher)
-    -> selected (bot.digest) -> rendered parts (bot.render)
+    due? (bot.digests.schedule) -> stories in the window (bot.storage.store) -> matched (bot.query.matcher)
+    -> selected (bot.digests.selection) -> rendered parts (bot.digests.render)
     -> OUTBOX, one transaction: digests + digest_parts + one deliveries row per story
        (delivered_at NULL) + the subscriber's last digest date
-    -> each part, in order, through the rate-limited sender (bot.sender)
+    -> each part, in order, through the rate-limited sender (bot.telegram.sender)
     -> on Telegram's acknowledgement, one transaction: the part is sent AND its stories
        are delivered
 
@@ -27,29 +27,37 @@ any other 400 marks that digest failed (its unsent stories are released) and goe
 next; 429, 5xx and network errors are retried inside the sender; if it still gives up, the
 part stays pending and the next tick resumes it in order. A 401 (bad token) is raised.
 
-Errors raised here: ``bot.subscribers.UnknownSubscriberError`` (``digest_now``/``preview`` for
-a chat that never sent /start) and ``bot.botapi.Unauthorized``.
+Errors raised here: ``bot.storage.subscribers.UnknownSubscriberError`` (``digest_now``/``preview`` for
+a chat that never sent /start) and ``bot.telegram.botapi.Unauthorized``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.botapi import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.config import Config
-from bot.digest import (
+from bot.core.clock import to_iso
+from bot.core.models import Story
+from bot.digests.alerts import build_alerts
+from bot.digests.matching import Highlighter, story_docs, subscription_queries
+from bot.digests.outbox import (
+    ChatState,
+    Outbox,
+    already_given,
+    chat_state,
+    schedulable_chats,
+    write_transaction,
+)
+from bot.digests.render import Part, render_digest
+from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
+from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
@@ -57,14 +65,11 @@ from bot.digest import (
     group_sections,
     select_stories,
 )
-from bot.errors import QueryError
-from bot.matcher import SubscriptionIndex
-from bot.models import Story
-from bot.query import MatchDoc, Query, highlight_spans, parse_query, story_matches
-from bot.render import Part, render_digest
-from bot.schedule import ScheduleError, due_date, format_local_hhmm, local_date
-from bot.store import Store, from_iso, to_iso
-from bot.subscribers import UnknownSubscriberError
+from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
+from bot.query.matcher import SubscriptionIndex
+from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.store import Store
+from bot.storage.subscribers import UnknownSubscriberError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +81,7 @@ def utcnow() -> datetime:
 
 
 class SenderLike(Protocol):
-    """What delivery needs of ``bot.sender.Sender``."""
+    """What delivery needs of ``bot.telegram.sender.Sender``."""
 
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
@@ -84,20 +89,6 @@ class SenderLike(Protocol):
 
 
 # --- small data types ----------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class ChatState:
-    """A subscriber row, as the schedule needs it."""
-
-    chat_id: int
-    active: bool
-    paused: bool
-    digest_time: str
-    timezone: str
-    weekly_day: int | None
-    last_digest_at: datetime | None
-    last_digest_local_date: str | None
-
 
 @dataclass(frozen=True, slots=True)
 class BuiltDigest:
@@ -148,299 +139,6 @@ class TickReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-# --- database helpers ------------------------------------------------------------------------
-
-@contextmanager
-def write_transaction(db: Database) -> Iterator[None]:
-    """One write transaction that takes the write lock at once (``BEGIN IMMEDIATE``), so a
-    read-then-write (select stories, then reserve them) cannot interleave with another
-    process. Inside an open transaction it becomes a savepoint."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
-_CHAT_COLUMNS = (
-    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date"
-)
-
-
-def _chat_state(row: Sequence[Any]) -> ChatState:
-    return ChatState(
-        chat_id=row[0], active=bool(row[1]), paused=bool(row[2]), digest_time=row[3], timezone=row[4],
-        weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7],
-    )
-
-
-def chat_state(db: Database, chat_id: int) -> ChatState | None:
-    row = db.execute(f"SELECT {_CHAT_COLUMNS} FROM subscribers WHERE chat_id = ?", [chat_id]).fetchone()
-    return _chat_state(row) if row else None
-
-
-def schedulable_chats(db: Database) -> list[ChatState]:
-    """Active, unpaused subscribers with at least one subscription."""
-    rows = db.execute(
-        f"SELECT {_CHAT_COLUMNS} FROM subscribers s WHERE active = 1 AND paused = 0 "
-        "AND EXISTS (SELECT 1 FROM subscriptions x WHERE x.chat_id = s.chat_id) ORDER BY chat_id"
-    ).fetchall()
-    return [_chat_state(r) for r in rows]
-
-
-def already_given(db: Database, chat_id: int) -> set[int]:
-    """Stories this chat has a deliveries row for: delivered, or reserved by a pending outbox."""
-    return {r[0] for r in db.execute("SELECT story_id FROM deliveries WHERE chat_id = ?", [chat_id])}
-
-
-@functools.lru_cache(maxsize=100_000)
-def _parse_cached(text: str, stemming: bool, language: str) -> Query:
-    return parse_query(text, max_length=10_000, max_terms=1_000, stemming=stemming, language=language)
-
-
-def subscription_queries(
-    db: Database, config: Config, chat_ids: Iterable[int], *, urgent_only: bool = False
-) -> dict[int, list[tuple[int, Query]]]:
-    """Parsed subscriptions per chat. A stored query that no longer parses is logged and skipped."""
-    ids = list(chat_ids)
-    found: dict[int, list[tuple[int, Query]]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, chat_id, query FROM subscriptions WHERE chat_id IN ({marks})"
-        if urgent_only:
-            sql += " AND urgent = 1"
-        for sub_id, chat_id, text in db.execute(sql + " ORDER BY id", chunk):
-            try:
-                query = _parse_cached(text, config.query.stemming, config.query.language)
-            except QueryError as e:
-                log.warning("subscription %s of chat %s is skipped: %s", sub_id, chat_id, e)
-                continue
-            found.setdefault(chat_id, []).append((sub_id, query))
-    return found
-
-
-def story_docs(stories: Sequence[Story]) -> list[tuple[int, list[MatchDoc]]]:
-    return [(s.id, [MatchDoc.from_post(sp.post) for sp in s.posts]) for s in stories]
-
-
-def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-        else:
-            merged.append((s, e))
-    return merged
-
-
-class Highlighter:
-    """Spans to bold in each story's representative text: the terms of the queries it matched.
-
-    Many chats share stories and queries, so one instance per tick remembers each
-    (story, query) result; ``docs`` are the stories' MatchDocs when already built."""
-
-    def __init__(self, docs: dict[int, list[MatchDoc]] | None = None) -> None:
-        self._docs = docs if docs is not None else {}
-        self._spans: dict[tuple[int, Query], list[tuple[int, int]] | None] = {}
-
-    def spans(self, story: Story, query: Query) -> list[tuple[int, int]] | None:
-        key = (story.id, query)
-        if key not in self._spans:
-            docs = self._docs.get(story.id)
-            if docs is None:
-                docs = self._docs[story.id] = [MatchDoc.from_post(sp.post) for sp in story.posts]
-            self._spans[key] = (
-                highlight_spans(story.representative.post.text or "", query) if story_matches(query, docs) else None
-            )
-        return self._spans[key]
-
-    def for_chat(self, stories: Sequence[Story], queries: Sequence[Query]) -> dict[int, list[tuple[int, int]]]:
-        out: dict[int, list[tuple[int, int]]] = {}
-        for story in stories:
-            found: list[tuple[int, int]] = []
-            for query in queries:
-                found.extend(self.spans(story, query) or ())
-            out[story.id] = merge_spans(found)
-        return out
-
-
-def highlights_for(stories: Sequence[Story], queries: Sequence[Query]) -> dict[int, list[tuple[int, int]]]:
-    """Spans to bold in each story's representative text: the terms of the queries it matched."""
-    return Highlighter().for_chat(stories, queries)
-
-
-class Outbox:
-    """The outbox tables (``digests``, ``digest_parts``, ``deliveries``); each method one transaction."""
-
-    def __init__(self, db: Database, *, owner: str | None = None, lease: timedelta = timedelta(minutes=10)) -> None:
-        self.db = db
-        # host:pid always leads, so a restarted process can tell that the holder is dead;
-        # ``owner`` only labels the instance.
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{owner or uuid.uuid4().hex[:8]}"
-        self.lease = lease
-
-    def store(
-        self,
-        *,
-        chat_id: int,
-        kind: str,
-        parts: Sequence[Part],
-        now: datetime,
-        window: Window | None = None,
-        local_date: str | None = None,
-    ) -> int:
-        """Insert a digest, its parts and a reserved deliveries row per story; return its id.
-
-        Call inside ``write_transaction`` together with whatever else must commit with it."""
-        cursor = self.db.execute(
-            "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date) "
-            "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-            [
-                chat_id, kind, to_iso(now),
-                to_iso(window.start) if window else None, to_iso(window.end) if window else None,
-                local_date,
-            ],
-        )
-        digest_id = int(cursor.lastrowid or 0)
-        for seq, part in enumerate(parts):
-            self.db.execute(
-                "INSERT INTO digest_parts (digest_id, seq, text) VALUES (?, ?, ?)", [digest_id, seq, part.text]
-            )
-            for story_id in part.story_ids:
-                self.db.execute(
-                    "INSERT INTO deliveries (chat_id, story_id, digest_id, kind, delivered_at, seq) "
-                    "VALUES (?, ?, ?, ?, NULL, ?)",
-                    [chat_id, story_id, digest_id, kind, seq],
-                )
-        return digest_id
-
-    def pending(self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
-        """``(digest_id, chat_id)`` of pending digests, oldest first."""
-        sql = "SELECT id, chat_id FROM digests WHERE status = 'pending'"
-        params: list[Any] = []
-        if chat_ids is not None:
-            chats = list(chat_ids)
-            sql += f" AND chat_id IN ({','.join('?' * len(chats))})"
-            params += chats
-        if digest_ids is not None:
-            ids = list(digest_ids)
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            params += ids
-        return [(r[0], r[1]) for r in self.db.execute(sql + " ORDER BY id", params)]
-
-    def is_pending(self, digest_id: int) -> bool:
-        row = self.db.execute("SELECT status FROM digests WHERE id = ?", [digest_id]).fetchone()
-        return bool(row) and row[0] == "pending"
-
-    def unsent_parts(self, digest_id: int) -> list[tuple[int, str]]:
-        return [
-            (r[0], r[1])
-            for r in self.db.execute(
-                "SELECT seq, text FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL ORDER BY seq",
-                [digest_id],
-            )
-        ]
-
-    def mark_sent(self, digest_id: int, seq: int, message_id: int, now: datetime) -> bool:
-        """The part was acknowledged: it is sent and its stories delivered, atomically.
-        Returns True when that completed the digest."""
-        stamp = to_iso(now)
-        with write_transaction(self.db):
-            self.db.execute(
-                "UPDATE digest_parts SET sent_at = ?, telegram_message_id = ? "
-                "WHERE digest_id = ? AND seq = ? AND sent_at IS NULL",
-                [stamp, message_id, digest_id, seq],
-            )
-            self.db.execute(
-                "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND seq = ? AND delivered_at IS NULL",
-                [stamp, digest_id, seq],
-            )
-            left = self.db.execute(
-                "SELECT count(*) FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL", [digest_id]
-            ).fetchone()[0]
-            if left == 0:
-                self.db.execute(
-                    "UPDATE digests SET status = 'sent', claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-                    [digest_id],
-                )
-            else:
-                self.db.execute(
-                    "UPDATE digests SET claimed_until = ? WHERE id = ? AND claimed_by = ?",
-                    [to_iso(now + self.lease), digest_id, self.owner],
-                )
-        return left == 0
-
-    def cancel_chat(self, chat_id: int) -> int:
-        """The chat is gone (403): deactivate it, cancel its pending digests, release their stories."""
-        with write_transaction(self.db):
-            self.db.execute("UPDATE subscribers SET active = 0 WHERE chat_id = ?", [chat_id])
-            self.db.execute(
-                "DELETE FROM deliveries WHERE chat_id = ? AND delivered_at IS NULL "
-                "AND digest_id IN (SELECT id FROM digests WHERE chat_id = ? AND status = 'pending')",
-                [chat_id, chat_id],
-            )
-            return self.db.execute(
-                "UPDATE digests SET status = 'cancelled', claimed_by = NULL WHERE chat_id = ? AND status = 'pending'",
-                [chat_id],
-            ).rowcount
-
-    def fail_digest(self, digest_id: int) -> None:
-        """Telegram refuses this digest's part for good (a 400): stop it, release unsent stories."""
-        with write_transaction(self.db):
-            self.db.execute("DELETE FROM deliveries WHERE digest_id = ? AND delivered_at IS NULL", [digest_id])
-            self.db.execute(
-                "UPDATE digests SET status = 'failed', claimed_by = NULL WHERE id = ? AND status = 'pending'",
-                [digest_id],
-            )
-
-    def claim(self, digest_id: int, now: datetime) -> bool:
-        """Take the right to send ``digest_id``; False if another live process holds it."""
-        row = self.db.execute(
-            "SELECT status, claimed_by, claimed_until FROM digests WHERE id = ?", [digest_id]
-        ).fetchone()
-        if row is None or row[0] != "pending":
-            return False
-        holder, until = row[1], from_iso(row[2])
-        if holder not in (None, self.owner) and until is not None and until > now and _owner_alive(holder):
-            return False
-        cursor = self.db.execute(
-            "UPDATE digests SET claimed_by = ?, claimed_until = ? "
-            "WHERE id = ? AND status = 'pending' AND claimed_by IS ?",
-            [self.owner, to_iso(now + self.lease), digest_id, holder],
-        )
-        return cursor.rowcount == 1
-
-    def release(self, digest_id: int) -> None:
-        self.db.execute(
-            "UPDATE digests SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
-            [digest_id, self.owner],
-        )
-
-
-def _owner_alive(owner: str) -> bool:
-    """Is the process named ``host:pid:...`` still running? (Unknown host: assume it is.)"""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# --- the service ------------------------------------------------------------------------------
-
 class DigestService:
     """Builds due digests and alerts into the outbox and delivers pending parts.
 
@@ -490,7 +188,7 @@ class DigestService:
         )
 
     def _due(self, chat: ChatState, now: datetime) -> date | None:
-        """The local date of the digest due now (see bot.schedule), or None."""
+        """The local date of the digest due now (see bot.digests.schedule), or None."""
         try:
             return due_date(
                 now, digest_time=chat.digest_time, tz_name=chat.timezone,
@@ -734,8 +432,6 @@ class DigestService:
 
     async def send_alerts(self) -> DeliveryReport:
         """After each collection pass: store alerts for urgent subscriptions and send them."""
-        from bot.alerts import build_alerts
-
         self._collected = True
         # Not behind the tick lock: a long digest round must not hold alerts back. Per-chat
         # locks and claims keep the two from sending the same part.
@@ -764,7 +460,7 @@ class DigestService:
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
     """The ``tgdigest digest --format json`` shape: chat, stories (post objects, representative
     first) and the Telegram HTML messages."""
-    from bot.store import story_to_json
+    from bot.storage.store import story_to_json
 
     return {
         "chat_id": built.chat_id,
@@ -773,28 +469,7 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
     }
 
 
-def run_digest_command(db: Database, config: Config, secrets: Any, *, chat_id: int, dry_run: bool) -> BuiltDigest:
-    """Build one chat's digest now; unless ``dry_run``, store and send it through the Bot API
-    (needs TELEGRAM_BOT_TOKEN). Raises UnknownSubscriberError, ConfigError, BotAPIError."""
-    from bot.errors import ConfigError
-
-    if dry_run:
-        return DigestService(db, _NoSender(), config).build_now(chat_id, dry_run=True)
-    if not secrets.bot_token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: it is needed to send (use --dry-run to only print)")
-
-    async def send() -> BuiltDigest:
-        from bot.botapi import BotAPI
-        from bot.sender import Sender
-
-        async with BotAPI(secrets.bot_token, base_url=secrets.bot_api_url) as api:
-            service = DigestService(db, Sender.from_config(api, config.bot), config, owner="cli")
-            return await service.send_now(chat_id)
-
-    return asyncio.run(send())
-
-
-class _NoSender:
+class NoSender:
     """For building only: sending through it is a bug."""
 
     async def send(self, chat_id: int, text: str, **options: Any) -> Any:

@@ -1,8 +1,8 @@
 """What the bot answers: parse an update, run the command, return the replies.
 
 This module never talks to Telegram. ``CommandHandler.handle_update(update)`` takes one Bot
-API update (a dict) and returns the ``Reply`` objects to send; ``bot.updates`` does the
-polling and sending. State lives in SQLite (``bot.subscribers`` and the channel tables).
+API update (a dict) and returns the ``Reply`` objects to send; ``bot.telegram.updates`` does the
+polling and sending. State lives in SQLite (``bot.storage.subscribers`` and the channel tables).
 
 Rules every reply follows (the property tests check them):
 
@@ -12,7 +12,7 @@ Rules every reply follows (the property tests check them):
 - Bad input (an invalid query, ``/time 25:99``, ``/unsubscribe 999``, an unknown zone ...)
   gets one line saying what is wrong and how to do it right, and changes nothing.
 
-Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.store.Store``) for
+Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.storage.store.Store``) for
 ``/subscribe``'s preview and ``/search``; ``digest_now`` (from the digest module) for ``/digest``.
 """
 
@@ -31,13 +31,13 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot import subscribers as subs
-from bot.botapi import BotCommand
-from bot.collector import ChannelListError, add_channel, remove_channel
+from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
+from bot.core.models import Story
 from bot.errors import QueryError
-from bot.models import Story
-from bot.query import Query, parse_query
+from bot.query.parser import Query, parse_query
+from bot.storage import subscribers as subs
+from bot.telegram.botapi import BotCommand
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ MENU: tuple[BotCommand, ...] = (
 
 
 class StoryLookup(Protocol):
-    """Stories matching a query, newest first (``bot.store.Store`` implements it)."""
+    """Stories matching a query, newest first (``bot.storage.store.Store`` implements it)."""
 
     def search(self, query: Query, *, since: datetime | None = None, limit: int | None = None) -> list[Story]: ...
 

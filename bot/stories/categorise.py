@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.errors import QueryError
-from bot.query import MatchDoc, Query, parse_query
+from bot.query.parser import MatchDoc, Query, parse_query
 
 if TYPE_CHECKING:
     from bot.config import Config

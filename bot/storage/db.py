@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.schema import MIGRATIONS
+from bot.storage.schema import MIGRATIONS
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:

@@ -1,4 +1,4 @@
-"""Subscribers and their subscriptions in SQLite (tables from ``bot.schema`` 0002).
+"""Subscribers and their subscriptions in SQLite (tables from ``bot.storage.schema`` 0002).
 
 Every function takes the open ``Database`` and is scoped by ``chat_id``: nothing here lets one
 chat read or change another chat's subscriptions. Writes of more than one statement run in one
@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import Subscriber, Subscription
 from bot.errors import TgdigestError
-from bot.models import Subscriber, Subscription
-from bot.store import from_iso, to_iso
 
 
 class SubscriptionLimitError(TgdigestError):

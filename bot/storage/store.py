@@ -1,6 +1,6 @@
 """Read side of the SQLite store: posts and stories back as our own types, and their JSON.
 
-Writes of posts and stories go through ``bot.ingest`` (one transaction per batch); this
+Writes of posts and stories go through ``bot.storage.ingest`` (one transaction per batch); this
 module only reads, so every consumer (CLI, bot, digests) sees the same shapes.
 """
 
@@ -9,34 +9,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.models import Post, StoredPost, Story, channel_url
-from bot.normalise import words
-from bot.query import And, MatchDoc, Node, Phrase, Prefix, Word
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import Post, StoredPost, Story, channel_url
+from bot.core.normalise import words
+from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
 
 _POST_COLUMNS = (
     "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
     "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
     "p.categories, c.username, c.title"
 )
-
-
-def to_iso(value: datetime) -> str:
-    """Stored form of an instant: ISO 8601 in UTC, second precision, sortable as text."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(microsecond=0).isoformat()
-
-
-def from_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 _FTS_SAFE = re.compile(r"[a-z0-9]+")
@@ -202,7 +189,7 @@ class Store:
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Story]:
-        """Stories with a post matching ``query`` (a ``bot.query.Query``), newest first.
+        """Stories with a post matching ``query`` (a ``bot.query.parser.Query``), newest first.
 
         A story matches when any of its posts matches; it is listed once.
         """

@@ -32,11 +32,11 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
+from bot.core.clock import from_iso, to_iso
+from bot.core.handles import Handle, HandleError, parse_handle
+from bot.core.models import Channel, Post
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, TgdigestError
-from bot.handles import Handle, HandleError, parse_handle
-from bot.models import Channel, Post
 from bot.sources import ChannelSource, Page
-from bot.store import from_iso, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class IngestResultLike(Protocol):
 
 
 class PostSink(Protocol):
-    """Where posts go: ``bot.ingest.Ingestor`` (stores posts and cursors in one transaction)."""
+    """Where posts go: ``bot.storage.ingest.Ingestor`` (stores posts and cursors in one transaction)."""
 
     def ingest(
         self, posts: Iterable[Post], *, cursors: Mapping[int, int] | None = None
@@ -629,7 +629,7 @@ async def fetch(
     db: Database, config: Config, secrets: Secrets, *, data_dir: Path, only: str | None = None
 ) -> CollectReport:
     """``tgdigest fetch``: sync the config's channels and run one pass now (ignoring intervals)."""
-    from bot.ingest import Ingestor
+    from bot.storage.ingest import Ingestor
 
     sync_configured_channels(db, config)
     default = default_source_name(secrets.has_telegram_api)

@@ -1,0 +1,253 @@
+"""The outbox: digests and alerts are stored before they are sent, then marked part by part.
+
+Tables ``digests``, ``digest_parts`` and ``deliveries``. A digest is stored with its stories
+reserved in ``deliveries`` (so no later digest repeats them); each part is marked sent with
+its stories in one transaction; pending digests are claimed with a lease, so two processes
+never send the same part. Also the subscriber rows the schedule reads.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.core.clock import from_iso, to_iso
+from bot.digests.render import Part
+from bot.digests.selection import Window
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A subscriber row, as the schedule needs it."""
+
+    chat_id: int
+    active: bool
+    paused: bool
+    digest_time: str
+    timezone: str
+    weekly_day: int | None
+    last_digest_at: datetime | None
+    last_digest_local_date: str | None
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[None]:
+    """One write transaction that takes the write lock at once (``BEGIN IMMEDIATE``), so a
+    read-then-write (select stories, then reserve them) cannot interleave with another
+    process. Inside an open transaction it becomes a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+_CHAT_COLUMNS = (
+    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date"
+)
+
+
+def _chat_state(row: Sequence[Any]) -> ChatState:
+    return ChatState(
+        chat_id=row[0], active=bool(row[1]), paused=bool(row[2]), digest_time=row[3], timezone=row[4],
+        weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7],
+    )
+
+
+def chat_state(db: Database, chat_id: int) -> ChatState | None:
+    row = db.execute(f"SELECT {_CHAT_COLUMNS} FROM subscribers WHERE chat_id = ?", [chat_id]).fetchone()
+    return _chat_state(row) if row else None
+
+
+def schedulable_chats(db: Database) -> list[ChatState]:
+    """Active, unpaused subscribers with at least one subscription."""
+    rows = db.execute(
+        f"SELECT {_CHAT_COLUMNS} FROM subscribers s WHERE active = 1 AND paused = 0 "
+        "AND EXISTS (SELECT 1 FROM subscriptions x WHERE x.chat_id = s.chat_id) ORDER BY chat_id"
+    ).fetchall()
+    return [_chat_state(r) for r in rows]
+
+
+def already_given(db: Database, chat_id: int) -> set[int]:
+    """Stories this chat has a deliveries row for: delivered, or reserved by a pending outbox."""
+    return {r[0] for r in db.execute("SELECT story_id FROM deliveries WHERE chat_id = ?", [chat_id])}
+
+
+class Outbox:
+    """The outbox tables (``digests``, ``digest_parts``, ``deliveries``); each method one transaction."""
+
+    def __init__(self, db: Database, *, owner: str | None = None, lease: timedelta = timedelta(minutes=10)) -> None:
+        self.db = db
+        # host:pid always leads, so a restarted process can tell that the holder is dead;
+        # ``owner`` only labels the instance.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{owner or uuid.uuid4().hex[:8]}"
+        self.lease = lease
+
+    def store(
+        self,
+        *,
+        chat_id: int,
+        kind: str,
+        parts: Sequence[Part],
+        now: datetime,
+        window: Window | None = None,
+        local_date: str | None = None,
+    ) -> int:
+        """Insert a digest, its parts and a reserved deliveries row per story; return its id.
+
+        Call inside ``write_transaction`` together with whatever else must commit with it."""
+        cursor = self.db.execute(
+            "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date) "
+            "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+            [
+                chat_id, kind, to_iso(now),
+                to_iso(window.start) if window else None, to_iso(window.end) if window else None,
+                local_date,
+            ],
+        )
+        digest_id = int(cursor.lastrowid or 0)
+        for seq, part in enumerate(parts):
+            self.db.execute(
+                "INSERT INTO digest_parts (digest_id, seq, text) VALUES (?, ?, ?)", [digest_id, seq, part.text]
+            )
+            for story_id in part.story_ids:
+                self.db.execute(
+                    "INSERT INTO deliveries (chat_id, story_id, digest_id, kind, delivered_at, seq) "
+                    "VALUES (?, ?, ?, ?, NULL, ?)",
+                    [chat_id, story_id, digest_id, kind, seq],
+                )
+        return digest_id
+
+    def pending(self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+        """``(digest_id, chat_id)`` of pending digests, oldest first."""
+        sql = "SELECT id, chat_id FROM digests WHERE status = 'pending'"
+        params: list[Any] = []
+        if chat_ids is not None:
+            chats = list(chat_ids)
+            sql += f" AND chat_id IN ({','.join('?' * len(chats))})"
+            params += chats
+        if digest_ids is not None:
+            ids = list(digest_ids)
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
+        return [(r[0], r[1]) for r in self.db.execute(sql + " ORDER BY id", params)]
+
+    def is_pending(self, digest_id: int) -> bool:
+        row = self.db.execute("SELECT status FROM digests WHERE id = ?", [digest_id]).fetchone()
+        return bool(row) and row[0] == "pending"
+
+    def unsent_parts(self, digest_id: int) -> list[tuple[int, str]]:
+        return [
+            (r[0], r[1])
+            for r in self.db.execute(
+                "SELECT seq, text FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL ORDER BY seq",
+                [digest_id],
+            )
+        ]
+
+    def mark_sent(self, digest_id: int, seq: int, message_id: int, now: datetime) -> bool:
+        """The part was acknowledged: it is sent and its stories delivered, atomically.
+        Returns True when that completed the digest."""
+        stamp = to_iso(now)
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE digest_parts SET sent_at = ?, telegram_message_id = ? "
+                "WHERE digest_id = ? AND seq = ? AND sent_at IS NULL",
+                [stamp, message_id, digest_id, seq],
+            )
+            self.db.execute(
+                "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND seq = ? AND delivered_at IS NULL",
+                [stamp, digest_id, seq],
+            )
+            left = self.db.execute(
+                "SELECT count(*) FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL", [digest_id]
+            ).fetchone()[0]
+            if left == 0:
+                self.db.execute(
+                    "UPDATE digests SET status = 'sent', claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+                    [digest_id],
+                )
+            else:
+                self.db.execute(
+                    "UPDATE digests SET claimed_until = ? WHERE id = ? AND claimed_by = ?",
+                    [to_iso(now + self.lease), digest_id, self.owner],
+                )
+        return left == 0
+
+    def cancel_chat(self, chat_id: int) -> int:
+        """The chat is gone (403): deactivate it, cancel its pending digests, release their stories."""
+        with write_transaction(self.db):
+            self.db.execute("UPDATE subscribers SET active = 0 WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "DELETE FROM deliveries WHERE chat_id = ? AND delivered_at IS NULL "
+                "AND digest_id IN (SELECT id FROM digests WHERE chat_id = ? AND status = 'pending')",
+                [chat_id, chat_id],
+            )
+            return self.db.execute(
+                "UPDATE digests SET status = 'cancelled', claimed_by = NULL WHERE chat_id = ? AND status = 'pending'",
+                [chat_id],
+            ).rowcount
+
+    def fail_digest(self, digest_id: int) -> None:
+        """Telegram refuses this digest's part for good (a 400): stop it, release unsent stories."""
+        with write_transaction(self.db):
+            self.db.execute("DELETE FROM deliveries WHERE digest_id = ? AND delivered_at IS NULL", [digest_id])
+            self.db.execute(
+                "UPDATE digests SET status = 'failed', claimed_by = NULL WHERE id = ? AND status = 'pending'",
+                [digest_id],
+            )
+
+    def claim(self, digest_id: int, now: datetime) -> bool:
+        """Take the right to send ``digest_id``; False if another live process holds it."""
+        row = self.db.execute(
+            "SELECT status, claimed_by, claimed_until FROM digests WHERE id = ?", [digest_id]
+        ).fetchone()
+        if row is None or row[0] != "pending":
+            return False
+        holder, until = row[1], from_iso(row[2])
+        if holder not in (None, self.owner) and until is not None and until > now and _owner_alive(holder):
+            return False
+        cursor = self.db.execute(
+            "UPDATE digests SET claimed_by = ?, claimed_until = ? "
+            "WHERE id = ? AND status = 'pending' AND claimed_by IS ?",
+            [self.owner, to_iso(now + self.lease), digest_id, holder],
+        )
+        return cursor.rowcount == 1
+
+    def release(self, digest_id: int) -> None:
+        self.db.execute(
+            "UPDATE digests SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+            [digest_id, self.owner],
+        )
+
+
+def _owner_alive(owner: str) -> bool:
+    """Is the process named ``host:pid:...`` still running? (Unknown host: assume it is.)"""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- the service ------------------------------------------------------------------------------
