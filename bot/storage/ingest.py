@@ -96,7 +96,7 @@ def prepare(post: Post, categoriser: Categoriser) -> Prepared:
     categories: tuple[str, ...] = ()
     if categoriser.names:
         categories = categoriser.categories_for(match_doc(text_norm, hashtags, post.channel_username))
-    return Prepared(post, text_norm, fingerprint(text_norm), hashtags, categories)
+    return Prepared(post, text_norm, fingerprint(text_norm, post.text), hashtags, categories)
 
 
 @dataclass(slots=True)
@@ -306,7 +306,7 @@ class Ingestor:
         self._ensure_index_covers(post.date)
         dedupe_item = DedupeItem(
             key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
-            fingerprint=item.fingerprint,
+            fingerprint=item.fingerprint, text=post.text,
         )
         story_id = self.index.find(dedupe_item)
         if story_id is None and post.forward_origin is not None:
@@ -434,7 +434,7 @@ class Ingestor:
         start = datetime.combine(min(missing), datetime.min.time(), UTC)
         end = datetime.combine(max(missing) + timedelta(days=1), datetime.min.time(), UTC)
         for row in self.db.execute(
-            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id "
+            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id, text "
             "FROM posts WHERE date >= ? AND date < ? ORDER BY date",
             [to_iso(start), to_iso(end)],
         ):
@@ -442,7 +442,7 @@ class Ingestor:
                 continue
             origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
             self.index.add(
-                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin, text=row[7]),  # type: ignore[arg-type]
                 row[6],
             )
         self._loaded_days.update(missing)
