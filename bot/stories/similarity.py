@@ -72,37 +72,17 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Capitalised but not names: titles, months, weekdays, sentence openers of news copy.
 _NOT_ENTITIES = frozenset(
-    """president prime minister foreign secretary state head chair chairman deputy vice aide
-    ministry council meeting summit session talks mr mrs ms dr sir the a an on in at of for
-    and but as by to from with after before during while this that these those it its he she
-    they we our their his her there here what when where who why how also first second third
-    january february march april may june july august september october november december
-    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
-    breaking update urgent read full text key excerpts question answer comment remarks
-    statement declaration sides ministers leaders delegation delegations
-    президент премьер министр глава заместитель помощник совет заседание саммит переговоры
-    в во на с со к по из от до для о об при и а но или что как это этот эта эти тот та те
-    он она они мы вы я его её их также уже ещё итоги
-    понедельник вторник среда четверг пятница суббота воскресенье сегодня вчера завтра
-    срочно подробнее""".split()
+    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее"]
 )
 
 _FUTURE_WORDS = frozenset(
-    """will won't shall upcoming tomorrow scheduled expected plans planned planning
-    проведёт проведет проведут пройдёт пройдет пройдут состоится состоятся встретится встретятся
-    будет будут планирует планируют планируется ожидается ожидаются намерен намерена намерены
-    предстоящий предстоящей предстоящем предстоящие предстоящих примет примут посетит посетят
-    отправится прибудет прибудут выступит выступят завтра""".split()
+    ["will", "won't", "shall", "upcoming", "tomorrow", "scheduled", "expected", "plans", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "будет", "будут", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "примет", "примут", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра"]
 )
 _FUTURE_PHRASES = re.compile(r"\b(?:is|are) (?:set |due |going )?to\b|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\bnext (?:week|month)\b")
 _PAST_WORDS = frozenset(
-    """held met took was were had did signed spoke agreed discussed visited attended won lost
-    hit struck killed ended began adopted approved delivered
-    провёл провел провела провели прошла прошёл прошел прошли состоялся состоялась состоялись
-    встретились встретился обсудили обсудил подписали подписал договорились приняли принял
-    победила победил заявил снизил сохранил""".split()
+    ["held", "met", "took", "was", "were", "had", "did", "signed", "spoke", "agreed", "discussed", "visited", "attended", "won", "lost", "hit", "struck", "killed", "ended", "began", "adopted", "approved", "delivered", "провёл", "провел", "провела", "провели", "прошла", "прошёл", "прошел", "прошли", "состоялся", "состоялась", "состоялись", "встретились", "встретился", "обсудили", "обсудил", "подписали", "подписал", "договорились", "приняли", "принял", "победила", "победил", "заявил", "снизил", "сохранил"]
 )
-_ED_NOT_PAST = frozenset("united based related armed limited detailed scheduled expected planned need speed red bed".split())
+_ED_NOT_PAST = frozenset(["united", "based", "related", "armed", "limited", "detailed", "scheduled", "expected", "planned", "need", "speed", "red", "bed"])
 
 _WORD = re.compile(r"[^\W_]+")
 _CAPITALISED = re.compile(r"(?<![\w'’])([A-ZА-ЯЁ][\w]*(?:[-'’][\w]+)*)")
@@ -141,12 +121,11 @@ def entities_of(text: str) -> frozenset[str]:
 
 
 _MONTHS = frozenset(
-    """january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
 )
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
-_PERCENT = frozenset("% percent per процент процента процентов".split())
-_AMOUNT = frozenset("billion million thousand trillion bn mn m k bcm млрд млн тыс трлн миллиард миллиарда миллиардов миллион миллиона миллионов".split())
+_PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
+_AMOUNT = frozenset(["billion", "million", "thousand", "trillion", "bn", "mn", "m", "k", "bcm", "млрд", "млн", "тыс", "трлн", "миллиард", "миллиарда", "миллиардов", "миллион", "миллиона", "миллионов"])
 _NUMBER_CONTEXT = re.compile(r"(\S*?)\s*(\d+(?:[.,]\d+)?)\s*(%|[^\W\d_]+)?")
 
 
