@@ -61,8 +61,9 @@ def frame_pairs(lang: str, number: int, frame: dict) -> list[dict]:
         for i, j in itertools.product(range(len(tell)), repeat=2):
             if i == j and (i + k) % 2:
                 continue  # half of the same-wording pairs: the template case is the easy one
-            if not all("{" + slot + "}" in tell[i] and "{" + slot + "}" in tell[j] for slot in alt):
-                continue  # a text that does not state the changed fact cannot tell the events apart
+            if not any("{" + slot + "}" in tell[i] and "{" + slot + "}" in tell[j] and alt[slot] != slots[slot]
+                       for slot in alt):
+                continue  # both texts must state a fact that changed, or nothing tells the events apart
             a, b = tell[i].format(**slots), tell[j].format(**values)
             hours = 24 * (1 + _jitter(frame_id, k, i, j) % 6) if date_changed else 1 + _jitter(frame_id, k, i, j) % 10
             pair(a, b, False, f"look-alike: other {changed}", hours)

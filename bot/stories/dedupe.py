@@ -61,7 +61,7 @@ from datetime import datetime, timedelta
 from itertools import compress
 from zlib import crc32
 
-from bot.stories.similarity import DEFAULT_THRESHOLD, Gist, RewriteMatch, entities_of, gist, rewrite_match
+from bot.stories.similarity import DEFAULT_THRESHOLD, Gist, RewriteMatch, entities_of, gist, rewrite_match, strong_names
 
 __all__ = [
     "DedupeItem",
@@ -414,7 +414,7 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
     """Keys that let a retelling meet its story: each entity stem and each pair of the first
     few (sorted, so both posts choose the same ones). Entities that saturate are dropped
     like any boilerplate key, so lookup stays bounded."""
-    names = sorted(entities)
+    names = strong_names(entities)
     keys = [_stable("\x01" + name) for name in names]
     head = names[:ENTITY_PAIR_SPAN]
     keys += [_stable(f"\x02{x} {y}") for i, x in enumerate(head) for y in head[i + 1 :]]

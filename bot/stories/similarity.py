@@ -6,36 +6,49 @@ long post in two lines, or tells the same facts in another order with other verb
 keeps are the facts: the named people, organisations and places, the numbers and dates,
 and the content words of the action. This module compares those, pure and without I/O.
 
+Names come from the raw text's capitalisation (the stored text is casefolded): a word
+capitalised inside a sentence is a *name*; one capitalised only because it opens a
+sentence or a headline ("Regulator says...", "Citing...") is a *weak name*, which counts
+when both texts have it and is forgiven when missing. Countries, their adjectives and
+capitals fold to one key ("Brazil", "Brazilian", "Brasilia", "Бразилии" → one country),
+and other names are compared by their first ``NAME_STEM`` letters, which folds Russian
+cases ("Путин", "Путина", "Путиным") and English possessives. Content words are compared
+by their Snowball stem (English or Russian, by script).
+
 The rules, in the order they are applied (any veto ends the comparison):
 
-1. Numbers must agree: the numbers of one text are a subset of the other's ("18%" vs
-   "19%", "July 3" vs "July 9": another event).
-2. Names must agree: every named entity (a capitalised word that is not a title, month or
-   weekday) of the shorter text must occur in the longer one; a different counterpart or a
-   different pair of countries in the same template is another event.
-3. Tense must agree: an announcement ("will hold talks", "проведут") is not the report of
-   the event it announces (held, met, провели).
-4. Both must share at least ``MIN_ANCHORS`` facts (entities and numbers together), at
-   least one of them a name.
-5. The score is the weighted share of the shorter text's content words (entities weigh
-   ``ENTITY_WEIGHT``, other content words 1) found in the best-matching passage of the
-   longer one (a run of its sentences about as long as the shorter text: a summary is
-   compared with the part of the long post it summarises, not with all of it), blended
-   with the share of that passage's words found in the shorter text, plus a bonus when
-   the opening sentences name the same entities.
-6. Time weighs in: within ``CLOSE_HOURS`` the threshold is ``threshold``; it rises with
-   the gap, and past ``MAX_GAP_HOURS`` a rewrite never joins (a retelling comes within
-   hours; the same people a week later are another meeting).
-
-Words are compared by a prefix stem (the first ``STEM`` letters, enough to fold "talks" and
-"talk", "переговоры" and "переговорах"); entities by a shorter prefix (``ENTITY_STEM``:
-"China"/"Chinese", "Эрдоган"/"Эрдоганом").
+1. Time: past ``MAX_GAP_HOURS`` a rewrite never joins (a retelling comes within hours;
+   the same people a week later are another meeting).
+2. Numbers must agree: numbers are typed (date, percentage, year, count) and two texts
+   that each give a value of one type the other lacks ("18%" vs "19%", "July 3" vs
+   "July 9") report different events. A number only one side mentions is no conflict.
+3. Tense must agree: an announcement ("will hold talks", "проведут") is not the report
+   of the event it announces (unless the longer text is long: a long report mentions what
+   comes next in passing).
+4. Names must agree, softly: a name of the shorter text that the longer one lacks is a
+   *substitution* (another counterpart, another pair of countries) when the longer text
+   also names someone the shorter one lacks in its best-matching passage, or when more
+   than a third of the shorter text's names are missing. Weak names never veto.
+5. Both must share at least ``MIN_ANCHORS`` facts (names and numbers together), at least
+   one of them a name.
+6. The score is the weighted share of the shorter text's content words found in the
+   best-matching passage of the longer one (a run of its sentences about as long as the
+   shorter text: a summary is compared with the part of the long post it summarises, not
+   with all of it), blended with the share of that passage's words found in the shorter
+   text, plus a bonus when the opening sentences name the same entities and when numbers
+   agree. Names weigh ``NAME_WEIGHT``, other content words 1, words every news post uses
+   ("said", "talks", "minister") ``GENERIC_WEIGHT``.
+7. Time weighs in: within ``CLOSE_HOURS`` the score must reach ``threshold``; the bar
+   rises with the gap.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+
+import snowballstemmer
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -44,19 +57,23 @@ __all__ = [
     "entities_of",
     "gist",
     "rewrite_match",
+    "strong_names",
 ]
 
-STEM = 5
-ENTITY_STEM = 4
-ENTITY_WEIGHT = 3.0
+NAME_STEM = 4
+NAME_WEIGHT = 3.0
+GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
 CLOSE_HOURS = 12.0
 MAX_GAP_HOURS = 72.0
-GAP_PENALTY_PER_DAY = 0.3
-LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself  # threshold rise per day of gap past CLOSE_HOURS
+GAP_PENALTY_PER_DAY = 0.3  # threshold rise per day of gap past CLOSE_HOURS
+LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
+NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
+WEAK = "~"  # prefix of a weak name's key in ``entities_of``
+ACRONYM = "^"  # prefix of an acronym's key in ``entities_of``
 
 _STOPWORD_TEXT = """a an the and or but if of to in on at by for with from into onto over under about after
     before during between through against among within as than then so such that this
@@ -64,99 +81,237 @@ _STOPWORD_TEXT = """a an the and or but if of to in on at by for with from into 
     shall should can could may might must i we you he she they them us our your his
     her their my me him who whom whose which what when where why how all any both each few more
     most other some own same too very also just only s t said says say told according per
-    via amid while since until up down out off again further once new
+    via amid while since until up down out off again further once new would will
     и в во на с со к ко по за из от до для о об при а но или же ли что как это этот эта эти
     тот та те так также уже еще ещё бы был была были было быть есть он она оно они мы вы я его
-    ее её их им ним нем ней у вот сообщил сообщила сообщили заявил заявила"""
+    ее её их им ним нем ней у вот сообщил сообщила сообщили заявил заявила который которая
+    которые которого после перед между над под через"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-# Capitalised but not names: titles, months, weekdays, sentence openers of news copy.
-_NOT_ENTITIES = frozenset(
-    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее"]
+# Words every news post uses: shared, they say little about *which* event.
+_GENERIC_TEXT = """minist foreign presid prime offici state govern talk meet discuss agre
+    countri side leader report news statement week day year time mr
+    министр президент глав встреч переговор обсуд сторон стран заявлен сообщ день год"""
+_GENERIC = frozenset(_GENERIC_TEXT.split())
+
+# Capitalised but not names: titles, months, weekdays, function words that open sentences.
+_NOT_NAMES = frozenset(
+    """president prime minister foreign secretary state head chair chairman deputy vice aide
+    ministry council meeting summit session talks mr mrs ms dr sir the a an on in at of for and
+    but as by to from with after before during while this that these those it its he she they
+    we our their his her there here what when where who why how also first second third
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow breaking
+    update urgent read full text key excerpts question answer comment remarks statement
+    declaration sides ministers leaders delegation delegations not no if all some more most
+    президент премьер министр глава заместитель помощник совет заседание саммит переговоры
+    в во на с со к по из от до для о об при и а но или что как это этот эта эти тот та те он
+    она они мы вы я его её их также уже ещё итоги понедельник вторник среда четверг пятница
+    суббота воскресенье сегодня вчера завтра срочно подробнее января февраля марта апреля
+    мая июня июля августа сентября октября ноября декабря""".split()
 )
+
+# Countries with their adjectives and capitals (English and Russian stems): one key per
+# country, so "Brazil", "Brazilian", "Brasilia" and "Бразилии" agree, and "Turkish" and
+# "Iranian" do not. A compact list of the states news channels name most often.
+_PLACES_TEXT = """
+    ru: russia russian moscow kremlin росси российск москв кремл рф
+    us: usa america american washington сша америк американск вашингтон
+    cn: china chinese beijing кнр китай китайск пекин
+    tr: turkey turkish turkiye türkiye ankara istanbul турци турецк анкар стамбул
+    ir: iran iranian tehran иран иранск тегеран
+    br: brazil brasilia brasília бразил
+    in: india indian delhi инди индийск дели
+    ua: ukrain kyiv kiev украин киев
+    by: belarus belarusian minsk беларус белорус минск
+    kz: kazakh astana казахстан казахск астан
+    az: azerbaijan baku азербайджан баку
+    am: armenia yerevan армени армянск ереван
+    ge: georgia tbilisi грузи грузинск тбилис
+    my: malaysia kuala lumpur малайзи куала лумпур
+    id: indonesia jakarta индонези джакарт
+    th: thailand thai bangkok таиланд тайск бангкок
+    vn: vietnam hanoi вьетнам ханой
+    kh: cambodia phnom камбодж пномпен
+    jp: japan japanese tokyo япони японск токи
+    kr: korea seoul коре сеул
+    de: germany german berlin германи немецк берлин
+    fr: france french paris франци французск париж
+    gb: britain british london великобритани британск лондон
+    it: italy italian rome итали итальянск рим
+    sy: syria syrian damascus сири сирийск дамаск
+    il: israel israeli jerusalem израил израильск иерусалим
+    eg: egypt egyptian cairo египет египт египетск каир
+    sa: saudi riyadh саудовск эр-рияд рияд
+    ae: emirates emirati uae dhabi dubai оаэ эмират абу-даби дубай
+    qa: qatar doha катар доха
+    iq: iraq iraqi baghdad ирак иракск багдад
+    af: afghanistan afghan kabul афганистан афганск кабул
+    pk: pakistan islamabad пакистан исламабад
+    za: johannesburg pretoria юар йоханнесбург претори
+    ar: argentina argentine argentinian buenos aires аргентин буэнос айрес
+    mx: mexico mexican мексик
+    ca: canada canadian ottawa канад оттав
+    mn: mongolia mongolian ulaanbaatar монголи монгольск улан-батор
+    md: moldova moldovan chisinau молдави молдавск молдов кишинев кишинёв
+    ph: philippines philippine manila филиппин манил
+    sg: singapore сингапур
+    """
+_PLACE_PREFIXES: dict[str, str] = {}
+for _line in _PLACES_TEXT.strip().splitlines():
+    _code, _words = _line.split(":")
+    for _word in _words.split():
+        _PLACE_PREFIXES[_word] = "#" + _code.strip()
+_PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
 
 _FUTURE_WORDS = frozenset(
-    ["will", "won't", "shall", "upcoming", "tomorrow", "scheduled", "expected", "plans", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "будет", "будут", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "примет", "примут", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра"]
+    """will won't shall upcoming tomorrow scheduled expected plans planned planning проведёт
+    проведет проведут пройдёт пройдет пройдут состоится состоятся встретится встретятся будет
+    будут планирует планируют планируется ожидается ожидаются намерен намерена намерены
+    предстоящий предстоящей предстоящем предстоящие предстоящих примет примут посетит посетят
+    отправится прибудет прибудут выступит выступят завтра""".split()
 )
-_FUTURE_PHRASES = re.compile(r"\b(?:is|are) (?:set |due |going )?to\b|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\bnext (?:week|month)\b")
+_FUTURE_PHRASES = re.compile(
+    r"\b(?:is|are) (?:set |due |going )?to\b|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\bnext (?:week|month)\b"
+)
+
+# Past-tense action verbs (not reporting verbs: "announced", "said" tell nothing about
+# whether the event itself has happened).
 _PAST_WORDS = frozenset(
-    ["held", "met", "took", "was", "were", "had", "did", "signed", "spoke", "agreed", "discussed", "visited", "attended", "won", "lost", "hit", "struck", "killed", "ended", "began", "adopted", "approved", "delivered", "провёл", "провел", "провела", "провели", "прошла", "прошёл", "прошел", "прошли", "состоялся", "состоялась", "состоялись", "встретились", "встретился", "обсудили", "обсудил", "подписали", "подписал", "договорились", "приняли", "принял", "победила", "победил", "заявил", "снизил", "сохранил"]
+    """held met took was were had did won lost hit struck killed began spoke fell rose cut
+    kept left sold bought""".split()
 )
-_ED_NOT_PAST = frozenset(["united", "based", "related", "armed", "limited", "detailed", "scheduled", "expected", "planned", "need", "speed", "red", "bed"])
+_REPORTING = frozenset(
+    """announced reported stated confirmed added noted stressed underlined emphasised emphasized
+    quoted cited claimed denied explained warned pledged promised expected scheduled planned
+    united based related armed limited detailed need speed red bed sped
+    сообщил сообщила сообщили заявил заявила заявили рассказал рассказала отметил отметила
+    подчеркнул подчеркнула написал написала объявил объявила объявили уточнил уточнила
+    канал капитал материал сигнал финал генерал журнал идеал интервал""".split()
+)
+_RU_PAST_ENDINGS = ("ил", "ила", "или", "ал", "ала", "али", "ел", "ела", "ели", "ился", "илась", "ились", "ался", "алась", "ались", "лся", "лась", "лись", "шел", "шла", "шли", "шёл")
+
+
+def _is_past(token: str) -> bool:
+    if token in _PAST_WORDS:
+        return True
+    if len(token) < 5 or token in _REPORTING:
+        return False
+    if token.isascii():
+        return token.endswith("ed")
+    return token.endswith(_RU_PAST_ENDINGS)
+
 
 _WORD = re.compile(r"[^\W_]+")
-_CAPITALISED = re.compile(r"(?<![\w'’])([A-ZА-ЯЁ][\w]*(?:[-'’][\w]+)*)")
-_DIGITS = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*")
+# One pass over the raw text: a sentence break, or a word (with inner hyphens/apostrophes).
+_RAW_TOKEN = re.compile(r"([.!?;:\n•|]|\s[-–—]\s|^)|([^\W\d_][\w]*(?:[-'’][\w]+)*)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s[-–—]\s")
+_ACRONYM_MAX = 6  # an all-caps word up to this long is an acronym (OPEC, BRICS, ШОС); longer is shouting
+
+_STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.stemmer("russian")}
+_CYRILLIC = re.compile(r"[а-яё]")
 
 
-def _stem(word: str, size: int = STEM) -> str:
-    return word.replace("ё", "е")[:size]
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    """Snowball stem of a casefolded word, Russian or English by its script."""
+    word = word.replace("ё", "е")
+    return _STEMMERS["ru" if _CYRILLIC.search(word) else "en"].stemWord(word)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _name_key(word: str) -> str:
+    """The key a (casefolded) word is compared under as a name: its country, or its first
+    ``NAME_STEM`` letters."""
+    word = word.replace("ё", "е")
+    for size in _PLACE_LENGTHS:
+        if size <= len(word):
+            code = _PLACE_PREFIXES.get(word[:size])
+            if code is not None:
+                return code
+    return word[:NAME_STEM]
+
+
+@functools.lru_cache(maxsize=8192)
 def entities_of(text: str) -> frozenset[str]:
-    """Entity stems of a raw (not casefolded) post text: capitalised words that are not titles,
-    months, weekdays or function words. Lines written in capitals say nothing about names."""
-    inside: set[str] = set()  # capitalised inside a sentence: a name
-    opening: set[str] = set()  # capitalised at a sentence start: a name only if an acronym
-    for line in text.splitlines():
-        letters = [c for c in line if c.isalpha()]
-        if len(letters) > 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters):
-            continue  # an all-caps headline: every word is capitalised
-        for match in _CAPITALISED.finditer(line):
-            start = match.start()
-            head = line[:start].rstrip(" \t\"'«(“")
-            at_opening = not any(c.isalnum() for c in head) or head[-1] in ".!?:;—-–•"
-            for part in re.split(r"[-'’]", match.group(1)):
-                folded = part.casefold()
-                if len(folded) < 2 or folded in _NOT_ENTITIES or folded in _STOPWORDS or folded.isdigit():
-                    continue
-                stem = _stem(folded, ENTITY_STEM)
-                if at_opening and not part.isupper():
-                    opening.add(stem)
-                else:
-                    inside.add(stem)
-                at_opening = False
-    return frozenset(inside | opening)
+    """Name keys of a raw (not casefolded) post text: capitalised words that are not titles,
+    months, weekdays or function words. A word capitalised only because it opens a sentence
+    is a weak name (its key prefixed with ``WEAK``) unless it is a country or an acronym,
+    or the text capitalises it inside a sentence too."""
+    strong: set[str] = set()
+    weak: set[str] = set()
+    acronyms: set[str] = set()
+    opening = True
+    for match in _RAW_TOKEN.finditer(text):
+        word = match.group(2)
+        if word is None:
+            opening = True
+            continue
+        at_opening, opening = opening, False
+        if not word[0].isupper():
+            continue
+        for part in re.split(r"[-'’]", word) if ("-" in word or "'" in word or "’" in word) else (word,):
+            folded = part.casefold()
+            if len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper():
+                continue
+            key = _name_key(folded)
+            shouting = part.isupper() and len(part) > _ACRONYM_MAX
+            if part.isupper() and not shouting and key[0] != "#":
+                acronyms.add(key)
+            elif key[0] == "#" or (not shouting and not at_opening):
+                strong.add(key)
+            else:
+                weak.add(key)
+            at_opening = False
+    acronyms -= strong
+    return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms}
+
+
+def strong_names(entities: frozenset[str]) -> list[str]:
+    """The name keys of ``entities_of`` that are names for sure (acronyms included), sorted."""
+    return sorted(e.lstrip(ACRONYM) for e in entities if not e.startswith(WEAK))
 
 
 _MONTHS = frozenset(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
 _PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
-_AMOUNT = frozenset(["billion", "million", "thousand", "trillion", "bn", "mn", "m", "k", "bcm", "млрд", "млн", "тыс", "трлн", "миллиард", "миллиарда", "миллиардов", "миллион", "миллиона", "миллионов"])
-_NUMBER_CONTEXT = re.compile(r"(\S*?)\s*(\d+(?:[.,]\d+)?)\s*(%|[^\W\d_]+)?")
+_NUMBER_CONTEXT = re.compile(r"(\S*?)\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(%|[^\W\d_]+)?")
 
 
 def _number_type(before: str, value: str, after: str) -> str:
-    """What a number counts, from its neighbours: a date, a percentage, an amount, a year;
-    otherwise its magnitude (a day-sized number and a thousand-sized one are not rivals)."""
+    """What a number counts, from its neighbours: a date, a percentage, a year, or a count."""
     before = before.strip(".,:;()$€£\"'").casefold()
     if after in _PERCENT:
         return "pct"
-    if after in _AMOUNT:
-        return "amount"
     if after in _MONTHS or before in _MONTHS or after.startswith(_RU_MONTH_STEMS):
         return "date"
-    whole = value.replace(",", ".").split(".")[0]
-    if len(whole) == 4 and whole[:2] in ("19", "20"):
+    if len(value) == 4 and value[:2] in ("19", "20"):
         return "year"
-    return "small" if len(whole) <= 2 else "large"
+    return "count"
+
+
+def _number_value(value: str) -> str:
+    """A number's significant digits: "411,000", "411 000" and "411" (thousand) agree;
+    "8.8" and "8,8" agree."""
+    digits = re.sub(r"[.,\s]", "", value).lstrip("0")
+    return digits.rstrip("0") or "0"
 
 
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..."""
     found = set()
     for match in _NUMBER_CONTEXT.finditer(text_norm):
-        before, value, after = match.group(1), match.group(2), match.group(3) or ""
-        found.add((_number_type(before, value, after.casefold()), value.replace(",", ".")))
+        before, value, after = match.group(1), match.group(2).strip(), (match.group(3) or "").casefold()
+        found.add((_number_type(before, value, after), _number_value(value)))
     return frozenset(found)
 
 
 def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
     """True when the texts give different values for the same kind of number: each has a
-    date (percentage, amount...) the other lacks. A number only one side mentions is not
+    date (percentage, count...) the other lacks. A number only one side mentions is not
     a conflict: retellings keep different subsets of the facts."""
     if a <= b or b <= a:
         return False
@@ -167,50 +322,62 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
 
 @dataclass(frozen=True, slots=True)
 class Gist:
-    """What rewrite scoring needs of one text: content stems per sentence, entity stems,
+    """What rewrite scoring needs of one text: content stems per sentence, name keys,
     numbers and tense. Built only for candidates (most posts are never one)."""
 
     sentences: tuple[frozenset[str], ...]  # content stems of each sentence
     words: frozenset[str]  # content stems of the whole text
-    entity_words: frozenset[str]  # all words of the text at entity-stem length
-    entities: frozenset[str]
-    lead_entities: frozenset[str]  # entities of the first sentence
+    name_words: frozenset[str]  # every word of the text under its name key (a name may be lower-case elsewhere)
+    names: frozenset[str]  # name keys (strong) the text has
+    weak_names: frozenset[str]  # keys of words capitalised only at a sentence start
+    acronyms: frozenset[str]  # names written in capitals (may be spelt out elsewhere)
+    lead_names: frozenset[str]  # names of the first sentence
+    sentence_names: tuple[frozenset[str], ...]  # name keys of each sentence
+    stem_keys: tuple[tuple[str, str], ...]  # (content stem, its name key)
     numbers: frozenset[tuple[str, str]]
     size: int  # content words (distinct stems)
-    future: bool
-    past: bool
+    future: bool  # announces something ahead
+    past: bool  # reports something done (an action verb in the past, not "said")
 
 
 def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     """The gist of a normalised text whose raw form had ``entities`` (``entities_of``)."""
+    acronyms = frozenset(e[1:] for e in entities if e.startswith(ACRONYM))
+    strong = frozenset(e for e in entities if e[0] not in (WEAK, ACRONYM)) | acronyms
+    weak = frozenset(e[1:] for e in entities if e.startswith(WEAK))
     sentences = []
+    sentence_names = []
     all_words: set[str] = set()
-    entity_words: set[str] = set()
+    name_words: set[str] = set(strong)
+    stem_keys: dict[str, str] = {}
     future = past = False
     for sentence in _SENTENCE_END.split(text_norm):
-        tokens = _WORD.findall(sentence)
         stems = set()
-        for token in tokens:
+        keys = set()
+        for token in _WORD.findall(sentence):
             if token in _FUTURE_WORDS:
                 future = True
-            elif token in _PAST_WORDS or (
-                len(token) > 4 and token.endswith("ed") and token.isascii() and token not in _ED_NOT_PAST
-            ):
+            elif not past and _is_past(token):
                 past = True
             if token in _STOPWORDS or token.isdigit():
                 continue
-            entity_words.add(_stem(token, ENTITY_STEM))
-            stems.add(_stem(token))
+            key = _name_key(token)
+            keys.add(key)
+            stem = _stem(token)
+            stems.add(stem)
+            stem_keys.setdefault(stem, key)
         if not future and _FUTURE_PHRASES.search(sentence):
             future = True
         if stems:
             sentences.append(frozenset(stems))
+            sentence_names.append(frozenset(keys & (strong | weak)))
             all_words |= stems
-    present = entities & entity_words  # an entity of the raw text the normal form still has
-    lead = frozenset(present & {_stem(s, ENTITY_STEM) for s in sentences[0]}) if sentences else frozenset()
-    numbers = _typed_numbers(text_norm)
-    return Gist(tuple(sentences), frozenset(all_words), frozenset(entity_words), frozenset(present), lead,
-                numbers, len(all_words), future, past)
+            name_words |= keys
+    lead = sentence_names[0] & strong if sentence_names else frozenset()
+    return Gist(
+        tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
+        weak, acronyms, lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, past,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,29 +394,47 @@ class RewriteMatch:
         return self.score >= self.threshold
 
 
-def _weight(stem: str, entities: frozenset[str]) -> float:
-    return ENTITY_WEIGHT if stem[:ENTITY_STEM] in entities else 1.0
-
-
-def _best_passage(short: Gist, long: Gist) -> frozenset[str]:
+def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[str]]:
     """The run of the long text's sentences that shares the most with the short text,
-    about as long as the short text (at least one sentence)."""
+    about as long as the short text (at least one sentence): its stems and name keys."""
     if long.size <= 2 * short.size or len(long.sentences) <= 1:
-        return long.words
+        return long.words, long.name_words
     budget = max(2 * short.size, 12)
-    best: frozenset[str] = frozenset()
+    best: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     best_hits = -1
     sents = long.sentences
     for start in range(len(sents)):
         words: set[str] = set()
+        names: set[str] = set()
         for end in range(start, len(sents)):
             if words and len(words | sents[end]) > budget:
                 break
             words |= sents[end]
-        hits = len(words & short.words)
+            names |= long.sentence_names[end]
+        hits = len(words & short.words) + 2 * len(names & short.names)
         if hits > best_hits:
-            best_hits, best = hits, frozenset(words)
+            best_hits, best = hits, (frozenset(words), frozenset(names))
     return best
+
+
+def _tense(g: Gist) -> str:
+    """"future" for an announcement, "past" for a report of a done event, "" when unclear."""
+    if g.future == g.past:
+        return ""
+    return "future" if g.future else "past"
+
+
+def _weights(gists: tuple[Gist, Gist], names: frozenset[str]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for g in gists:
+        for stem, key in g.stem_keys:
+            if key in names:
+                weights[stem] = NAME_WEIGHT
+            elif stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
+                weights[stem] = GENERIC_WEIGHT
+            else:
+                weights[stem] = 1.0
+    return weights
 
 
 def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float = DEFAULT_THRESHOLD) -> RewriteMatch | None:
@@ -261,30 +446,40 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
     short, long = (a, b) if a.size <= b.size else (b, a)
     if short.size < MIN_CONTENT:
         return None
-    # 1. numbers: one side's are all in the other's
+    # 2. numbers: one side's are all in the other's, or they count different things
     if _numbers_conflict(short.numbers, long.numbers):
         return None
-    # 2. names: a name of the shorter text missing from the longer one, while the longer
-    # one's opening names someone the shorter lacks, is a substitution (another counterpart,
-    # another pair of countries); a few extra names in a retelling are not.
-    unmatched = short.entities - long.entity_words
-    if unmatched and (3 * len(unmatched) > len(short.entities) or long.lead_entities - short.entity_words):
-        return None
     # 3. tense: an announcement is not the report
-    if short.future != long.future and long.size <= LONG_TEXT:
-        return None  # (a long report mentions what comes next in passing: no verdict there)
-    shared_entities = (short.entities | long.entities) & short.entity_words & long.entity_words
-    shared_numbers = short.numbers & long.numbers
-    if not shared_entities or len(shared_entities) + len(shared_numbers) < MIN_ANCHORS:
+    if long.size <= LONG_TEXT and _tense(short) and _tense(long) and _tense(short) != _tense(long):
         return None
-    passage = _best_passage(short, long)
-    entities = short.entities | long.entities
+    # 4. names, softly
+    passage, passage_names = _best_passage(short, long)
+    # an acronym ("ЦБ", "EU") may be spelt out in the other text: it never vetoes
+    missing = {name for name in short.names - long.name_words if name not in short.acronyms}
+    if missing:
+        extra = (passage_names | long.lead_names) & long.names - short.name_words
+        if extra or 3 * len(missing) > len(short.names):
+            return None
+    # 5. anchors
+    # a name either text capitalises; a word both capitalise only at a sentence start too
+    named = short.names | long.names | (short.weak_names & long.weak_names)
+    shared_names = named & short.name_words & long.name_words
+    shared_numbers = short.numbers & long.numbers
+    if not shared_names or len(shared_names) + len(shared_numbers) < MIN_ANCHORS:
+        return None
+    # 6. score
+    weights = _weights((short, long), named)
     common = short.words & passage
-    shared_weight = sum(_weight(w, entities) for w in common)
-    short_weight = sum(_weight(w, entities) for w in short.words)
-    passage_weight = sum(_weight(w, entities) for w in passage)
+    shared_weight = sum(weights[w] for w in common)
+    short_weight = sum(weights[w] for w in short.words)
+    passage_weight = sum(weights[w] for w in passage)
     score = 0.6 * shared_weight / short_weight + 0.4 * shared_weight / passage_weight
-    if short.lead_entities and short.lead_entities & long.lead_entities:
-        score += LEAD_BONUS * len(short.lead_entities & long.lead_entities) / len(short.lead_entities)
+    if short.lead_names and short.lead_names & long.lead_names:
+        score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
+    score += NUMBER_BONUS * min(len(shared_numbers), 2)
+    # 7. time
     needed = threshold + max(0.0, gap_hours - CLOSE_HOURS) / 24 * GAP_PENALTY_PER_DAY
-    return RewriteMatch(round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_entities)), tuple(sorted(value for _, value in shared_numbers)))
+    return RewriteMatch(
+        round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
+        tuple(sorted(value for _, value in shared_numbers)),
+    )
