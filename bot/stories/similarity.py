@@ -64,6 +64,8 @@ NAME_STEM = 4
 NAME_WEIGHT = 3.0
 GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
+MIN_NAME_COVERAGE = 2 / 3  # share of the shorter text's names the longer must have
+SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
 CLOSE_HOURS = 12.0
@@ -74,6 +76,7 @@ LEAD_BONUS = 0.1
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
 WEAK = "~"  # prefix of a weak name's key in ``entities_of``
 ACRONYM = "^"  # prefix of an acronym's key in ``entities_of``
+UNIT = "="  # prefix of a name of several words in ``entities_of`` (its keys, space-separated)
 
 _STOPWORD_TEXT = """a an the and or but if of to in on at by for with from into onto over under about after
     before during between through against among within as than then so such that this
@@ -115,41 +118,42 @@ _NOT_NAMES = frozenset(
 # country, so "Brazil", "Brazilian", "Brasilia" and "Бразилии" agree, and "Turkish" and
 # "Iranian" do not. A compact list of the states news channels name most often.
 _PLACES_TEXT = """
-    ru: russia russian moscow kremlin росси российск москв кремл рф
-    us: usa america american washington сша америк американск вашингтон
-    cn: china chinese beijing кнр китай китайск пекин
+    ru: russia russian moscow kremlin росси российск москв кремл рф= cbr=
+    us: usa= america american washington сша= америк американск вашингтон
+    cn: china chinese beijing кнр= китай китая= китаю= китаем= китае= китайск пекин
     tr: turkey turkish turkiye türkiye ankara istanbul турци турецк анкар стамбул
-    ir: iran iranian tehran иран иранск тегеран
-    br: brazil brasilia brasília бразил
-    in: india indian delhi инди индийск дели
+    ir: iran= iran's= iranian tehran иран= ирана= ирану= ираном= иране= иранск тегеран
+    br: brazil brasilia brasília rio= бразил
+    in: india indian delhi= инди индийск дели=
     ua: ukrain kyiv kiev украин киев
     by: belarus belarusian minsk беларус белорус минск
     kz: kazakh astana казахстан казахск астан
-    az: azerbaijan baku азербайджан баку
+    az: azerbaijan baku= азербайджан баку=
     am: armenia yerevan армени армянск ереван
     ge: georgia tbilisi грузи грузинск тбилис
     my: malaysia kuala lumpur малайзи куала лумпур
     id: indonesia jakarta индонези джакарт
-    th: thailand thai bangkok таиланд тайск бангкок
+    th: thailand thai= bangkok таиланд тайск бангкок
     vn: vietnam hanoi вьетнам ханой
     kh: cambodia phnom камбодж пномпен
-    jp: japan japanese tokyo япони японск токи
-    kr: korea seoul коре сеул
+    jp: japan japanese tokyo япони японск токио
+    kr: korea seoul корея= кореи= корее= корею= кореей= южнокорейск сеул
+    kp: pyongyang кндр= пхеньян
     de: germany german berlin германи немецк берлин
     fr: france french paris франци французск париж
     gb: britain british london великобритани британск лондон
-    it: italy italian rome итали итальянск рим
-    sy: syria syrian damascus сири сирийск дамаск
+    it: italy italian rome= итали итальянск
+    sy: syria syrian damascus сирия= сирии= сирию= сирией= сирийск дамаск
     il: israel israeli jerusalem израил израильск иерусалим
     eg: egypt egyptian cairo египет египт египетск каир
     sa: saudi riyadh саудовск эр-рияд рияд
-    ae: emirates emirati uae dhabi dubai оаэ эмират абу-даби дубай
-    qa: qatar doha катар доха
-    iq: iraq iraqi baghdad ирак иракск багдад
+    ae: emirates emirati uae= dhabi dubai оаэ= эмират абу-даби дубай
+    qa: qatar doha= катар= катара= катаре= катаром= доха= дохе= дохи=
+    iq: iraq= iraqi baghdad ирак= ирака= ираку= ираком= ираке= иракск багдад
     af: afghanistan afghan kabul афганистан афганск кабул
     pk: pakistan islamabad пакистан исламабад
-    za: johannesburg pretoria юар йоханнесбург претори
-    ar: argentina argentine argentinian buenos aires аргентин буэнос айрес
+    za: southafrica= johannesburg pretoria юар= йоханнесбург претори
+    ar: argentina argentine argentinian buenos aires= аргентин буэнос айрес
     mx: mexico mexican мексик
     ca: canada canadian ottawa канад оттав
     mn: mongolia mongolian ulaanbaatar монголи монгольск улан-батор
@@ -157,22 +161,49 @@ _PLACES_TEXT = """
     ph: philippines philippine manila филиппин манил
     sg: singapore сингапур
     """
+# Entries ending in "=" or shorter than five letters are whole words; the others are prefixes,
+# long enough that no common word starts with one ("india" does not swallow "indicate").
+_PLACE_WORDS: dict[str, str] = {}
 _PLACE_PREFIXES: dict[str, str] = {}
 for _line in _PLACES_TEXT.strip().splitlines():
     _code, _words = _line.split(":")
     for _word in _words.split():
-        _PLACE_PREFIXES[_word] = "#" + _code.strip()
+        if _word.endswith("=") or len(_word) < 5:
+            _PLACE_WORDS[_word.rstrip("=")] = "#" + _code.strip()
+        else:
+            _PLACE_PREFIXES[_word] = "#" + _code.strip()
 _PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
+# Names written in several words, folded to one before tokenising (case-insensitively).
+_PHRASES = {
+    "united states": "USA", "white house": "Washington", "united kingdom": "Britain",
+    "south africa": "SouthAfrica", "saudi arabia": "Saudi", "north korea": "Pyongyang",
+    "south korea": "Seoul", "new delhi": "Delhi", "rio de janeiro": "Rio", "bank of russia": "CBR",
+    "russian central bank": "CBR", "банк россии": "ЦБ", "банка россии": "ЦБ", "банком россии": "ЦБ",
+    "центробанк": "ЦБ", "центральный банк россии": "ЦБ",
+}
+_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_PHRASE_HINT = re.compile(r"(?i)united|white|south|saudi|north|new delhi|rio de|bank of|central bank|банк|центр")
 
+
+def _fold_phrases(text: str) -> str:
+    if _PHRASE_HINT.search(text) is None:
+        return text
+    return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
+
+
+# An announcement of something ahead: "expected to", "is set to", "проведут"... A bare
+# "will" ("Aeroflot will resume flights") is weaker: the announcement may be the news itself,
+# so it only keeps a text apart from one that reports the event as done.
 _FUTURE_WORDS = frozenset(
-    """will won't shall upcoming tomorrow scheduled expected plans planned planning проведёт
-    проведет проведут пройдёт пройдет пройдут состоится состоятся встретится встретятся будет
-    будут планирует планируют планируется ожидается ожидаются намерен намерена намерены
-    предстоящий предстоящей предстоящем предстоящие предстоящих примет примут посетит посетят
-    отправится прибудет прибудут выступит выступят завтра""".split()
+    """upcoming scheduled expected expects expect planned planning проведёт проведет проведут
+    пройдёт пройдет пройдут состоится состоятся встретится встретятся планирует планируют
+    планируется ожидается ожидаются ожидают ждут намерен намерена намерены предстоящий
+    предстоящей предстоящем предстоящие предстоящих посетит посетят отправится прибудет
+    прибудут выступит выступят завтра tomorrow""".split()
 )
+_WEAK_FUTURE_WORDS = frozenset("will won't shall будет будут примет примут plans".split())
 _FUTURE_PHRASES = re.compile(
-    r"\b(?:is|are) (?:set |due |going )?to\b|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\bnext (?:week|month)\b"
+    r"\b(?:is|are) (?:set |due |going |expected )?to\b|\b(?:will|to) (?:hold|meet|visit|travel|sign|attend|host|discuss)\b|\bnext (?:week|month)\b"
 )
 
 # Past-tense action verbs (not reporting verbs: "announced", "said" tell nothing about
@@ -206,6 +237,7 @@ _WORD = re.compile(r"[^\W_]+")
 # One pass over the raw text: a sentence break, or a word (with inner hyphens/apostrophes).
 _RAW_TOKEN = re.compile(r"([.!?;:\n•|]|\s[-–—]\s|^)|([^\W\d_][\w]*(?:[-'’][\w]+)*)")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s[-–—]\s")
+_ROMAN = re.compile(r"[IVXLC]+")  # "XVII BRICS Summit": a number, not a name
 _ACRONYM_MAX = 6  # an all-caps word up to this long is an acronym (OPEC, BRICS, ШОС); longer is shouting
 
 _STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.stemmer("russian")}
@@ -224,6 +256,9 @@ def _name_key(word: str) -> str:
     """The key a (casefolded) word is compared under as a name: its country, or its first
     ``NAME_STEM`` letters."""
     word = word.replace("ё", "е")
+    code = _PLACE_WORDS.get(word)
+    if code is not None:
+        return code
     for size in _PLACE_LENGTHS:
         if size <= len(word):
             code = _PLACE_PREFIXES.get(word[:size])
@@ -236,23 +271,33 @@ def _name_key(word: str) -> str:
 def entities_of(text: str) -> frozenset[str]:
     """Name keys of a raw (not casefolded) post text: capitalised words that are not titles,
     months, weekdays or function words. A word capitalised only because it opens a sentence
-    is a weak name (its key prefixed with ``WEAK``) unless it is a country or an acronym,
-    or the text capitalises it inside a sentence too."""
+    is a weak name (its key prefixed with ``WEAK``) unless it is a country or an acronym
+    (prefixed with ``ACRONYM``), or the text capitalises it inside a sentence too. A name
+    of several words ("Donald Trump", "Middle East") also gives its keys together, after
+    ``UNIT``: it is one name when counting how many of a text's names another one has."""
     strong: set[str] = set()
     weak: set[str] = set()
     acronyms: set[str] = set()
+    units: set[str] = set()
+    run: list[str] = []
     opening = True
-    for match in _RAW_TOKEN.finditer(text):
+    folded_text = _fold_phrases(text)
+    run_end = -1
+    for match in _RAW_TOKEN.finditer(folded_text):
         word = match.group(2)
         if word is None:
             opening = True
             continue
         at_opening, opening = opening, False
+        if run and (not word[0].isupper() or not folded_text[run_end : match.start()].isspace()):
+            if len(run) > 1:
+                units.add(UNIT + " ".join(sorted(set(run))))
+            run = []
         if not word[0].isupper():
             continue
         for part in re.split(r"[-'’]", word) if ("-" in word or "'" in word or "’" in word) else (word,):
             folded = part.casefold()
-            if len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper():
+            if len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper() or _ROMAN.fullmatch(part):
                 continue
             key = _name_key(folded)
             shouting = part.isupper() and len(part) > _ACRONYM_MAX
@@ -263,13 +308,18 @@ def entities_of(text: str) -> frozenset[str]:
             else:
                 weak.add(key)
             at_opening = False
+            if key[0] != "#":  # a country is a name of its own ("Russia Vladimir Putin")
+                run.append(key)
+        run_end = match.end()
+    if len(run) > 1:
+        units.add(UNIT + " ".join(sorted(set(run))))
     acronyms -= strong
-    return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms}
+    return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms} | units
 
 
 def strong_names(entities: frozenset[str]) -> list[str]:
     """The name keys of ``entities_of`` that are names for sure (acronyms included), sorted."""
-    return sorted(e.lstrip(ACRONYM) for e in entities if not e.startswith(WEAK))
+    return sorted(e.lstrip(ACRONYM) for e in entities if e[0] not in (WEAK, UNIT))
 
 
 _MONTHS = frozenset(
@@ -331,32 +381,41 @@ class Gist:
     names: frozenset[str]  # name keys (strong) the text has
     weak_names: frozenset[str]  # keys of words capitalised only at a sentence start
     acronyms: frozenset[str]  # names written in capitals (may be spelt out elsewhere)
+    units: tuple[frozenset[str], ...]  # the keys of each name ("Donald Trump": two keys, one name)
     lead_names: frozenset[str]  # names of the first sentence
     sentence_names: tuple[frozenset[str], ...]  # name keys of each sentence
     stem_keys: tuple[tuple[str, str], ...]  # (content stem, its name key)
     numbers: frozenset[tuple[str, str]]
     size: int  # content words (distinct stems)
-    future: bool  # announces something ahead
+    future: bool  # announces something ahead ("expected to", "проведут")
+    will: bool  # says "will": ahead, or the announcement is itself the news
     past: bool  # reports something done (an action verb in the past, not "said")
 
 
 def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     """The gist of a normalised text whose raw form had ``entities`` (``entities_of``)."""
     acronyms = frozenset(e[1:] for e in entities if e.startswith(ACRONYM))
-    strong = frozenset(e for e in entities if e[0] not in (WEAK, ACRONYM)) | acronyms
+    strong = frozenset(e for e in entities if e[0] not in (WEAK, ACRONYM, UNIT)) | acronyms
     weak = frozenset(e[1:] for e in entities if e.startswith(WEAK))
+    # names to count: each name of several words once, each other strong name once
+    units = [frozenset(e[1:].split()) for e in entities if e.startswith(UNIT)]
+    units = [u for u in units if u & strong]
+    in_units = frozenset().union(*units)
+    units += [frozenset([name]) for name in strong - in_units]
     sentences = []
     sentence_names = []
     all_words: set[str] = set()
     name_words: set[str] = set(strong)
     stem_keys: dict[str, str] = {}
-    future = past = False
-    for sentence in _SENTENCE_END.split(text_norm):
+    future = past = will = False
+    for sentence in _SENTENCE_END.split(_fold_phrases(text_norm)):
         stems = set()
         keys = set()
         for token in _WORD.findall(sentence):
             if token in _FUTURE_WORDS:
                 future = True
+            elif token in _WEAK_FUTURE_WORDS:
+                will = True
             elif not past and _is_past(token):
                 past = True
             if token in _STOPWORDS or token.isdigit():
@@ -376,7 +435,7 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     lead = sentence_names[0] & strong if sentence_names else frozenset()
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
-        weak, acronyms, lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, past,
+        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past,
     )
 
 
@@ -398,7 +457,7 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
     """The run of the long text's sentences that shares the most with the short text,
     about as long as the short text (at least one sentence): its stems and name keys."""
     if long.size <= 2 * short.size or len(long.sentences) <= 1:
-        return long.words, long.name_words
+        return long.words, frozenset().union(*long.sentence_names)
     budget = max(2 * short.size, 12)
     best: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     best_hits = -1
@@ -417,11 +476,13 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
     return best
 
 
-def _tense(g: Gist) -> str:
-    """"future" for an announcement, "past" for a report of a done event, "" when unclear."""
-    if g.future == g.past:
-        return ""
-    return "future" if g.future else "past"
+def _tenses_differ(a: Gist, b: Gist) -> bool:
+    """An announcement and the report of a done event; or a clear announcement ("expected
+    to", "проведут") and a text that announces nothing."""
+    a_ahead, b_ahead = a.future or a.will, b.future or b.will
+    if (a_ahead and not a.past and b.past and not b_ahead) or (b_ahead and not b.past and a.past and not a_ahead):
+        return True
+    return a.future != b.future
 
 
 def _weights(gists: tuple[Gist, Gist], names: frozenset[str]) -> dict[str, float]:
@@ -450,15 +511,18 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
     if _numbers_conflict(short.numbers, long.numbers):
         return None
     # 3. tense: an announcement is not the report
-    if long.size <= LONG_TEXT and _tense(short) and _tense(long) and _tense(short) != _tense(long):
+    if long.size <= LONG_TEXT and _tenses_differ(short, long):
         return None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
     # an acronym ("ЦБ", "EU") may be spelt out in the other text: it never vetoes
-    missing = {name for name in short.names - long.name_words if name not in short.acronyms}
+    missing = [unit for unit in short.units if not unit & long.name_words and not unit <= short.acronyms]
     if missing:
-        extra = (passage_names | long.lead_names) & long.names - short.name_words
-        if extra or 3 * len(missing) > len(short.names):
+        coverage = 1 - len(missing) / len(short.units)
+        # names (weak ones too: "Lavrov and Wang held talks") the longer text has where the
+        # shorter one has its missing name: a substitution, unless most names agree
+        extra = (passage_names | long.lead_names) - short.name_words - long.acronyms
+        if coverage < MIN_NAME_COVERAGE or (extra and coverage < SUBSTITUTION_COVERAGE):
             return None
     # 5. anchors
     # a name either text capitalises; a word both capitalise only at a sentence start too
