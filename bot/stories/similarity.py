@@ -203,14 +203,18 @@ _FUTURE_WORDS = frozenset(
 )
 _WEAK_FUTURE_WORDS = frozenset("will won't shall будет будут примет примут plans".split())
 _FUTURE_PHRASES = re.compile(
-    r"\b(?:is|are) (?:set |due |going |expected )?to\b|\b(?:will|to) (?:hold|meet|visit|travel|sign|attend|host|discuss)\b|\bnext (?:week|month)\b"
+    r"\b(?:is|are) (?:set |due |going |expected |scheduled )?to\b|\bto be held\b|\b(?:plans?|intends?|hopes?) to\b"
+    r"|\bwill (?:hold|meet|visit|travel|sign|attend|host|discuss|speak|address|arrive|announce|vote|decide|take part|head|go|fly|be in)\b"
+    r"|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\b(?:next|later this) (?:week|month|year)\b"
 )
 
 # Past-tense action verbs (not reporting verbs: "announced", "said" tell nothing about
 # whether the event itself has happened).
 _PAST_WORDS = frozenset(
-    """held met took was were had did won lost hit struck killed began spoke fell rose cut
-    kept left sold bought""".split()
+    """held met took had did won lost hit struck killed began spoke fell rose cut kept left sold
+    bought became brought built came chose drew drove fought found flew gave got grew knew led
+    made paid ran saw sent shot spent stood swore threw went wrote broke sank shook sought
+    withdrew overtook undertook""".split()
 )
 _REPORTING = frozenset(
     """announced reported stated confirmed added noted stressed underlined emphasised emphasized
@@ -390,6 +394,7 @@ class Gist:
     future: bool  # announces something ahead ("expected to", "проведут")
     will: bool  # says "will": ahead, or the announcement is itself the news
     past: bool  # reports something done (an action verb in the past, not "said")
+    tokens: tuple[str, ...]  # the words in order ("" between sentences): where each name stands
 
 
 def gist(text_norm: str, entities: frozenset[str]) -> Gist:
@@ -407,11 +412,15 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     all_words: set[str] = set()
     name_words: set[str] = set(strong)
     stem_keys: dict[str, str] = {}
+    tokens: list[str] = []
     future = past = will = False
     for sentence in _SENTENCE_END.split(_fold_phrases(text_norm)):
         stems = set()
         keys = set()
-        for token in _WORD.findall(sentence):
+        words = _WORD.findall(sentence)
+        tokens += words
+        tokens.append("")  # sentences do not run into each other
+        for token in words:
             if token in _FUTURE_WORDS:
                 future = True
             elif token in _WEAK_FUTURE_WORDS:
@@ -435,7 +444,7 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     lead = sentence_names[0] & strong if sentence_names else frozenset()
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
-        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past,
+        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past, tuple(tokens),
     )
 
 
@@ -474,6 +483,37 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
         if hits > best_hits:
             best_hits, best = hits, (frozenset(words), frozenset(names))
     return best
+
+
+def _substituted(x: Gist, y: Gist) -> bool:
+    """Whether a name of ``x`` that ``y`` lacks stands between the same two words (before
+    or after it) as a name of ``y`` that ``x`` lacks."""
+    y_names = y.names | y.weak_names
+    x_names = x.names | x.weak_names
+    lacking = {key for key in x_names if key not in y.name_words}
+    if not lacking:
+        return False
+    y_tokens = y.tokens
+    y_lacking = {key for key in y_names if key not in x.name_words}
+    if not y_lacking:
+        return False
+    # where each word pair stands in y
+    after: dict[tuple[str, str], list[int]] = {}
+    for j in range(len(y_tokens) - 1):
+        after.setdefault((y_tokens[j], y_tokens[j + 1]), []).append(j)
+    x_tokens = x.tokens
+    for i, token in enumerate(x_tokens):
+        if not token or _name_key(token) not in lacking:
+            continue
+        if i >= 2 and x_tokens[i - 2] and x_tokens[i - 1]:
+            for j in after.get((x_tokens[i - 2], x_tokens[i - 1]), ()):
+                if j + 2 < len(y_tokens) and y_tokens[j + 2] and _name_key(y_tokens[j + 2]) in y_lacking:
+                    return True
+        if i + 2 < len(x_tokens) and x_tokens[i + 1] and x_tokens[i + 2]:
+            for j in after.get((x_tokens[i + 1], x_tokens[i + 2]), ()):
+                if j >= 1 and y_tokens[j - 1] and _name_key(y_tokens[j - 1]) in y_lacking:
+                    return True
+    return False
 
 
 def _tenses_differ(a: Gist, b: Gist) -> bool:
@@ -515,8 +555,7 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         return None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
-    # an acronym ("ЦБ", "EU") may be spelt out in the other text: it never vetoes
-    missing = [unit for unit in short.units if not unit & long.name_words and not unit <= short.acronyms]
+    missing = [unit for unit in short.units if not unit & long.name_words]
     if missing:
         coverage = 1 - len(missing) / len(short.units)
         # names (weak ones too: "Lavrov and Wang held talks") the longer text has where the
@@ -524,6 +563,10 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         extra = (passage_names | long.lead_names) - short.name_words - long.acronyms
         if coverage < MIN_NAME_COVERAGE or (extra and coverage < SUBSTITUTION_COVERAGE):
             return None
+    # a name (weak ones too: "Apple said on...") in the place of another name, between the
+    # same words: the same template told of someone else
+    if _substituted(short, long) or _substituted(long, short):
+        return None
     # 5. anchors
     # a name either text capitalises; a word both capitalise only at a sentence start too
     named = short.names | long.names | (short.weak_names & long.weak_names)
