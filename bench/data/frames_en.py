@@ -244,4 +244,62 @@ FRAMES = [
         future=["{a2} will host the {org} summit in {place} on August 31-{mon} {d}; leaders of {n} countries are expected."],
         other=["{a2} held bilateral talks in {place} with Indian Prime Minister Narendra Modi on the eve of the {org} summit."],
     ),
+    # --- added for part A of issue 11: openers that are company names, party acronyms,
+    # places and counterparts swapped inside name-rich texts, announcements phrased many ways
+    dict(
+        slots=dict(co="Airbus", rival="Boeing", n="120", cust="IndiGo", d="18", mon="June", place="Le Bourget"),
+        tell=[
+            "{co} won an order for {n} A350 jets from {cust} at the {place} air show on {mon} {d}, beating {rival} to the largest widebody deal of the year.",
+            "{co} lands {n}-jet order from {cust} at {place}",
+            "{cust} signed on {mon} {d} for {n} widebody A350s from {co}, the headline order of the {place} show, the airline's chief executive told reporters.",
+        ],
+        alt=[dict(cust="Riyadh Air"), dict(n="60")],
+        future=["{cust} is expected to announce an order for {n} A350 jets from {co} at the {place} air show on {mon} {d}, people familiar with the talks said."],
+        other=["{co} cut its delivery target for the year on {mon} {d}, citing engine shortages, and said {cust} jets would arrive late."],
+    ),
+    dict(
+        slots=dict(party="SPD", leader="Lars Klingbeil", leader2="Klingbeil", c="Germany", pct="16.4", d="23", mon="February"),
+        tell=[
+            "{c}'s {party} slumped to {pct}% in the federal election on {mon} {d}, its worst result since 1887; co-leader {leader} said the party would renew itself.",
+            "{party} at {pct}%: historic low in {c}'s election",
+            "With {pct} percent of the vote, the {party} suffered its heaviest defeat in more than a century on {mon} {d}. {leader2} promised a fresh start.",
+        ],
+        alt=[dict(party="FDP"), dict(pct="15.8")],
+        future=["Polls ahead of {c}'s {mon} {d} election put the {party} at {pct}%; {leader2} is set to lead the campaign."],
+        other=["The {party} voted on {mon} 30 to join a coalition government in {c}, {leader2} announced in Berlin."],
+    ),
+    dict(
+        slots=dict(a="Emmanuel Macron", a2="Macron", b="Friedrich Merz", b2="Merz", bt="German Chancellor", place="Paris", d="23", mon="May", topic="a joint air defence initiative"),
+        tell=[
+            "French President {a} and {bt} {b} met in {place} on {mon} {d} and agreed on {topic}, both leaders said at a joint press conference.",
+            "{a2} and {b2} agree on {topic} in {place}",
+            "Meeting in {place} on {mon} {d}, {b2} and {a2} unveiled {topic} and promised to bring other European partners on board.",
+            "Air defence: {a2} and {b2} sign up to {topic} in {place}",
+        ],
+        alt=[dict(b="Keir Starmer", b2="Starmer", bt="British Prime Minister"), dict(place="Berlin")],
+        future=["{a2} will host {b2} in {place} on {mon} {d}; the two leaders plan to discuss {topic}."],
+        other=["{a2} and {b2} spoke by phone on {mon} 29 about trade talks with Washington, the Elysee said."],
+    ),
+    dict(
+        slots=dict(co="Novo Nordisk", drug="Wegovy", c="China", n="25", d="10", mon="June"),
+        tell=[
+            "{co} cut the price of {drug} in {c} by {n}% on {mon} {d} to fight cheaper rivals, the Danish drugmaker said in a statement.",
+            "{co} slashes {drug} price in {c} by {n}%",
+            "Facing cheaper competitors, the maker of {drug}, {co}, lowered its price in {c} by {n} percent from {mon} {d}.",
+        ],
+        alt=[dict(c="India"), dict(co="Eli Lilly", drug="Zepbound")],
+        future=["{co} plans to cut the price of {drug} in {c} by {n}% from {mon} {d}, two sources told reporters."],
+        other=["{co} won approval to sell {drug} in {c} on {mon} {d}, the regulator said."],
+    ),
+    dict(
+        slots=dict(a="Volodymyr Zelensky", a2="Zelensky", city="Kharkiv", n="14", d="7", mon="June", weapon="glide bombs"),
+        tell=[
+            "Russian {weapon} hit {city} overnight on {mon} {d}, killing {n} people and damaging a hospital, regional officials said. {a} called for more air defence systems.",
+            "{city} strike kills {n}; {a2} asks allies for air defence",
+            "At least {n} people died when {weapon} struck {city} early on {mon} {d}, officials said, as {a2} renewed his appeal for air defence.",
+        ],
+        alt=[dict(city="Zaporizhzhia"), dict(n="3")],
+        future=[],
+        other=["{a2} visited {city} on {mon} 12 and met the families of the victims of the strike."],
+    ),
 ]

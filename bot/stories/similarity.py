@@ -64,7 +64,8 @@ NAME_STEM = 4
 NAME_WEIGHT = 3.0
 GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
-MIN_NAME_COVERAGE = 2 / 3  # share of the shorter text's names the longer must have
+MIN_NAME_COVERAGE = 0.6  # share of the shorter text's names the longer must have
+OPENER_WEIGHT = 0.5  # a weak name opening the text, as a share of a name
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
@@ -100,6 +101,9 @@ _GENERIC = frozenset(_GENERIC_TEXT.split())
 # Capitalised but not names: titles, months, weekdays, function words that open sentences.
 _NOT_NAMES = frozenset(
     """president prime minister foreign secretary state head chair chairman deputy vice aide
+    chancellor king queen pope general governor mayor spokesman spokeswoman spokesperson
+    ambassador envoy senator congressman speaker ceo chief канцлер губернатор мэр посол
+    спикер генсек пресс-секретарь
     ministry council meeting summit session talks mr mrs ms dr sir the a an on in at of for and
     but as by to from with after before during while this that these those it its he she they
     we our their his her there here what when where who why how also first second third
@@ -118,60 +122,73 @@ _NOT_NAMES = frozenset(
 # country, so "Brazil", "Brazilian", "Brasilia" and "Бразилии" agree, and "Turkish" and
 # "Iranian" do not. A compact list of the states news channels name most often.
 _PLACES_TEXT = """
-    ru: russia russian moscow kremlin росси российск москв кремл рф= cbr=
-    us: usa= america american washington сша= америк американск вашингтон
-    cn: china chinese beijing кнр= китай китая= китаю= китаем= китае= китайск пекин
-    tr: turkey turkish turkiye türkiye ankara istanbul турци турецк анкар стамбул
-    ir: iran= iran's= iranian tehran иран= ирана= ирану= ираном= иране= иранск тегеран
-    br: brazil brasilia brasília rio= бразил
-    in: india indian delhi= инди индийск дели=
-    ua: ukrain kyiv kiev украин киев
-    by: belarus belarusian minsk беларус белорус минск
-    kz: kazakh astana казахстан казахск астан
-    az: azerbaijan baku= азербайджан баку=
-    am: armenia yerevan армени армянск ереван
-    ge: georgia tbilisi грузи грузинск тбилис
-    my: malaysia kuala lumpur малайзи куала лумпур
-    id: indonesia jakarta индонези джакарт
-    th: thailand thai= bangkok таиланд тайск бангкок
-    vn: vietnam hanoi вьетнам ханой
-    kh: cambodia phnom камбодж пномпен
-    jp: japan japanese tokyo япони японск токио
-    kr: korea seoul корея= кореи= корее= корею= кореей= южнокорейск сеул
-    kp: pyongyang кндр= пхеньян
-    de: germany german berlin германи немецк берлин
-    fr: france french paris франци французск париж
-    gb: britain british london великобритани британск лондон
-    it: italy italian rome= итали итальянск
-    sy: syria syrian damascus сирия= сирии= сирию= сирией= сирийск дамаск
-    il: israel israeli jerusalem израил израильск иерусалим
-    eg: egypt egyptian cairo египет египт египетск каир
-    sa: saudi riyadh саудовск эр-рияд рияд
-    ae: emirates emirati uae= dhabi dubai оаэ= эмират абу-даби дубай
-    qa: qatar doha= катар= катара= катаре= катаром= доха= дохе= дохи=
-    iq: iraq= iraqi baghdad ирак= ирака= ираку= ираком= ираке= иракск багдад
-    af: afghanistan afghan kabul афганистан афганск кабул
-    pk: pakistan islamabad пакистан исламабад
-    za: southafrica= johannesburg pretoria юар= йоханнесбург претори
-    ar: argentina argentine argentinian buenos aires= аргентин буэнос айрес
+    ru: russia russian kremlin росси российск кремл рф= cbr= @moscow|москв
+    us: usa= america american сша= америк американск @washington|вашингтон
+    cn: china chinese кнр= китай китая= китаю= китаем= китае= китайск @beijing|пекин @tianjin|тяньцзин
+    tr: turkey turkish turkiye türkiye турци турецк @ankara|анкар @istanbul|стамбул @antalya|анталь
+    ir: iran= iran's= iranian иран= ирана= ирану= ираном= иране= иранск @tehran|тегеран
+    br: brazil бразил @brasilia|brasília|бразилиа @rio=|рио=
+    in: india indian инди индийск @delhi=|дели=
+    ua: ukrain украин @kyiv=|kiev=|киев=|киева=|киеве= @kharkiv|харьков @odesa|odessa|одесс
+    by: belarus belarusian беларус белорус @minsk|минск
+    kz: kazakh казахстан казахск @astana|астан @almaty|алматы
+    az: azerbaijan азербайджан @baku=|баку=
+    am: armenia армени армянск @yerevan|ереван
+    ge: georgia грузи грузинск @tbilisi|тбилис
+    my: malaysia malaysian малайзи @kuala|lumpur|куала|лумпур
+    id: indonesia indonesian индонези @jakarta|джакарт
+    th: thailand thai= таиланд тайск @bangkok|бангкок
+    vn: vietnam vietnamese вьетнам @hanoi|ханой
+    kh: cambodia камбодж @phnom|пномпен
+    jp: japan japanese япони японск @tokyo|токио
+    kr: korea корея= кореи= корее= корею= кореей= южнокорейск @seoul|сеул=|сеуле=
+    kp: кндр= @pyongyang|пхеньян
+    de: germany german германи немецк @berlin|берлин
+    fr: france french франци французск @paris|париж
+    gb: britain british великобритани британск @london|лондон
+    it: italy italian итали итальянск @rome=
+    sy: syria syrian сирия= сирии= сирию= сирией= сирийск @damascus|дамаск
+    il: israel israeli израил израильск @jerusalem|иерусалим
+    eg: egypt egyptian египет египт египетск @cairo|каир=|каире=
+    sa: saudi саудовск @riyadh|эр-рияд|рияд=|рияде=
+    ae: emirates emirati uae= оаэ= эмират @dhabi|абу-даби @dubai|дубай
+    qa: qatar катар= катара= катаре= катаром= @doha=|доха=|дохе=|дохи=
+    iq: iraq= iraqi ирак= ирака= ираку= ираком= ираке= иракск @baghdad|багдад
+    af: afghanistan afghan афганистан афганск @kabul|кабул
+    pk: pakistan pakistani пакистан @islamabad|исламабад
+    za: southafrica= юар= @johannesburg|йоханнесбург @pretoria|претори
+    ar: argentina argentine argentinian аргентин @buenos=|aires=|буэнос|айрес
     mx: mexico mexican мексик
-    ca: canada canadian ottawa канад оттав
-    mn: mongolia mongolian ulaanbaatar монголи монгольск улан-батор
-    md: moldova moldovan chisinau молдави молдавск молдов кишинев кишинёв
-    ph: philippines philippine manila филиппин манил
+    ca: canada canadian канад @ottawa|оттав
+    mn: mongolia mongolian монголи монгольск @ulaanbaatar|улан-батор
+    md: moldova moldovan молдави молдавск молдов @chisinau|кишинев|кишинёв
+    ph: philippines philippine филиппин @manila|манил
     sg: singapore сингапур
     """
 # Entries ending in "=" or shorter than five letters are whole words; the others are prefixes,
 # long enough that no common word starts with one ("india" does not swallow "indicate").
+# Countries and their adjectives fold to "#code"; a city (written "@name|alias...") keeps a
+# key of its own, "@name", and ``_CITY_COUNTRY`` says whose it is: "talks in Paris" and
+# "talks in Berlin" differ even when both texts say "French" and "German".
 _PLACE_WORDS: dict[str, str] = {}
 _PLACE_PREFIXES: dict[str, str] = {}
+_CITY_COUNTRY: dict[str, str] = {}
 for _line in _PLACES_TEXT.strip().splitlines():
     _code, _words = _line.split(":")
-    for _word in _words.split():
-        if _word.endswith("=") or len(_word) < 5:
-            _PLACE_WORDS[_word.rstrip("=")] = "#" + _code.strip()
+    _country = "#" + _code.strip()
+    for _entry in _words.split():
+        _key = _country
+        if _entry.startswith("@"):
+            _aliases = _entry[1:].split("|")
+            _key = "@" + _aliases[0].rstrip("=")
+            _CITY_COUNTRY[_key] = _country
         else:
-            _PLACE_PREFIXES[_word] = "#" + _code.strip()
+            _aliases = [_entry]
+        for _word in _aliases:
+            if _word.endswith("=") or len(_word) < 5:
+                _PLACE_WORDS[_word.rstrip("=")] = _key
+            else:
+                _PLACE_PREFIXES[_word] = _key
 _PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
 # Names written in several words, folded to one before tokenising (case-insensitively).
 _PHRASES = {
@@ -307,7 +324,8 @@ def entities_of(text: str) -> frozenset[str]:
             shouting = part.isupper() and len(part) > _ACRONYM_MAX
             if part.isupper() and not shouting and key[0] != "#":
                 acronyms.add(key)
-            elif key[0] == "#" or (not shouting and not at_opening):
+            elif key[0] in "#@" or (not shouting and (not at_opening or not part[1:].islower())):
+                # a place, a word capitalised inside a sentence, or one with a capital inside ("IndiGo")
                 strong.add(key)
             else:
                 weak.add(key)
@@ -395,6 +413,8 @@ class Gist:
     will: bool  # says "will": ahead, or the announcement is itself the news
     past: bool  # reports something done (an action verb in the past, not "said")
     tokens: tuple[str, ...]  # the words in order ("" between sentences): where each name stands
+    cities: frozenset[str]  # city keys ("@paris")
+    opener: str  # key of the text's first word when it is a weak name ("Nvidia pledges..."), else ""
 
 
 def gist(text_norm: str, entities: frozenset[str]) -> Gist:
@@ -413,6 +433,7 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     name_words: set[str] = set(strong)
     stem_keys: dict[str, str] = {}
     tokens: list[str] = []
+    cities: set[str] = set()
     future = past = will = False
     for sentence in _SENTENCE_END.split(_fold_phrases(text_norm)):
         stems = set()
@@ -431,6 +452,9 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
                 continue
             key = _name_key(token)
             keys.add(key)
+            if key[0] == "@":
+                keys.add(_CITY_COUNTRY[key])
+                cities.add(key)
             stem = _stem(token)
             stems.add(stem)
             stem_keys.setdefault(stem, key)
@@ -442,9 +466,14 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
             all_words |= stems
             name_words |= keys
     lead = sentence_names[0] & strong if sentence_names else frozenset()
+    name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
+    cities.update(key for key in strong if key[0] == "@")
+    first = next((t for t in tokens if t), "")
+    opener = _name_key(first) if first and _name_key(first) in weak else ""
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
         weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past, tuple(tokens),
+        frozenset(cities), opener,
     )
 
 
@@ -485,18 +514,38 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
     return best
 
 
-def _substituted(x: Gist, y: Gist) -> bool:
+def _found(unit: frozenset[str], other: Gist) -> bool:
+    """Whether ``other`` names ``unit`` (the keys of one name). A city is found by its
+    country only in a text that names no city: "Brazil" agrees with "Brasilia", but a text
+    about talks in Berlin does not agree with one about talks in Paris for saying "French"."""
+    for key in unit:
+        # a word of a longer name must be a name there too: "Riyadh Air" is not found in
+        # "the air show"; a place or a one-word name may be lower-case ("российский")
+        if key in other.name_words and (len(unit) == 1 or key[0] in "#@" or key in other.names or key in other.weak_names):
+            return True
+        if key[0] == "@" and not other.cities and _CITY_COUNTRY[key] in other.name_words:
+            return True
+    return False
+
+
+def _lacking(x: Gist, y: Gist) -> frozenset[str]:
+    """The name keys of ``x`` that ``y`` does not name: the keys of each name of ``x`` not
+    found in ``y``, and its opening weak name if ``y`` lacks the word."""
+    keys: set[str] = set()
+    for unit in x.units:
+        if not _found(unit, y):
+            keys |= unit
+    if x.opener and not _found(frozenset([x.opener]), y):
+        keys.add(x.opener)
+    return frozenset(keys)
+
+
+def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset[str]) -> bool:
     """Whether a name of ``x`` that ``y`` lacks stands between the same two words (before
     or after it) as a name of ``y`` that ``x`` lacks."""
-    y_names = y.names | y.weak_names
-    x_names = x.names | x.weak_names
-    lacking = {key for key in x_names if key not in y.name_words}
-    if not lacking:
+    if not lacking or not y_lacking:
         return False
     y_tokens = y.tokens
-    y_lacking = {key for key in y_names if key not in x.name_words}
-    if not y_lacking:
-        return False
     # where each word pair stands in y
     after: dict[tuple[str, str], list[int]] = {}
     for j in range(len(y_tokens) - 1):
@@ -555,17 +604,23 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         return None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
-    missing = [unit for unit in short.units if not unit & long.name_words]
-    if missing:
-        coverage = 1 - len(missing) / len(short.units)
-        # names (weak ones too: "Lavrov and Wang held talks") the longer text has where the
-        # shorter one has its missing name: a substitution, unless most names agree
-        extra = (passage_names | long.lead_names) - short.name_words - long.acronyms
+    short_lacking, long_lacking = _lacking(short, long), _lacking(long, short)
+    missing = [unit for unit in short.units if unit <= short_lacking]
+    # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
+    # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
+    opener = OPENER_WEIGHT if short.opener else 0.0
+    opener_missing = opener if short.opener in short_lacking else 0.0
+    if missing or opener_missing:
+        coverage = 1 - (len(missing) + opener_missing) / (len(short.units) + opener)
+        # names the longer text has (in the passage the shorter one tells, or its lead)
+        # that the shorter one lacks: with a name missing, a substitution (another
+        # counterpart, another place), unless most names agree
+        extra = (passage_names | long.lead_names) & long_lacking
         if coverage < MIN_NAME_COVERAGE or (extra and coverage < SUBSTITUTION_COVERAGE):
             return None
-    # a name (weak ones too: "Apple said on...") in the place of another name, between the
-    # same words: the same template told of someone else
-    if _substituted(short, long) or _substituted(long, short):
+    # a name in the place of another name, between the same words: the same template
+    # told of someone else ("Apple said on..." / "Nvidia said on...")
+    if _substituted(short, long, short_lacking, long_lacking) or _substituted(long, short, long_lacking, short_lacking):
         return None
     # 5. anchors
     # a name either text capitalises; a word both capitalise only at a sentence start too
