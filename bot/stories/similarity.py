@@ -65,7 +65,7 @@ NAME_WEIGHT = 3.0
 GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
 MIN_NAME_COVERAGE = 0.6  # share of the shorter text's names the longer must have
-OPENER_WEIGHT = 0.5  # a weak name opening the text, as a share of a name
+OPENER_WEIGHT = 0.25  # a weak name opening the text, as a share of a name
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
@@ -254,6 +254,52 @@ def _is_past(token: str) -> bool:
     return token.endswith(_RU_PAST_ENDINGS)
 
 
+# Words news channels use for one thing (EN and RU): a retelling says "phone call" where the
+# original said "telephone conversation", "снижение" where it said "снизил". Each group is
+# one concept when words are compared. The direction groups (up, down, unchanged) also say
+# what happened to a figure: a rate cut and a rate hold are different news.
+_CONCEPTS_TEXT = """
+    call: call phone telephone conversation разговор телефон телефонный созвонились
+    meet: meet met meeting встреча встретился встретились встречи
+    talks: talks negotiation negotiations переговоры переговорах
+    agree: agree agreed agreement deal accord pact memorandum договорились соглашение договоренность
+    sign: sign signed signing подписал подписали подписание
+    kill: kill killed killing dead death deaths died toll погиб погибли погибших жертвы убиты
+    quake: quake earthquake tremor землетрясение толчок
+    strike: strike struck attack attacked удар удары атака обстрел
+    resign: resign resigns resigned resignation quit отставка отставку
+    elect: election elections ballot ballots poll polls выборы выборах
+    win: win won wins victory winner победа победил победила
+    price: price prices cost costs цена цены стоимость
+    profit: profit earnings прибыль
+    fly: flight flights fly flies nonstop рейс рейсы рейсах полет полеты перелет
+    resume: resume resumes resumed back again restart возобновит возобновляет возобновление вернутся
+    swap: exchange swap обмен обмене
+    captive: prisoner prisoners pow pows captive пленные пленными военнопленные военнопленными
+    truce: ceasefire truce перемирие
+    visit: visit visited trip визит поездка посетил посетит
+    invest: invest investment investments инвестиции инвестирует вложит
+    order: order orders contract заказ контракт
+    launch: launch launched launches запустил запуск заработало
+    suspend: suspend suspended halt halted приостановил приостановлены
+    output: output production pump добыча производство
+    ruling: ruling governing правящая правящей
+    up: rise rose risen raise raised raises hike hiked increase increased increases grew growth
+        jump jumped surge surged soar climb climbed gain gained повысил повышение рост вырос
+        выросла увеличил увеличение подорожал
+    down: cut cuts lowers lowered reduce reduced fall falls fell drop dropped decline declined
+        declines down slump slumped slash slashes slashed slowing cooling cooler weaker снизил
+        снизила снижение снижена понизил сократил сокращение упал упала падение подешевел
+    same: kept keep keeps unchanged steady maintain maintained held_rate сохранил сохранила оставил
+        неизменной
+    """
+_CONCEPTS: dict[str, str] = {}
+for _group in re.split(r"\n\s*(?=\w+:)", _CONCEPTS_TEXT.strip()):
+    _concept, _words = _group.split(":", 1)
+    for _word in _words.split():
+        _CONCEPTS[_word] = "~" + _concept.strip()
+_DIRECTIONS = frozenset(["~up", "~down", "~same"])
+
 _WORD = re.compile(r"[^\W_]+")
 # One pass over the raw text: a sentence break, or a word (with inner hyphens/apostrophes).
 _RAW_TOKEN = re.compile(r"([.!?;:\n•|]|\s[-–—]\s|^)|([^\W\d_][\w]*(?:[-'’][\w]+)*)")
@@ -372,13 +418,34 @@ def _number_value(value: str) -> str:
     return digits.rstrip("0") or "0"
 
 
+# Months named in a text are facts like numbers: "in August" and "from September" are two
+# different months of output. ("May" counts only next to a number: it is also a verb.)
+_MONTH_NAMES = re.compile(
+    r"\b(january|february|march|april|june|july|august|september|october|november|december)\b"
+    r"|\b\d+\s+(may)\b|\b(may)\s+\d+"
+    r"|\b(январ|феврал|март|апрел|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-я]*|\b(ма)[йяе]\b"
+)
+
+
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
-    """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..."""
+    """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..., and
+    the months it names: ("month", "august"), ("month", "июл")."""
     found = set()
-    for match in _NUMBER_CONTEXT.finditer(text_norm):
-        before, value, after = match.group(1), match.group(2).strip(), (match.group(3) or "").casefold()
-        found.add((_number_type(before, value, after), _number_value(value)))
+    if any(c.isdigit() for c in text_norm):
+        for match in _NUMBER_CONTEXT.finditer(text_norm):
+            before, value, after = match.group(1), match.group(2).strip(), (match.group(3) or "").casefold()
+            found.add((_number_type(before, value, after), _number_value(value)))
+    for match in _MONTH_NAMES.finditer(text_norm):
+        month = next(group for group in match.groups() if group)
+        found.add(("month", _RU_MONTH_NUMBERS.get(month, month)))
     return frozenset(found)
+
+
+_RU_MONTH_NUMBERS = dict(zip(
+    ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"],
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"],
+    strict=True,
+))
 
 
 def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
@@ -455,7 +522,7 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
             if key[0] == "@":
                 keys.add(_CITY_COUNTRY[key])
                 cities.add(key)
-            stem = _stem(token)
+            stem = _CONCEPTS.get(token) or _stem(token)
             stems.add(stem)
             stem_keys.setdefault(stem, key)
         if not future and _FUTURE_PHRASES.search(sentence):
@@ -599,8 +666,11 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
     # 2. numbers: one side's are all in the other's, or they count different things
     if _numbers_conflict(short.numbers, long.numbers):
         return None
-    # 3. tense: an announcement is not the report
+    # 3. tense: an announcement is not the report; a figure cut is not a figure kept
     if long.size <= LONG_TEXT and _tenses_differ(short, long):
+        return None
+    directions = short.words & _DIRECTIONS, long.words & _DIRECTIONS
+    if directions[0] and directions[1] and not directions[0] & directions[1]:
         return None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
