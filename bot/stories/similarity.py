@@ -71,9 +71,10 @@ MIN_CONTENT = 4  # a shorter text with fewer content words says too little to ma
 DEFAULT_THRESHOLD = 0.5
 CLOSE_HOURS = 12.0
 MAX_GAP_HOURS = 72.0
-GAP_PENALTY_PER_DAY = 0.3  # threshold rise per day of gap past CLOSE_HOURS
+GAP_PENALTY_PER_DAY = 0.5  # threshold rise per day of gap past CLOSE_HOURS
 LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
+PASSAGE_SIZE = 3  # the passage a short text is compared with: up to this many times its words
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
 WEAK = "~"  # prefix of a weak name's key in ``entities_of``
 ACRONYM = "^"  # prefix of an acronym's key in ``entities_of``
@@ -502,7 +503,7 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     tokens: list[str] = []
     cities: set[str] = set()
     future = past = will = False
-    for sentence in _SENTENCE_END.split(_fold_phrases(text_norm)):
+    for sentence in _SENTENCE_END.split(_fold_phrases(text_norm).casefold()):
         stems = set()
         keys = set()
         words = _WORD.findall(sentence)
@@ -561,9 +562,9 @@ class RewriteMatch:
 def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[str]]:
     """The run of the long text's sentences that shares the most with the short text,
     about as long as the short text (at least one sentence): its stems and name keys."""
-    if long.size <= 2 * short.size or len(long.sentences) <= 1:
+    if long.size <= PASSAGE_SIZE * short.size or len(long.sentences) <= 1:
         return long.words, frozenset().union(*long.sentence_names)
-    budget = max(2 * short.size, 12)
+    budget = max(PASSAGE_SIZE * short.size, 16)
     best: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     best_hits = -1
     sents = long.sentences
@@ -593,6 +594,21 @@ def _found(unit: frozenset[str], other: Gist) -> bool:
         if key[0] == "@" and not other.cities and _CITY_COUNTRY[key] in other.name_words:
             return True
     return False
+
+
+def _kinds(keys: frozenset[str], g: Gist) -> set[str]:
+    """What the names under ``keys`` are: "country", "city" or "name" (a person, an
+    organisation, a place not in the list). A missing country is replaced by a country,
+    a missing person by a person: Germany missing where a text names Klingbeil is no swap."""
+    kinds = set()
+    for key in keys:
+        if key[0] == "#":
+            kinds.add("country")
+        elif key[0] == "@" and not any(key in unit and len(unit) > 1 for unit in g.units):
+            kinds.add("city")
+        else:
+            kinds.add("name")  # "Riyadh Air" is an airline, not a city
+    return kinds
 
 
 def _lacking(x: Gist, y: Gist) -> frozenset[str]:
@@ -686,7 +702,8 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         # that the shorter one lacks: with a name missing, a substitution (another
         # counterpart, another place), unless most names agree
         extra = (passage_names | long.lead_names) & long_lacking
-        if coverage < MIN_NAME_COVERAGE or (extra and coverage < SUBSTITUTION_COVERAGE):
+        substitute = extra and _kinds(extra, long) & _kinds(short_lacking, short)
+        if coverage < MIN_NAME_COVERAGE or (substitute and coverage < SUBSTITUTION_COVERAGE):
             return None
     # a name in the place of another name, between the same words: the same template
     # told of someone else ("Apple said on..." / "Nvidia said on...")
