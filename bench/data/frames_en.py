@@ -302,4 +302,50 @@ FRAMES = [
         future=[],
         other=["{a2} visited {city} on {mon} 12 and met the families of the victims of the strike."],
     ),
+    dict(
+        slots=dict(co="Microsoft", co2="Microsoft", target="Activision Blizzard", n="69", reg="CMA", c="Britain", d="13", mon="October"),
+        tell=[
+            "{co} completed its ${n} billion takeover of {target} on {mon} {d}, after {c}'s competition regulator, the {reg}, cleared a restructured deal.",
+            "{co2} closes ${n}bn {target} deal after {reg} approval",
+            "The {reg} in {c} gave its blessing, and on {mon} {d} {co} finalised the ${n} billion purchase of {target}, the largest deal in gaming history.",
+            "After a long fight with regulators in {c}, {co2} now owns {target}: the ${n}bn acquisition closed on {mon} {d}.",
+        ],
+        alt=[dict(co="Sony", co2="Sony"), dict(target="Electronic Arts")],
+        future=["{co} expects to complete its ${n} billion takeover of {target} on {mon} {d}, once the {reg} in {c} gives final approval."],
+        other=["{co} cut 1,900 jobs at {target} in {mon}, months after the ${n} billion takeover closed."],
+    ),
+    dict(
+        slots=dict(a="Recep Tayyip Erdogan", a2="Erdogan", b="Vladimir Putin", b2="Putin", place="Sochi", d="4", mon="September", topic="the Black Sea grain deal"),
+        tell=[
+            "Turkish President {a} met {b} in {place} on {mon} {d} and said the two had discussed reviving {topic}; no breakthrough was announced.",
+            "{a2}–{b2} talks in {place}: no breakthrough on {topic}",
+            "{topic} was the main subject when {b2} hosted {a2} in {place} on {mon} {d}, but the leaders announced no agreement.",
+            "No deal yet on reviving {topic} after {a2} and {b2} met in {place} ({mon} {d}).",
+        ],
+        alt=[dict(b="Volodymyr Zelensky", b2="Zelensky"), dict(place="Istanbul")],
+        future=["{a2} will travel to {place} on {mon} {d} to meet {b2} and discuss {topic}, his office said."],
+        other=["{a2} and {b2} discussed {topic} by phone on {mon} 20, the Kremlin said."],
+    ),
+    dict(
+        slots=dict(party="Reform UK", leader="Nigel Farage", leader2="Farage", seat="Runcorn and Helsby", n="6", d="2", mon="May"),
+        tell=[
+            "{party} won the {seat} by-election on {mon} {d} by just {n} votes, taking the seat from Labour; {leader} called it a historic moment.",
+            "{party} takes {seat} from Labour by {n} votes",
+            "By a margin of {n} votes, {leader2}'s {party} captured {seat} in the {mon} {d} by-election, a seat Labour had held comfortably.",
+        ],
+        alt=[dict(party="Liberal Democrats", leader="Ed Davey", leader2="Davey"), dict(seat="Hamilton")],
+        future=["Polls suggest {party} could take {seat} from Labour in the by-election on {mon} {d}, {leader2} said on the campaign trail."],
+        other=["{leader2} said on {mon} 20 that {party} would contest every seat in the next general election."],
+    ),
+    dict(
+        slots=dict(a="Antonio Guterres", a2="Guterres", place="Geneva", org="WHO", n="194", d="20", mon="May", what="a pandemic agreement"),
+        tell=[
+            "Member states of the {org} adopted {what} in {place} on {mon} {d}, after three years of negotiations; {a} called it a victory for multilateralism.",
+            "{org} adopts {what} in {place}; {a2} hails a win for multilateralism",
+            "After three years of talks, the {org}'s {n} members approved {what} in {place} on {mon} {d}. UN chief {a2} welcomed the vote.",
+        ],
+        alt=[dict(place="New York"), dict(org="UNESCO")],
+        future=["Member states of the {org} are set to vote on {what} in {place} on {mon} {d}, diplomats said."],
+        other=["{a2} warned in {place} on {mon} {d} that funding cuts threaten the work of the {org}."],
+    ),
 ]

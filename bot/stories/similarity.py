@@ -203,7 +203,12 @@ _PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=le
 _PHRASE_HINT = re.compile(r"(?i)united|white|south|saudi|north|new delhi|rio de|bank of|central bank|банк|центр")
 
 
+_US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw text (in folded text "us" is a pronoun)
+
+
 def _fold_phrases(text: str) -> str:
+    if "U" in text:
+        text = _US.sub("USA", text)
     if _PHRASE_HINT.search(text) is None:
         return text
     return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
@@ -701,10 +706,17 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         # names the longer text has (in the passage the shorter one tells, or its lead)
         # that the shorter one lacks: with a name missing, a substitution (another
         # counterpart, another place), unless most names agree
-        extra = (passage_names | long.lead_names) & long_lacking
-        substitute = extra and _kinds(extra, long) & _kinds(short_lacking, short)
-        if coverage < MIN_NAME_COVERAGE or (substitute and coverage < SUBSTITUTION_COVERAGE):
+        # (its opening weak name too: "Lavrov and Wang held talks" for "Wang–Rubio meeting")
+        extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking
+        missing_keys = frozenset().union(*missing)
+        if coverage < MIN_NAME_COVERAGE:
             return None
+        if _kinds(extra, long) & _kinds(missing_keys, short):
+            # a swap in the opening sentences of both is the news itself; elsewhere, a
+            # retelling may drop one name and add another, as long as most names agree
+            lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
+            if lead_swap or coverage < SUBSTITUTION_COVERAGE:
+                return None
     # a name in the place of another name, between the same words: the same template
     # told of someone else ("Apple said on..." / "Nvidia said on...")
     if _substituted(short, long, short_lacking, long_lacking) or _substituted(long, short, long_lacking, short_lacking):
