@@ -61,7 +61,16 @@ from datetime import datetime, timedelta
 from itertools import compress
 from zlib import crc32
 
-from bot.stories.similarity import DEFAULT_THRESHOLD, Gist, RewriteMatch, entities_of, gist, rewrite_match, strong_names
+from bot.stories.similarity import (
+    DEFAULT_THRESHOLD,
+    Gist,
+    RewriteMatch,
+    entities_of,
+    gist,
+    names_conflict,
+    rewrite_match,
+    strong_names,
+)
 
 __all__ = [
     "DedupeItem",
@@ -351,13 +360,14 @@ def same_story(
     (a_canon, a_hash), (b_canon, b_hash) = _head(a_norm), _head(b_norm)
     if a_hash == b_hash:
         return bool(a_norm.strip())
+    a_entities = entities_of(a_text) if a_text else frozenset()
+    b_entities = entities_of(b_text) if b_text else frozenset()
     if _similar(_signature(a_canon), _signature(b_canon), similarity, containment) > 0.0:
-        return True
+        return not names_conflict(a_entities, b_entities)
     if a_text is None or b_text is None:
         return False
     match = rewrite_match(
-        gist(a_canon, entities_of(a_text)), gist(b_canon, entities_of(b_text)),
-        gap_hours=gap_hours, threshold=rewrite_threshold,
+        gist(a_canon, a_entities), gist(b_canon, b_entities), gap_hours=gap_hours, threshold=rewrite_threshold,
     )
     return match is not None and match.joined
 
@@ -683,6 +693,8 @@ class StoryIndex:
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
                 score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
+                if score and names_conflict(probe.entities, entry.entities):
+                    score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
             if not score and probe.entities and entry.entities:
