@@ -348,4 +348,38 @@ FRAMES = [
         future=["Member states of the {org} are set to vote on {what} in {place} on {mon} {d}, diplomats said."],
         other=["{a2} warned in {place} on {mon} {d} that funding cuts threaten the work of the {org}."],
     ),
+    dict(
+        slots=dict(a="Sergey Lavrov", a2="Lavrov", place="New York", forum="the UN Security Council", d="24", mon="April", topic="the Middle East"),
+        tell=[
+            "Russian Foreign Minister {a} chaired a meeting of {forum} in {place} on {mon} {d} devoted to {topic}, calling for an immediate ceasefire.",
+            "{a2} chairs {forum} session on {topic} in {place}",
+            "Speaking as chair of {forum} in {place} on {mon} {d}, {a2} urged an immediate ceasefire in {topic}.",
+            "In {place}, {a2} presided over {forum} debate on {topic} ({mon} {d}) and called for a ceasefire.",
+        ],
+        alt=[dict(place="Geneva"), dict(topic="Sudan")],
+        future=["{a2} will chair a meeting of {forum} on {topic} in {place} on {mon} {d}, the Russian mission said."],
+        other=["{a2} met the UN Secretary-General in {place} on {mon} 25 and discussed the reform of {forum}."],
+    ),
+    dict(
+        slots=dict(co="Volkswagen", co2="VW", place="Zwickau", n="3,000", d="9", mon="December", c="Germany"),
+        tell=[
+            "{co} agreed with unions on {mon} {d} to cut {n} jobs at its plant in {place} by 2030 while avoiding plant closures in {c}, the carmaker said.",
+            "{co2} to cut {n} jobs in {place}, no plant closures in {c}",
+            "Unions and {co} reached a deal on {mon} {d}: the {place} factory will lose {n} jobs by 2030, but no sites in {c} will close.",
+        ],
+        alt=[dict(place="Dresden"), dict(co="BMW", co2="BMW")],
+        future=["{co} and unions are expected to agree on {mon} {d} to cut {n} jobs at the {place} plant, sources said."],
+        other=["{co} opened a new battery line at its {place} plant on {mon} {d}, creating 300 jobs."],
+    ),
+    dict(
+        slots=dict(party="Pakatan Harapan", leader="Anwar Ibrahim", leader2="Anwar", c="Malaysia", state="Sabah", n="29", d="29", mon="November"),
+        tell=[
+            "{party} won {n} seats in the {state} state election on {mon} {d}, the election commission said, strengthening Prime Minister {leader}'s coalition in {c}.",
+            "{state} election: {party} takes {n} seats",
+            "With {n} seats won in {state} on {mon} {d}, {party} gave {leader2} a boost ahead of the next general election in {c}.",
+        ],
+        alt=[dict(party="Perikatan Nasional"), dict(state="Sarawak")],
+        future=["{state} votes on {mon} {d}; polls suggest {party} could win about {n} seats, giving {leader2} a boost."],
+        other=["{leader2} reshuffled his cabinet on {mon} {d}, giving {party} two more ministries."],
+    ),
 ]

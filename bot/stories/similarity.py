@@ -311,6 +311,7 @@ _WORD = re.compile(r"[^\W_]+")
 # One pass over the raw text: a sentence break, or a word (with inner hyphens/apostrophes).
 _RAW_TOKEN = re.compile(r"([.!?;:\n•|]|\s[-–—]\s|^)|([^\W\d_][\w]*(?:[-'’][\w]+)*)")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s[-–—]\s")
+_PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "off", "в", "во"])  # "talks in Sochi": Sochi is a place
 _STOPWORD_ACRONYMS = frozenset(["WHO", "IT", "ОН"])  # acronyms spelt like function words
 _ROMAN = re.compile(r"[IVXLC]+")  # "XVII BRICS Summit": a number, not a name
 _ACRONYM_MAX = 6  # an all-caps word up to this long is an acronym (OPEC, BRICS, ШОС); longer is shouting
@@ -494,6 +495,7 @@ class Gist:
     tokens: tuple[str, ...]  # the words in order ("" between sentences): where each name stands
     cities: frozenset[str]  # city keys ("@paris")
     opener: str  # key of the text's first word when it is a weak name ("Nvidia pledges..."), else ""
+    places: frozenset[str]  # name keys that are places: known cities, and names right after "in", "at", "в"...
 
 
 def gist(text_norm: str, entities: frozenset[str]) -> Gist:
@@ -549,10 +551,17 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     cities.update(key for key in strong if key[0] == "@")
     first = next((t for t in tokens if t), "")
     opener = _name_key(first) if first and _name_key(first) in weak else ""
+    named = strong | weak
+    places = set(cities)
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        if before in _PLACE_PREPOSITIONS and token:
+            key = _name_key(token)
+            if key in named and key[0] != "#":
+                places.add(key)
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
         weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past, tuple(tokens),
-        frozenset(cities), opener,
+        frozenset(cities), opener, frozenset(places),
     )
 
 
@@ -748,6 +757,9 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
             if lead_swap or coverage < SUBSTITUTION_COVERAGE:
                 return None
+    # another place: where an event happened is not dropped or changed by a retelling
+    if short.places & short_lacking and long.places & long_lacking & (passage_names | long.lead_names):
+        return None
     if _opener_swapped(short, long, short_lacking, long_lacking) or _opener_swapped(long, short, long_lacking, short_lacking):
         return None
     # a name in the place of another name, between the same words: the same template
