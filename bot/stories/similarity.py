@@ -648,6 +648,32 @@ def _kind(key: str) -> str:
     return "country" if key[0] == "#" else "name"
 
 
+def _explain_acronyms(
+    x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """An acronym one text lacks that the other spells out is no missing name: "VW" and
+    "Volkswagen" (its letters in order), "CMA" and "Competition and Markets Authority"
+    (initials). Both sides' lacking keys lose the pair."""
+    for a, b, a_lacking, b_lacking in ((x, y, x_lacking, y_lacking), (y, x, y_lacking, x_lacking)):
+        for acronym in a.acronyms & a_lacking:
+            letters = acronym.rstrip(".")
+            words = [t for t in b.tokens if t and _name_key(t) in b_lacking and _name_key(t) not in b.acronyms]
+            spelled = {t for t in words if t[0] == letters[0] and _is_subsequence(letters, t)}
+            initials = "".join(t[0] for t in words)
+            if spelled or (len(letters) > 1 and letters in initials):
+                explained = {_name_key(t) for t in spelled} or {_name_key(t) for t in words if t[0] in letters}
+                if a is x:
+                    x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
+                else:
+                    y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+    return x_lacking, y_lacking
+
+
+def _is_subsequence(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(letter in rest for letter in letters)
+
+
 def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     """The name keys of ``x`` that ``y`` does not name: the keys of each name of ``x`` not
     found in ``y``, and its opening weak name if ``y`` lacks the word."""
@@ -735,7 +761,7 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         return None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
-    short_lacking, long_lacking = _lacking(short, long), _lacking(long, short)
+    short_lacking, long_lacking = _explain_acronyms(short, long, _lacking(short, long), _lacking(long, short))
     missing = [unit for unit in short.units if unit <= short_lacking]
     # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
     # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
