@@ -63,9 +63,12 @@ from zlib import crc32
 
 from bot.stories.similarity import (
     DEFAULT_THRESHOLD,
+    MAX_GAP_HOURS,
     Gist,
     RewriteMatch,
     entities_of,
+    facts_conflict,
+    facts_of,
     gist,
     names_conflict,
     rewrite_match,
@@ -93,6 +96,7 @@ SHORT_SAMPLE_LENGTH = 6  # the same for texts of at most FULL_ANCHOR words (few 
 FULL_ANCHOR = 40  # texts with at most this many words are short: sampled more densely
 POSTING_CAP = 32  # a key shared by more posts than this is boilerplate: dropped
 MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared keys first
+MAX_REWRITE = 4  # of those, how many are scored as retellings (the costlier check)
 DEFAULT_CONTAINMENT = 0.85
 SHORT_FLOOR = 0.55  # short texts compared by content words need this much bigram overlap too
 
@@ -409,6 +413,7 @@ class Fingerprint:
     chash: bytes
     keys: tuple[int, ...]
     entities: frozenset[str] = frozenset()
+    facts: frozenset[tuple[str, str]] | None = None  # numbers and months (``facts_of``); None: not computed
 
     @property
     def content_hash(self) -> str:
@@ -434,7 +439,11 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
 def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     canon, chash = _head(text_norm)
     entities = entities_of(text) if text else frozenset()
-    return Fingerprint(canon, chash, tuple(_keys(canon) + _entity_keys(entities)), entities)
+    facts = facts_of(canon) if entities else _NO_FACTS  # only a post with names is ever scored as a retelling
+    return Fingerprint(canon, chash, tuple(_keys(canon) + _entity_keys(entities)), entities, facts)
+
+
+_NO_FACTS: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +464,7 @@ class _Entry:
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
     with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys."""
 
-    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "entities", "gist")
+    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "entities", "facts", "gist")
 
     def __init__(self, key: tuple[int, int], ts: float, story: int, origin: tuple[int, int] | None) -> None:
         self.key = key
@@ -468,6 +477,7 @@ class _Entry:
         self.origin = origin
         self.anchored = False
         self.entities: frozenset[str] = frozenset()
+        self.facts: frozenset[tuple[str, str]] | None = None  # derived on first use, like numbers
         self.gist: Gist | None = None  # built when first a candidate for a rewrite
 
 
@@ -475,7 +485,7 @@ class _Probe:
     """What ``find`` and then ``add`` derive from one new post; the signature only if a
     candidate passes the number guard."""
 
-    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_gist")
+    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_facts", "_gist")
 
     def __init__(self, item: DedupeItem) -> None:
         self.item = item
@@ -484,7 +494,9 @@ class _Probe:
             self.canon, self.chash = made.canon, made.chash
             self._keys: list[int] | None = list(made.keys)
             self.entities = made.entities
+            self._facts = made.facts
         else:
+            self._facts = None
             self.canon, self.chash = _head(item.text_norm)
             self._keys = None
             self.entities = entities_of(item.text) if item.text else frozenset()
@@ -499,9 +511,19 @@ class _Probe:
         return self._keys
 
     @property
+    def facts(self) -> frozenset[tuple[str, str]]:
+        if self._facts is None:
+            self._facts = facts_of(self.canon)
+        return self._facts
+
+    @property
+    def built_gist(self) -> Gist | None:
+        return self._gist
+
+    @property
     def gist(self) -> Gist:
         if self._gist is None:
-            self._gist = gist(self.canon, self.entities)
+            self._gist = gist(self.canon, self.entities, self.facts)
         return self._gist
 
     @property
@@ -679,6 +701,7 @@ class StoryIndex:
         best_why: Join | None = None
         window = self._window_s
         numbers = probe.numbers
+        rewrites_left = MAX_REWRITE
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range
@@ -697,9 +720,17 @@ class StoryIndex:
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
-            if not score and probe.entities and entry.entities:
-                # a retelling: other words, same facts (scored below any copy or containment)
-                match = self._rewrite(probe, entry, (ts - entry.ts) / 3600)
+            gap_hours = (ts - entry.ts) / 3600
+            if not score and rewrites_left and probe.entities and entry.entities and abs(gap_hours) <= MAX_GAP_HOURS:
+                # a retelling: other words, same facts (scored below any copy or containment);
+                # different figures or dates settle it before the costlier scoring
+                facts = entry.facts
+                if facts is None:
+                    facts = entry.facts = facts_of(entry.canon)
+                if facts_conflict(probe.facts, facts):
+                    continue
+                rewrites_left -= 1
+                match = self._rewrite(probe, entry, gap_hours)
                 if match is not None and match.joined:
                     score = match.score / 10
                     why = Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
@@ -710,7 +741,7 @@ class StoryIndex:
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
         if entry.gist is None:
-            entry.gist = gist(entry.canon, entry.entities)
+            entry.gist = gist(entry.canon, entry.entities, entry.facts)
         return rewrite_match(probe.gist, entry.gist, gap_hours=gap_hours, threshold=self.rewrite_threshold)
 
     def add(self, item: DedupeItem, story_id: int) -> None:
@@ -733,6 +764,8 @@ class StoryIndex:
             entry.chash = probe.chash
             copy = self._any_copy(probe.chash)
             entry.entities = probe.entities
+            entry.gist = probe.built_gist  # scored as a retelling already: keep what it cost
+            entry.facts = probe._facts
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
                 entry.canon, entry.numbers = copy.canon, copy.numbers

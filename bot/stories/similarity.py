@@ -55,6 +55,8 @@ __all__ = [
     "Gist",
     "RewriteMatch",
     "entities_of",
+    "facts_conflict",
+    "facts_of",
     "gist",
     "names_conflict",
     "rewrite_match",
@@ -201,7 +203,8 @@ _PHRASES = {
     "центробанк": "ЦБ", "центральный банк россии": "ЦБ",
 }
 _PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-_PHRASE_HINT = re.compile(r"(?i)united|white|south|saudi|north|new delhi|rio de|bank of|central bank|банк|центр")
+_PHRASE_LOWER = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b")
+_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр")
 
 
 _US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw text (in folded text "us" is a pronoun)
@@ -210,9 +213,16 @@ _US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw tex
 def _fold_phrases(text: str) -> str:
     if "U" in text:
         text = _US.sub("USA", text)
-    if _PHRASE_HINT.search(text) is None:
+    lowered = text.casefold()
+    if not any(hint in lowered for hint in _PHRASE_HINTS):
         return text
-    return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
+    if len(lowered) != len(text):  # casefolding changed lengths ("ß"): spans would not line up
+        return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
+    pieces, last = [], 0
+    for match in _PHRASE_LOWER.finditer(lowered):
+        pieces += (text[last : match.start()], _PHRASES[match.group()])
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
 
 
 # An announcement of something ahead: "expected to", "is set to", "проведут"... A bare
@@ -308,9 +318,7 @@ for _group in re.split(r"\n\s*(?=\w+:)", _CONCEPTS_TEXT.strip()):
 _DIRECTIONS = frozenset(["~up", "~down", "~same"])
 
 _WORD = re.compile(r"[^\W_]+")
-# One pass over the raw text: a sentence break, or a word (with inner hyphens/apostrophes).
-_RAW_TOKEN = re.compile(r"([.!?;:\n•|]|\s[-–—]\s|^)|([^\W\d_][\w]*(?:[-'’][\w]+)*)")
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s[-–—]\s")
+_WORD_OR_BREAK = re.compile(r"[^\W_]+|[.!?;:\n](?=\s|$)|\s[-–—]\s")
 _PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "off", "в", "во"])  # "talks in Sochi": Sochi is a place
 _STOPWORD_ACRONYMS = frozenset(["WHO", "IT", "ОН"])  # acronyms spelt like function words
 _ROMAN = re.compile(r"[IVXLC]+")  # "XVII BRICS Summit": a number, not a name
@@ -356,32 +364,21 @@ def entities_of(text: str) -> frozenset[str]:
     acronyms: set[str] = set()
     units: set[str] = set()
     run: list[str] = []
-    opening = True
     folded_text = _fold_phrases(text)
     run_end = -1
-    for match in _RAW_TOKEN.finditer(folded_text):
-        word = match.group(2)
-        if word is None:
-            opening = True
-            continue
-        at_opening, opening = opening, False
-        if run and (not word[0].isupper() or not folded_text[run_end : match.start()].isspace()):
+    # only capitalised words are visited: where a word stands (a sentence start, next to
+    # the previous name) is read from the characters before it
+    for match in _CAPITALISED.finditer(folded_text):
+        word, start = match.group(), match.start()
+        if run and not folded_text[run_end:start].isspace():
             if len(run) > 1:
                 units.add(UNIT + " ".join(sorted(set(run))))
             run = []
-        if not word[0].isupper():
-            continue
-        for part in re.split(r"[-'’]", word) if ("-" in word or "'" in word or "’" in word) else (word,):
-            folded = part.casefold()
-            if part in _STOPWORD_ACRONYMS:
-                folded = part.casefold() + "."  # "WHO" is not "who"
-            elif len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper() or _ROMAN.fullmatch(part):
-                continue
-            key = _name_key(folded)
-            shouting = part.isupper() and len(part) > _ACRONYM_MAX
-            if part.isupper() and not shouting and key[0] != "#":
+        at_opening = _opens_sentence(folded_text, start)
+        for key, kind in _name_parts(word):
+            if kind == _ACRONYM:
                 acronyms.add(key)
-            elif key[0] in "#@" or (not shouting and (not at_opening or not part[1:].islower())):
+            elif kind == _SURE or (kind == _NAME and not at_opening):
                 # a place, a word capitalised inside a sentence, or one with a capital inside ("IndiGo")
                 strong.add(key)
             else:
@@ -398,6 +395,56 @@ def entities_of(text: str) -> frozenset[str]:
     return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms} | units
 
 
+_ACRONYM, _SURE, _NAME, _MAYBE = 1, 2, 3, 4
+
+
+@functools.lru_cache(maxsize=100_000)
+def _name_parts(word: str) -> tuple[tuple[str, int], ...]:
+    """The name keys of a capitalised word (of each part of "Petropavlovsk-Kamchatsky") with
+    what the word alone says: an acronym, a sure name (a place, "IndiGo"), a name unless it
+    opens a sentence, or only maybe a name (a shouted word)."""
+    parts = []
+    for part in _NAME_PARTS.split(word) if ("-" in word or "'" in word or "’" in word) else (word,):
+        folded = part.casefold()
+        if part in _STOPWORD_ACRONYMS:
+            folded += "."  # "WHO" is not "who"
+        elif len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper() or _ROMAN.fullmatch(part):
+            continue
+        key = _name_key(folded)
+        shouting = part.isupper() and len(part) > _ACRONYM_MAX
+        if part.isupper() and not shouting and key[0] != "#":
+            kind = _ACRONYM
+        elif key[0] in "#@" or (not shouting and not part[1:].islower()):
+            kind = _SURE
+        else:
+            kind = _MAYBE if shouting else _NAME
+        parts.append((key, kind))
+    return tuple(parts)
+
+
+_CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zа-яё][\w]*(?:[-'’][\w]+)*")
+_NAME_PARTS = re.compile(r"[-'’]")
+_BREAKS = frozenset(".!?;:\n•|")
+_LOOK_BACK = 40
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is the first word of a sentence, a line or a text: the
+    nearest letter, digit or break before it (quotes, emoji, spaces skipped) is a break."""
+    i = start - 1
+    stop = max(-1, start - 1 - _LOOK_BACK)
+    while i > stop:
+        char = text[i]
+        if char.isalnum() or char == "_":
+            return False
+        if char in _BREAKS:
+            return True
+        if char in "-–—" and 0 < i < len(text) - 1 and text[i - 1].isspace() and text[i + 1].isspace():
+            return True
+        i -= 1
+    return True
+
+
 def strong_names(entities: frozenset[str]) -> list[str]:
     """The name keys of ``entities_of`` that are names for sure (acronyms included), sorted."""
     return sorted(e.lstrip(ACRONYM) for e in entities if e[0] not in (WEAK, UNIT))
@@ -409,7 +456,8 @@ _MONTHS = frozenset(
 )
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
 _PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
-_NUMBER_CONTEXT = re.compile(r"(\S*?)\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(%|[^\W\d_]+)?")
+_NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")  # "411,000", "8.8", "1 000"
+_AFTER_NUMBER = re.compile(r"\s*(%|[^\W\d_]+)")  # what it counts: "%", "billion", "июля"
 
 
 def _number_type(before: str, value: str, after: str) -> str:
@@ -424,41 +472,68 @@ def _number_type(before: str, value: str, after: str) -> str:
     return "count"
 
 
+_SEPARATORS = re.compile(r"[.,\s]")
+
+
 def _number_value(value: str) -> str:
     """A number's significant digits: "411,000", "411 000" and "411" (thousand) agree;
     "8.8" and "8,8" agree."""
-    digits = re.sub(r"[.,\s]", "", value).lstrip("0")
+    digits = _SEPARATORS.sub("", value).lstrip("0")
     return digits.rstrip("0") or "0"
 
 
 # Months named in a text are facts like numbers: "in August" and "from September" are two
 # different months of output. ("May" counts only next to a number: it is also a verb.)
-_MONTH_NAMES = re.compile(
-    r"\b(january|february|march|april|june|july|august|september|october|november|december)\b"
-    r"|\b\d+\s+(may)\b|\b(may)\s+\d+"
-    r"|\b(январ|феврал|март|апрел|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-я]*|\b(ма)[йяе]\b"
-)
+_DIGIT = re.compile(r"\d")
+_MAY = re.compile(r"\b\d+\s+may\b|\bmay\s+\d+")
 
 
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..., and
     the months it names: ("month", "august"), ("month", "июл")."""
     found = set()
-    if any(c.isdigit() for c in text_norm):
-        for match in _NUMBER_CONTEXT.finditer(text_norm):
-            before, value, after = match.group(1), match.group(2).strip(), (match.group(3) or "").casefold()
-            found.add((_number_type(before, value, after), _number_value(value)))
-    for match in _MONTH_NAMES.finditer(text_norm):
-        month = next(group for group in match.groups() if group)
-        found.add(("month", _RU_MONTH_NUMBERS.get(month, month)))
+    if _DIGIT.search(text_norm):
+        for match in _NUMBER.finditer(text_norm):
+            start, value = match.start(), match.group()
+            head = text_norm[max(0, start - 30) : start].split()
+            follow = _AFTER_NUMBER.match(text_norm, match.end())
+            after = follow.group(1).casefold() if follow else ""
+            found.add((_number_type(head[-1] if head else "", value, after), _number_value(value)))
+    if "may" in text_norm:  # "May" is a month only next to a number: it is also a verb
+        found.update(("month", "may") for _ in _MAY.finditer(text_norm))
     return frozenset(found)
 
 
-_RU_MONTH_NUMBERS = dict(zip(
-    ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"],
+# Months named in a text are facts like numbers: "in August" and "from September" are two
+# different months of output. ``_word`` gives a month the stem "=name".
+_MONTH_FORMS: dict[str, str] = {}
+for _name, _forms in zip(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"],
+    ["январь января январе январем", "февраль февраля феврале", "март марта марте", "апрель апреля апреле",
+     "май мая мае", "июнь июня июне", "июль июля июле", "август августа августе", "сентябрь сентября сентябре",
+     "октябрь октября октябре", "ноябрь ноября ноябре", "декабрь декабря декабре"],
     strict=True,
-))
+):
+    for _form in [_name, *_forms.split()]:
+        _MONTH_FORMS[_form] = "=" + _name
+_MONTH_WORDS = frozenset(_MONTH_FORMS)
+
+
+def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
+    """The numbers and months of a normalised text, typed: ("pct", "18"), ("date", "3"),
+    ("month", "july")... Cheap enough to compute for every post (e.g. in an import worker),
+    so that two texts stating different facts are told apart before anything else."""
+    found = _typed_numbers(text_norm)
+    words = set(_WORD.findall(text_norm)) & _MONTH_WORDS
+    words.discard("may")  # counted by _typed_numbers, next to a number only
+    if words:
+        found = found | {("month", _MONTH_FORMS[word][1:]) for word in words}
+    return found
+
+
+def facts_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
+    """Whether two texts' ``facts_of`` state different values of one kind of fact."""
+    return _numbers_conflict(a, b)
 
 
 def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
@@ -498,8 +573,24 @@ class Gist:
     places: frozenset[str]  # name keys that are places: known cities, and names right after "in", "at", "в"...
 
 
-def gist(text_norm: str, entities: frozenset[str]) -> Gist:
-    """The gist of a normalised text whose raw form had ``entities`` (``entities_of``)."""
+_AHEAD, _WILL, _DONE = 1, 2, 3
+
+
+@functools.lru_cache(maxsize=200_000)
+def _word(token: str) -> tuple[int, str, str]:
+    """What a (casefolded) word tells: its tense mark (``_AHEAD``, ``_WILL``, ``_DONE`` or 0),
+    its name key and its stem (concept); key and stem are "" for function words and numbers."""
+    tense = _AHEAD if token in _FUTURE_WORDS else _WILL if token in _WEAK_FUTURE_WORDS else _DONE if _is_past(token) else 0
+    if token in _MONTH_FORMS:
+        return tense, "=", _MONTH_FORMS[token]
+    if token in _STOPWORDS or token.isdigit():
+        return tense, "", ""
+    return tense, _name_key(token), _CONCEPTS.get(token) or _stem(token)
+
+
+def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, str]] | None = None) -> Gist:
+    """The gist of a normalised text whose raw form had ``entities`` (``entities_of``);
+    ``facts`` (``facts_of(text_norm)``) if already known."""
     acronyms = frozenset(e[1:] for e in entities if e.startswith(ACRONYM))
     strong = frozenset(e for e in entities if e[0] not in (WEAK, ACRONYM, UNIT)) | acronyms
     weak = frozenset(e[1:] for e in entities if e.startswith(WEAK))
@@ -516,42 +607,52 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
     tokens: list[str] = []
     cities: set[str] = set()
     future = past = will = False
-    for sentence in _SENTENCE_END.split(_fold_phrases(text_norm).casefold()):
-        stems = set()
-        keys = set()
-        words = _WORD.findall(sentence)
-        tokens += words
-        tokens.append("")  # sentences do not run into each other
-        for token in words:
-            if token in _FUTURE_WORDS:
+    text = _fold_phrases(text_norm).casefold()
+    stems: set[str] = set()
+    keys: set[str] = set()
+    # one pass over words and sentence breaks ("." "!" "?" ";" ":" before a space, " - ")
+    named = strong | weak
+    for word in _WORD_OR_BREAK.findall(text):
+        if not word[0].isalnum():
+            if stems:
+                sentences.append(frozenset(stems))
+                sentence_names.append(frozenset(keys & named))
+                all_words |= stems
+                name_words |= keys
+                stems, keys = set(), set()
+            tokens.append("")  # sentences do not run into each other
+            continue
+        tokens.append(word)
+        tense, key, stem = _word(word)
+        if tense:
+            if tense == _AHEAD:
                 future = True
-            elif token in _WEAK_FUTURE_WORDS:
+            elif tense == _WILL:
                 will = True
-            elif not past and _is_past(token):
+            else:
                 past = True
-            if token in _STOPWORDS or token.isdigit():
-                continue
-            key = _name_key(token)
-            keys.add(key)
-            if key[0] == "@":
-                keys.add(_CITY_COUNTRY[key])
-                cities.add(key)
-            stem = _CONCEPTS.get(token) or _stem(token)
-            stems.add(stem)
-            stem_keys.setdefault(stem, key)
-        if not future and _FUTURE_PHRASES.search(sentence):
-            future = True
-        if stems:
-            sentences.append(frozenset(stems))
-            sentence_names.append(frozenset(keys & (strong | weak)))
-            all_words |= stems
-            name_words |= keys
+        if not key:
+            continue
+        if key == "=":  # a month: a fact (``facts_of``) and a content word
+            key, stem = word[:NAME_STEM], stem[1:]
+        keys.add(key)
+        if key[0] == "@":
+            keys.add(_CITY_COUNTRY[key])
+            cities.add(key)
+        stems.add(stem)
+        stem_keys.setdefault(stem, key)
+    if stems:
+        sentences.append(frozenset(stems))
+        sentence_names.append(frozenset(keys & named))
+        all_words |= stems
+        name_words |= keys
+    if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens) and _FUTURE_PHRASES.search(text):
+        future = True
     lead = sentence_names[0] & strong if sentence_names else frozenset()
     name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
     cities.update(key for key in strong if key[0] == "@")
     first = next((t for t in tokens if t), "")
     opener = _name_key(first) if first and _name_key(first) in weak else ""
-    named = strong | weak
     places = set(cities)
     for before, token in zip(tokens, tokens[1:], strict=False):
         if before in _PLACE_PREPOSITIONS and token:
@@ -560,7 +661,8 @@ def gist(text_norm: str, entities: frozenset[str]) -> Gist:
                 places.add(key)
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
-        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()), _typed_numbers(text_norm), len(all_words), future, will, past, tuple(tokens),
+        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()),
+        facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
         frozenset(cities), opener, frozenset(places),
     )
 
