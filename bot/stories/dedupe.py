@@ -64,6 +64,7 @@ from zlib import crc32
 from bot.stories.similarity import (
     DEFAULT_THRESHOLD,
     MAX_GAP_HOURS,
+    WEAK,
     Gist,
     RewriteMatch,
     entities_of,
@@ -422,15 +423,22 @@ class Fingerprint:
 
 # How many of a post's first entities are paired into keys: a pair of names ("lavrov" with
 # "fidan") stays rare where each name alone is boilerplate in a channel's window.
-ENTITY_PAIR_SPAN = 5
+ENTITY_PAIR_SPAN = 4
+ENTITY_KEYS = 6  # single names indexed per post: keys per post stay bounded
 
 
 def _entity_keys(entities: frozenset[str]) -> list[int]:
-    """Keys that let a retelling meet its story: each entity stem and each pair of the first
-    few (sorted, so both posts choose the same ones). Entities that saturate are dropped
-    like any boilerplate key, so lookup stays bounded."""
-    names = strong_names(entities)
-    keys = [_stable("\x01" + name) for name in names]
+    """Keys that let a retelling meet its story: each of a few names (and each country) and
+    each pair of the first few names (sorted, so both posts choose the same ones). Names
+    that saturate (a country, a common word opening a sentence) are dropped like any
+    boilerplate key, so lookup stays bounded."""
+    sure = strong_names(entities)
+    # names, then words capitalised only at a sentence start ("Tesla delivered..."):
+    # common words among them saturate like any boilerplate key
+    names = [name for name in sure if name[0] != "#"]
+    names += sorted(e[1:] for e in entities if e[0] == WEAK)
+    names = names[:ENTITY_KEYS]
+    keys = [_stable("\x01" + name) for name in names + [name for name in sure if name[0] == "#"]]
     head = names[:ENTITY_PAIR_SPAN]
     keys += [_stable(f"\x02{x} {y}") for i, x in enumerate(head) for y in head[i + 1 :]]
     return keys
