@@ -540,9 +540,14 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     """True when the texts give different values for the same kind of number: each has a
     date (percentage, count...) the other lacks. A number only one side mentions is not
     a conflict: retellings keep different subsets of the facts."""
-    if a <= b or b <= a:
+    if not a or not b:
         return False
-    only_a, only_b = a - b, b - a
+    only_a = a - b
+    if not only_a:
+        return False
+    only_b = b - a
+    if not only_b:
+        return False
     kinds_a = {kind for kind, _ in only_a}
     return any(kind in kinds_a for kind, _ in only_b)
 
