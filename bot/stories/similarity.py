@@ -8,38 +8,46 @@ and the content words of the action. This module compares those, pure and withou
 
 Names come from the raw text's capitalisation (the stored text is casefolded): a word
 capitalised inside a sentence is a *name*; one capitalised only because it opens a
-sentence or a headline ("Regulator says...", "Citing...") is a *weak name*, which counts
-when both texts have it and is forgiven when missing. Countries, their adjectives and
-capitals fold to one key ("Brazil", "Brazilian", "Brasilia", "Бразилии" → one country),
-and other names are compared by their first ``NAME_STEM`` letters, which folds Russian
-cases ("Путин", "Путина", "Путиным") and English possessives. Content words are compared
-by their Snowball stem (English or Russian, by script).
+sentence or a headline ("Regulator says...", "Citing...") is a *weak name*: it counts when
+both texts have it and weighs little when missing. Acronyms and words with a capital inside
+("IndiGo") are names wherever they stand. Countries, their adjectives and a few aliases fold
+to one key ("Brazil", "Brazilian", "Бразилии"); a city keeps its own key but also names its
+country ("Brasilia" agrees with "Brazil", "Paris" does not agree with "Berlin"). Other names
+are compared by their first ``NAME_STEM`` letters, which folds Russian cases ("Путин",
+"Путина", "Путиным"). A name of several words ("Donald Trump") counts once. Content words
+are compared by Snowball stem (English or Russian, by script), and the words news channels
+use for one thing ("phone call" / "telephone conversation", "снизил" / "снижение") by a
+shared concept.
 
-The rules, in the order they are applied (any veto ends the comparison):
+The rules, in order (any veto ends the comparison):
 
-1. Time: past ``MAX_GAP_HOURS`` a rewrite never joins (a retelling comes within hours;
-   the same people a week later are another meeting).
-2. Numbers must agree: numbers are typed (date, percentage, year, count) and two texts
-   that each give a value of one type the other lacks ("18%" vs "19%", "July 3" vs
-   "July 9") report different events. A number only one side mentions is no conflict.
-3. Tense must agree: an announcement ("will hold talks", "проведут") is not the report
-   of the event it announces (unless the longer text is long: a long report mentions what
-   comes next in passing).
-4. Names must agree, softly: a name of the shorter text that the longer one lacks is a
-   *substitution* (another counterpart, another pair of countries) when the longer text
-   also names someone the shorter one lacks in its best-matching passage, or when more
-   than a third of the shorter text's names are missing. Weak names never veto.
-5. Both must share at least ``MIN_ANCHORS`` facts (names and numbers together), at least
-   one of them a name.
-6. The score is the weighted share of the shorter text's content words found in the
-   best-matching passage of the longer one (a run of its sentences about as long as the
-   shorter text: a summary is compared with the part of the long post it summarises, not
-   with all of it), blended with the share of that passage's words found in the shorter
-   text, plus a bonus when the opening sentences name the same entities and when numbers
-   agree. Names weigh ``NAME_WEIGHT``, other content words 1, words every news post uses
-   ("said", "talks", "minister") ``GENERIC_WEIGHT``.
+1. Time: past ``MAX_GAP_HOURS`` a rewrite never joins.
+2. Facts (``facts_of``): numbers are typed (date, percentage, year, count) and months
+   named; two texts that each give a value of one kind the other lacks ("18%" vs "19%",
+   "July 3" vs "July 9", "in August" vs "in September") report different events. A fact
+   only one side states is no conflict: retellings keep different subsets.
+3. Tense: a clear announcement ("expected to", "is set to", "проведут") is not the report
+   of the event, nor is "will ..." the report of the done event ("held", "провели"); a
+   direction of change (cut / raised / kept) differs: another decision.
+4. Names, softly: the longer text must name most of the shorter one's names
+   (``MIN_NAME_COVERAGE``); a name missing where the longer text names another of the same
+   kind (country for country, person, company or city for one of those) is a
+   *substitution*: another counterpart, company or place. It vetoes when both names stand
+   in the opening sentences, or when fewer than ``SUBSTITUTION_COVERAGE`` of the names
+   agree. A place swapped ("in Sochi" / "in Istanbul"), a sentence-opening name swapped for
+   another ("Microsoft completed..." / "...Sony finalised...") and a name standing between
+   the same words as another ("Apple said on" / "Nvidia said on") veto too. An acronym the
+   other text spells out ("VW" / "Volkswagen") is no missing name.
+5. Anchors: at least ``MIN_ANCHORS`` shared facts (names and numbers), one of them a name.
+6. Score: the weighted share of the shorter text's content words found in the
+   best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
+   times the shorter text: a summary is compared with the part of the long post it
+   summarises), blended with the share of that passage found in the shorter text; plus a
+   bonus when the opening sentences name the same people and for shared numbers. Names
+   weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every news
+   post uses ``GENERIC_WEIGHT``, other words 1.
 7. Time weighs in: within ``CLOSE_HOURS`` the score must reach ``threshold``; the bar
-   rises with the gap.
+   rises by ``GAP_PENALTY_PER_DAY`` per day after that.
 """
 
 from __future__ import annotations
@@ -431,6 +439,8 @@ _LOOK_BACK = 40
 def _opens_sentence(text: str, start: int) -> bool:
     """Whether the word at ``start`` is the first word of a sentence, a line or a text: the
     nearest letter, digit or break before it (quotes, emoji, spaces skipped) is a break."""
+    if start >= 2 and text[start - 1] == " " and text[start - 2].isalnum():
+        return False  # the usual case: a word after a word
     i = start - 1
     stop = max(-1, start - 1 - _LOOK_BACK)
     while i > stop:
@@ -456,7 +466,7 @@ _MONTHS = frozenset(
 )
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
 _PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
-_NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")  # "411,000", "8.8", "1 000"
+_NUMBER = re.compile(r"\d+(?:[., \u00a0]\d{3}(?!\d))*(?:[.,]\d+)?")  # "411,000", "8.8", "1 000" (not "27 2025")
 _AFTER_NUMBER = re.compile(r"\s*(%|[^\W\d_]+)")  # what it counts: "%", "billion", "июля"
 
 
@@ -472,13 +482,10 @@ def _number_type(before: str, value: str, after: str) -> str:
     return "count"
 
 
-_SEPARATORS = re.compile(r"[.,\s]")
-
-
 def _number_value(value: str) -> str:
     """A number's significant digits: "411,000", "411 000" and "411" (thousand) agree;
     "8.8" and "8,8" agree."""
-    digits = _SEPARATORS.sub("", value).lstrip("0")
+    digits = value.replace(",", "").replace(".", "").replace(" ", "").replace("\u00a0", "").lstrip("0")
     return digits.rstrip("0") or "0"
 
 
