@@ -14,13 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import __version__
 from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
 from bot.errors import ConfigError, TgdigestError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --- plumbing -----------------------------------------------------------------------------
 
@@ -32,7 +35,7 @@ class AppContext:
     config_option: str | None
     db_option: str | None
     _config: Config | None = None
-    _db: Any = None
+    _db: Database | None = None
     _secrets: Secrets | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -57,7 +60,7 @@ class AppContext:
         return self._secrets
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         if self._db is None:
             from bot.storage.db import open_db
 

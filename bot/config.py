@@ -197,7 +197,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{label}: not valid TOML: {e}") from None
     problems: list[str] = []
-    config = _build(Config, raw, label, "", problems)
+    config: Config | None = _build(Config, raw, label, "", problems)
     if env.get("TGDIGEST_ADMINS"):
         admins: list[int] = []
         for part in env["TGDIGEST_ADMINS"].replace(";", ",").split(","):
@@ -210,17 +210,13 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
                 problems.append(f"TGDIGEST_ADMINS: {part!r} is not a chat id (a whole number)")
         if config is not None:
             merged = tuple(dict.fromkeys(config.bot.admins + tuple(admins)))
-            config = _replace(config, bot=_replace(config.bot, admins=merged))
+            config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, admins=merged))
     if config is not None:
         _check_semantics(config, label, problems)
     if problems:
         raise ConfigError(problems)
     assert config is not None
-    return _replace(config, source_path=path)
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)
+    return dataclasses.replace(config, source_path=path)
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:

@@ -44,6 +44,9 @@ UNAVAILABLE_BACKOFF = timedelta(hours=1)  # a private/banned channel is retried 
 RESOLVE_BACKOFF = timedelta(hours=6)  # a handle that did not resolve (resolutions are costly)
 POLLED_SOURCES = ("telethon", "web")
 
+# Picks channels for `fetch --channel X`: (handle, channel id, username, title) -> wanted?
+_ChannelFilter = Callable[[str | None, int | None, str | None, str | None], bool]
+
 
 class ChannelListError(TgdigestError):
     """A channel cannot be added or removed as asked (the message says why)."""
@@ -306,7 +309,7 @@ class Collector:
 
     # -- selection --
 
-    def _matcher(self, only: str | None) -> Callable[[str | None, int | None, str | None, str | None], bool] | None:
+    def _matcher(self, only: str | None) -> _ChannelFilter | None:
         if only is None:
             return None
         text = only.strip()
@@ -323,11 +326,11 @@ class Collector:
                     return True
                 if parsed.kind == "id" and channel_id == int(parsed.value):
                     return True
-            return bool(title) and title.casefold() == text.casefold()  # type: ignore[union-attr]
+            return bool(title) and title is not None and title.casefold() == text.casefold()
 
         return match
 
-    def _pending(self, wanted: Any) -> list[tuple[str, str]]:
+    def _pending(self, wanted: _ChannelFilter | None) -> list[tuple[str, str]]:
         rows = self.db.execute(
             "SELECT handle, source, title FROM channel_handles WHERE channel_id IS NULL ORDER BY added_at, handle"
         ).fetchall()
@@ -337,7 +340,7 @@ class Collector:
             if wanted is None or wanted(handle, None, None, title)
         ]
 
-    def _targets(self, wanted: Any) -> list[_Target]:
+    def _targets(self, wanted: _ChannelFilter | None) -> list[_Target]:
         rows = self.db.execute(
             "SELECT c.id, c.username, c.title, c.handle, c.access_hash, c.source, c.last_message_id, "
             "c.last_poll_at, c.last_error, c.next_poll_at, h.handle, h.source, h.interval, h.backfill "

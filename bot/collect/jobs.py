@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.errors import SessionInvalid
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ def collection_interval(config: Config) -> float:
 
 
 def add_collection_job(
-    scheduler: Any,
+    scheduler: BaseScheduler,
     func: Callable[[], Awaitable[Any]],
     *,
     minutes: float,
@@ -37,7 +41,7 @@ def add_collection_job(
     on_session_invalid: Callable[[SessionInvalid], None] | None = None,
     job_id: str = COLLECTION_JOB_ID,
     run_now: bool = True,
-) -> Any:
+) -> Job:
     """Schedule ``func`` every ``minutes`` (plus up to ``jitter`` s); returns the Job."""
     from datetime import UTC, datetime
 

@@ -368,6 +368,7 @@ class Sandbox:
         if self._server is None:
             raise RuntimeError("the sandbox is not started")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address is (str, int)
         return f"http://{host}:{port}"
 
     # --- what a user does ---

@@ -36,9 +36,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
@@ -70,6 +71,10 @@ from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +213,7 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: set[int],
+        matched: AbstractSet[int],
         queries: Sequence[Query],
         mode: str,
         record_date: date | None = None,
@@ -440,7 +445,7 @@ class DigestService:
             return DeliveryReport()
         return await self.deliver_pending(digest_ids=ids)
 
-    def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
+    def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
         """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
         return scheduler.add_job(
             self.tick,

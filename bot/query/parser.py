@@ -27,7 +27,7 @@ import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.normalise import extract_hashtags, normalise, words
 from bot.errors import QueryError
@@ -70,8 +70,14 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]+")
 
 # --- stemming -------------------------------------------------------------------------
 
+class _Stemmer(Protocol):
+    """What we use of a ``snowballstemmer`` stemmer (the library ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 (the library's name)
+
+
 _stemmer_lock = threading.Lock()  # snowball stemmer objects keep state between calls
-_stemmers: dict[str, object] = {}
+_stemmers: dict[str, _Stemmer] = {}
 
 
 def stemming_languages() -> tuple[str, ...]:
@@ -95,7 +101,7 @@ def stem(word: str, language: str) -> str:
                     f"(one of: {', '.join(snowballstemmer.algorithms())})"
                 )
             stemmer = _stemmers[language] = snowballstemmer.stemmer(language)
-        return stemmer.stemWord(word)  # type: ignore[attr-defined]
+        return stemmer.stemWord(word)
 
 
 # --- documents --------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class ImportProblem:
     """A message that could not be read; the rest of the file still is."""
 
     file: str
-    message_id: Any
+    message_id: object  # as the file has it: possibly not a number at all
     reason: str
     skipped: bool = False  # True for service messages: expected, not an error
 
@@ -149,7 +149,7 @@ def _header(raw: dict[str, Any], label: str) -> ExportHeader:
 
 
 def _convert(
-    message: Any, header: ExportHeader, label: str, username: str | None
+    message: object, header: ExportHeader, label: str, username: str | None
 ) -> Post | ImportProblem:
     if not isinstance(message, dict):
         return ImportProblem(label, "?", "not an object")
@@ -186,7 +186,7 @@ def _convert(
 
 def _date(message: dict[str, Any], key: str) -> datetime | None:
     unix = message.get(f"{key}_unixtime")
-    if unix not in (None, ""):
+    if unix is not None and unix != "":
         try:
             return datetime.fromtimestamp(int(unix), UTC)
         except (TypeError, ValueError, OverflowError):

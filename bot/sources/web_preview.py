@@ -26,11 +26,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment
+from bs4 import BeautifulSoup
+from bs4.element import Comment, NavigableString, Tag
 
 from bot import __version__
 from bot.core.handles import Handle
@@ -122,7 +121,7 @@ def _media_kind(message: Tag) -> str | None:
     grouped = message.select_one(".tgme_widget_message_grouped_wrap")
     if grouped is not None:
         first = grouped.select_one(".grouped_media_wrap")
-        if first is not None and "tgme_widget_message_video_player" in first.get("class", []):
+        if first is not None and "tgme_widget_message_video_player" in first.get_attribute_list("class"):
             return "video"
         return "photo"
     checks = (
@@ -149,7 +148,7 @@ def _parse_message(message: Tag, where: str) -> tuple[WebPost | None, int, str]:
     if ref is None:
         raise WebPreviewError(f"{where}: a message has no readable data-post attribute (markup changed?)")
     message_id, name = int(ref.group("id")), ref.group("name")
-    if "service_message" in message.get("class", []):
+    if "service_message" in message.get_attribute_list("class"):
         return None, message_id, name
     time_tag = message.select_one(".tgme_widget_message_date time[datetime]")
     if time_tag is None:
@@ -428,6 +427,6 @@ def _retry_after(response: httpx.Response) -> int:
         return 5
 
 
-def make_client(*, timeout: float, transport: Any = None) -> httpx.AsyncClient:
+def make_client(*, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The HTTP client the web source uses (a transport may be given for tests)."""
     return httpx.AsyncClient(timeout=timeout, transport=transport)

@@ -380,7 +380,7 @@ class Ingestor:
             if row is None:
                 return None
             state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
+                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
                 post_count=row[4], categories=json.loads(row[5]),
             )
             stories[story_id] = state
@@ -442,7 +442,7 @@ class Ingestor:
                 continue
             origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
             self.index.add(
-                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]  # date NOT NULL
                 row[6],
             )
         self._loaded_days.update(missing)

@@ -89,7 +89,7 @@ def _core(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_post_hashtags_tag ON post_hashtags(tag)")
-    db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.table("posts").enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
 
 

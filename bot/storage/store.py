@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from bot.core.clock import from_iso, to_iso
 from bot.core.models import Post, StoredPost, Story, channel_url
 from bot.core.normalise import words
-from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
+from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Query, Word
 
 _POST_COLUMNS = (
     "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
@@ -34,14 +34,13 @@ def required_fts_terms(node: Node) -> list[str]:
     drop a match. Only plain ASCII words and prefixes qualify (for them our normaliser and
     FTS5's unicode61 tokenizer agree exactly); they are quoted, so no user text ever
     reaches FTS syntax. ``OR``, exclusions, hashtags, channels and stemmed words add none."""
-    kind = type(node)
-    if kind is Word:
+    if isinstance(node, Word):
         return [f'"{node.value}"'] if node.stem is None and _FTS_SAFE.fullmatch(node.value) else []
-    if kind is Phrase:
+    if isinstance(node, Phrase):
         return [f'"{w}"' for w in node.words if _FTS_SAFE.fullmatch(w)] if node.stems is None else []
-    if kind is Prefix:
+    if isinstance(node, Prefix):
         return [f'"{node.value}"*'] if _FTS_SAFE.fullmatch(node.value) else []
-    if kind is And:
+    if isinstance(node, And):
         return [term for child in node.children for term in required_fts_terms(child)]
     return []
 
@@ -59,7 +58,7 @@ def _row_to_stored(row: Sequence[Any]) -> StoredPost:
     post = Post(
         channel_id=row[0],
         message_id=row[1],
-        date=from_iso(row[2]),  # type: ignore[arg-type]
+        date=from_iso(row[2]),  # type: ignore[arg-type]  # posts.date is NOT NULL
         edited_at=from_iso(row[3]),
         text=row[4],
         hashtags=tuple(json.loads(row[5])),
@@ -92,7 +91,8 @@ class Store:
         limit: int | None = None,
     ) -> list[StoredPost]:
         """Posts oldest first, optionally from ``since`` on and of one channel."""
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_iso(since))
@@ -183,7 +183,7 @@ class Store:
 
     def search(
         self,
-        query: Any,
+        query: Query,
         *,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -193,7 +193,8 @@ class Store:
 
         A story matches when any of its posts matches; it is listed once.
         """
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("s.last_date >= ?")
             params.append(to_iso(since))

@@ -160,7 +160,8 @@ class BotAPI:
     # --- the methods the bot uses ------------------------------------------------------
 
     async def get_me(self) -> dict[str, Any]:
-        return await self.call("getMe")
+        me: dict[str, Any] = await self.call("getMe")
+        return me
 
     async def get_updates(
         self,

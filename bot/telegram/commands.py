@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
-from bot.core.models import Story
+from bot.core.models import Story, Subscriber
 from bot.errors import QueryError
 from bot.query.parser import Query, parse_query
 from bot.storage import subscribers as subs
@@ -296,12 +296,15 @@ class CommandHandler:
         if name in ("addchannel", "removechannel", "stats"):
             if user not in self.config.bot.admins and chat_id not in self.config.bot.admins:
                 return ["Not allowed."]
-            return getattr(self, f"_cmd_{name}")(args)
+            admin_command: Callable[[str], list[str]] = getattr(self, f"_cmd_{name}")
+            return admin_command(args)
         if name == "start":
             return self._cmd_start(chat_id, username, first_name)
         if name == "digest":
             return await self._cmd_digest(chat_id)
-        handler = getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
+        handler: Callable[[int, str], list[str]] | None = (
+            getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
+        )
         if handler is None:
             return [f"I don't know /{esc(shorten(name, 40))}. Send /help for the list of commands."]
         return handler(chat_id, args)
@@ -319,7 +322,7 @@ class CommandHandler:
 
     # --- helpers ---
 
-    def _register(self, chat_id: int, username: str | None = None, first_name: str | None = None) -> subs.Subscriber:
+    def _register(self, chat_id: int, username: str | None = None, first_name: str | None = None) -> Subscriber:
         subscriber, _ = subs.register(
             self.db, chat_id, username=username, first_name=first_name,
             default_time=self.config.digest.default_time,

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -35,7 +35,12 @@ from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
 from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
 from bot.telegram.sender import Sender
 
+if TYPE_CHECKING:
+    from bot.digests.delivery import DigestService
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OFFSET_KEY = "bot_update_offset"
 SORRY = "Sorry, something went wrong on my side. Please try again later."
@@ -172,7 +177,7 @@ class UpdateLoop:
         except BotAPIError as e:
             log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
 
-    async def _until_stopped(self, call: Awaitable[Any]) -> Any:
+    async def _until_stopped(self, call: Awaitable[T]) -> T | None:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
         task = asyncio.ensure_future(call)
         stopper = asyncio.create_task(self._stop.wait())
@@ -193,9 +198,9 @@ class UpdateLoop:
     def _delay(self, error: BotAPIError, failures: int) -> float:
         if isinstance(error, RetryAfter):
             return error.retry_after
-        return min(self.max_backoff, 0.5 * 2 ** min(failures, 10))
+        return min(self.max_backoff, 0.5 * 2.0 ** min(failures, 10))
 
-    async def _retrying(self, call: Callable[[], Awaitable[Any]], attempts: int = 5) -> Any:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
@@ -269,9 +274,10 @@ async def run_bot(
     """
     db = open_db(db_path)
     try:
-        service: Any = None
+        service: DigestService | None = None
 
         async def on_demand(chat_id: int) -> str | None:
+            assert service is not None  # set below, before the loop can call this
             return await service.digest_now(chat_id)
 
         app = build_bot(config, secrets, db, digest_now=digest_now or on_demand)
