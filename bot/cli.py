@@ -20,6 +20,7 @@ import click
 
 from bot import __version__
 from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
+from bot.core.text import shorten
 from bot.errors import ConfigError, TgdigestError
 
 if TYPE_CHECKING:
@@ -151,11 +152,6 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _short(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -256,8 +252,8 @@ def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: in
         p = sp.post
         cats = ",".join(sp.categories) or "-"
         click.echo(
-            f"{p.date:%Y-%m-%d %H:%M}  {_short(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
-            f"{p.message_id:>7}  story {sp.story_id:<6} {_short(cats, 20):20}  {_short(p.text or f'[{p.media_kind}]', 70)}"
+            f"{p.date:%Y-%m-%d %H:%M}  {shorten(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
+            f"{p.message_id:>7}  story {sp.story_id:<6} {shorten(cats, 20):20}  {shorten(p.text or f'[{p.media_kind}]', 70)}"
         )
     click.echo(f"{len(rows)} posts", err=True)
 
@@ -289,7 +285,7 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
         rep = story.representative.post
         cats = ", ".join(story.categories) or "Other"
         others = len(story.posts) - 1
-        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {_short(rep.text or f'[{rep.media_kind}]', 90)}")
+        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {shorten(rep.text or f'[{rep.media_kind}]', 90)}")
         click.echo(f"    {rep.url}" + (f"  (+{others} more post{'s' if others > 1 else ''})" if others else ""))
     click.echo(f"{len(stories)} stories", err=True)
 
@@ -407,7 +403,7 @@ def channels_cmd(app: AppContext, fmt: str) -> None:
         name = row["title"] or (f"@{row['username']}" if row["username"] else row["handle"])
         ident = row["id"] if row["id"] is not None else "(not resolved yet)"
         state = "" if row["active"] else "  [inactive]"
-        click.echo(f"{_short(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
+        click.echo(f"{shorten(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
         click.echo(
             f"    last post {row['last_message_id']}, last poll {row['last_poll_at'] or 'never'}"
             + (f", next poll not before {row['next_poll_at']}" if row["next_poll_at"] else "")
@@ -465,8 +461,8 @@ def bot_cmd(app: AppContext) -> None:
 def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
     """Build one subscriber's digest of what is new now; send it unless --dry-run."""
     from bot.app import run_digest_command
+    from bot.core.text import visible_text
     from bot.digests.delivery import digest_to_json
-    from bot.digests.render import visible_text
 
     built = run_digest_command(app.db, app.config, app.secrets, chat_id=chat_id, dry_run=dry_run)
     if fmt == "json":

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bot.config import BotConfig, CategoryConfig, Config
 from bot.core.models import Post
-from bot.devtools.sandbox import parse_html, utf16_length
+from bot.core.text import utf16_len
+from bot.devtools.sandbox import parse_html
 from bot.errors import QueryError
 from bot.query.parser import parse_query
 from bot.storage.db import open_db
@@ -55,7 +56,7 @@ def assert_valid_replies(replies: list[str]) -> None:
     for reply in replies:
         assert len(reply) <= 4096
         plain = parse_html(reply)  # raises on anything Telegram would reject
-        assert plain.strip() and utf16_length(plain) <= 4096
+        assert plain.strip() and utf16_len(plain) <= 4096
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.core.text import utf16_len
+
 MAX_MESSAGE_LENGTH = 4096
 
 # Telegram's HTML parse mode: these tags and nothing else.
@@ -55,11 +57,6 @@ _ATTRIBUTE = re.compile(r"\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*(?:=\s*(\"[^\"]*\"|'[^']
 
 class HTMLParseError(ValueError):
     """Text is not valid Telegram HTML; ``str(e)`` is what Telegram would say after the colon."""
-
-
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _byte_offset(text: str, index: int) -> int:
@@ -396,7 +393,7 @@ class Sandbox:
         }
         command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
         if command:
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}]
         return self.inject_update({"message": message})
 
     def block(self, chat_id: int, *, notify: bool = True) -> None:
@@ -675,7 +672,7 @@ class Sandbox:
             raise _APIError(400, "Bad Request: unsupported parse_mode")
         if not plain.strip():
             raise _APIError(400, "Bad Request: message text is empty")
-        if utf16_length(plain) > MAX_MESSAGE_LENGTH:
+        if utf16_len(plain) > MAX_MESSAGE_LENGTH:
             raise _APIError(400, "Bad Request: message is too long")
         preview = _as_json(params.get("link_preview_options"))
         preview_off = bool(isinstance(preview, dict) and preview.get("is_disabled")) or _truthy(

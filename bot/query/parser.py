@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.normalise import extract_hashtags, normalise, words
+from bot.core.text import merge_spans, shorten
 from bot.errors import QueryError
 
 if TYPE_CHECKING:
@@ -340,10 +341,6 @@ class _Token:
     stem: bool = False
 
 
-def _snippet(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -366,7 +363,7 @@ def _tokenize(text: str) -> list[_Token]:
             start = i + (2 if c == "~" else 1)
             end = text.find('"', start)
             if end < 0:
-                raise QueryError(f"unbalanced quotes: {_snippet(text[i:])!r} is never closed with '\"'")
+                raise QueryError(f"unbalanced quotes: {shorten(text[i:], 24)!r} is never closed with '\"'")
             tokens.append(_Token("PHRASE", text[start:end], stem=c == "~"))
             i = end + 1
         else:
@@ -631,12 +628,4 @@ def highlight_spans(text: str, query: Query) -> list[tuple[int, int]]:
             for m in _HASHTAG_SPAN.finditer(text):
                 if unicodedata.normalize("NFKC", m.group(1)).casefold() == term.value:
                     spans.append((m.start(), m.end()))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
+    return merge_spans(spans)

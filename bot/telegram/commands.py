@@ -18,7 +18,6 @@ Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.storage.s
 
 from __future__ import annotations
 
-import html
 import inspect
 import logging
 import re
@@ -34,6 +33,7 @@ from sqlite_utils import Database
 from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
 from bot.core.models import Story, Subscriber
+from bot.core.text import esc, esc_attr, shorten, utf16_len
 from bot.errors import QueryError
 from bot.query.parser import Query, parse_query
 from bot.storage import subscribers as subs
@@ -75,26 +75,19 @@ class StoryLookup(Protocol):
 DigestNow = Callable[[int], "Awaitable[str | None] | str | None"]
 
 
-def esc(text: str) -> str:
-    """Escape user text for Telegram HTML: only ``<``, ``>`` and ``&``."""
-    return html.escape(text, quote=False)
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis (cut before escaping)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
-
-
 def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
-    """Join lines into as few messages as fit ``limit``, splitting only between lines."""
+    """Join lines into as few messages as fit ``limit``, splitting only between lines.
+
+    Lengths are UTF-16 units, as Telegram counts them (a math letter or a CJK extension
+    character is 2), of the HTML as written: never less than what Telegram counts after
+    parsing the markup, so a part can never be rejected as too long."""
     messages: list[str] = []
     current = ""
     for line in lines:
-        if len(line) > limit:
+        if utf16_len(line) > limit:
             raise ValueError("a single reply line is longer than a message")  # a bug here, not input
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             messages.append(current)
             current = line
         else:
@@ -354,7 +347,7 @@ class CommandHandler:
         post = story.representative.post
         first_line = next((line for line in post.text.splitlines() if line.strip()), "") or "(no text)"
         channel = f"@{post.channel_username}" if post.channel_username else (post.channel_title or str(post.channel_id))
-        url = html.escape(post.url, quote=True)
+        url = esc_attr(post.url)
         return (
             f"• <a href=\"{url}\">{esc(shorten(first_line, 120))}</a>"
             f" ({esc(shorten(channel, 40))}, {post.date.astimezone(UTC):%Y-%m-%d})"
