@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Config, Secrets
+from bot.core.clock import to_iso, utcnow
 from bot.errors import ConfigError, TgdigestError
 from bot.storage.db import open_db
 
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
@@ -66,8 +63,6 @@ def delete_expired_posts(db: Database, *, now: datetime, retention_days: float) 
     Delivery records are kept: they are what stops a story being sent twice, and they cost
     a few bytes per story and subscriber.
     """
-    from bot.core.clock import to_iso
-
     cutoff = to_iso(now - timedelta(days=retention_days))
     with db.atomic():
         deleted = db.execute("DELETE FROM posts WHERE date < ?", [cutoff]).rowcount

@@ -12,7 +12,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ import click
 
 from bot import __version__
 from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
+from bot.core.clock import parse_instant, utcnow
 from bot.core.text import shorten
 from bot.errors import ConfigError, TgdigestError
 
@@ -142,14 +143,13 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
         amount, unit = int(relative.group(1)), relative.group(2)
         delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
                  "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-        return (now or datetime.now(UTC)) - delta
+        return (now or utcnow()) - delta
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_instant(value)
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is not a date: use 2025-07-01, 2025-07-01T12:00 or a span like 24h, 7d"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _echo_json(data: Any) -> None:
@@ -333,7 +333,7 @@ def health_cmd(ctx: click.Context) -> None:
     service = app.config.service
     report = check_health(
         app.db,
-        now=datetime.now(UTC),
+        now=utcnow(),
         max_age_s=service.health_max_age,
         channel_stuck_hours=service.channel_stuck_hours,
     )

@@ -25,14 +25,14 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.handles import Handle, HandleError, parse_handle
 from bot.core.models import Channel, Post
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, TgdigestError
@@ -98,10 +98,6 @@ class CollectReport:
         return [c for c in self.channels if c.error]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- the channel list ------------------------------------------------------------------------
 
 
@@ -129,7 +125,7 @@ class SyncResult:
 
 def sync_configured_channels(db: Database, config: Config, *, now: datetime | None = None) -> SyncResult:
     """Make the config's ``[[channels]]`` the set of config-origin handles (bot-added ones stay)."""
-    stamp = to_iso(now or _now())
+    stamp = to_iso(now or utcnow())
     wanted: dict[str, Any] = {}
     for channel in config.channels:
         wanted[canonical_handle(channel.handle)] = channel
@@ -185,7 +181,7 @@ def add_channel(
         cursor = db.execute(
             "INSERT INTO channel_handles (handle, origin, source, title, added_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(handle) DO NOTHING",
-            [str(handle), origin, source, title, to_iso(now or _now())],
+            [str(handle), origin, source, title, to_iso(now or utcnow())],
         )
         added = cursor.rowcount > 0
         _sync_active(db)
@@ -280,7 +276,7 @@ class Collector:
         sources: Mapping[str, ChannelSource],
         *,
         default_source: str = "telethon",
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.config = config

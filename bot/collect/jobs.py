@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
+from bot.core.clock import utcnow
 from bot.errors import SessionInvalid
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ def add_collection_job(
     run_now: bool = True,
 ) -> Job:
     """Schedule ``func`` every ``minutes`` (plus up to ``jitter`` s); returns the Job."""
-    from datetime import UTC, datetime
-
     async def job() -> None:
         try:
             await func()
@@ -57,7 +56,7 @@ def add_collection_job(
     extra: dict[str, Any] = {}
     if run_now:
         # (next_run_time=None would add the job paused, so it is only passed when wanted.)
-        extra["next_run_time"] = datetime.now(UTC)
+        extra["next_run_time"] = utcnow()
     return scheduler.add_job(
         job,
         "interval",

@@ -38,13 +38,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import to_iso
+from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
@@ -79,10 +79,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SenderLike(Protocol):

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import ijson
 
+from bot.core.clock import parse_instant
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags
 from bot.errors import ImportFormatError
@@ -197,12 +198,11 @@ def _date(message: dict[str, Any], key: str) -> datetime | None:
     if not isinstance(raw, str):
         raise ValueError(f"{key} {raw!r} is not a date")
     try:
-        parsed = datetime.fromisoformat(raw)
+        # Old exports write the exporting machine's local time without an offset; we have
+        # no better guess than UTC (documented in docs/collection.md).
+        return parse_instant(raw)
     except ValueError:
         raise ValueError(f"{key} {raw!r} is not an ISO date") from None
-    # Old exports write the exporting machine's local time without an offset; we have no
-    # better guess than UTC (documented in the README).
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(message: dict[str, Any]) -> tuple[str, list[str], list[str]]:

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
@@ -151,7 +151,7 @@ class Ingestor:
         result = IngestResult()
         if not batch and not cursors:
             return result
-        now = to_iso(datetime.now(UTC))
+        now = to_iso(utcnow())
         try:
             with self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each

@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
+from bot.core.clock import utcnow
 from bot.core.models import Story, Subscriber
 from bot.core.text import esc, esc_attr, shorten, utf16_len
 from bot.errors import QueryError
@@ -237,7 +238,7 @@ class CommandHandler:
         *,
         stories: StoryLookup | None = None,
         digest_now: DigestNow | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utcnow,
         bot_username: str | None = None,
     ) -> None:
         self.db = db

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
+from bot.core.retry import backoff_delay, retrying
 from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta, open_db, set_meta
@@ -195,22 +196,19 @@ class UpdateLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
-    def _delay(self, error: BotAPIError, failures: int) -> float:
+    def _delay(self, error: Exception, failures: int) -> float:
         if isinstance(error, RetryAfter):
             return error.retry_after
-        return min(self.max_backoff, 0.5 * 2.0 ** min(failures, 10))
+        return backoff_delay(failures + 1, base=0.5, cap=self.max_backoff)
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
-        for attempt in range(1, attempts + 1):
-            try:
-                return await call()
-            except (NetworkError, ServerError, RetryAfter) as e:
-                if attempt == attempts:
-                    raise
-                delay = self._delay(e, attempt)
-                log.warning("Bot API call failed (%s); retrying in %.0f s", e, delay)
-                await self._pause(delay)
-        raise AssertionError("unreachable")
+        def warn(error: Exception, seconds: float) -> None:
+            log.warning("Bot API call failed (%s); retrying in %.0f s", error, seconds)
+
+        return await retrying(
+            call, attempts=attempts, retry_on=(NetworkError, ServerError, RetryAfter),
+            delay=self._delay, pause=self._pause, on_retry=warn,
+        )
 
 
 @dataclass
