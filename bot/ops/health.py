@@ -139,7 +139,8 @@ def _stuck_channels(db: Database, *, now: datetime, stuck_s: float) -> list[str]
 
 
 def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
-    """Row counts and, per channel, how far behind polling and the newest post are."""
+    """Row counts and, per channel, how far behind polling and the newest post are: the one
+    source of ``tgdigest stats`` (``format_stats``) and the bot's /stats."""
     now = now or utcnow()
 
     def count(sql: str, params: list[Any] | None = None) -> int:
@@ -152,13 +153,17 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
         "posts": count("SELECT COUNT(*) FROM posts"),
         "stories": count("SELECT COUNT(*) FROM stories"),
         "subscribers_active": count("SELECT COUNT(*) FROM subscribers WHERE active = 1"),
+        "subscribers_paused": count("SELECT COUNT(*) FROM subscribers WHERE paused = 1"),
+        "subscribers_blocked": count("SELECT COUNT(*) FROM subscribers WHERE active = 0"),
         "subscribers_total": count("SELECT COUNT(*) FROM subscribers"),
         "subscriptions": count("SELECT COUNT(*) FROM subscriptions"),
+        "subscriptions_urgent": count("SELECT COUNT(*) FROM subscriptions WHERE urgent = 1"),
         "pending_parts": count(
             "SELECT COUNT(*) FROM digest_parts p JOIN digests d ON d.id = p.digest_id "
             "WHERE p.sent_at IS NULL AND d.status = 'pending'"
         ),
         "send_errors_24h": count("SELECT COUNT(*) FROM send_errors WHERE at >= ?", [since_24h]),
+        "send_errors_total": count("SELECT COUNT(*) FROM send_errors"),
         "heartbeat_at": get_meta(db, HEARTBEAT_KEY),
     }
     newest = {
