@@ -32,6 +32,7 @@ from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
+from bot.storage.schema import POST_COLUMNS
 from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
@@ -44,10 +45,7 @@ CATEGORIES_META_KEY = "categories_hash"
 class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
-_POST_COLUMNS = (
-    "channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, media_kind, "
-    "grouped_id, fwd_channel_id, fwd_message_id, views, forwards, story_id, categories, updated_at"
-)
+_POST_COLUMNS = ", ".join(POST_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -346,7 +344,7 @@ class Ingestor:
             f"CREATE TEMP TABLE IF NOT EXISTS post_staging AS SELECT {_POST_COLUMNS} FROM main.posts WHERE 0"
         )
         self.db.conn.executemany(
-            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * 18)})",
+            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             [row[:-1] for row in rows.values()],
         )
         self.db.execute(

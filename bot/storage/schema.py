@@ -10,6 +10,14 @@ from sqlite_utils import Database, Migrations
 
 MIGRATIONS = Migrations("tgdigest")
 
+# The posts table's columns as the migrations leave it, in the order the write path fills
+# them (bot/storage/ingest.py); reads (bot/storage/store.py) pick theirs from here by name.
+POST_COLUMNS: tuple[str, ...] = (
+    "channel_id", "message_id", "date", "edited_at", "text", "text_norm", "content_hash", "hashtags", "links",
+    "media_kind", "grouped_id", "fwd_channel_id", "fwd_message_id", "views", "forwards", "story_id",
+    "categories", "updated_at",
+)
+
 
 @MIGRATIONS(name="0001_core")
 def _core(db: Database) -> None:

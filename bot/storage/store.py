@@ -18,12 +18,13 @@ from bot.core.clock import from_iso, to_iso
 from bot.core.models import Post, StoredPost, Story, channel_url
 from bot.core.normalise import words
 from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Query, Word
+from bot.storage.schema import POST_COLUMNS
 
-_POST_COLUMNS = (
-    "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
-    "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
-    "p.categories, c.username, c.title"
-)
+# What a StoredPost needs: the posts columns but the write path's own (normalised text,
+# hash, write time), then the channel's name.
+_READ = tuple(name for name in POST_COLUMNS if name not in ("text_norm", "content_hash", "updated_at"))
+_POST_COLUMNS = ", ".join(f"p.{name}" for name in _READ) + ", c.username, c.title"
+_AT = {name: i for i, name in enumerate((*_READ, "username", "title"))}
 
 
 _FTS_SAFE = re.compile(r"[a-z0-9]+")
@@ -55,24 +56,25 @@ def match_doc(text_norm: str, hashtags: Iterable[str], username: str | None) -> 
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredPost:
+    at = _AT
     post = Post(
-        channel_id=row[0],
-        message_id=row[1],
-        date=from_iso(row[2]),  # type: ignore[arg-type]  # posts.date is NOT NULL
-        edited_at=from_iso(row[3]),
-        text=row[4],
-        hashtags=tuple(json.loads(row[5])),
-        links=tuple(json.loads(row[6])),
-        media_kind=row[7],
-        grouped_id=row[8],
-        forward_channel_id=row[9],
-        forward_message_id=row[10],
-        views=row[11],
-        forwards=row[12],
-        channel_username=row[15],
-        channel_title=row[16],
+        channel_id=row[at["channel_id"]],
+        message_id=row[at["message_id"]],
+        date=from_iso(row[at["date"]]),  # type: ignore[arg-type]  # posts.date is NOT NULL
+        edited_at=from_iso(row[at["edited_at"]]),
+        text=row[at["text"]],
+        hashtags=tuple(json.loads(row[at["hashtags"]])),
+        links=tuple(json.loads(row[at["links"]])),
+        media_kind=row[at["media_kind"]],
+        grouped_id=row[at["grouped_id"]],
+        forward_channel_id=row[at["fwd_channel_id"]],
+        forward_message_id=row[at["fwd_message_id"]],
+        views=row[at["views"]],
+        forwards=row[at["forwards"]],
+        channel_username=row[at["username"]],
+        channel_title=row[at["title"]],
     )
-    return StoredPost(post=post, story_id=row[13], categories=tuple(json.loads(row[14])))
+    return StoredPost(post=post, story_id=row[at["story_id"]], categories=tuple(json.loads(row[at["categories"]])))
 
 
 class Store:
@@ -223,16 +225,6 @@ class Store:
                 if limit is not None and len(found) >= limit:
                     break
         return self.stories(found)
-
-    def counts(self) -> dict[str, int]:
-        def one(sql: str) -> int:
-            return int(self.db.execute(sql).fetchone()[0])
-
-        return {
-            "channels": one("SELECT count(*) FROM channels"),
-            "posts": one("SELECT count(*) FROM posts"),
-            "stories": one("SELECT count(*) FROM stories"),
-        }
 
 
 # --- JSON shapes (the CLI contract: `tgdigest posts`, `search`, `digest`) ----------------
