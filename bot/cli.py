@@ -187,7 +187,7 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     failed = 0
     total = sum(path.stat().st_size for path in files if path.exists())
     show_bar = sys.stderr.isatty() and total > 1 << 20
-    with click.progressbar(length=total, label="importing", file=sys.stderr) if show_bar else _nullbar() as bar:
+    with click.progressbar(length=total, label="importing", file=sys.stderr, hidden=not show_bar) as bar:
         done = [0]
 
         def progress(position: int) -> None:
@@ -213,19 +213,6 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
             )
     if failed:
         sys.exit(1)
-
-
-class _nullbar:
-    """Stands in for click's progress bar when stderr is not a terminal."""
-
-    def __enter__(self) -> _nullbar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, steps: int) -> None:
-        return None
 
 
 @cli.command("posts")
