@@ -31,7 +31,6 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -803,8 +802,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a cancelled long poll); nothing to answer
-
-
-def messages_text(messages: Iterable[SentMessage]) -> list[str]:
-    """The plain texts of ``messages`` (a convenience for assertions)."""
-    return [m.plain_text for m in messages]

@@ -103,7 +103,6 @@ class _Batch:
         order = sorted((s for s in stories if len(s[1])), key=lambda s: len(s[1]), reverse=True)
         self.story_ids: list[StoryId] = [sid for sid, _ in order]
         self.position: dict[StoryId, int] = {sid: i for i, sid in enumerate(self.story_ids)}
-        self.n_stories = len(order)
         self.layers: list[tuple[int, int]] = []  # (bit offset, stories in the layer)
         self.docs: list[MatchDoc] = []  # by bit number
         words: dict[str, list[int]] = defaultdict(list)

@@ -158,17 +158,6 @@ def set_timezone(db: Database, chat_id: int, zone: str) -> bool:
     return cursor.rowcount > 0
 
 
-def active_subscribers(db: Database) -> list[Subscriber]:
-    """Subscribers that are active and not paused, with their subscriptions."""
-    chat_ids = [
-        r[0] for r in db.execute(
-            "SELECT chat_id FROM subscribers WHERE active = 1 AND paused = 0 ORDER BY chat_id"
-        ).fetchall()
-    ]
-    found = (get_subscriber(db, c) for c in chat_ids)
-    return [s for s in found if s is not None]
-
-
 def record_send_error(db: Database, chat_id: int | None, error: str, *, now: datetime | None = None) -> None:
     """Log a failed send in ``send_errors`` (counted by /stats)."""
     db.execute(
