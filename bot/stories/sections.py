@@ -46,6 +46,9 @@ MODEL_PATH = Path(__file__).with_name("sections_model.json")
 # The topic of a news post is in its first lines; a long post's tail adds time, not signal.
 MAX_TOKENS = 80
 PREFIX_LENGTH = 5
+# Calling news "not news" hides it from every digest, the costlier mistake, so a post is
+# not news only when that beats its best news label by this much (log-probability).
+NOT_NEWS_MARGIN = 3.0
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -158,9 +161,12 @@ class SectionModel:
         return [sum(column) for column in zip(self.bias, *found, strict=True)]
 
     def label(self, text_norm: str) -> str:
-        """The best of LABELS for normalised text."""
+        """The best of LABELS for normalised text (not news only by NOT_NEWS_MARGIN)."""
         scores = self.scores(features(text_norm))
-        return self.labels[max(range(len(scores)), key=scores.__getitem__)]
+        best_news = max(range(len(scores) - 1), key=scores.__getitem__)
+        if scores[-1] > scores[best_news] + NOT_NEWS_MARGIN:
+            return NOT_NEWS
+        return self.labels[best_news]
 
     def classify(self, text_norm: str) -> Verdict:
         if not _WORD.search(text_norm):
