@@ -15,7 +15,7 @@ import pytest
 
 from bot.config import CategoryConfig, Config, load_config
 from bot.core.language import detect_language, snowball_language
-from bot.core.models import SECTIONS, Post, Story, StoredPost
+from bot.core.models import SECTIONS, Post, StoredPost, Story
 from bot.core.normalise import normalise
 from bot.digests.selection import Window, select_stories
 from bot.errors import ConfigError
