@@ -17,17 +17,17 @@ __all__ = ["UNDETERMINED", "detect_language", "snowball_language"]
 
 UNDETERMINED = "und"  # ISO 639-2 "undetermined": no text, or too little to tell
 
-_SAMPLE = 600  # characters looked at: a post's first lines tell its language
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[a-zA-Z]")
+_SAMPLE = 300  # characters looked at: a post's first lines tell its language
+# Runs, not single letters: findall then makes one string a word, not one a letter.
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]+")
+_LATIN = re.compile(r"[a-zA-Z]+")
 # Letters Russian has and its Cyrillic neighbours lack (ы, э, ё; Ukrainian, Belarusian,
 # Bulgarian, Serbian, Kazakh... each lack at least these together)...
 _RUSSIAN_ONLY = re.compile(r"[ыэёЫЭЁ]")
 # ...and letters the neighbours have and Russian lacks.
 _NOT_RUSSIAN = re.compile(r"[іїєґўјљњћђџѓќѕәғқңөұүһІЇЄҐЎЈЉЊЋЂЏЃЌЅӘҒҚҢӨҰҮҺ]")
-_ENGLISH_WORDS = re.compile(
-    r"\b(?:the|and|of|to|is|was|were|are|for|with|that|this|from|has|have|had|will|by|its|it|on)\b",
-    re.IGNORECASE,
+_ENGLISH_WORDS = re.compile(  # matched against lower-cased text (faster than IGNORECASE)
+    r"\b(?:the|and|of|to|is|was|were|are|for|with|that|this|from|has|have|had|will|by|its|it|on)\b"
 )
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -45,8 +45,8 @@ _SNOWBALL = {
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``'s language ("en", "ru", "uk", ...), or ``"und"``."""
     sample = text[:_SAMPLE]
-    cyrillic = len(_CYRILLIC.findall(sample))
-    latin = len(_LATIN.findall(sample))
+    cyrillic = sum(map(len, _CYRILLIC.findall(sample)))
+    latin = sum(map(len, _LATIN.findall(sample)))
     if cyrillic > latin:
         if not _NOT_RUSSIAN.search(sample):
             if _RUSSIAN_ONLY.search(sample):
@@ -56,8 +56,8 @@ def detect_language(text: str) -> str:
             # or Ukrainian, whose own letters we just saw are absent).
             return "bg" if _cld2(sample, cyrillic=cyrillic, latin=latin) == "bg" else "ru"
     elif latin > 0:
-        english = len(_ENGLISH_WORDS.findall(sample))
-        if english >= 2 and english * 8 >= len(_LETTER_RUN.findall(sample)):
+        english = len(_ENGLISH_WORDS.findall(sample.lower()))
+        if english >= 2 and english * 8 >= len(sample.split()):
             return "en"
     elif cyrillic == 0 and not _LETTER_RUN.search(sample):
         return UNDETERMINED  # emoji, numbers, links only

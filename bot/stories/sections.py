@@ -44,7 +44,7 @@ LABELS = (*SECTIONS, OTHER, NOT_NEWS)  # the classes the model scores, in this o
 MODEL_PATH = Path(__file__).with_name("sections_model.json")
 
 # The topic of a news post is in its first lines; a long post's tail adds time, not signal.
-MAX_TOKENS = 80
+MAX_TOKENS = 48
 PREFIX_LENGTH = 5
 # Calling news "not news" hides it from every digest, the costlier mistake, so a post is
 # not news only when that beats its best news label by this much (log-probability).
@@ -63,46 +63,42 @@ class Verdict:
 _NO_TEXT = Verdict(section=None, news=True)  # media without a caption: nothing to judge
 
 
-class _Stemmer:
-    """Snowball stems by script (Cyrillic words: Russian, others: English), memoised.
-
-    Snowball in pure Python costs microseconds a word; news vocabulary repeats, so a
-    bounded cache makes a stem a dict lookup for all but the first occurrence."""
+class _WordFeatures:
+    """A word's features: its Snowball stem by script (Cyrillic words: Russian, others:
+    English) and its prefix; numbers are all one feature. Memoised: Snowball in pure Python
+    costs microseconds a word, and news vocabulary repeats, so a bounded cache makes a word
+    a dict lookup for all but its first occurrence."""
 
     MAX_CACHED = 200_000
+    NUMBER = ("#",)
 
     def __init__(self) -> None:
         self._russian = snowballstemmer.stemmer("russian")
         self._english = snowballstemmer.stemmer("english")
-        self._cache: dict[str, str] = {}
+        self.cache: dict[str, tuple[str, ...]] = {}
 
-    def __call__(self, word: str) -> str:
-        found = self._cache.get(word)
-        if found is None:
-            if "\u0400" <= word[0] <= "\u04ff":
-                found = self._russian.stemWord(word.replace("ё", "е"))
-            else:
-                found = self._english.stemWord(word)
-            if len(self._cache) >= self.MAX_CACHED:
-                self._cache.clear()
-            self._cache[word] = found
+    def compute(self, word: str) -> tuple[str, ...]:
+        if word.isdigit():
+            found = self.NUMBER
+        elif "\u0400" <= word[0] <= "\u04ff":
+            found = (self._russian.stemWord(word.replace("ё", "е")), word[:PREFIX_LENGTH] + "~")
+        else:
+            found = (self._english.stemWord(word), word[:PREFIX_LENGTH] + "~")
+        if len(self.cache) >= self.MAX_CACHED:
+            self.cache.clear()
+        self.cache[word] = found
         return found
 
 
-_stem = _Stemmer()
+_word_features = _WordFeatures()
 
 
 def features(text_norm: str) -> list[str]:
     """The model's features of normalised text (``bot.core.normalise.normalise``): the stem
     and the 5-letter prefix of each of the first words, plus a few marks of shape."""
-    tokens = _WORD.findall(text_norm)[:MAX_TOKENS]
-    out: list[str] = []
-    for token in tokens:
-        if token.isdigit():
-            out.append("#")
-        else:
-            out.append(_stem(token))
-            out.append(token[:PREFIX_LENGTH] + "~")
+    tokens = _WORD.findall(text_norm, 0, MAX_TOKENS * 20)[:MAX_TOKENS]
+    get, compute = _word_features.cache.get, _word_features.compute
+    out = [f for token in tokens for f in (get(token) or compute(token))]
     if "!" in text_norm:
         out.append("_!")
     if "?" in text_norm:
