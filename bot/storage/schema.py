@@ -15,7 +15,7 @@ MIGRATIONS = Migrations("tgdigest")
 POST_COLUMNS: tuple[str, ...] = (
     "channel_id", "message_id", "date", "edited_at", "text", "text_norm", "content_hash", "hashtags", "links",
     "media_kind", "grouped_id", "fwd_channel_id", "fwd_message_id", "views", "forwards", "story_id",
-    "categories", "updated_at",
+    "categories", "updated_at", "lang", "news", "section",
 )
 
 
@@ -222,3 +222,20 @@ def _outbox_parts(db: Database) -> None:
     # processes (the service and `tgdigest digest`) never send the same part twice.
     db.execute("ALTER TABLE digests ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE digests ADD COLUMN claimed_until TEXT")
+
+
+@MIGRATIONS(name="0006_sections")
+def _sections(db: Database) -> None:
+    # Each post's language, whether it is news, and its built-in section (bot.stories.sections;
+    # NULL: none). Stored posts get them when `recategorise` runs, which the service and
+    # `tgdigest import` do on their own when they see the model or the categories changed.
+    db.execute("ALTER TABLE posts ADD COLUMN lang TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE posts ADD COLUMN section TEXT")
+    # A story is news when at least half its posts are; its section is its posts' majority.
+    # section_votes counts its posts per section ("": none), so a joining post needs no re-read.
+    db.execute("ALTER TABLE stories ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN news_posts INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN section_votes TEXT NOT NULL DEFAULT '{}'")
+    # Subscribers who asked for non-news posts too (/nonnews on).
+    db.execute("ALTER TABLE subscribers ADD COLUMN include_nonnews INTEGER NOT NULL DEFAULT 0")
