@@ -13,7 +13,7 @@ each with the exact matcher (``Phrase.matches``).
 Bits are laid out post-position-major (all first posts, then all second posts, ...), so
 folding the layers onto each other turns "posts that match" into "stories with at least
 one matching post" -- the same rule as ``bot.query.parser.story_matches``. The result is
-identical to the naive loop (tests/test_matcher.py checks it on random data).
+identical to the naive loop (tests/query/test_matcher.py checks it on random data).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from bot.errors import (
 from bot.errors import BotAPIError as BaseBotAPIError
 from bot.telegram.botapi import BotAPI, BotCommand, error_from_payload
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 
 

@@ -28,7 +28,7 @@ from bot.storage.db import get_meta
 from bot.storage.ingest import Ingestor
 from bot.telegram.updates import OFFSET_KEY, BotApp, build_bot
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 ADMIN = 900
 ALICE = 101
