@@ -81,12 +81,19 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
+class SentLike(Protocol):
+    """What delivery reads of a sent message (``bot.telegram.sender.SendResult``)."""
+
+    @property
+    def message_id(self) -> int: ...
+
+
 class SenderLike(Protocol):
     """What delivery needs of ``bot.telegram.sender.Sender``."""
 
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
-    ) -> Any: ...
+    ) -> SentLike: ...
 
 
 # --- small data types ----------------------------------------------------------------------
@@ -474,5 +481,5 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
 class NoSender:
     """For building only: sending through it is a bug."""
 
-    async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+    async def send(self, chat_id: int, text: str, **options: Any) -> SentLike:
         raise RuntimeError("this DigestService was built for a dry run and cannot send")
