@@ -21,24 +21,29 @@ Errors: ``ChannelListError`` (a bad add/remove request); source errors are those
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlite_utils import Database
 
-from bot.config import Config, Secrets
+from bot.collect.accounts import AccountBook, NoAccount
+from bot.config import DEFAULT_ACCOUNT, Config, Secrets
 from bot.core.clock import from_iso, to_iso
 from bot.core.handles import Handle, HandleError, parse_handle
 from bot.core.models import Channel, Post
-from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, TgdigestError
+from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, StaleAccess, TgdigestError
 from bot.sources import ChannelSource, Page
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 UNAVAILABLE_BACKOFF = timedelta(hours=1)  # a private/banned channel is retried this often
 RESOLVE_BACKOFF = timedelta(hours=6)  # a handle that did not resolve (resolutions are costly)
@@ -75,6 +80,7 @@ class ChannelResult:
     error: str | None = None
     skipped: str | None = None  # why it was not polled (not due, flood wait)
     resolved: bool = False  # its handle was resolved in this pass
+    account: str | None = None  # the Telegram account that read (or resolved) it
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,9 +271,34 @@ class _Target:
     backfill: int
 
 
+@dataclass(slots=True)
+class _Progress:
+    new: int = 0
+    updated: int = 0
+    cursor: int = 0
+
+
+WEB_LANE = "source:"  # lanes of non-account sources are named "source:<name>"
+
+
+def accounts_in(sources: Mapping[str, ChannelSource]) -> dict[str, ChannelSource]:
+    """The reading accounts in a sources mapping: ``telethon:NAME`` keys, and ``telethon``
+    as the default account when no ``telethon:default`` is given."""
+    accounts = {key.split(":", 1)[1]: src for key, src in sources.items() if key.startswith("telethon:")}
+    if "telethon" in sources and DEFAULT_ACCOUNT not in accounts and not accounts:
+        accounts[DEFAULT_ACCOUNT] = sources["telethon"]
+    return accounts
+
+
 class Collector:
     """Runs collection passes. ``sources`` maps a source name (``telethon``, ``web``) to a
-    ``ChannelSource``; a channel whose source is missing gets a clear per-channel error."""
+    ``ChannelSource``; reading accounts are ``telethon:NAME`` entries (a bare ``telethon``
+    is the ``default`` account). ``unavailable_accounts`` names accounts that exist but could
+    not connect (why). A channel whose source is missing gets a clear per-channel error.
+
+    Accounts are read concurrently, one lane each (one connection, its own pacing); inside
+    a lane channels are read one after another. See ``bot.collect.accounts`` for who reads what.
+    """
 
     def __init__(
         self,
@@ -278,13 +309,20 @@ class Collector:
         *,
         default_source: str = "telethon",
         clock: Callable[[], datetime] = _now,
+        unavailable_accounts: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.sink = sink
         self.sources = sources
+        self.accounts = accounts_in(sources)
         self.default_source = default_source
         self.clock = clock
+        self.book = AccountBook(
+            db, list(self.accounts), unavailable=unavailable_accounts,
+            max_channels=config.collect.max_channels_per_account,
+        )
+        self._access: dict[tuple[int, str], tuple[int | None, datetime | None]] = {}
 
     # -- public --
 
@@ -295,11 +333,14 @@ class Collector:
         now = self.clock()
         results: list[ChannelResult] = []
         wanted = self._matcher(only)
-        for handle, source in self._pending(wanted):
-            results.append(await self._resolve(handle, source, now))
         changed: set[int] = set()
-        for target in self._targets(wanted):
-            results.append(await self._poll(target, now, force, changed))
+        try:
+            for handle, source, account in self._pending(wanted):
+                results.append(await self._resolve(handle, source, account, now))
+            self._load_access()
+            results.extend(await self._poll_all(self._targets(wanted), now, force, changed))
+        finally:
+            self.book.save(now)
         if only is not None and not results:
             raise ChannelListError(f"{only}: no watched channel by that name (see `tgdigest channels`)")
         return CollectReport(channels=tuple(results), changed_story_ids=frozenset(changed))
@@ -327,20 +368,22 @@ class Collector:
 
         return match
 
-    def _pending(self, wanted: Any) -> list[tuple[str, str]]:
+    def _pending(self, wanted: Any) -> list[tuple[str, str, str | None]]:
         rows = self.db.execute(
-            "SELECT handle, source, title FROM channel_handles WHERE channel_id IS NULL ORDER BY added_at, handle"
+            "SELECT handle, source, title, account FROM channel_handles WHERE channel_id IS NULL "
+            "ORDER BY added_at, handle"
         ).fetchall()
         return [
-            (handle, source or self.default_source)
-            for handle, source, title in rows
+            (handle, source or self.default_source, account)
+            for handle, source, title, account in rows
             if wanted is None or wanted(handle, None, None, title)
         ]
 
     def _targets(self, wanted: Any) -> list[_Target]:
         rows = self.db.execute(
             "SELECT c.id, c.username, c.title, c.handle, c.access_hash, c.source, c.last_message_id, "
-            "c.last_poll_at, c.last_error, c.next_poll_at, h.handle, h.source, h.interval, h.backfill "
+            "c.last_poll_at, c.last_error, c.next_poll_at, h.handle, h.source, h.interval, h.backfill, "
+            "c.account, c.pinned, h.account "
             "FROM channels c JOIN channel_handles h ON h.channel_id = c.id "
             "WHERE c.active = 1 ORDER BY c.id, h.added_at"
         ).fetchall()
@@ -350,10 +393,12 @@ class Collector:
         targets = []
         for group in by_id.values():
             first = group[0]
+            pin = next((r[16] for r in group if r[16]), None)
             channel = Channel(
                 id=first[0], username=first[1], title=first[2], handle=first[3], access_hash=first[4],
                 source=first[5], last_message_id=first[6] or 0, last_poll_at=from_iso(first[7]),
                 last_error=first[8], next_poll_at=from_iso(first[9]),
+                account=pin or first[14], pinned=bool(first[15]) or pin is not None,
             )
             handles = tuple(r[10] for r in group)
             if wanted is not None and not any(wanted(h, channel.id, channel.username, channel.title) for h in handles):
@@ -374,37 +419,82 @@ class Collector:
             )
         return targets
 
+    # -- access hashes (per account) --
+
+    def _load_access(self) -> None:
+        self._access = {
+            (channel_id, account): (access_hash, from_iso(resolved_at))
+            for channel_id, account, access_hash, resolved_at in self.db.execute(
+                "SELECT channel_id, account, access_hash, resolved_at FROM channel_access"
+            ).fetchall()
+        }
+
+    def _store_access(self, channel_id: int, account: str, access_hash: int | None, now: datetime) -> None:
+        self._access[(channel_id, account)] = (access_hash, now)
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO channel_access (channel_id, account, access_hash, resolved_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(channel_id, account) DO UPDATE SET access_hash = excluded.access_hash, "
+                "resolved_at = excluded.resolved_at",
+                [channel_id, account, access_hash, to_iso(now)],
+            )
+            self.db.execute(
+                "UPDATE channels SET access_hash = ? WHERE id = ? AND account = ?", [access_hash, channel_id, account]
+            )
+
     # -- resolution --
 
-    async def _resolve(self, handle_text: str, source_name: str, now: datetime) -> ChannelResult:
+    async def _resolve(
+        self, handle_text: str, source_name: str, pinned_account: str | None, now: datetime
+    ) -> ChannelResult:
         row = self.db.execute(
             "SELECT next_attempt_at, title FROM channel_handles WHERE handle = ?", [handle_text]
         ).fetchone()
         not_before = from_iso(row[0])
         if not_before is not None and not_before > now:
             return ChannelResult(handle_text, None, skipped=f"not resolved before {to_iso(not_before)}")
-        source = self.sources.get(source_name)
+        account: str | None = None
+        source: ChannelSource | None
+        if source_name == "telethon" and (self.accounts or pinned_account):
+            try:
+                account = self.book.choose(pinned_account, now)
+            except NoAccount as e:
+                message = f"{handle_text}: {e}"
+                log.warning("%s", message)
+                self._handle_failed(handle_text, message, now + timedelta(minutes=self.config.collect.interval))
+                return ChannelResult(handle_text, None, error=message)
+            source = self.accounts[account]
+        else:
+            source = self.sources.get(source_name)
         if source is None:
             message = _missing_source(source_name)
             self._handle_failed(handle_text, message, None)
             return ChannelResult(handle_text, None, error=message)
         try:
-            resolved = await source.resolve(parse_handle(handle_text))
-        except SessionInvalid:
-            raise
+            resolved = await _guard(handle_text, source.resolve(parse_handle(handle_text)))
+        except SessionInvalid as e:
+            if account is None:
+                raise
+            self._account_logged_out(account, e, now)
+            self._handle_failed(handle_text, str(e), None)
+            return ChannelResult(handle_text, None, error=str(e), account=account)
         except FloodWait as e:
-            log.warning("%s: %s; resolution postponed", handle_text, e)
+            log.warning("%s; resolution postponed", e)
+            if account is not None:
+                self.book.flooded(account, now + timedelta(seconds=e.seconds), str(e), now)
             self._handle_failed(handle_text, str(e), now + timedelta(seconds=e.seconds))
-            return ChannelResult(handle_text, None, error=str(e))
+            return ChannelResult(handle_text, None, error=str(e), account=account)
         except ChannelUnavailable as e:
             log.warning("%s", e)
             self._handle_failed(handle_text, str(e), now + RESOLVE_BACKOFF)
-            return ChannelResult(handle_text, None, error=str(e))
+            return ChannelResult(handle_text, None, error=str(e), account=account)
         except SourceError as e:
             log.warning("%s", e)
             self._handle_failed(handle_text, str(e), now + timedelta(minutes=self.config.collect.interval))
-            return ChannelResult(handle_text, None, error=str(e))
+            return ChannelResult(handle_text, None, error=str(e), account=account)
         title = row[1] or resolved.title
+        # A private channel (no username) can only be read by the account that joined it.
+        pinned = account is not None and (pinned_account is not None or not resolved.username)
         with self.db.atomic():
             if resolved.username:
                 # A username moves with renames; the unique index must follow the channel.
@@ -413,14 +503,14 @@ class Collector:
                     [resolved.username, resolved.id],
                 )
             self.db.execute(
-                "INSERT INTO channels (id, handle, username, title, access_hash, source, origin, active, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(id) DO UPDATE SET "
+                "INSERT INTO channels (id, handle, username, title, access_hash, source, origin, active, added_at, "
+                "account, pinned) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "handle = excluded.handle, username = excluded.username, title = excluded.title, "
                 "access_hash = coalesce(excluded.access_hash, channels.access_hash), "
-                "source = excluded.source, active = 1",
+                "source = excluded.source, active = 1, account = excluded.account, pinned = excluded.pinned",
                 [
                     resolved.id, handle_text, resolved.username, title, resolved.access_hash,
-                    source_name, self._origin(handle_text), to_iso(now),
+                    source_name, self._origin(handle_text), to_iso(now), account, int(pinned),
                 ],
             )
             self.db.execute(
@@ -428,8 +518,13 @@ class Collector:
                 "WHERE handle = ?",
                 [resolved.id, handle_text],
             )
-        log.info("%s resolved to channel %d (%s)", handle_text, resolved.id, title)
-        return ChannelResult(title or handle_text, resolved.id, resolved=True)
+        if account is not None:
+            self._store_access(resolved.id, account, resolved.access_hash, now)
+        log.info(
+            "%s resolved to channel %d (%s)%s", handle_text, resolved.id, title,
+            f", read by account {account}" if account else "",
+        )
+        return ChannelResult(title or handle_text, resolved.id, resolved=True, account=account)
 
     def _origin(self, handle_text: str) -> str:
         row = self.db.execute("SELECT origin FROM channel_handles WHERE handle = ?", [handle_text]).fetchone()
@@ -441,6 +536,13 @@ class Collector:
                 "UPDATE channel_handles SET last_error = ?, next_attempt_at = ? WHERE handle = ?",
                 [message, to_iso(not_before) if not_before else None, handle_text],
             )
+
+    def _account_logged_out(self, account: str, error: SessionInvalid, now: datetime) -> None:
+        """One line when an account's session dies; a pass with no live account left stops."""
+        log.error("account %s: %s; its public channels go to the other accounts", account, error)
+        self.book.logged_out(account, str(error), now)
+        if not self.book.any_alive():
+            raise error
 
     # -- polling --
 
@@ -465,63 +567,282 @@ class Collector:
         ).fetchall()
         return sorted(r[0] for r in rows)
 
-    async def _poll(self, target: _Target, now: datetime, force: bool, changed: set[int]) -> ChannelResult:
+    def _lane_for(self, target: _Target, now: datetime, queues: Mapping[str, deque[_Target]]) -> str | None:
+        """Which account reads ``target`` now: its own when usable; else, for a public channel
+        that is not pinned, the least busy usable account; else its own again (a flooded
+        account with nobody to stand in still gets tried) or None (nobody can)."""
         channel = target.channel
+        owner = channel.account
+        if owner is None:
+            owner = self._assign(target, now)
+        if self.book.usable(owner, now):
+            return owner
+        if channel.username and not channel.pinned:
+            stand_in = self.book.stand_in(owner, now, {k: len(q) for k, q in queues.items()})
+            if stand_in is not None:
+                return stand_in
+        if self.book.alive(owner):
+            return owner
+        return None
+
+    def _assign(self, target: _Target, now: datetime) -> str | None:
+        """Give a resolved Telethon channel without an account (stored before accounts
+        existed, or by another source) one, as for a new channel."""
+        try:
+            account = self.book.choose(None, now)
+        except NoAccount:
+            return None
+        with self.db.atomic():
+            self.db.execute("UPDATE channels SET account = ? WHERE id = ?", [account, target.channel.id])
+        return account
+
+    async def _poll_all(
+        self, targets: list[_Target], now: datetime, force: bool, changed: set[int]
+    ) -> list[ChannelResult]:
+        results: list[ChannelResult] = []
+        queues: dict[str, deque[_Target]] = defaultdict(deque)
+        for target in targets:
+            channel = target.channel
+            name = channel.display_name
+            if channel.next_poll_at is not None and channel.next_poll_at > now:
+                results.append(ChannelResult(name, channel.id, skipped=f"waiting until {to_iso(channel.next_poll_at)}"))
+                continue
+            if not force and not self._due(target, now):
+                results.append(ChannelResult(name, channel.id, skipped="not due"))
+                continue
+            if target.source != "telethon" or not (self.accounts or channel.account):
+                queues[WEB_LANE + target.source].append(target)
+                continue
+            lane = self._lane_for(target, now, queues)
+            if lane is None:
+                results.append(self._unreadable(target, now))
+            else:
+                queues[lane].append(target)
+        # One lane per account (and per other source), all at once. A lane whose account
+        # floods or dies mid-pass hands its remaining public channels to other lanes; a lane
+        # that had already finished then runs again in the next round.
+        while any(queues.values()):
+            lanes = [key for key, queue in queues.items() if queue]
+            tasks = [asyncio.create_task(self._drain(key, queues, now, force, changed)) for key in lanes]
+            try:
+                for done in await asyncio.gather(*tasks):
+                    results.extend(done)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        return results
+
+    def _unreadable(self, target: _Target, now: datetime) -> ChannelResult:
+        channel = target.channel
+        why = self.book.why_not(channel.account, now)
+        if channel.pinned or not channel.username:
+            why += "; this channel is pinned to it (private, or named in the config)"
+        message = f"{channel.display_name}: {why}"
+        self._record(channel.id, error=message, next_poll_at=None, success=False)
+        return ChannelResult(channel.display_name, channel.id, error=message, account=channel.account)
+
+    async def _drain(
+        self, lane: str, queues: dict[str, deque[_Target]], now: datetime, force: bool, changed: set[int]
+    ) -> list[ChannelResult]:
+        out: list[ChannelResult] = []
+        queue = queues[lane]
+        is_account = not lane.startswith(WEB_LANE)
+        while queue:
+            target = queue.popleft()
+            if is_account and not self.book.usable(lane, now):
+                # This account floods or died during the pass: hand over what is left.
+                other = self._lane_for(target, now, queues)
+                if other != lane:
+                    if other is None:
+                        out.append(self._unreadable(target, now))
+                    else:
+                        queues[other].append(target)
+                    continue
+            if is_account:
+                result = await self._poll_account(target, lane, now, changed, queues)
+            else:
+                result = await self._poll(target, self.sources.get(lane.removeprefix(WEB_LANE)), target.channel,
+                                          now, changed)
+            if result is not None:
+                out.append(result)
+        return out
+
+    async def _poll_account(
+        self,
+        target: _Target,
+        account: str,
+        now: datetime,
+        changed: set[int],
+        queues: dict[str, deque[_Target]],
+        *,
+        retried: bool = False,
+    ) -> ChannelResult | None:
+        """Read one channel with ``account``; None when it was handed to another lane."""
+        channel = target.channel
+        source = self.accounts[account]
+        try:
+            readable = await self._channel_for(target, account, source, now)
+            result = await self._poll(target, source, readable, now, changed, account=account, reraise=True)
+        except SessionInvalid as e:
+            self._account_logged_out(account, e, now)
+            return self._hand_over(target, account, now, queues, str(e))
+        except FloodWait as e:
+            until = now + timedelta(seconds=e.seconds)
+            self.book.flooded(account, until, str(e), now)
+            stand_in = self._lane_for(target, now, queues)
+            if stand_in is not None and stand_in != account:
+                # Logged here once; the account's public channels are read elsewhere until then.
+                log.warning("account %s: %s; its public channels go to other accounts until %s",
+                            account, e, to_iso(until))
+                queues[stand_in].append(target)
+                return None
+            # Logged here once; later passes skip the channel quietly until `until`.
+            log.warning("%s; next poll not before %s", e, to_iso(until))
+            self._record(channel.id, error=str(e), next_poll_at=until, success=False)
+            return ChannelResult(channel.display_name, channel.id, error=str(e), account=account)
+        except StaleAccess as e:
+            if not retried and channel.username and self._may_re_resolve(channel.id, account, now):
+                log.info("%s; resolving @%s again for account %s", e, channel.username, account)
+                self._access[(channel.id, account)] = (None, None)
+                return await self._poll_account(target, account, now, changed, queues, retried=True)
+            if channel.username:
+                message = f"{e} (resolved @{channel.username} again, still refused; retried later)"
+            else:
+                message = (
+                    f"{channel.display_name}: account {account} can no longer read this private channel: "
+                    f"re-join with the invite link (remove the channel and add its invite link again)"
+                )
+            log.warning("%s", message)
+            self._record(channel.id, error=message, next_poll_at=now + UNAVAILABLE_BACKOFF, success=False)
+            return ChannelResult(channel.display_name, channel.id, error=message, account=account)
+        except ChannelUnavailable as e:
+            log.warning("%s", e)
+            self._record(channel.id, error=str(e), next_poll_at=now + UNAVAILABLE_BACKOFF, success=False)
+            return ChannelResult(channel.display_name, channel.id, error=str(e), account=account)
+        except SourceError as e:
+            log.warning("%s", e)
+            self._record(channel.id, error=str(e), next_poll_at=None, success=False)
+            return ChannelResult(channel.display_name, channel.id, error=str(e), account=account)
+        self.book.succeeded(account, now)
+        return result
+
+    def _hand_over(
+        self, target: _Target, account: str, now: datetime, queues: dict[str, deque[_Target]], error: str
+    ) -> ChannelResult | None:
+        other = self._lane_for(target, now, queues)
+        if other is not None and other != account:
+            queues[other].append(target)
+            return None
+        channel = target.channel
+        message = f"{channel.display_name}: {error}"
+        self._record(channel.id, error=message, next_poll_at=None, success=False)
+        return ChannelResult(channel.display_name, channel.id, error=message, account=account)
+
+    def _may_re_resolve(self, channel_id: int, account: str, now: datetime) -> bool:
+        """A stale hash is re-resolved at most once per RESOLVE_BACKOFF (resolutions are costly)."""
+        _, resolved_at = self._access.get((channel_id, account), (None, None))
+        return resolved_at is None or now - resolved_at >= RESOLVE_BACKOFF
+
+    async def _channel_for(self, target: _Target, account: str, source: ChannelSource, now: datetime) -> Channel:
+        """The channel with ``account``'s access hash, resolving it there once if needed
+        (hashes are per account: a stand-in resolves the public channel by username once)."""
+        channel = target.channel
+        access_hash, _ = self._access.get((channel.id, account), (None, None))
+        if access_hash is None and account == channel.account and (channel.id, account) not in self._access:
+            access_hash = channel.access_hash  # stored before accounts had their own hashes
+        if access_hash is None:
+            handle = f"@{channel.username}" if channel.username else target.handles[0]
+            resolved = await _guard(channel.display_name, source.resolve(parse_handle(handle)))
+            if resolved.id != channel.id:
+                raise ChannelUnavailable(f"{channel.display_name}: {handle} now belongs to another channel")
+            access_hash = resolved.access_hash
+            self._store_access(channel.id, account, access_hash, now)
+        return replace(channel, access_hash=access_hash)
+
+    async def _poll(
+        self,
+        target: _Target,
+        source: ChannelSource | None,
+        channel: Channel,
+        now: datetime,
+        changed: set[int],
+        *,
+        account: str | None = None,
+        reraise: bool = False,
+    ) -> ChannelResult:
+        """Read one channel from its cursor with ``source``. With ``reraise`` the caller
+        handles source errors (the account lanes); else they are recorded here."""
         name = channel.display_name
-        if channel.next_poll_at is not None and channel.next_poll_at > now:
-            return ChannelResult(name, channel.id, skipped=f"waiting until {to_iso(channel.next_poll_at)}")
-        if not force and not self._due(target, now):
-            return ChannelResult(name, channel.id, skipped="not due")
-        source = self.sources.get(target.source)
         if source is None:
             message = _missing_source(target.source)
             self._record(channel.id, error=message, next_poll_at=None, success=False)
             return ChannelResult(name, channel.id, error=message)
         edit_ids = self._edit_ids(channel, now)
-        new = updated = 0
-        cursor = channel.last_message_id
-        refreshed: list[Post] = []
+        progress = _Progress(cursor=channel.last_message_id)
         try:
-            page: Page
-            async for page in source.fetch_new(
-                channel, backfill=target.backfill, page_size=self.config.collect.page_size
-            ):
-                result = self.sink.ingest(page.posts, cursors={channel.id: page.cursor})
-                new += result.new
-                updated += result.updated
-                changed |= result.changed_story_ids
-                cursor = max(cursor, page.cursor)
-                refreshed.extend(page.refreshed)
-            window = set(edit_ids)
-            edits = [p for p in refreshed if p.message_id in window]
-            seen = {p.message_id for p in edits}
-            wanted = [i for i in edit_ids if i not in seen]
-            if wanted:
-                edits.extend(await source.refetch(channel, wanted))
-            if edits:
-                result = self.sink.ingest(edits)
-                updated += result.updated
-                changed |= result.changed_story_ids
+            await self._read(target, source, channel, progress, edit_ids, changed)
         except SessionInvalid:
             raise
-        except FloodWait as e:
-            until = now + timedelta(seconds=e.seconds)
-            # Logged here once; later passes skip the channel quietly until `until`.
-            log.warning("%s: %s; next poll not before %s", name, e, to_iso(until))
-            self._record(channel.id, error=str(e), next_poll_at=until, success=False)
-            return ChannelResult(name, channel.id, new=new, updated=updated, cursor=cursor, error=str(e))
-        except ChannelUnavailable as e:
-            log.warning("%s", e)
-            self._record(channel.id, error=str(e), next_poll_at=now + UNAVAILABLE_BACKOFF, success=False)
-            return ChannelResult(name, channel.id, new=new, updated=updated, cursor=cursor, error=str(e))
         except SourceError as e:
-            log.warning("%s", e)
-            self._record(channel.id, error=str(e), next_poll_at=None, success=False)
-            return ChannelResult(name, channel.id, new=new, updated=updated, cursor=cursor, error=str(e))
+            if reraise:
+                raise
+            if isinstance(e, FloodWait):
+                until = now + timedelta(seconds=e.seconds)
+                # Logged here once; later passes skip the channel quietly until `until`.
+                log.warning("%s; next poll not before %s", e, to_iso(until))
+                self._record(channel.id, error=str(e), next_poll_at=until, success=False)
+            elif isinstance(e, ChannelUnavailable):
+                log.warning("%s", e)
+                self._record(channel.id, error=str(e), next_poll_at=now + UNAVAILABLE_BACKOFF, success=False)
+            else:
+                log.warning("%s", e)
+                self._record(channel.id, error=str(e), next_poll_at=None, success=False)
+            return ChannelResult(
+                name, channel.id, new=progress.new, updated=progress.updated, cursor=progress.cursor, error=str(e)
+            )
         self._record(channel.id, error=None, next_poll_at=None, success=True, at=now)
-        if new or updated:
-            log.info("%s: %d new, %d updated (cursor %d)", name, new, updated, cursor)
-        return ChannelResult(name, channel.id, new=new, updated=updated, cursor=cursor)
+        if progress.new or progress.updated:
+            log.info("%s: %d new, %d updated (cursor %d)", name, progress.new, progress.updated, progress.cursor)
+        return ChannelResult(
+            name, channel.id, new=progress.new, updated=progress.updated, cursor=progress.cursor, account=account
+        )
+
+    async def _read(
+        self,
+        target: _Target,
+        source: ChannelSource,
+        channel: Channel,
+        progress: _Progress,
+        edit_ids: list[int],
+        changed: set[int],
+    ) -> None:
+        """Fetch pages and edits and store them; source failures come out as SourceError
+        (sink failures, e.g. a full disk, propagate as they are and stop the pass)."""
+        refreshed: list[Post] = []
+        pages = source.fetch_new(channel, backfill=target.backfill, page_size=self.config.collect.page_size)
+        while True:
+            try:
+                page: Page = await _guard(channel.display_name, anext(pages))
+            except StopAsyncIteration:
+                break
+            result = self.sink.ingest(page.posts, cursors={channel.id: page.cursor})
+            progress.new += result.new
+            progress.updated += result.updated
+            changed |= result.changed_story_ids
+            progress.cursor = max(progress.cursor, page.cursor)
+            refreshed.extend(page.refreshed)
+        window = set(edit_ids)
+        edits = [p for p in refreshed if p.message_id in window]
+        seen = {p.message_id for p in edits}
+        wanted = [i for i in edit_ids if i not in seen]
+        if wanted:
+            edits.extend(await _guard(channel.display_name, source.refetch(channel, wanted)))
+        if edits:
+            result = self.sink.ingest(edits)
+            progress.updated += result.updated
+            changed |= result.changed_story_ids
 
     def _record(
         self,
@@ -543,6 +864,17 @@ class Collector:
                     "UPDATE channels SET last_error = ?, next_poll_at = ? WHERE id = ?",
                     [error, to_iso(next_poll_at) if next_poll_at else None, channel_id],
                 )
+
+
+async def _guard(label: str, step: Awaitable[T]) -> T:
+    """Await a source call; anything it raises that is not already one of our errors is
+    this channel's SourceError (one channel's surprise never ends the pass)."""
+    try:
+        return await step
+    except (TgdigestError, StopAsyncIteration):
+        raise
+    except Exception as e:  # noqa: BLE001 - a source's unexpected failure stays its channel's
+        raise SourceError(f"{label}: unexpected {type(e).__name__} from the source: {e}") from e
 
 
 def _missing_source(name: str) -> str:
@@ -575,6 +907,7 @@ def summarize(report: CollectReport) -> list[dict[str, Any]]:
         {
             "channel": c.name, "id": c.channel_id, "new": c.new, "updated": c.updated,
             "cursor": c.cursor, "error": c.error, "skipped": c.skipped, "resolved": c.resolved,
+            "account": c.account,
         }
         for c in report.channels
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from bot.config import Secrets
 from bot.core.handles import Handle
 from bot.core.models import Channel, Post
 from bot.core.normalise import extract_hashtags
-from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError
+from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, StaleAccess
 from bot.sources import Page, ResolvedChannel
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ SESSION_NAME = "tgdigest.session"
 JOIN_CAP = 500  # channels one account can be a member of (Telegram's limit)
 LOGIN_HINT = "run `tgdigest login` (or set TELEGRAM_SESSION)"
 MAX_FLOOD_RETRIES = 3
+
+NO_SUCH_USERNAME = "no channel has this username (renamed or deleted?)"
+UNKNOWN_ID = "this account has never seen this channel id; add it by @username or invite link"
 
 # Telegram's names for "this session is dead": retrying never helps, only a new login.
 _DEAD_SESSION = (
@@ -47,19 +51,31 @@ _DEAD_SESSION = (
 )
 _UNAVAILABLE = {
     "ChannelPrivateError": "the channel is private or we were removed from it",
-    "ChannelInvalidError": "the channel id or access hash is invalid",
     "ChannelPublicGroupNaError": "the channel is not available",
     "ChatForbiddenError": "the channel is not accessible to this account",
     "ChatAdminRequiredError": "the channel is not accessible to this account",
-    "UsernameNotOccupiedError": "no channel has this username (renamed or deleted?)",
+    "UsernameNotOccupiedError": NO_SUCH_USERNAME,
     "UsernameInvalidError": "the username is not valid",
     "InviteHashExpiredError": "the invite link has expired",
     "InviteHashInvalidError": "the invite link is not valid",
     "InviteHashEmptyError": "the invite link is not valid",
     "InviteRequestSentError": "the invite needs an admin's approval (request sent)",
     "ChannelsTooMuchError": f"this account is in too many channels (Telegram's cap is {JOIN_CAP})",
-    "PeerIdInvalidError": "the channel id is not known to this account",
 }
+# A stored channel these answer for has an access hash from another account or session.
+_STALE = {
+    "PeerIdInvalidError": "the channel id is not known to this account",
+    "ChannelInvalidError": "the channel id or access hash is invalid",
+}
+# Telethon's own errors for replies it cannot read (a server speaking another layer, a
+# corrupted packet): the channel's error for this pass, never the whole pass's.
+_UNDECODABLE = (
+    "TypeNotFoundError",
+    "InvalidBufferError",
+    "InvalidChecksumError",
+    "SecurityError",
+    "BadMessageError",
+)
 
 
 def session_path(data_dir: Path) -> Path:
@@ -205,6 +221,8 @@ class TelethonSource:
     """``ChannelSource`` over a connected Telethon client (or a fake with the same methods).
 
     ``sleep`` is injectable so flood-wait handling is testable without waiting.
+    ``request_interval`` paces this account: at least that many seconds between the requests
+    we start (each account has its own source, hence its own pace).
     """
 
     name = "telethon"
@@ -215,10 +233,26 @@ class TelethonSource:
         *,
         flood_sleep_threshold: int = 60,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        request_interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.flood_sleep_threshold = flood_sleep_threshold
         self.sleep = sleep
+        self.request_interval = request_interval
+        self.clock = clock
+        self._last_request: float | None = None
+
+    async def _pace(self) -> None:
+        if self.request_interval <= 0:
+            return
+        now = self.clock()
+        if self._last_request is not None:
+            wait = self._last_request + self.request_interval - now
+            if wait > 0:
+                await self.sleep(wait)
+                now += wait
+        self._last_request = now
 
     # -- resolution (once per handle, ever) --
 
@@ -293,12 +327,17 @@ class TelethonSource:
             return
 
         # Catch-up: strictly newer than the cursor, oldest first, Telethon pages by 100.
-        min_id = channel.last_message_id
+        # Telethon's reverse mode does not filter by min_id itself, and some servers ignore
+        # it: without our own filter every pass would re-read the channel's first page.
+        cursor = min_id = channel.last_message_id
         buffer: list[Any] = []
         retries = 0
         while True:
             try:
+                await self._pace()
                 async for message in self.client.iter_messages(peer, min_id=min_id, reverse=True):
+                    if message.id <= cursor or message.id <= min_id:
+                        continue
                     buffer.append(message)
                     min_id = message.id
                     if len(buffer) > page_size:
@@ -326,6 +365,7 @@ class TelethonSource:
         retries = 0
         while True:
             try:
+                await self._pace()
                 return await make()
             except Exception as e:  # noqa: BLE001 - mapped below, re-raised typed
                 retries = await self._after_error(label, e, retries)
@@ -375,13 +415,23 @@ def _map_error(label: str, error: Exception) -> Exception:
         return FloodWait(seconds, f"{label}: Telegram asks to wait {seconds} s (flood wait)")
     if name in _DEAD_SESSION:
         return SessionInvalid(f"the Telegram session is no longer valid ({name}): {LOGIN_HINT}")
+    if name in _STALE:
+        return StaleAccess(f"{label}: {_STALE[name]}")
     if name in _UNAVAILABLE:
         return ChannelUnavailable(f"{label}: {_UNAVAILABLE[name]}")
     if isinstance(error, errors.UnauthorizedError):
         return SessionInvalid(f"Telegram refused the session ({name}): {LOGIN_HINT}")
+    if name in _UNDECODABLE:
+        return SourceError(f"{label}: Telegram sent a reply this client cannot read ({name}); retried next pass")
     if isinstance(error, ValueError):
-        # get_entity's way of saying "no such username / id not in this account's cache"
-        return ChannelUnavailable(f"{label}: {error}")
+        # get_entity's way of saying "no such username / id not in this account's cache",
+        # in Telethon's words; the user gets ours.
+        text = str(error)
+        if "as username" in text or "username" in text.casefold():
+            return ChannelUnavailable(f"{label}: {NO_SUCH_USERNAME}")
+        if "input entity" in text or "PeerChannel" in text:
+            return ChannelUnavailable(f"{label}: {UNKNOWN_ID}")
+        return ChannelUnavailable(f"{label}: Telegram has no such channel")
     if isinstance(error, errors.RPCError):
         return SourceError(f"{label}: Telegram error {name}: {error}")
     if isinstance(error, OSError | ConnectionError | asyncio.TimeoutError):
