@@ -206,11 +206,24 @@ class Secrets:
     session: str | None = None
     bot_token: str | None = None
     bot_api_url: str = "https://api.telegram.org"
+    # TELEGRAM_SESSION_<NAME> string sessions of further reading accounts, as (name, value)
+    account_sessions: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         shown = {f.name: ("set" if getattr(self, f.name) else "unset") for f in fields(self)}
         shown["bot_api_url"] = self.bot_api_url
         return f"Secrets({shown})"
+
+    def session_string(self, account: str = DEFAULT_ACCOUNT) -> str | None:
+        """The string session of ``account`` from the environment, if any."""
+        if account == DEFAULT_ACCOUNT and self.session:
+            return self.session
+        return dict(self.account_sessions).get(account)
+
+    def session_accounts(self) -> list[str]:
+        """Accounts with a string session in the environment."""
+        names = [DEFAULT_ACCOUNT] if self.session else []
+        return list(dict.fromkeys(names + [name for name, _ in self.account_sessions]))
 
     @property
     def has_telegram_api(self) -> bool:
@@ -218,7 +231,8 @@ class Secrets:
 
     def values(self) -> list[str]:
         """Every secret string, for the log redaction filter."""
-        return [v for v in (self.api_hash, self.session, self.bot_token) if v]
+        extra = [value for _, value in self.account_sessions]
+        return [v for v in (self.api_hash, self.session, self.bot_token, *extra) if v]
 
 
 def secrets_from_env(env: Mapping[str, str] | None = None) -> Secrets:
@@ -229,7 +243,15 @@ def secrets_from_env(env: Mapping[str, str] | None = None) -> Secrets:
         if not api_id_raw.isdigit():
             raise ConfigError("TELEGRAM_API_ID: must be the number shown on my.telegram.org")
         api_id = int(api_id_raw)
+    account_sessions = []
+    for key, value in sorted(env.items()):
+        if key.startswith(SESSION_ENV_PREFIX) and value:
+            name = key[len(SESSION_ENV_PREFIX):].lower()
+            if account_name_problem(name):
+                raise ConfigError(f"{key}: {account_name_problem(name)}")
+            account_sessions.append((name, value))
     return Secrets(
+        account_sessions=tuple(account_sessions),
         api_id=api_id,
         api_hash=env.get("TELEGRAM_API_HASH") or None,
         session=env.get("TELEGRAM_SESSION") or None,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.clocks import Sleeps
+from fakes.clocks import SkipTime, Sleeps
 from fakes.fake_telegram import FakeTelegram, entity_for, photo, poll, video, voice
 from telethon import errors
 from telethon.tl import types
@@ -355,3 +355,72 @@ def test_login_without_credentials_says_where_to_get_them(tmp_path: Any) -> None
     with pytest.raises(LoginError, match="my.telegram.org"):
         run(login(Secrets(), data_dir=tmp_path / "d", phone=never, code=never, password=never))
     assert not (tmp_path / "d").exists()
+
+
+# --- what real servers send (issue 12) -----------------------------------------------------
+
+
+def test_catch_up_filters_by_the_cursor_when_the_server_ignores_min_id() -> None:
+    """A server that ignores min_id answers from the first message; the source still yields
+    only messages above the cursor (Telethon's reverse mode does not filter by itself)."""
+    tg = FakeTelegram(ignores_min_id=True)
+    tg.add_channel(10)
+    tg.posts(10, 30)
+    source, _ = _source(tg)
+    pages = run(_pages(source, _channel(tg, 10, cursor=28)))
+    assert [p.message_id for page in pages for p in page.posts] == [29, 30]
+    assert pages[-1].cursor == 30
+    assert run(_pages(source, _channel(tg, 10, cursor=30))) == []
+
+
+def test_undecodable_reply_is_a_source_error_not_a_crash() -> None:
+    """Telethon's TypeNotFoundError (a reply it cannot decode) becomes this channel's SourceError."""
+    from bot.errors import SourceError
+
+    tg = FakeTelegram()
+    tg.add_channel(10, username="odd_one")
+    tg.fail_next("resolve", errors.TypeNotFoundError(0x1CB5C415, b"\x00" * 8))
+    source, _ = _source(tg)
+    with pytest.raises(SourceError, match="cannot read \\(TypeNotFoundError\\)"):
+        run(source.resolve(parse_handle("@odd_one")))
+
+
+@pytest.mark.parametrize("error", [errors.PeerIdInvalidError, errors.ChannelInvalidError])
+def test_peer_id_and_channel_invalid_are_stale_access(error: type[Exception]) -> None:
+    """PEER_ID_INVALID / CHANNEL_INVALID on a stored channel say: this hash is not ours."""
+    from bot.errors import StaleAccess
+
+    tg = FakeTelegram()
+    tg.add_channel(10)
+    tg.posts(10, 2)
+    tg.fail_next("history", error(request=None))
+    source, _ = _source(tg)
+    with pytest.raises(StaleAccess):
+        run(_pages(source, _channel(tg, 10, cursor=1)))
+
+
+def test_unknown_username_in_our_words() -> None:
+    """Telethon's 'No user has "x" as username' reaches the user as our sentence."""
+    tg = FakeTelegram()
+    source, _ = _source(tg)
+    with pytest.raises(ChannelUnavailable) as info:
+        run(source.resolve(parse_handle("@nobody_at_all")))
+    assert "No user has" not in str(info.value)
+    assert str(info.value) == "@nobody_at_all: no channel has this username (renamed or deleted?)"
+
+
+def test_each_source_paces_its_own_requests() -> None:
+    """request_interval spaces the requests one account starts; another account is not slowed."""
+    tg = FakeTelegram()
+    for cid in (10, 20, 30):
+        tg.add_channel(cid)
+    time = SkipTime()
+    source = TelethonSource(tg, sleep=time.sleep, request_interval=2.0, clock=time.clock)
+    for cid in (10, 20, 30):
+        run(_pages(source, _channel(tg, cid, cursor=1)))
+    assert len(time.sleeps) == 2 and all(1.5 < s <= 2.0 for s in time.sleeps)
+    other_time = SkipTime()
+    b = tg.account("b")
+    other = TelethonSource(b, sleep=other_time.sleep, request_interval=2.0, clock=other_time.clock)
+    run(_pages(other, Channel(id=10, access_hash=b.access_hash(10), last_message_id=1)))
+    assert other_time.sleeps == []

@@ -146,12 +146,19 @@ def sync_configured_channels(db: Database, config: Config, *, now: datetime | No
             if handle not in current:
                 added.append(handle)
             db.execute(
-                "INSERT INTO channel_handles (handle, origin, source, title, interval, backfill, added_at) "
-                "VALUES (?, 'config', ?, ?, ?, ?, ?) ON CONFLICT(handle) DO UPDATE SET "
+                "INSERT INTO channel_handles (handle, origin, source, title, interval, backfill, added_at, account) "
+                "VALUES (?, 'config', ?, ?, ?, ?, ?, ?) ON CONFLICT(handle) DO UPDATE SET "
                 "origin = 'config', source = excluded.source, title = excluded.title, "
-                "interval = excluded.interval, backfill = excluded.backfill",
-                [handle, channel.source, channel.title, channel.interval, channel.backfill, stamp],
+                "interval = excluded.interval, backfill = excluded.backfill, account = excluded.account",
+                [handle, channel.source, channel.title, channel.interval, channel.backfill, stamp, channel.account],
             )
+            if channel.account:
+                # Named in the config: that account reads it from now on, and only that one.
+                db.execute(
+                    "UPDATE channels SET account = ?, pinned = 1 WHERE id = "
+                    "(SELECT channel_id FROM channel_handles WHERE handle = ?)",
+                    [channel.account, handle],
+                )
             if channel.title:
                 db.execute(
                     "UPDATE channels SET title = ? WHERE id = "
@@ -233,28 +240,30 @@ def remove_channel(db: Database, text: str) -> str:
 
 
 def list_channels(db: Database) -> list[dict[str, Any]]:
-    """Every watched handle and every stored channel, for ``tgdigest channels``."""
+    """Every watched handle and every stored channel, for ``tgdigest channels`` (with the
+    account that reads it, and whether it is pinned to that account)."""
     rows = db.execute(
         """
         SELECT h.handle, h.origin, coalesce(c.source, h.source), c.id, c.username,
                coalesce(c.title, h.title), coalesce(c.last_message_id, 0), c.last_poll_at,
                coalesce(c.last_error, h.last_error), coalesce(c.next_poll_at, h.next_attempt_at),
-               coalesce(c.active, 1)
+               coalesce(c.active, 1), coalesce(c.account, h.account), coalesce(c.pinned, h.account IS NOT NULL)
         FROM channel_handles h LEFT JOIN channels c ON c.id = h.channel_id
         UNION ALL
         SELECT c.handle, c.origin, c.source, c.id, c.username, c.title, c.last_message_id,
-               c.last_poll_at, c.last_error, c.next_poll_at, c.active
+               c.last_poll_at, c.last_error, c.next_poll_at, c.active, c.account, c.pinned
         FROM channels c WHERE c.id NOT IN
             (SELECT channel_id FROM channel_handles WHERE channel_id IS NOT NULL)
         """
     ).fetchall()
     keys = (
         "handle", "origin", "source", "id", "username", "title", "last_message_id",
-        "last_poll_at", "last_error", "next_poll_at", "active",
+        "last_poll_at", "last_error", "next_poll_at", "active", "account", "pinned",
     )
     out = [dict(zip(keys, row, strict=True)) for row in rows]
     for item in out:
         item["active"] = bool(item["active"])
+        item["pinned"] = bool(item["pinned"])
         item["resolved"] = item["id"] is not None
     return sorted(out, key=lambda d: (d["title"] or d["username"] or d["handle"] or "").casefold())
 
@@ -429,14 +438,19 @@ class Collector:
             ).fetchall()
         }
 
-    def _store_access(self, channel_id: int, account: str, access_hash: int | None, now: datetime) -> None:
-        self._access[(channel_id, account)] = (access_hash, now)
+    def _store_access(
+        self, channel_id: int, account: str, access_hash: int | None, now: datetime, *, re_resolved: bool = False
+    ) -> None:
+        """Keep ``account``'s hash; ``re_resolved`` (after a stale hash) stamps the time that
+        rate-limits the next re-resolution."""
+        stamp = now if re_resolved else self._access.get((channel_id, account), (None, None))[1]
+        self._access[(channel_id, account)] = (access_hash, stamp)
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO channel_access (channel_id, account, access_hash, resolved_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(channel_id, account) DO UPDATE SET access_hash = excluded.access_hash, "
                 "resolved_at = excluded.resolved_at",
-                [channel_id, account, access_hash, to_iso(now)],
+                [channel_id, account, access_hash, to_iso(stamp) if stamp else None],
             )
             self.db.execute(
                 "UPDATE channels SET access_hash = ? WHERE id = ? AND account = ?", [access_hash, channel_id, account]
@@ -683,7 +697,7 @@ class Collector:
         channel = target.channel
         source = self.accounts[account]
         try:
-            readable = await self._channel_for(target, account, source, now)
+            readable = await self._channel_for(target, account, source, now, stale=retried)
             result = await self._poll(target, source, readable, now, changed, account=account, reraise=True)
         except SessionInvalid as e:
             self._account_logged_out(account, e, now)
@@ -705,10 +719,14 @@ class Collector:
         except StaleAccess as e:
             if not retried and channel.username and self._may_re_resolve(channel.id, account, now):
                 log.info("%s; resolving @%s again for account %s", e, channel.username, account)
-                self._access[(channel.id, account)] = (None, None)
+                self._access[(channel.id, account)] = (None, self._access.get((channel.id, account), (None, None))[1])
                 return await self._poll_account(target, account, now, changed, queues, retried=True)
             if channel.username:
-                message = f"{e} (resolved @{channel.username} again, still refused; retried later)"
+                _, when = self._access.get((channel.id, account), (None, None))
+                message = (
+                    f"{e} (resolved @{channel.username} again at {to_iso(when) if when else 'an earlier pass'} "
+                    f"and still refused; the next try after {RESOLVE_BACKOFF.total_seconds() / 3600:g} h)"
+                )
             else:
                 message = (
                     f"{channel.display_name}: account {account} can no longer read this private channel: "
@@ -735,17 +753,16 @@ class Collector:
         if other is not None and other != account:
             queues[other].append(target)
             return None
-        channel = target.channel
-        message = f"{channel.display_name}: {error}"
-        self._record(channel.id, error=message, next_poll_at=None, success=False)
-        return ChannelResult(channel.display_name, channel.id, error=message, account=account)
+        return self._unreadable(target, now)
 
     def _may_re_resolve(self, channel_id: int, account: str, now: datetime) -> bool:
         """A stale hash is re-resolved at most once per RESOLVE_BACKOFF (resolutions are costly)."""
         _, resolved_at = self._access.get((channel_id, account), (None, None))
         return resolved_at is None or now - resolved_at >= RESOLVE_BACKOFF
 
-    async def _channel_for(self, target: _Target, account: str, source: ChannelSource, now: datetime) -> Channel:
+    async def _channel_for(
+        self, target: _Target, account: str, source: ChannelSource, now: datetime, *, stale: bool = False
+    ) -> Channel:
         """The channel with ``account``'s access hash, resolving it there once if needed
         (hashes are per account: a stand-in resolves the public channel by username once)."""
         channel = target.channel
@@ -758,7 +775,7 @@ class Collector:
             if resolved.id != channel.id:
                 raise ChannelUnavailable(f"{channel.display_name}: {handle} now belongs to another channel")
             access_hash = resolved.access_hash
-            self._store_access(channel.id, account, access_hash, now)
+            self._store_access(channel.id, account, access_hash, now, re_resolved=stale)
         return replace(channel, access_hash=access_hash)
 
     async def _poll(

@@ -226,7 +226,7 @@ def _reading_accounts(db: Database) -> None:
     db.execute("ALTER TABLE channels ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE channel_handles ADD COLUMN account TEXT")  # the config's account = "NAME"
     # Access hashes are per account: the one resolution per handle becomes one per
-    # (channel, account); `resolved_at` rate-limits re-resolving a stale hash.
+    # (channel, account); `resolved_at` (the last re-resolution after a stale hash) rate-limits the next.
     db.execute(
         """
         CREATE TABLE channel_access (

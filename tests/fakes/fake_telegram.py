@@ -115,13 +115,15 @@ class FakeTelegram:
         # Accounts on one server share its channels; everything else is per account.
         self.channels: dict[int, FakeChannel] = server.channels if server is not None else {}
         self.requests: Counter[str] = Counter()
+        self.requests_by_channel: Counter[tuple[str, int]] = Counter()
         self.joined: set[int] = set()
         self.dead_session: Exception | None = None
         self.flood_seconds: int | None = None  # while set, every request answers FLOOD_WAIT
         self.latency = latency
         self.ignores_min_id = ignores_min_id
-        self.in_flight = 0
+        self.in_flight = 0  # requests waiting on the server (counted on the server object)
         self.max_in_flight = 0
+        self._server = server if server is not None else self
         self._queued: dict[tuple[str, int | None], list[Exception]] = {}
         self._salt = 0 if name == "default" else int.from_bytes(hashlib.sha1(name.encode()).digest()[:3], "big") + 1
         self.now = T0
@@ -210,13 +212,16 @@ class FakeTelegram:
 
     async def _request(self, kind: str, channel_id: int | None = None) -> None:
         self.requests[kind] += 1
+        if channel_id is not None:
+            self.requests_by_channel[(kind, channel_id)] += 1
         if self.latency:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            server = self._server
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:
                 await asyncio.sleep(self.latency)
             finally:
-                self.in_flight -= 1
+                server.in_flight -= 1
         if self.dead_session is not None:
             raise self.dead_session
         if self.flood_seconds is not None:
