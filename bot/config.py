@@ -26,7 +26,8 @@ DEFAULT_CONFIG_PATH = Path("config/config.toml")
 DEFAULT_DB_PATH = Path("data/tgdigest.sqlite")
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-SESSION_ENV_PREFIX = "TELEGRAM_SESSION_"
+# TELEGRAM_SESSION_<NAME>: the string session of reading account NAME (see .env.example)
+SESSION_ENV_PREFIX = "TELEGRAM_SESSION" + "_"
 # Telegram's test data centres (https://core.telegram.org/api/auth#test-accounts).
 TEST_DCS = {1: "149.154.175.10", 2: "149.154.167.40", 3: "149.154.175.117"}
 TEST_PORT = 443

@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlite_utils import Database
 
-from bot.collect.accounts import AccountBook, NoAccount
+from bot.collect.accounts import AccountBook, NoAccount, record_logged_out
 from bot.config import DEFAULT_ACCOUNT, Config, Secrets
 from bot.core.clock import from_iso, to_iso
 from bot.core.handles import Handle, HandleError, parse_handle
@@ -965,14 +965,60 @@ async def open_sources(
                 forward_lookup=forward_lookup(db),
             )
         if "telethon" in needed and secrets.has_telegram_api:
-            from bot.sources import telethon_source
-
-            client = await telethon_source.connect(secrets, data_dir)
-            stack.push_async_callback(client.disconnect)
-            sources["telethon"] = telethon_source.TelethonSource(
-                client, flood_sleep_threshold=config.collect.flood_sleep_threshold
-            )
+            for name, client in (await connect_accounts(db, config, secrets, data_dir=data_dir)).items():
+                stack.push_async_callback(client.disconnect)
+                sources[f"telethon:{name}"] = _telethon_source(client, config, name)
+            if "telethon:default" in sources:
+                sources["telethon"] = sources["telethon:default"]
         yield sources
+
+
+def _telethon_source(client: Any, config: Config, account: str) -> ChannelSource:
+    from bot.sources.telethon_source import TelethonSource
+
+    return TelethonSource(
+        client,
+        flood_sleep_threshold=config.collect.flood_sleep_threshold,
+        request_interval=config.collect.request_interval,
+        account=account,
+    )
+
+
+def wanted_accounts(db: Database, config: Config, sessions: Iterable[str]) -> list[str]:
+    """Accounts to connect: every one with a session, plus any a channel is assigned or
+    pinned to (so a missing one is reported, not silently skipped)."""
+    assigned = [r[0] for r in db.execute("SELECT DISTINCT account FROM channels WHERE account IS NOT NULL AND active = 1")]
+    pinned = [c.account for c in config.channels if c.account]
+    names = dict.fromkeys([*sessions, *assigned, *pinned])
+    return sorted(names, key=lambda n: (n != DEFAULT_ACCOUNT, n))
+
+
+async def connect_accounts(
+    db: Database, config: Config, secrets: Secrets, *, data_dir: Path
+) -> dict[str, Any]:
+    """Connected clients of every reading account that can connect. An account that cannot
+    is recorded as logged out (its public channels are read by the others); when none can,
+    the first account's SessionInvalid is raised (the service never prompts)."""
+    from bot.sources import telethon_source
+
+    sessions = telethon_source.known_sessions(secrets, data_dir)
+    names = wanted_accounts(db, config, sessions) or [DEFAULT_ACCOUNT]
+    clients: dict[str, Any] = {}
+    first_error: SessionInvalid | None = None
+    for name in names:
+        try:
+            clients[name] = await telethon_source.connect(secrets, data_dir, account=name, telegram=config.telegram)
+        except SessionInvalid as e:
+            log.warning("account %s cannot read: %s", name, e)
+            record_logged_out(db, name, str(e), _now())
+            first_error = first_error or e
+        except BaseException:
+            for client in clients.values():
+                await client.disconnect()
+            raise
+    if not clients and first_error is not None:
+        raise first_error
+    return clients
 
 
 async def fetch(
