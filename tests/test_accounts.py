@@ -271,3 +271,45 @@ def test_thousand_channels_three_accounts_one_request_each(tmp_path: Path) -> No
     # the three lanes overlapped: while one account waited on a request, another was in one
     assert w.server.max_in_flight == 3
     assert sum(sum(c.requests.values()) for c in w.tg.values()) == 1000
+
+
+def test_channels_health_and_stats_show_the_account(tmp_path: Path) -> None:
+    """`channels` rows carry the account, `stats` sums per account, a stuck channel in
+    `health` names its account, and the bot's /channels shows it to admins only."""
+    from bot.ops.health import check_health, collect_stats, format_stats
+    from bot.telegram.commands import list_channels as bot_channels
+
+    w = Accounts(tmp_path, ("default", "b"))
+    for cid in (10, 11, 12):
+        w.channel(cid)
+        w.server.posts(cid, 2)
+    w.run()
+    stats = collect_stats(w.db, now=w.clock.now)
+    assert stats["accounts"] == {
+        "default": {"channels": 2, "channels_active": 2, "posts": 4, "channels_with_errors": 0},
+        "b": {"channels": 1, "channels_active": 1, "posts": 2, "channels_with_errors": 0},
+    }
+    assert "account b: 1 active channels, 2 posts" in format_stats(stats)
+    assert {row["account"] for row in stats["channel_lag"]} == {"default", "b"}
+    b_channel = next(cid for cid in (10, 11, 12) if w.owner(cid) == "b")
+    report = check_health(w.db, now=w.clock.now + timedelta(hours=7), max_age_s=1e9, channel_stuck_hours=6)
+    assert any(f"@chan{b_channel} [account b]" in reason for reason in report.reasons)
+    assert any(line.endswith("— account b") for line in bot_channels(w.db, accounts=True))
+    assert not any("account" in line for line in bot_channels(w.db))
+
+
+def test_accounts_listing_json_shape(tmp_path: Path) -> None:
+    """`tgdigest accounts` data: one row per account with channels, state, last success, errors;
+    [] when there is no account at all."""
+    assert list_accounts(open_db(tmp_path / "empty.sqlite"), sessions={}, now=T0) == []
+    w = Accounts(tmp_path, ("default", "b"))
+    for cid in (10, 11):
+        w.channel(cid)
+    w.run()
+    rows = w.accounts()
+    assert set(rows) == {"default", "b"}
+    assert rows["default"] == {
+        "name": "default", "session": "file", "state": "ok", "flood_until": None, "channels": 1,
+        "pinned_channels": 0, "channels_with_errors": 0, "last_success_at": "2025-07-01T09:00:00+00:00",
+        "last_error": None, "last_error_at": None,
+    }

@@ -547,7 +547,8 @@ class CommandHandler:
         return ["Resumed. " + self._settings_line(chat_id)]
 
     def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
-        channels = list_channels(self.db)
+        # Admins also see which reading account reads each channel.
+        channels = list_channels(self.db, accounts=chat_id in self.config.bot.admins)
         if not channels:
             return ["I am not watching any channel yet."]
         lines = [f"<b>Channels I watch</b> ({len(channels)})"]
@@ -597,28 +598,34 @@ _SIMPLE = frozenset(
 
 # --- channel tables (bot side) --------------------------------------------------------------
 
-def list_channels(db: Database) -> list[str]:
-    """Display names of the watched channels: requested handles and stored active channels."""
+def list_channels(db: Database, *, accounts: bool = False) -> list[str]:
+    """Display names of the watched channels: requested handles and stored active channels;
+    with ``accounts`` (admins), each followed by the reading account that reads it."""
     names: list[str] = []
     seen_ids: set[int] = set()
+
+    def reader(account: str | None) -> str:
+        return f" — account {account}" if accounts and account else ""
+
     if "channel_handles" in db.table_names():
-        for handle, title, channel_id, username, ctitle in db.execute(
-            "SELECT h.handle, h.title, h.channel_id, c.username, c.title FROM channel_handles h "
-            "LEFT JOIN channels c ON c.id = h.channel_id "
+        for handle, title, channel_id, username, ctitle, account in db.execute(
+            "SELECT h.handle, h.title, h.channel_id, c.username, c.title, coalesce(c.account, h.account) "
+            "FROM channel_handles h LEFT JOIN channels c ON c.id = h.channel_id "
             "WHERE c.id IS NULL OR c.active = 1 ORDER BY lower(h.handle)"
         ):
             label = ctitle or title
             shown = f"@{username}" if username else handle
-            names.append(f"{label} ({shown})" if label else shown)
+            names.append((f"{label} ({shown})" if label else shown) + reader(account))
             if channel_id is not None:
                 seen_ids.add(channel_id)
-    for channel_id, username, title in db.execute(
-        "SELECT id, username, title FROM channels WHERE active = 1 ORDER BY lower(coalesce(title, username, ''))"
+    for channel_id, username, title, account in db.execute(
+        "SELECT id, username, title, account FROM channels WHERE active = 1 "
+        "ORDER BY lower(coalesce(title, username, ''))"
     ):
         if channel_id in seen_ids:
             continue
         shown = f"@{username}" if username else str(channel_id)
-        names.append(f"{title} ({shown})" if title else shown)
+        names.append((f"{title} ({shown})" if title else shown) + reader(account))
     return names
 
 
@@ -643,16 +650,17 @@ def stats_lines(db: Database, *, now: datetime) -> list[str]:
         "<b>Last poll per channel</b>",
     ]
     rows = db.execute(
-        "SELECT username, title, id, last_poll_at, last_error FROM channels WHERE active = 1 "
+        "SELECT username, title, id, last_poll_at, last_error, account FROM channels WHERE active = 1 "
         "ORDER BY last_poll_at IS NULL, last_poll_at DESC"
     ).fetchall()
     if not rows:
         lines.append("no channels yet")
-    for username, title, channel_id, last_poll_at, last_error in rows[:60]:
+    for username, title, channel_id, last_poll_at, last_error, account in rows[:60]:
         name = f"@{username}" if username else (title or str(channel_id))
         when = (last_poll_at or "never")[:16].replace("T", " ")
         error = f" — {esc(shorten(last_error, 80))}" if last_error else ""
-        lines.append(f"• {esc(shorten(name, 40))}: {esc(when)}{error}")
+        by = f" [{esc(account)}]" if account else ""
+        lines.append(f"• {esc(shorten(name, 40))}{by}: {esc(when)}{error}")
     if len(rows) > 60:
         lines.append(f"… and {len(rows) - 60} more")
     return lines
