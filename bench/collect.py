@@ -56,7 +56,9 @@ def one_setup(db_dir: Path, *, channels: int, accounts: int, latency: float, pac
     db = open_db(db_dir / f"collect-{accounts}.sqlite")
     # Posts older than the edit window, so the timed pass is the history reads alone.
     config = Config(collect=CollectConfig(backfill=5, jitter=0, edit_window_hours=24,
-                                          request_interval=pace, max_channels_per_account=450))
+                                          request_interval=pace,
+                                          # one account must be able to hold them all, for the comparison
+                                          max_channels_per_account=max(channels, 1)))
     server = FakeTelegram()
     clients = {name: (server if name == "default" else server.account(name)) for name in NAMES[:accounts]}
     for cid in range(10_000, 10_000 + channels):

@@ -624,7 +624,7 @@ class Collector:
             if not force and not self._due(target, now):
                 results.append(ChannelResult(name, channel.id, skipped="not due"))
                 continue
-            if target.source != "telethon" or not (self.accounts or channel.account):
+            if target.source != "telethon" or not self.accounts:
                 queues[WEB_LANE + target.source].append(target)
                 continue
             lane = self._lane_for(target, now, queues)
@@ -701,7 +701,7 @@ class Collector:
             result = await self._poll(target, source, readable, now, changed, account=account, reraise=True)
         except SessionInvalid as e:
             self._account_logged_out(account, e, now)
-            return self._hand_over(target, account, now, queues, str(e))
+            return self._hand_over(target, account, now, queues)
         except FloodWait as e:
             until = now + timedelta(seconds=e.seconds)
             self.book.flooded(account, until, str(e), now)
@@ -747,8 +747,9 @@ class Collector:
         return result
 
     def _hand_over(
-        self, target: _Target, account: str, now: datetime, queues: dict[str, deque[_Target]], error: str
+        self, target: _Target, account: str, now: datetime, queues: dict[str, deque[_Target]]
     ) -> ChannelResult | None:
+        """Queue ``target`` on another account's lane (None), or say why nobody can read it."""
         other = self._lane_for(target, now, queues)
         if other is not None and other != account:
             queues[other].append(target)
