@@ -313,3 +313,21 @@ def test_accounts_listing_json_shape(tmp_path: Path) -> None:
         "pinned_channels": 0, "channels_with_errors": 0, "last_success_at": "2025-07-01T09:00:00+00:00",
         "last_error": None, "last_error_at": None,
     }
+
+
+def test_every_account_flooded_ends_the_pass_without_bouncing(tmp_path: Path) -> None:
+    """Both accounts flood: no account asks for a channel twice, every channel says why it
+    waits, and the pass ends (no channel bounces between flooded accounts)."""
+    w = Accounts(tmp_path, ("default", "b"))
+    for cid in (10, 11, 12, 13):
+        w.channel(cid)
+    w.run()
+    for client in w.tg.values():
+        client.requests.clear()
+        client.requests_by_channel.clear()
+        client.flood_seconds = 900
+    report = asyncio.run(asyncio.wait_for(w.collector().run_once(force=True), timeout=10))
+    for client in w.tg.values():
+        assert set(client.requests_by_channel.values()) == {1}
+    assert all(c.error for c in report.channels) and len(report.channels) == 4
+    assert all("flood wait" in c.error for c in report.channels)

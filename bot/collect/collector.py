@@ -669,7 +669,8 @@ class Collector:
                 # This account floods or died during the pass: hand over what is left.
                 other = self._lane_for(target, now, queues)
                 if other != lane:
-                    if other is None:
+                    if other is None or not self.book.usable(other, now):
+                        # Its own account waits too: no request spent on it in this pass.
                         out.append(self._unreadable(target, now))
                     else:
                         queues[other].append(target)
@@ -706,7 +707,7 @@ class Collector:
             until = now + timedelta(seconds=e.seconds)
             self.book.flooded(account, until, str(e), now)
             stand_in = self._lane_for(target, now, queues)
-            if stand_in is not None and stand_in != account:
+            if stand_in is not None and stand_in != account and self.book.usable(stand_in, now):
                 # Logged here once; the account's public channels are read elsewhere until then.
                 log.warning("account %s: %s; its public channels go to other accounts until %s",
                             account, e, to_iso(until))
@@ -751,7 +752,7 @@ class Collector:
     ) -> ChannelResult | None:
         """Queue ``target`` on another account's lane (None), or say why nobody can read it."""
         other = self._lane_for(target, now, queues)
-        if other is not None and other != account:
+        if other is not None and other != account and self.book.usable(other, now):
             queues[other].append(target)
             return None
         return self._unreadable(target, now)
