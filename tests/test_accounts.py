@@ -331,3 +331,59 @@ def test_every_account_flooded_ends_the_pass_without_bouncing(tmp_path: Path) ->
         assert set(client.requests_by_channel.values()) == {1}
     assert all(c.error for c in report.channels) and len(report.channels) == 4
     assert all("flood wait" in c.error for c in report.channels)
+
+
+def test_a_database_from_before_accounts_keeps_reading_with_the_default_account(tmp_path: Path) -> None:
+    """Migration 0007: channels resolved by the one account of old become the default
+    account's, with their stored access hash; nothing is resolved again, nothing re-read."""
+    from bot.storage.schema import MIGRATIONS
+
+    db = open_db(tmp_path / "old.sqlite", migrate=False)
+    MIGRATIONS.apply(db, stop_before="0007_reading_accounts")
+    server = FakeTelegram()
+    server.add_channel(10, username="chan10")
+    server.add_channel(77, title="Inner circle", invite_hash="JoinMePlease", private=True)
+    server.joined.add(77)
+    server.posts(10, 3)
+    server.posts(77, 2)
+    with db.atomic():
+        for cid, username in ((10, "chan10"), (77, None)):
+            db.execute(
+                "INSERT INTO channels (id, handle, username, title, access_hash, source, last_message_id, added_at) "
+                "VALUES (?, ?, ?, ?, ?, 'telethon', 1, '2025-06-01T00:00:00+00:00')",
+                [cid, f"@{username}" if username else "https://t.me/+JoinMePlease", username, f"C{cid}",
+                 server.access_hash(cid)],
+            )
+            db.execute(
+                "INSERT INTO channel_handles (handle, origin, channel_id, added_at) VALUES (?, 'config', ?, ?)",
+                [f"@{username}" if username else "https://t.me/+JoinMePlease", cid, "2025-06-01T00:00:00+00:00"],
+            )
+    MIGRATIONS.apply(db)
+    rows = {r["id"]: r for r in list_channels(db)}
+    assert (rows[10]["account"], rows[10]["pinned"]) == ("default", False)
+    assert (rows[77]["account"], rows[77]["pinned"]) == ("default", True)
+    config = Config(collect=CollectConfig(jitter=0))
+    second = server.account("second")
+    sources = {"telethon:default": TelethonSource(server), "telethon:second": TelethonSource(second)}
+    report = asyncio.run(Collector(db, config, Ingestor(db, config), sources, clock=Clock()).run_once(force=True))
+    assert not report.errors and report.new == 3
+    assert server.requests["resolve"] == 0 and second.requests["history"] == 0
+
+
+def test_a_channel_without_an_account_gets_one_once(tmp_path: Path) -> None:
+    """A Telethon channel with no account yet (e.g. read by the web source before) is given
+    the least loaded account once, which resolves it once and keeps it."""
+    w = Accounts(tmp_path, ("default", "b"))
+    for cid in (10, 11, 12):
+        w.channel(cid)
+    w.run()
+    lonely = next(cid for cid in (10, 11, 12) if w.owner(cid) == "b")
+    with w.db.atomic():
+        w.db.execute("UPDATE channels SET account = NULL WHERE id = ?", [lonely])
+        w.db.execute("DELETE FROM channel_access WHERE channel_id = ?", [lonely])
+    w.server.posts(lonely, 2)
+    w.run()
+    w.run()
+    assert w.owner(lonely) == "b"  # default reads two channels, b none: b has the fewest
+    assert w.tg["b"].requests["resolve"] == 1 + 1
+    assert w.stored(lonely) == [1, 2]

@@ -332,6 +332,7 @@ class Collector:
             max_channels=config.collect.max_channels_per_account,
         )
         self._access: dict[tuple[int, str], tuple[int | None, datetime | None]] = {}
+        self._assigned: dict[int, str] = {}  # accounts given in this pass to channels that had none
 
     # -- public --
 
@@ -347,6 +348,7 @@ class Collector:
             for handle, source, account in self._pending(wanted):
                 results.append(await self._resolve(handle, source, account, now))
             self._load_access()
+            self._assigned.clear()
             results.extend(await self._poll_all(self._targets(wanted), now, force, changed))
         finally:
             self.book.save(now)
@@ -586,9 +588,7 @@ class Collector:
         that is not pinned, the least busy usable account; else its own again (a flooded
         account with nobody to stand in still gets tried) or None (nobody can)."""
         channel = target.channel
-        owner = channel.account
-        if owner is None:
-            owner = self._assign(target, now)
+        owner = channel.account or self._assigned.get(channel.id) or self._assign(target, now)
         if self.book.usable(owner, now):
             return owner
         if channel.username and not channel.pinned:
@@ -608,6 +608,7 @@ class Collector:
             return None
         with self.db.atomic():
             self.db.execute("UPDATE channels SET account = ? WHERE id = ?", [account, target.channel.id])
+        self._assigned[target.channel.id] = account
         return account
 
     async def _poll_all(
