@@ -387,3 +387,23 @@ def test_a_channel_without_an_account_gets_one_once(tmp_path: Path) -> None:
     assert w.owner(lonely) == "b"  # default reads two channels, b none: b has the fewest
     assert w.tg["b"].requests["resolve"] == 1 + 1
     assert w.stored(lonely) == [1, 2]
+
+
+def test_an_account_that_cannot_connect_stays_logged_out_and_its_channels_move(tmp_path: Path) -> None:
+    """An account whose session did not connect (recorded logged out) is listed so after
+    passes by the others, and its public channels are read by them meanwhile."""
+    from bot.collect.accounts import record_logged_out
+
+    w = Accounts(tmp_path, ("default", "b"))
+    for cid in (10, 11):
+        w.channel(cid)
+    w.run()
+    mine = next(cid for cid in (10, 11) if w.owner(cid) == "b")
+    record_logged_out(w.db, "b", "no Telegram session for account b", w.clock.now)
+    w.collector(fresh=True, only=("default",))
+    w.server.posts(mine, 1)
+    report = w.run()
+    assert next(c for c in report.channels if c.channel_id == mine).account == "default"
+    assert w.stored(mine) == [1]
+    assert w.accounts()["b"]["state"] == "logged_out"
+    assert w.accounts()["b"]["last_error"] == "no Telegram session for account b"

@@ -47,24 +47,15 @@ class _State:
 
 
 class AccountBook:
-    """The reading accounts of one collector: ``names`` are connected; ``unavailable`` maps
-    accounts that could not connect to why."""
+    """The reading accounts of one collector: ``names`` are the connected ones (any other
+    account is not usable: one whose session failed to connect is recorded by
+    ``record_logged_out``)."""
 
-    def __init__(
-        self,
-        db: Database,
-        names: Sequence[str],
-        *,
-        unavailable: Mapping[str, str] | None = None,
-        max_channels: int,
-    ) -> None:
+    def __init__(self, db: Database, names: Sequence[str], *, max_channels: int) -> None:
         self.db = db
         self.names = tuple(names)
         self.max_channels = max_channels
         self._states: dict[str, _State] = {}
-        for name, error in (unavailable or {}).items():
-            self._state(name).dead = error
-            self._state(name).last_error = error
         self._load()
 
     def _state(self, name: str) -> _State:
@@ -163,9 +154,10 @@ class AccountBook:
         self._state(name).last_success_at = now
 
     def save(self, now: datetime) -> None:
-        """Write every account's state to the ``accounts`` table (one transaction)."""
+        """Write the connected accounts' state to the ``accounts`` table (one transaction);
+        the rows of accounts that did not connect keep what ``record_logged_out`` wrote."""
         with self.db.atomic():
-            for name in dict.fromkeys([*self.names, *self._states]):
+            for name in self.names:
                 state = self._states.get(name, _State())
                 if state.dead is not None:
                     status = LOGGED_OUT

@@ -302,8 +302,8 @@ def accounts_in(sources: Mapping[str, ChannelSource]) -> dict[str, ChannelSource
 class Collector:
     """Runs collection passes. ``sources`` maps a source name (``telethon``, ``web``) to a
     ``ChannelSource``; reading accounts are ``telethon:NAME`` entries (a bare ``telethon``
-    is the ``default`` account). ``unavailable_accounts`` names accounts that exist but could
-    not connect (why). A channel whose source is missing gets a clear per-channel error.
+    is the ``default`` account). A channel whose source is missing gets a clear per-channel
+    error; one whose account is not connected is read by another account if it can be.
 
     Accounts are read concurrently, one lane each (one connection, its own pacing); inside
     a lane channels are read one after another. See ``bot.collect.accounts`` for who reads what.
@@ -318,7 +318,6 @@ class Collector:
         *,
         default_source: str = "telethon",
         clock: Callable[[], datetime] = _now,
-        unavailable_accounts: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -327,10 +326,7 @@ class Collector:
         self.accounts = accounts_in(sources)
         self.default_source = default_source
         self.clock = clock
-        self.book = AccountBook(
-            db, list(self.accounts), unavailable=unavailable_accounts,
-            max_channels=config.collect.max_channels_per_account,
-        )
+        self.book = AccountBook(db, list(self.accounts), max_channels=config.collect.max_channels_per_account)
         self._access: dict[tuple[int, str], tuple[int | None, datetime | None]] = {}
         self._assigned: dict[int, str] = {}  # accounts given in this pass to channels that had none
 
