@@ -4,11 +4,16 @@ due channel from its cursor and hand the posts to the ingest path.
 Guarantees:
 - A page of posts and its cursor are stored in one transaction (``PostSink.ingest`` with
   ``cursors``), so a crash between fetch and store never skips or repeats a post.
-- A handle is resolved once; its channel id and access hash are kept, so polls never
-  resolve usernames again.
-- Per-channel failures (private, renamed, banned, flood wait) are recorded on the channel
-  and never stop the others. A dead session (``SessionInvalid``) ends the pass: retrying
-  cannot help until someone runs ``tgdigest login``.
+- A handle is resolved once per reading account; its channel id and access hash are kept,
+  so polls never resolve usernames again. A hash the account no longer accepts
+  (``StaleAccess``) is re-resolved by username once (at most every ``RESOLVE_BACKOFF``);
+  a private channel then says to re-join by invite.
+- Per-channel failures (private, renamed, banned, flood wait, and anything unexpected a
+  source raises) are recorded on the channel and never stop the others.
+- Several reading accounts (``bot.collect.accounts``) are read concurrently, one lane each.
+  An account in a flood wait or with a dead session hands its public channels to another
+  account; a dead session ends the pass only when no account is left (``SessionInvalid``:
+  retrying cannot help until someone runs ``tgdigest login``).
 
 Which channels: ``channel_handles`` (migration 0004) lists the handles we were asked to
 watch, from the config file (``sync_configured_channels``) and from bot admins
