@@ -245,8 +245,9 @@ class TelethonSource:
     """``ChannelSource`` over a connected Telethon client (or a fake with the same methods).
 
     ``sleep`` is injectable so flood-wait handling is testable without waiting.
-    ``request_interval`` paces this account: at least that many seconds between the requests
-    we start (each account has its own source, hence its own pace).
+    ``request_interval`` paces this account: at least that many seconds between the reads and
+    lookups we start (each account has its own source, hence its own pace; the follow-up
+    pages Telethon fetches inside one long read are not spaced).
     """
 
     name = "telethon"
