@@ -277,7 +277,7 @@ def test_channels_health_and_stats_show_the_account(tmp_path: Path) -> None:
     """`channels` rows carry the account, `stats` sums per account, a stuck channel in
     `health` names its account, and the bot's /channels shows it to admins only."""
     from bot.ops.health import check_health, collect_stats, format_stats
-    from bot.telegram.commands import list_channels as bot_channels
+    from bot.telegram.commands import channel_names as bot_channels
 
     w = Accounts(tmp_path, ("default", "b"))
     for cid in (10, 11, 12):
