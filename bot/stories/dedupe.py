@@ -577,6 +577,9 @@ class StoryIndex:
         self.rewrite_threshold = rewrite_threshold
         # why the last ``find`` joined a story (None: it started a new one)
         self.last_join: Join | None = None
+        # other stories the last ``find``'s post also matched (story → why): the post shows
+        # they tell its story too; the ingest path links them (story ids never change)
+        self.last_also: dict[int, Join] = {}
         self._window_s = window.total_seconds()
         self._entries: dict[tuple[int, int], _Entry] = {}  # post key → entry
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
@@ -614,6 +617,7 @@ class StoryIndex:
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
         self.last_join = None
+        self.last_also = {}
         own = self._entries.get(item.key)
         if own is not None:
             return own.story
@@ -667,6 +671,7 @@ class StoryIndex:
         best_score = 0.0
         best: _Entry | None = None
         best_why: Join | None = None
+        matched: dict[int, tuple[float, Join]] = {}
         window = self._window_s
         numbers = probe.numbers
         for entry in candidates:
@@ -691,9 +696,13 @@ class StoryIndex:
                 if match is not None and match.joined:
                     score = match.score / 10
                     why = Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                matched[entry.story] = (score, why)
             if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
                 best_score, best, best_why = score, entry, why
         self.last_join = best_why
+        if best is not None:
+            self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
         return best.story if best is not None else None
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
