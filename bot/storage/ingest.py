@@ -15,7 +15,7 @@ Rules kept here:
 - Story ids never change: a post joins the story already stored (so a story already in a
   digest keeps its id), and why it joined is stored with it (``post_joins``). When a post
   matches two stored stories, it joins the best match and the two are *linked*
-  (``story_links``), never merged or renumbered.
+  (``story_links``), never merged or renumbered; only on word-level evidence (``LINK_KINDS``).
 - The in-memory index sees every stored post, also those another process wrote (an import
   while the service runs): each batch first indexes the rows stored since the last one
   (by rowid), so a repeat collected afterwards folds into their story.
@@ -46,6 +46,10 @@ from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, finger
 log = logging.getLogger(__name__)
 
 CATEGORIES_META_KEY = "categories_hash"
+# A post that also matches a second story links the two only on word-level evidence: a link
+# keeps the linked story from subscribers who had the other, so it must be as sure as a copy.
+# A retelling of both (shared names and numbers alone) joins its best story but links nothing.
+LINK_KINDS = frozenset({"forward", "copy", "similar", "containment"})
 
 
 class ChannelConflict(ImportFormatError):
@@ -349,7 +353,7 @@ class Ingestor:
             # no reason only when the index already held this key (a post retention dropped)
             self._joins.append((*post.key, story_id, join or Join("same post")))
             for other, why in also.items():
-                if other != story_id and self._story_exists(other, stories):
+                if why.kind in LINK_KINDS and other != story_id and self._story_exists(other, stories):
                     pair = (min(story_id, other), max(story_id, other))
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
