@@ -141,3 +141,24 @@ def test_database_that_cannot_be_created_or_read_is_one_line(tmp_path: Path) -> 
                               capture_output=True, text=True, cwd=tmp_path, timeout=60)
         assert proc.returncode == 1 and needle in proc.stderr and "Traceback" not in proc.stderr
     assert garbage.read_text().startswith("this is not a database"), "the file is left as it was"
+
+
+def test_story_explains_why_each_post_joined(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """story ID lists the posts, the first without a reason and each later one with its kind;
+    --format json gives the documented shape; an unknown id is one line."""
+    run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    run("import", str(repost_export), "--channel", "@worlddesk_demo", tmp_path=tmp_path)
+    posts = json.loads(run("posts", "--format", "json", tmp_path=tmp_path).stdout)
+    reposted = next(p for p in posts if p["channel"] == "worlddesk_demo" and p["message_id"] == 504)
+    shape = json.loads(run("story", str(reposted["story_id"]), "--format", "json", tmp_path=tmp_path).stdout)
+    assert shape["story_id"] == reposted["story_id"] and shape["channels"] == 2
+    assert shape["posts"][0]["joined"] is None
+    joined = {(p["channel"], p["message_id"]): p["joined"] for p in shape["posts"][1:]}
+    assert joined[("worlddesk_demo", 504)]["kind"] == "repost"
+    assert joined[("worlddesk_demo", 504)]["matched"] == {"channel_id": 1113692283, "message_id": 10}
+    assert all(j is not None and j["kind"] and j["label"] for j in joined.values())
+    text = run("story", str(reposted["story_id"]), tmp_path=tmp_path).stdout
+    assert "started the story" in text and "repost (same text; other emoji, credit or links)" in text
+    missing = run("story", "99999", tmp_path=tmp_path, check=False)
+    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0
+    assert "no story 99999" in missing.stderr and "Traceback" not in missing.stderr
