@@ -336,7 +336,7 @@ class Ingestor:
             story_id = self._stored_story_of(post.forward_origin)
             join = Join("forward")
         state = self._story_state(story_id, stories) if story_id is not None else None
-        if state is None:  # a new story (or one that retention deleted meanwhile)
+        if state is None or story_id is None:  # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
                 rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
