@@ -237,13 +237,14 @@ class DigestService:
             already=already_given(self.db, chat.chat_id),
             window=window,
             max_stories=self.config.digest.max_stories,
+            include_nonnews=chat.include_nonnews,
         )
         parts: tuple[Part, ...] = ()
         sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
         if selection:
             shown = fold_linked(selection.stories, linked_groups(self.db, selection.story_ids))
             sections = tuple(
-                (name, tuple(group)) for name, group in arrange(shown, self.config.category_names())
+                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
             )
             parts = tuple(
                 render_digest(

@@ -186,6 +186,7 @@ def explanation_to_json(explained: StoryExplanation) -> dict[str, Any]:
     return {
         "story_id": story.id,
         "categories": list(story.categories),
+        "news": story.news,
         "channels": len({sp.post.channel_id for sp in story.posts}),
         "posts": [
             {**post_to_json(sp), "joined": join_to_json(explained.joins.get(sp.post.key))}
