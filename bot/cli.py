@@ -312,12 +312,15 @@ def story_cmd(app: AppContext, story_id: int, fmt: str) -> None:
         f"Story {story.id}: {posts} post{'s' if posts != 1 else ''} from {channels} "
         f"channel{'s' if channels != 1 else ''}; categories: {', '.join(story.categories) or 'Other'}"
     )
+    # One post has no join reason: the one that started the story. More than one: the story
+    # was stored before join reasons were kept.
+    unexplained = sum(1 for sp in story.posts if sp.post.key not in explained.joins)
     for sp in story.posts:
         p = sp.post
         name = f"@{p.channel_username}" if p.channel_username else (p.channel_title or str(p.channel_id))
         reason = explained.joins.get(p.key)
         if reason is None:
-            why = "started the story"
+            why = "started the story" if unexplained == 1 else "no reason recorded (stored before reasons were kept)"
         else:
             why = reason.label
             if reason.kind in ("similar", "containment", "rewrite") and reason.score is not None:

@@ -162,3 +162,14 @@ def test_story_explains_why_each_post_joined(tmp_path: Path, sample_export: Path
     missing = run("story", "99999", tmp_path=tmp_path, check=False)
     assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0
     assert "no story 99999" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_story_stored_before_reasons_were_kept_says_so(tmp_path: Path, sample_export: Path) -> None:
+    """Posts without a recorded reason (an older database) are not all shown as starters."""
+    import sqlite3
+
+    run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:
+        conn.execute("DELETE FROM post_joins")
+    text = run("story", "1", tmp_path=tmp_path).stdout
+    assert "no reason recorded" in text and "started the story" not in text

@@ -214,3 +214,15 @@ def test_search_stays_newest_first_and_lists_linked_stories_once(db: Any) -> Non
     ids = [s.id for s in found]
     assert len([i for i in ids if i in (first, second)]) == 1
     assert found[0].representative.post.channel_id == 8  # newest, though told by one channel
+
+
+def test_linked_stories_arriving_together_are_alerted_as_one(db: Any) -> None:
+    """An urgent subscription matching both stories of a linked pair gets one entry for them."""
+    subscribe(db, 38, "election", urgent=True)
+    first, second = _linked_pair(db)
+    [alert_id] = build_alerts(db, CONFIG, outbox=Outbox(db), now=NOW)
+    carried = [r[0] for r in db.execute("SELECT story_id FROM deliveries WHERE digest_id = ?", [alert_id])]
+    assert carried == [first]
+    [text] = [r[0] for r in db.execute("SELECT text FROM digest_parts WHERE digest_id = ?", [alert_id])]
+    assert "told by 3 channels" in visible_text(text)
+    assert dry_run(db, 38).empty, "the linked story is not new to the chat afterwards"
