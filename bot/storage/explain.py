@@ -130,7 +130,7 @@ def explain_story(db: Database, story_id: int) -> StoryExplanation | None:
         "SELECT channel_id, message_id, content_hash FROM posts WHERE story_id = ?", [story_id]
     ):
         hashes[(row[0], row[1])] = row[2]
-    texts = {sp.post.key: sp.post.text for sp in story.posts}
+    by_key = {sp.post.key: sp.post for sp in story.posts}
     order = sorted(story.posts, key=lambda sp: (sp.post.date, sp.post.key))
     joins: dict[tuple[int, int], JoinReason] = {}
     for row in db.execute(
@@ -139,11 +139,11 @@ def explain_story(db: Database, story_id: int) -> StoryExplanation | None:
         [story_id],
     ):
         key = (row[0], row[1])
-        if key not in texts:
+        post = by_key.get(key)
+        if post is None:
             continue
         kind, matched = row[2], None
-        post = next(sp.post for sp in story.posts if sp.post.key == key)
-        if kind == "forward" and post.forward_origin in texts:
+        if kind == "forward" and post.forward_origin in by_key:
             matched = post.forward_origin
         elif kind == "copy":
             # The same canonical text as an earlier post: the same characters, or a repost
