@@ -13,11 +13,12 @@ import pytest
 
 from bot.config import CategoryConfig, Config
 from bot.core.models import Post
+from bot.core.text import telegram_length, visible_text
 from bot.devtools.sandbox import Sandbox
 from bot.digests.alerts import build_alerts
 from bot.digests.delivery import DigestService, NoSender, digest_to_json
 from bot.digests.outbox import Outbox
-from bot.digests.render import TELEGRAM_LIMIT, telegram_length, visible_text
+from bot.digests.render import TELEGRAM_LIMIT
 from bot.digests.selection import TOP
 from bot.query.parser import parse_query
 from bot.storage import subscribers
@@ -38,7 +39,7 @@ DETAIL = "The opposition walked out of the chamber before the vote and called th
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent / "fixtures" / "bot-api-spec.json") as sb:
+    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json") as sb:
         yield sb
         assert sb.violations == []
 
