@@ -17,10 +17,11 @@ from bot.config import CategoryConfig, Config, load_config
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import SECTIONS, Post, StoredPost, Story
 from bot.core.normalise import normalise
+from bot.digests.matching import highlights_for
 from bot.digests.selection import Window, select_stories
 from bot.errors import ConfigError
 from bot.query.matcher import SubscriptionIndex
-from bot.query.parser import MatchDoc, parse_query
+from bot.query.parser import MatchDoc, highlight_spans, parse_query
 from bot.storage import subscribers
 from bot.storage.ingest import Ingestor
 from bot.storage.store import Store
@@ -124,6 +125,24 @@ def test_stemmed_terms_use_each_posts_language() -> None:
         assert set(matched[10]) == {"ru"} and set(matched[20]) == {"en"} and set(matched[30]) == {"ru"}
     # A post of unknown language is stemmed in the configured language, as before.
     assert parse_query("~sanctions", language="english").matches(unknown)
+
+
+def test_highlighting_stems_in_the_posts_language() -> None:
+    """The digest bolds the Russian forms of ~закон in a Russian post and the English forms of
+    ~sanctions in an English one, whatever [query] language says, as the matcher matches them."""
+    ru_text = "Депутаты приняли законы о выборах"
+    en_text = "Lawmakers sanctioned the elections"
+    for configured in ("english", "russian"):
+        law = parse_query("~закон", stemming=False, language=configured)
+        sanction = parse_query("~sanctions", stemming=False, language=configured)
+        phrase = parse_query('~"приняли закон"', stemming=False, language=configured)
+        assert [ru_text[s:e] for s, e in highlight_spans(ru_text, law, language="russian")] == ["законы"]
+        assert [en_text[s:e] for s, e in highlight_spans(en_text, sanction, language="english")] == ["sanctioned"]
+        assert [ru_text[s:e] for s, e in highlight_spans(ru_text, phrase, language="russian")] == ["приняли законы"]
+    # The digest path: the representative post's stored language decides.
+    story = Story(id=1, posts=(StoredPost(post=post(1, ru_text), story_id=1, lang="ru"),))
+    law = parse_query("~закон", stemming=False, language="english")
+    assert highlights_for([story], [law]) == {1: [(ru_text.index("законы"), ru_text.index("законы") + 6)]}
 
 
 # --- config --------------------------------------------------------------------------------
