@@ -26,9 +26,12 @@ _LATIN = re.compile(r"[a-zA-Z]+")
 _RUSSIAN_ONLY = re.compile(r"[ыэёЫЭЁ]")
 # ...and letters the neighbours have and Russian lacks.
 _NOT_RUSSIAN = re.compile(r"[іїєґўјљњћђџѓќѕәғқңөұүһІЇЄҐЎЈЉЊЋЂЏЃЌЅӘҒҚҢӨҰҮҺ]")
-_ENGLISH_WORDS = re.compile(  # matched against lower-cased text (faster than IGNORECASE)
-    r"\b(?:the|and|of|to|is|was|were|are|for|with|that|this|from|has|have|had|will|by|its|it|on)\b"
+_ENGLISH_FUNCTION_WORDS = (
+    "the", "and", "of", "to", "is", "was", "were", "are", "for", "with", "that", "this", "from",
+    "has", "have", "had", "will", "by", "its", "it", "on",
 )
+# Matched against lower-cased text (faster than IGNORECASE).
+_ENGLISH_WORDS = re.compile(r"\b(?:" + "|".join(_ENGLISH_FUNCTION_WORDS) + r")\b")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
 # ISO 639-1 code → snowball algorithm name (the languages snowballstemmer has).
@@ -74,9 +77,7 @@ _NOT_LETTER = bytes(b for b in range(128) if b not in _ASCII_LETTERS)
 # \w runs of lower-cased ASCII text, as bytes: everything else becomes a space.
 _WORD_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _TO_WORDS = bytes(b if b in _WORD_CHARS else 32 for b in range(256))
-_ENGLISH_SET = frozenset(
-    w.encode() for w in "the and of to is was were are for with that this from has have had will by its it on".split()
-)
+_ENGLISH_SET = frozenset(w.encode() for w in _ENGLISH_FUNCTION_WORDS)
 
 
 def _without_cyrillic(sample: str) -> str:
