@@ -25,7 +25,7 @@ from bot.query.parser import MatchDoc, highlight_spans, parse_query
 from bot.storage import subscribers
 from bot.storage.ingest import Ingestor
 from bot.storage.store import Store
-from bot.stories.sections import LABELS, MODEL_PATH, NOT_NEWS, majority_section, section_model
+from bot.stories.sections import LABELS, MODEL_PATH, NOT_NEWS, features, majority_section, section_model
 from bot.telegram.commands import CommandHandler
 
 ROOT = Path(__file__).parent.parent
@@ -86,6 +86,47 @@ def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None
     assert tuple(data["labels"]) == LABELS and MODEL_PATH.stat().st_size < 10 * 1024 * 1024
 
 
+def test_scores_are_the_weights_of_the_training_features() -> None:
+    """The packed, per-chunk cached scoring adds exactly the weights of ``features`` (what the
+    trainer counts), however often the cache has seen the text's chunks."""
+    model = section_model()
+    texts = [
+        "Oil prices fell 4% as OPEC+ agreed to raise output; oil, oil and the rouble weakened!",
+        "Нефть подешевела на 4%: «Газпром» и «Роснефть» упали, нефть дешевеет, нефть... Почему?",
+        "Subscribe subscribe subscribe @chan t.me/chan",
+    ]
+    for text in texts * 2:
+        norm = normalise(text)
+        expected = [bias + sum(model.weights[f][k] for f in features(norm) if f in model.weights)
+                    for k, bias in enumerate(model.bias)]
+        assert model.scores(norm) == pytest.approx(expected, abs=1e-9)
+    model.forget()
+    assert model.scores(normalise(texts[0])) == pytest.approx(
+        [b + sum(model.weights[f][k] for f in features(normalise(texts[0])) if f in model.weights)
+         for k, b in enumerate(model.bias)], abs=1e-9)
+
+
+def _texts(path: Path) -> set[str]:
+    return {line.partition("\t")[2].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_evaluation_set_is_apart_from_what_the_model_learns() -> None:
+    """eval.*.tsv: at least 300 posts per language over all eight labels, none of them in the
+    training files, the dev split or the posts the templates make."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from train_sections import LABEL_NAMES, generated, read_labelled
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    data = ROOT / "datasets" / "sections"
+    learned = {normalise(t) for path in [*data.glob("train*.tsv"), *data.glob("dev.*.tsv")] for t in _texts(path)}
+    learned |= {normalise(text) for _, text in generated(data)}
+    for lang in ("en", "ru"):
+        rows = read_labelled(data / f"eval.{lang}.tsv")
+        assert len(rows) >= 300 and {label for label, _ in rows} == set(LABEL_NAMES.values())
+        assert not {normalise(text) for _, text in rows} & learned
+
+
 # --- language ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -95,6 +136,9 @@ def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None
     ("Уряд оголосив про нові заходи підтримки малого бізнесу в понеділок.", "uk"),
     ("Die Regierung hat am Montag neue Maßnahmen zur Unterstützung kleiner Unternehmen angekündigt.", "de"),
     ("🔥🔥🔥 123", "und"),
+    # Typographic quotes and dashes: not ASCII, no Cyrillic; English words still counted.
+    ("“It’s the end of an era” — the club said of the coach’s departure, which was expected.", "en"),
+    ("Le gouvernement a annoncé «de nouvelles mesures» pour les petites entreprises — lundi.", "fr"),
 ])
 def test_language_detection(text: str, code: str) -> None:
     assert detect_language(text) == code
