@@ -6,7 +6,7 @@ Reads from ``datasets/sections/``:
 - the templates ``templates.tsv`` (``label<TAB>lang<TAB>text with {slot}s``) filled from the
   slot lists ``slots.tsv`` (``lang<TAB>slot<TAB>value | value | ...``): volume and entity
   names the hand-written posts cannot give, expanded here (seeded: always the same posts),
-- the bilingual keyword lists ``lexicon.tsv`` (``label<TAB>lang<TAB>words``),
+- the bilingual keyword lists ``lexicon*.tsv`` (``label<TAB>lang<TAB>words``),
 
 fits multinomial naive Bayes (or, with ``--model perceptron``, an averaged perceptron:
 the linear model it was compared with, and lost to on the dev split) over
@@ -228,14 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no train*.tsv files in {args.data}")
     labelled = [row for path in train_files for row in read_labelled(path)]
     made = generated(args.data)
-    lexicon = read_lexicon(args.data / "lexicon.tsv")
+    lexicon_files = sorted(args.data.glob("lexicon*.tsv"))
+    lexicon = [row for path in lexicon_files for row in read_lexicon(path)]
     examples = [(label, features(normalise(text))) for label, text in labelled + made]
     if args.model == "nb":
         examples += [(label, features(normalise(word))) for label, word in lexicon] * LEXICON_WEIGHT
     else:
         examples += [(label, features(normalise(word))) for label, word in lexicon] * LEXICON_COPIES
     digest = hashlib.sha256()
-    for path in [*train_files, *(args.data / name for name in ("templates.tsv", "slots.tsv", "lexicon.tsv"))]:
+    for path in [*train_files, *lexicon_files, args.data / "templates.tsv", args.data / "slots.tsv"]:
         digest.update(path.read_bytes())
     digest.update(args.model.encode())
     trainer = train_nb if args.model == "nb" else train_perceptron
