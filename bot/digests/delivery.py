@@ -36,14 +36,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import to_iso
+from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
@@ -71,13 +72,20 @@ from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
 
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class SentLike(Protocol):
+    """What delivery reads of a sent message (``bot.telegram.sender.SendResult``)."""
+
+    @property
+    def message_id(self) -> int: ...
 
 
 class SenderLike(Protocol):
@@ -85,7 +93,7 @@ class SenderLike(Protocol):
 
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
-    ) -> Any: ...
+    ) -> SentLike: ...
 
 
 # --- small data types ----------------------------------------------------------------------
@@ -208,7 +216,7 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: set[int],
+        matched: AbstractSet[int],
         queries: Sequence[Query],
         mode: str,
         record_date: date | None = None,
@@ -441,7 +449,7 @@ class DigestService:
             return DeliveryReport()
         return await self.deliver_pending(digest_ids=ids)
 
-    def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
+    def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
         """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
         return scheduler.add_job(
             self.tick,
@@ -473,5 +481,5 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
 class NoSender:
     """For building only: sending through it is a bug."""
 
-    async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+    async def send(self, chat_id: int, text: str, **options: Any) -> SentLike:
         raise RuntimeError("this DigestService was built for a dry run and cannot send")
