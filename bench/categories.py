@@ -39,6 +39,8 @@ SHORT = {"Society": "soc", "Economy": "eco", "Technology": "tech", "Sports": "sp
 def with_footers(lang: str, rows: list[tuple[str, str]], footers_file: Path) -> None:
     """Accuracy and news hidden when a channel's footer line (held out from training) is
     under each post: channels sign news and ads alike, and the model must not mind."""
+    if not footers_file.exists():
+        return
     footers = [line.split("\t", 1)[1] for line in footers_file.read_text(encoding="utf-8").splitlines()
                if line.startswith(lang + "\t")]
     if not footers:
