@@ -141,7 +141,9 @@ def features(text_norm: str) -> list[str]:
 # loops, and they are exact integers (no float rounding: the same label on every machine).
 SCALE = 1000
 LANE_BITS = 48
-LANE_OFFSET = 1 << 32  # > any |weight| * SCALE; 2**16 features of a post never overflow a lane
+# > any |weight| * SCALE, so each offset weight is below 2**33 and a lane holds the sum of
+# 2**15 of them: far more features than a post's first MAX_TOKENS chunks can give.
+LANE_OFFSET = 1 << 32
 _LANE_MASK = (1 << LANE_BITS) - 1
 
 
