@@ -143,7 +143,7 @@ def test_over_ten_single_channel_stories_still_open_with_the_top_three(db: Any) 
 def test_ten_stories_or_fewer_have_no_top_section(db: Any) -> None:
     subscribe(db, 33, "election")
     posts = [post(1, 300 + i, 5, f"Election note {i}\nCandidate {i} toured district {i}.") for i in range(9)]
-    posts += [post(c, 400, 4, "Election day set\nThe vote is on 2 June.") for c in (2, 3)]
+    posts += [post(c, 400, 4, "Election day set\nThe election commission set the vote for 2 June.") for c in (2, 3)]
     Ingestor(db, CONFIG).ingest(posts)
     shape = digest_to_json(dry_run(db, 33))
     assert len(shape["stories"]) == 10
