@@ -59,6 +59,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
+from typing import Literal
 from zlib import crc32
 
 from bot.stories.similarity import (
@@ -481,7 +482,7 @@ class _Entry:
         self.chash: bytes | None = None
         self.canon = ""
         # derived on first use: most posts are never anyone's candidate
-        self.numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
         self.entities: frozenset[str] = frozenset()
@@ -509,7 +510,7 @@ class _Probe:
             self._keys = None
             self.entities = entities_of(item.text) if item.text else frozenset()
         self._gist: Gist | None = None
-        self._numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self._numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self._sig: _Signature | None = None
 
     @property
@@ -538,7 +539,7 @@ class _Probe:
     def numbers(self) -> frozenset[int | tuple[int, int]] | None:
         if self._numbers is False:
             self._numbers = _numbers(self.canon)
-        return self._numbers  # type: ignore[return-value]
+        return self._numbers
 
     @property
     def sig(self) -> _Signature:
@@ -581,12 +582,12 @@ def _bag_remove(bag: dict, key: object, value: _Entry) -> None:
         bag[key] = old[0]
 
 
-def _bag_values(found: object) -> Iterable[_Entry]:
+def _bag_values(found: _Entry | list[_Entry] | None) -> Iterable[_Entry]:
     if found is None:
         return ()
-    if type(found) is list:
-        return found  # type: ignore[return-value]
-    return (found,)  # type: ignore[return-value]
+    if isinstance(found, list):
+        return found
+    return (found,)
 
 
 class StoryIndex:
@@ -617,6 +618,9 @@ class StoryIndex:
         self.rewrite_threshold = rewrite_threshold
         # why the last ``find`` joined a story (None: it started a new one)
         self.last_join: Join | None = None
+        # other stories the last ``find``'s post also matched (story → why): the post shows
+        # they tell its story too; the ingest path links them (story ids never change)
+        self.last_also: dict[int, Join] = {}
         self._window_s = window.total_seconds()
         self._entries: dict[tuple[int, int], _Entry] = {}  # post key → entry
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
@@ -654,6 +658,7 @@ class StoryIndex:
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
         self.last_join = None
+        self.last_also = {}
         own = self._entries.get(item.key)
         if own is not None:
             return own.story
@@ -692,12 +697,12 @@ class StoryIndex:
         get = hits.get
         for h in common:
             found = postings[h]
-            if type(found) is list:
+            if isinstance(found, list):
                 weight = 1.0 / len(found)
                 for entry in found:
                     hits[entry] = get(entry, 0.0) + weight
             else:
-                hits[found] = get(found, 0.0) + 1.0  # type: ignore[index]
+                hits[found] = get(found, 0.0) + 1.0
         candidates: Iterable[_Entry] = hits
         if len(hits) > MAX_VERIFY:
             candidates = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
@@ -707,13 +712,14 @@ class StoryIndex:
         best_score = 0.0
         best: _Entry | None = None
         best_why: Join | None = None
+        matched: dict[int, tuple[float, Join]] = {}
         window = self._window_s
         numbers = probe.numbers
         rewrites_left = MAX_REWRITE
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]
+                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # indexed: chash set; None skipped
                 if entry is None:
                     continue
             other = entry.numbers
@@ -742,9 +748,13 @@ class StoryIndex:
                 if match is not None and match.joined:
                     score = match.score / 10
                     why = Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                matched[entry.story] = (score, why)
             if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
                 best_score, best, best_why = score, entry, why
         self.last_join = best_why
+        if best is not None:
+            self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
         return best.story if best is not None else None
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
@@ -801,7 +811,7 @@ class StoryIndex:
                     saturated[h] += 1
                 else:
                     postings[h] = entry
-            elif type(old) is not list:
+            elif not isinstance(old, list):
                 postings[h] = [old, entry]
             elif len(old) < POSTING_CAP:
                 old.append(entry)
@@ -833,7 +843,7 @@ class StoryIndex:
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any
-            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]
+            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]  # indexed entries have a chash
                 self._anchor(keys, other)
                 other.anchored = True
                 break
