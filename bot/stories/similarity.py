@@ -112,22 +112,7 @@ _GENERIC = frozenset(_GENERIC_TEXT.split())
 
 # Capitalised but not names: titles, months, weekdays, function words that open sentences.
 _NOT_NAMES = frozenset(
-    """president prime minister foreign secretary state head chair chairman deputy vice aide
-    chancellor king queen pope general governor mayor spokesman spokeswoman spokesperson
-    ambassador envoy senator congressman speaker ceo chief канцлер губернатор мэр посол
-    спикер генсек пресс-секретарь
-    ministry council meeting summit session talks mr mrs ms dr sir the a an on in at of for and
-    but as by to from with after before during while this that these those it its he she they
-    we our their his her there here what when where who why how also first second third
-    january february march april may june july august september october november december
-    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow breaking
-    update urgent read full text key excerpts question answer comment remarks statement
-    declaration sides ministers leaders delegation delegations not no if all some more most
-    президент премьер министр глава заместитель помощник совет заседание саммит переговоры
-    в во на с со к по из от до для о об при и а но или что как это этот эта эти тот та те он
-    она они мы вы я его её их также уже ещё итоги понедельник вторник среда четверг пятница
-    суббота воскресенье сегодня вчера завтра срочно подробнее января февраля марта апреля
-    мая июня июля августа сентября октября ноября декабря""".split()
+    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "chancellor", "king", "queen", "pope", "general", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy", "senator", "congressman", "speaker", "ceo", "chief", "канцлер", "губернатор", "мэр", "посол", "спикер", "генсек", "пресс-секретарь", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "not", "no", "if", "all", "some", "more", "most", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
 )
 
 # Countries with their adjectives and capitals (English and Russian stems): one key per
@@ -226,7 +211,8 @@ def _fold_phrases(text: str) -> str:
         return text
     if len(lowered) != len(text):  # casefolding changed lengths ("ß"): spans would not line up
         return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for match in _PHRASE_LOWER.finditer(lowered):
         pieces += (text[last : match.start()], _PHRASES[match.group()])
         last = match.end()
@@ -237,13 +223,9 @@ def _fold_phrases(text: str) -> str:
 # "will" ("Aeroflot will resume flights") is weaker: the announcement may be the news itself,
 # so it only keeps a text apart from one that reports the event as done.
 _FUTURE_WORDS = frozenset(
-    """upcoming scheduled expected expects expect planned planning проведёт проведет проведут
-    пройдёт пройдет пройдут состоится состоятся встретится встретятся планирует планируют
-    планируется ожидается ожидаются ожидают ждут намерен намерена намерены предстоящий
-    предстоящей предстоящем предстоящие предстоящих посетит посетят отправится прибудет
-    прибудут выступит выступят завтра tomorrow""".split()
+    ["upcoming", "scheduled", "expected", "expects", "expect", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "ожидают", "ждут", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра", "tomorrow"]
 )
-_WEAK_FUTURE_WORDS = frozenset("will won't shall could might будет будут может могут примет примут plans".split())
+_WEAK_FUTURE_WORDS = frozenset(["will", "won't", "shall", "could", "might", "будет", "будут", "может", "могут", "примет", "примут", "plans"])
 _FUTURE_PHRASES = re.compile(
     r"\b(?:is|are) (?:set |due |going |expected |scheduled )?to\b|\bto be held\b|\b(?:plans?|intends?|hopes?) to\b"
     r"|\bwill (?:hold|meet|visit|travel|sign|attend|host|discuss|speak|address|arrive|announce|vote|decide|take part|head|go|fly)\b"
@@ -253,18 +235,10 @@ _FUTURE_PHRASES = re.compile(
 # Past-tense action verbs (not reporting verbs: "announced", "said" tell nothing about
 # whether the event itself has happened).
 _PAST_WORDS = frozenset(
-    """held met took had did won lost hit struck killed began spoke fell rose cut kept left sold
-    bought became brought built came chose drew drove fought found flew gave got grew knew led
-    made paid ran saw sent shot spent stood swore threw went wrote broke sank shook sought
-    withdrew overtook undertook""".split()
+    ["held", "met", "took", "had", "did", "won", "lost", "hit", "struck", "killed", "began", "spoke", "fell", "rose", "cut", "kept", "left", "sold", "bought", "became", "brought", "built", "came", "chose", "drew", "drove", "fought", "found", "flew", "gave", "got", "grew", "knew", "led", "made", "paid", "ran", "saw", "sent", "shot", "spent", "stood", "swore", "threw", "went", "wrote", "broke", "sank", "shook", "sought", "withdrew", "overtook", "undertook"]
 )
 _REPORTING = frozenset(
-    """announced reported stated confirmed added noted stressed underlined emphasised emphasized
-    quoted cited claimed denied explained warned pledged promised expected scheduled planned
-    united based related armed limited detailed need speed red bed sped
-    сообщил сообщила сообщили заявил заявила заявили рассказал рассказала отметил отметила
-    подчеркнул подчеркнула написал написала объявил объявила объявили уточнил уточнила
-    канал капитал материал сигнал финал генерал журнал идеал интервал""".split()
+    ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
 )
 _RU_PAST_ENDINGS = ("ил", "ила", "или", "ал", "ала", "али", "ел", "ела", "ели", "ился", "илась", "ились", "ался", "алась", "ались", "лся", "лась", "лись", "шел", "шла", "шли", "шёл")
 
@@ -340,7 +314,8 @@ _CYRILLIC = re.compile(r"[а-яё]")
 def _stem(word: str) -> str:
     """Snowball stem of a casefolded word, Russian or English by its script."""
     word = word.replace("ё", "е")
-    return _STEMMERS["ru" if _CYRILLIC.search(word) else "en"].stemWord(word)
+    stem: str = _STEMMERS["ru" if _CYRILLIC.search(word) else "en"].stemWord(word)
+    return stem
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -461,8 +436,7 @@ def strong_names(entities: frozenset[str]) -> list[str]:
 
 
 _MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
 )
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
 _PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
@@ -512,7 +486,7 @@ def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
 
 
 # Months named in a text are facts like numbers: "in August" and "from September" are two
-# different months of output. ``_word`` gives a month the stem "=name".
+# different months of output. ``_word_info`` gives a month the stem "=name".
 _MONTH_FORMS: dict[str, str] = {}
 for _name, _forms in zip(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"],
@@ -589,7 +563,7 @@ _AHEAD, _WILL, _DONE = 1, 2, 3
 
 
 @functools.lru_cache(maxsize=200_000)
-def _word(token: str) -> tuple[int, str, str]:
+def _word_info(token: str) -> tuple[int, str, str]:
     """What a (casefolded) word tells: its tense mark (``_AHEAD``, ``_WILL``, ``_DONE`` or 0),
     its name key and its stem (concept); key and stem are "" for function words and numbers."""
     tense = _AHEAD if token in _FUTURE_WORDS else _WILL if token in _WEAK_FUTURE_WORDS else _DONE if _is_past(token) else 0
@@ -635,7 +609,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             tokens.append("")  # sentences do not run into each other
             continue
         tokens.append(word)
-        tense, key, stem = _word(word)
+        tense, key, stem = _word_info(word)
         if tense:
             if tense == _AHEAD:
                 future = True
