@@ -447,12 +447,21 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
 
 def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     canon, chash = _head(text_norm)
-    entities = entities_of(text) if text else frozenset()
-    facts = facts_of(canon) if entities else _NO_FACTS  # only a post with names is ever scored as a retelling
-    return Fingerprint(canon, chash, tuple(_keys(canon) + _entity_keys(entities)), entities, facts)
+    # a repost differs from its original only in emoji, credit lines and links: same names
+    entities = (_ENTITIES_BY_HASH.get(chash) or _remember(chash, entities_of(text))) if text else frozenset()
+    # (facts are derived in the index, and only for the posts a retelling is compared with)
+    return Fingerprint(canon, chash, tuple(_keys(canon) + _entity_keys(entities)), entities)
 
 
-_NO_FACTS: frozenset[tuple[str, str]] = frozenset()
+_ENTITIES_BY_HASH: dict[bytes, frozenset[str]] = {}
+_ENTITIES_REMEMBERED = 4096
+
+
+def _remember(chash: bytes, entities: frozenset[str]) -> frozenset[str]:
+    if len(_ENTITIES_BY_HASH) >= _ENTITIES_REMEMBERED:
+        _ENTITIES_BY_HASH.clear()  # a cache of recent posts: starting over is cheap
+    _ENTITIES_BY_HASH[chash] = entities
+    return entities
 
 
 @dataclass(frozen=True, slots=True)
