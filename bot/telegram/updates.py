@@ -28,11 +28,21 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
-from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
+from bot.core.buttons import to_markup
+from bot.errors import BadRequest, BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta, open_db, set_meta
 from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
-from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
+from bot.telegram.commands import (
+    IMPORT_MAX_BYTES,
+    MENU,
+    CommandHandler,
+    DigestNow,
+    Reply,
+    StoryLookup,
+    parse_update,
+)
+from bot.telegram.messages import FileRef
 from bot.telegram.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -129,12 +139,16 @@ class UpdateLoop:
             self.handled += 1
             incoming = parse_update(update)
             if incoming.kind == "callback" and incoming.callback_id:
+                # Answered at once (Telegram wants it within seconds; the button spins until
+                # then), before the edits and messages the press causes are queued.
+                notice = next((r.text for r in replies if r.notice), "")
                 try:
-                    await self.api.answer_callback_query(incoming.callback_id)
+                    await self.api.answer_callback_query(incoming.callback_id, text=notice or None)
                 except BotAPIError as e:
                     log.info("answerCallbackQuery failed: %s", e)
             for reply in replies:
-                self._queue(reply)
+                if not reply.notice:
+                    self._queue(reply)
 
     async def drain(self) -> None:
         """Wait for every reply already queued to be sent (or to fail)."""
@@ -168,9 +182,33 @@ class UpdateLoop:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         try:
-            await self.sender.send(reply.chat_id, reply.text)
+            await self._deliver(reply)
         except BotAPIError as e:
             log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+
+    async def _deliver(self, reply: Reply) -> None:
+        """Send one reply: a message through the sender, a document, or an edit in place."""
+        markup = to_markup(reply.buttons) if reply.buttons else None
+        if reply.document is not None:
+            await self.api.send_document(
+                reply.chat_id, reply.document.file_name, reply.document.content, caption=reply.text or None,
+                reply_markup=markup,
+            )
+            return
+        if reply.edit_message_id is not None:
+            try:
+                if reply.keyboard_only:
+                    await self.api.edit_message_reply_markup(reply.chat_id, reply.edit_message_id, reply_markup=markup)
+                else:
+                    await self.api.edit_message_text(reply.chat_id, reply.edit_message_id, reply.text, reply_markup=markup)
+                return
+            except BadRequest as e:
+                if "not modified" in e.description.lower():
+                    return  # pressed twice: it already shows this
+                if reply.keyboard_only or "to edit not found" not in e.description.lower():
+                    raise
+                # The message is gone (deleted by the user): show the screen as a new message.
+        await self.sender.send(reply.chat_id, reply.text, reply_markup=markup)
 
     async def _until_stopped(self, call: Awaitable[Any]) -> Any:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
@@ -249,7 +287,11 @@ def build_bot(
         subs.record_send_error(db, chat_id, str(error))
 
     sender = Sender.from_config(api, config.bot, on_blocked=blocked, on_error=failed, **sender_options)
-    handler = CommandHandler(db, config, stories=stories, digest_now=digest_now)
+    async def fetch_file(file: FileRef) -> bytes:
+        found = await api.get_file(file.file_id)
+        return await api.download_file(found["file_path"], max_bytes=IMPORT_MAX_BYTES)
+
+    handler = CommandHandler(db, config, stories=stories, digest_now=digest_now, fetch_file=fetch_file)
     loop = UpdateLoop(api, db, handler, sender, poll_timeout=config.bot.poll_timeout)
     return BotApp(api, sender, handler, loop)
 
