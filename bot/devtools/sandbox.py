@@ -613,6 +613,12 @@ class Sandbox:
         with self._cond:
             return list(self._state.answers)
 
+    @property
+    def unanswered(self) -> list[str]:
+        """callback_data of presses the bot has not answered (yet)."""
+        with self._cond:
+            return [data for _, data, _ in self._state.pressed.values()]
+
     async def wait_answer(self, update_id: int, *, timeout: float = 10.0) -> CallbackAnswer:
         """Wait for the answer to the press queued as ``update_id`` (see ``press_button``)."""
         with self._cond:

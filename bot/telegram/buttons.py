@@ -88,13 +88,14 @@ class ButtonHandler:
         if head == "um" and len(args) == 2 and numbers:
             return self._unmute(chat_id, "channel" if args[0] == "c" else "story", numbers[0], message_id)
         if head == "set":
-            return self._show(chat_id, message_id, *screens.settings_screen(subscriber, subs.list_mutes(self.db, chat_id)))
+            # Under a digest or /start: the settings come as a new message, the digest stays.
+            return self._show(chat_id, None, *screens.settings_screen(subscriber, subs.list_mutes(self.db, chat_id)))
         if head == "st" and args:
             return self._setting(chat_id, args, message_id, subscriber)
         if head == "mutes":
             return self._show(chat_id, message_id, *screens.mutes_screen(subs.list_mutes(self.db, chat_id)))
         if head == "ls":
-            return self._list(chat_id, message_id, removing=args == ["rm"])
+            return self._list(chat_id, message_id if args else None, removing=args == ["rm"])
         if head == "md" and numbers and len(args) == 2 and args[1] in screens.MODE_ICONS:
             return self._set_mode(chat_id, numbers[0], args[1], message_id)
         if head == "rm" and numbers:
@@ -239,6 +240,8 @@ class ButtonHandler:
             hhmm = f"{total // 60:02d}:{total % 60:02d}"
             subs.set_digest_time(self.db, chat_id, hhmm)
             notice = f"Digest at {hhmm}."
+        elif what == "home" and not rest:
+            pass
         elif what == "z" and not rest:
             return self._show(chat_id, message_id, *screens.regions_screen(subscriber.timezone))
         elif what == "zr" and len(rest) == 2 and rest[1].isdigit():

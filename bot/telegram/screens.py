@@ -4,13 +4,15 @@ stores the changes and sends the screens.
 
 Callback data of these screens (``bot.telegram.buttons`` reads them)::
 
-    set                     the settings screen          st:t:<±minutes>   move the digest time
+    set                     the settings, as a new message   st:home       the settings, in place
+    st:t:<±minutes>         move the digest time
     st:z                    time zone: regions           st:zr:<region>:<page>  a region's cities
     st:zs:<zone>            set the time zone            st:w              daily/weekly picker
     st:wd:<0-6|off>         weekly on that day / daily   st:s:<full|compact>  digest style
-    st:p / st:r             pause / resume               mutes             the mutes screen
-    um:<c|s>:<id>           unmute a channel / story     ls                the subscription list
-    ls:rm                   the list's remove buttons    md:<id>:<mode>    set a subscription's mode
+    st:p / st:r             pause / resume               mutes             the mutes screen, in place
+    um:<c|s>:<id>           unmute a channel / story     ls                the subscription list, new message
+    ls:e                    the list, in place           ls:rm             the list's remove buttons
+    md:<id>:<mode>          set a subscription's mode
     rm:<id>                 remove a subscription        add               ask for a query to follow
     exp / imp               export / import              x                 close a chooser
 """
@@ -122,7 +124,7 @@ def regions_screen(current: str) -> tuple[str, Keyboard]:
         f"<b>🌍 Time zone</b>: now {esc(current)}.\nChoose your region, then your city "
         "(or type /tz and a name, e.g. <code>/tz Europe/Berlin</code>)."
     )
-    return text, keyboard(*rows, [Button("UTC", "st:zs:UTC"), Button("↩ Settings", "set")])
+    return text, keyboard(*rows, [Button("UTC", "st:zs:UTC"), Button("↩ Settings", "st:home")])
 
 
 def cities_screen(region: str, page: int) -> tuple[str, Keyboard] | None:
@@ -140,13 +142,13 @@ def cities_screen(region: str, page: int) -> tuple[str, Keyboard] | None:
     if page + 1 < pages:
         nav.append(Button("▶", callback("st", "zr", region, page + 1)))
     text = f"<b>🌍 {esc(region)}</b> ({page + 1}/{pages}): choose your city."
-    return text, keyboard(*rows, nav, [Button("↩ Regions", "st:z"), Button("↩ Settings", "set")])
+    return text, keyboard(*rows, nav, [Button("↩ Regions", "st:z"), Button("↩ Settings", "st:home")])
 
 
 def weekly_screen(subscriber: Subscriber) -> tuple[str, Keyboard]:
     days = [Button(d[:3].capitalize(), callback("st", "wd", i)) for i, d in enumerate(WEEKDAYS)]
     text = "<b>📅 Daily or weekly?</b>\n" + when_line(subscriber) + "\nA weekly digest comes on the day you choose."
-    return text, keyboard([Button("Daily", "st:wd:off")], days[:4], days[4:], [Button("↩ Settings", "set")])
+    return text, keyboard([Button("Daily", "st:wd:off")], days[:4], days[4:], [Button("↩ Settings", "st:home")])
 
 
 def mutes_screen(mutes: Sequence[Mute]) -> tuple[str, Keyboard]:
@@ -154,7 +156,7 @@ def mutes_screen(mutes: Sequence[Mute]) -> tuple[str, Keyboard]:
         return (
             "Nothing is muted. The 🔇 Mute channel and 🙈 Hide story buttons under each digest mute "
             "a channel or hide a story.",
-            keyboard([Button("↩ Settings", "set")]),
+            keyboard([Button("↩ Settings", "st:home")]),
         )
     lines = ["<b>Muted</b> (left out of your digests, alerts and /search)"]
     buttons = []
@@ -164,7 +166,7 @@ def mutes_screen(mutes: Sequence[Mute]) -> tuple[str, Keyboard]:
         buttons.append([Button(label(f"🔊 Unmute {mute.label}", 40), callback("um", mute.kind[0], mute.target))])
     if len(mutes) > MAX_LIST_BUTTONS:
         lines.append(f"… and {len(mutes) - MAX_LIST_BUTTONS} more")
-    return "\n".join(lines), keyboard(*buttons, [Button("↩ Settings", "set")])
+    return "\n".join(lines), keyboard(*buttons, [Button("↩ Settings", "st:home")])
 
 
 def list_keyboard(subscriptions: Sequence[Subscription], *, removing: bool = False) -> Keyboard:
@@ -177,7 +179,7 @@ def list_keyboard(subscriptions: Sequence[Subscription], *, removing: bool = Fal
         else:
             text = label(f"{number}. {s.query}", 28) + f" · {MODE_ICONS[s.mode]} {s.mode}"
             rows.append([Button(text, callback("md", s.id, NEXT_MODE[s.mode]))])
-    last = [Button("↩ Done", "ls")] if removing else [Button("➕ Add", "add")]
+    last = [Button("↩ Done", "ls:e")] if removing else [Button("➕ Add", "add")]
     if subscriptions and not removing:
         last.append(Button("✖ Remove…", "ls:rm"))
     return keyboard(*rows, last)
