@@ -7,6 +7,18 @@ does: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "des
 Telegram's tags, balanced; at most 4,096 UTF-16 code units after entity parsing; not empty),
 and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit.
 
+Buttons and files, as Telegram does them: ``reply_markup`` must be an InlineKeyboardMarkup
+(JSON-serialised in form and multipart requests) of at most 100 buttons, each with one action
+and ``callback_data`` of 1-64 bytes. ``press_button``/``press`` queue the ``callback_query``
+a user's press produces (the button must be under the message as it is now);
+``answerCallbackQuery`` is recorded in ``answers`` (once per press; a second answer is
+refused like Telegram's "query is too old"); ``editMessageText`` and
+``editMessageReplyMarkup`` change the stored message in place (``message(chat, id)`` returns
+the current version; an identical edit is refused as "message is not modified").
+``sendDocument`` takes multipart uploads; ``getFile`` and ``GET /file/bot<token>/<path>``
+give files back; ``send_user_document`` and ``send_user_message(reply_to=...)`` are a user
+sending a file or replying to one of the bot's messages.
+
 Given a spec (``spec_path``: the JSON of github.com/PaulSonOfLars/telegram-bot-api-spec) it
 checks every request's method, parameter names, required parameters and JSON types against
 the official specification. A violation is answered with 400 *and* recorded in
