@@ -83,12 +83,15 @@ class User:
 
     def __init__(self, sandbox: Sandbox, app: BotApp, chat_id: int = ALICE) -> None:
         self.sandbox, self.app, self.chat_id = sandbox, app, chat_id
+        self.commands: list[str] = []  # every command typed, to prove what was done by buttons
 
     async def _settle(self, update_id: int) -> None:
         await self.sandbox.wait_confirmed(update_id)
         await self.app.loop.drain()
 
     async def say(self, text: str, *, reply_to: SentMessage | None = None) -> list[SentMessage]:
+        if text.startswith("/"):
+            self.commands.append(text.split()[0])
         before = len(self.sandbox.sent_to(self.chat_id))
         await self._settle(self.sandbox.send_user_message(self.chat_id, text, reply_to=reply_to))
         return self.sandbox.sent_to(self.chat_id)[before:]
@@ -156,6 +159,7 @@ def test_subscribing_and_choosing_delivery_modes_by_buttons(sandbox, db):
             assert "Removed" in (answer.text or "") and modes(db) == [("pipeline", "alert")]
             _, listed, _ = await user.press(listed, "Done")
             assert "1. pipeline (alert)" in listed.plain_text and "oil" not in listed.plain_text
+            assert user.commands == ["/start"]
 
     asyncio.run(go())
 
@@ -189,6 +193,7 @@ def test_settings_by_buttons(sandbox, db):
             assert subs.get_subscriber(db, ALICE).paused  # type: ignore[union-attr]
             _, settings, _ = await user.press(settings, "Resume")
             assert len(sandbox.sent_to(ALICE)) == 2  # everything happened in the settings message
+            assert user.commands == ["/start"]
             return settings
 
     settings = asyncio.run(go())
@@ -200,18 +205,21 @@ def test_settings_by_buttons(sandbox, db):
 
 
 def test_a_digest_pages_mutes_hides_and_pauses_by_its_buttons(sandbox, db):
-    """A compact digest pages with ◀ ▶ by editing its message; its buttons mute a channel, hide
-    a story, pause and resume; the mutes leave the next digest and /search; /mutes undoes them."""
+    """Only /start is typed: a subscription and the compact style are chosen by buttons; the
+    digest pages with ◀ ▶ by editing its message; its buttons mute a channel, hide a story,
+    pause and resume; the mutes keep things out of /search; Settings → Mutes undoes them."""
     config = make_config(max_stories=100)
     seed(db, config, 30, long=True)
 
     async def go():
         async with running(sandbox, db, config) as (app, service):
             user = User(sandbox, app)
-            await user.say("/start")
-            await user.say("/subscribe oil")
-            await user.say("/digest_style compact")
-            await service.send_now(ALICE)
+            [welcome] = await user.say("/start")
+            await user.press(welcome, "Add subscription")
+            await user.say("oil")
+            _, _, [settings] = await user.press(welcome, "Settings")
+            await user.press(settings, "Style: full → compact")
+            await service.send_now(ALICE)  # the digest comes (as it would on the schedule)
             digest = user.last()
             pages = [label for label, _ in digest.buttons][0]
             assert pages.startswith("1/") and int(pages[2:]) >= 2
@@ -236,12 +244,17 @@ def test_a_digest_pages_mutes_hides_and_pauses_by_its_buttons(sandbox, db):
             _, digest, _ = await user.press(digest, "Resume")
             assert not subs.get_subscriber(db, ALICE).paused  # type: ignore[union-attr]
 
+            _, _, [settings] = await user.press(digest, "Settings")
+            _, mutes, _ = await user.press(settings, "Mutes (2)")
+            assert "channel: @wire1" in mutes.plain_text and "story: Oil story number 0" in mutes.plain_text
+            assert user.commands == ["/start"]
+
             [search] = await user.say("/search oil")
             shown = [int(n) for n in re.findall(r"Oil story number (\d+)", search.plain_text)]
             assert shown == list(range(2, 22, 2))  # @wire1 told the odd ones; story 0 is hidden
+            [listed] = await user.say("/mutes")
+            assert listed.plain_text == mutes.plain_text
 
-            [mutes] = await user.say("/mutes")
-            assert "channel: @wire1" in mutes.plain_text and "story: Oil story number 0" in mutes.plain_text
             _, mutes, _ = await user.press(mutes, "Unmute @wire1")
             assert "@wire1" not in mutes.plain_text
             return subs.mutes_of(db, ALICE)
@@ -313,9 +326,9 @@ def test_export_and_import_by_buttons_and_by_reply(sandbox, db):
         async with running(sandbox, db, config) as (app, _):
             user = User(sandbox, app)
             [welcome] = await user.say("/start")
-            await user.say("/subscribe oil OR gas")
-            await user.say("/alert pipeline")
-            await user.say("/time 07:30")
+            subs.add_subscription(db, ALICE, "oil OR gas")
+            subs.add_subscription(db, ALICE, "pipeline", urgent=True)
+            subs.set_digest_time(db, ALICE, "07:30")
             subs.add_mute(db, ALICE, "channel", 5001, "@wire0")
             _, _, [settings] = await user.press(welcome, "Settings")
             _, _, [export] = await user.press(settings, "Export")
@@ -334,6 +347,7 @@ def test_export_and_import_by_buttons_and_by_reply(sandbox, db):
             assert modes(db) == [("oil OR gas", "digest"), ("pipeline", "alert")]
             assert subs.get_subscriber(db, ALICE).digest_time == "07:30"  # type: ignore[union-attr]
             assert subs.mutes_of(db, ALICE).channels == {5001}
+            assert user.commands == ["/start"]
 
             [again] = await user.say("/import", reply_to=export)  # replying to the bot's own file
             assert "0 subscriptions added" in again.plain_text and "2 already there" in again.plain_text
