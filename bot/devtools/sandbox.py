@@ -340,6 +340,7 @@ class _State:
     webhook_deleted: int = 0
     confirmed_up_to: int = 0  # every update_id below this has been confirmed by an offset
     pressed: dict[str, tuple[int, str, float]] = field(default_factory=dict)  # unanswered callback queries
+    press_ids: dict[int, str] = field(default_factory=dict)  # update_id of a press -> its callback query id
     answers: list[CallbackAnswer] = field(default_factory=list)
     files: dict[str, StoredFile] = field(default_factory=dict)
     tokens: float = 0.0  # rate-limit bucket
@@ -399,7 +400,7 @@ class Sandbox:
         class Handler(_Handler):
             owner = sandbox
 
-        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server = _Server((self._host, self._port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="bot-sandbox", daemon=True
@@ -475,14 +476,18 @@ class Sandbox:
         with self._cond:
             self._state.pressed[query_id] = (chat_id, callback_data, time.monotonic())
         user = {"id": chat_id, "is_bot": False, "first_name": "Test"}
-        return self.inject_update(
-            {
-                "callback_query": {
-                    "id": query_id, "from": user, "message": self._message_json(current),
-                    "chat_instance": str(chat_id), "data": callback_data,
-                }
+        return self._queue_press(query_id, {
+            "callback_query": {
+                "id": query_id, "from": user, "message": self._message_json(current),
+                "chat_instance": str(chat_id), "data": callback_data,
             }
-        )
+        })
+
+    def _queue_press(self, query_id: str, update: dict[str, Any]) -> int:
+        update_id = self.inject_update(update)
+        with self._cond:
+            self._state.press_ids[update_id] = query_id
+        return update_id
 
     def press(self, chat_id: int, message: SentMessage | int, label: str) -> int:
         """``press_button`` by (part of) the button's label."""
@@ -556,8 +561,8 @@ class Sandbox:
         query_id = f"cb{time.monotonic_ns()}"
         with self._cond:
             self._state.pressed[query_id] = (chat_id, data, time.monotonic())
-        return self.inject_update(
-            {"callback_query": {"id": query_id, "from": user, "chat_instance": str(chat_id), "data": data}}
+        return self._queue_press(
+            query_id, {"callback_query": {"id": query_id, "from": user, "chat_instance": str(chat_id), "data": data}}
         )
 
     def inject_update(self, update: dict[str, Any]) -> int:
@@ -634,8 +639,9 @@ class Sandbox:
     async def wait_answer(self, update_id: int, *, timeout: float = 10.0) -> CallbackAnswer:
         """Wait for the answer to the press queued as ``update_id`` (see ``press_button``)."""
         with self._cond:
-            update = next((u for u in self._state.updates if u["update_id"] == update_id), None)
-        query_id = (update or {}).get("callback_query", {}).get("id")
+            query_id = self._state.press_ids.get(update_id)
+        if query_id is None:
+            raise KeyError(f"update {update_id} is not a button press")
         deadline = time.monotonic() + timeout
         while True:
             for answer in self.answers:
@@ -643,7 +649,7 @@ class Sandbox:
                     return answer
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the press {update_id} was not answered")
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.01)
 
     def file(self, file_id: str) -> StoredFile | None:
         with self._cond:
@@ -990,6 +996,12 @@ class Sandbox:
                 "exactly the same as a current content and reply markup of the message"
             )
         return 200, _ok(self._replace(current, replace(current, reply_markup=markup, edits=current.edits + 1)))
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog of 5 resets connections when a client opens many at once
+    # (httpx's pool does, under load); Telegram's servers never do that.
+    request_queue_size = 256
 
 
 class _APIError(Exception):

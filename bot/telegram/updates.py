@@ -76,6 +76,7 @@ class UpdateLoop:
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
+        self._answers: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._prepared = False
         self._prepare_lock = asyncio.Lock()
@@ -139,21 +140,30 @@ class UpdateLoop:
             self.handled += 1
             incoming = parse_update(update)
             if incoming.kind == "callback" and incoming.callback_id:
-                # Answered at once (Telegram wants it within seconds; the button spins until
-                # then), before the edits and messages the press causes are queued.
+                # Answered at once (the button spins until then), in a task of its own: not
+                # behind this chat's rate-limited messages, and without holding up the next
+                # update for a round trip to Telegram.
                 notice = next((r.text for r in replies if r.notice), "")
-                try:
-                    await self.api.answer_callback_query(incoming.callback_id, text=notice or None)
-                except BotAPIError as e:
-                    log.info("answerCallbackQuery failed: %s", e)
+                self._answer(incoming.callback_id, notice)
             for reply in replies:
                 if not reply.notice:
                     self._queue(reply)
 
     async def drain(self) -> None:
-        """Wait for every reply already queued to be sent (or to fail)."""
-        while self._chat_tasks:
-            await asyncio.gather(*list(self._chat_tasks.values()), return_exceptions=True)
+        """Wait for every reply and press answer already queued to be sent (or to fail)."""
+        while self._chat_tasks or self._answers:
+            await asyncio.gather(*list(self._chat_tasks.values()), *self._answers, return_exceptions=True)
+
+    def _answer(self, callback_id: str, notice: str) -> None:
+        async def answer() -> None:
+            try:
+                await self.api.answer_callback_query(callback_id, text=notice or None)
+            except BotAPIError as e:
+                log.info("answerCallbackQuery failed: %s", e)
+
+        task = asyncio.create_task(answer())
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     async def _handle(self, update: dict[str, Any]) -> list[Reply]:
         try:
