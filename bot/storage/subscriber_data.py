@@ -7,7 +7,7 @@ subscriber's document::
     {
       "format": "tgdigest.subscriber", "version": 1, "exported_at": "2026-11-30T08:00:00+00:00",
       "settings": {"digest_time": "07:30", "timezone": "Europe/Berlin", "weekly_day": null,
-                   "paused": false, "digest_style": "full"},
+                   "paused": false, "digest_style": "full", "include_nonnews": false},
       "subscriptions": [{"query": "oil OR gas", "mode": "digest"}, {"query": "pipeline", "mode": "silent"}],
       "mutes": [{"kind": "channel", "id": 5001, "label": "@energywire"}, {"kind": "story", "id": 812, "label": "…"}]
     }
@@ -73,6 +73,7 @@ class SubscriberData:
     weekly_given: bool = False  # "weekly_day": null (daily) differs from no "weekly_day" at all
     paused: bool | None = None
     digest_style: str | None = None
+    include_nonnews: bool | None = None
     chat_id: int | None = None
     username: str | None = None
     first_name: str | None = None
@@ -106,6 +107,7 @@ def subscriber_document(db: Database, chat_id: int, *, now: datetime | None = No
             "weekly_day": WEEKDAYS[subscriber.weekly_day] if subscriber.weekly_day is not None else None,
             "paused": subscriber.paused,
             "digest_style": subscriber.digest_style,
+            "include_nonnews": subscriber.include_nonnews,
         },
         "subscriptions": [{"query": s.query, "mode": s.mode} for s in subscriber.subscriptions],
         "mutes": [{"kind": m.kind, "id": m.target, "label": m.label} for m in subs.list_mutes(db, chat_id)],
@@ -182,6 +184,10 @@ def parse_subscriber(entry: Any, *, check_query: QueryCheck, where: str = "", op
         if settings["digest_style"] not in STYLES:
             raise _fail(f"{prefix}settings.digest_style", "expected \"full\" or \"compact\"")
         values["digest_style"] = settings["digest_style"]
+    if "include_nonnews" in settings:
+        if not isinstance(settings["include_nonnews"], bool):
+            raise _fail(f"{prefix}settings.include_nonnews", "expected true or false")
+        values["include_nonnews"] = settings["include_nonnews"]
     raw_subscriptions = entry.get("subscriptions", [])
     if not isinstance(raw_subscriptions, list):
         raise _fail(f"{prefix}subscriptions", "expected a list")
@@ -300,6 +306,8 @@ def _merge(db: Database, chat_id: int, data: SubscriberData, *, limit: int, now:
         subs.set_paused(db, chat_id, data.paused)
     if data.digest_style is not None:
         subs.set_digest_style(db, chat_id, data.digest_style)
+    if data.include_nonnews is not None:
+        subs.set_include_nonnews(db, chat_id, data.include_nonnews)
     for mute in data.mutes:
         if subs.add_mute(db, chat_id, mute.kind, mute.target, mute.label, now=now):
             report.mutes_added += 1

@@ -264,6 +264,9 @@ class ButtonHandler:
         elif what == "s" and rest and rest[0] in ("full", "compact"):
             subs.set_digest_style(self.db, chat_id, rest[0])
             notice = "One message per digest, paged with ◀ ▶." if rest[0] == "compact" else "Digests in full."
+        elif what == "n" and rest and rest[0] in ("on", "off"):
+            subs.set_include_nonnews(self.db, chat_id, rest[0] == "on")
+            notice = "Non-news posts included." if rest[0] == "on" else "News only."
         elif what in ("p", "r") and not rest:
             subs.set_paused(self.db, chat_id, what == "p")
             notice = "Paused." if what == "p" else "Resumed."

@@ -40,7 +40,7 @@ from sqlite_utils import Database
 from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm
 from bot.core.buttons import Keyboard
-from bot.core.models import Story
+from bot.core.models import SECTIONS, Story
 from bot.digests.selection import apply_mutes
 from bot.errors import BotAPIError, QueryError, TgdigestError
 from bot.query.parser import Query, parse_query
@@ -88,6 +88,7 @@ MENU: tuple[BotCommand, ...] = (
     BotCommand("digest_style", "One paged message or full: /digest_style compact"),
     BotCommand("export", "Your subscriptions and settings as a file"),
     BotCommand("import", "Reply to an /export file to restore it"),
+    BotCommand("nonnews", "Ads, promos, greetings in digests too: /nonnews on, or /nonnews off"),
     BotCommand("channels", "The channels I watch"),
     BotCommand("categories", "The categories of stories"),
     BotCommand("help", "Commands and the query language"),
@@ -121,6 +122,7 @@ HELP = """<b>Commands</b>
 /settings: all of the above with buttons; /mutes: muted channels and hidden stories
 /digest_style compact: each digest as one message paged with ◀ ▶ (<code>full</code>: as before)
 /export: your subscriptions and settings as a file; /import: reply with it to that file to restore them
+/nonnews on: also get posts that are not news (ads, promos, guides, greetings); <code>/nonnews off</code> (default) leaves them out
 /channels: the channels I watch; /categories: how stories are grouped
 
 <b>Queries</b>
@@ -493,6 +495,17 @@ class CommandHandler:
         subs.set_paused(self.db, chat_id, False)
         return ["Resumed. " + self._settings_line(chat_id)]
 
+    def _cmd_nonnews(self, chat_id: int, args: str) -> list[str]:
+        word = args.strip().casefold()
+        if word not in ("on", "off"):
+            return ["Usage: /nonnews on (digests and alerts also carry ads, promos, guides, greetings) "
+                    "or /nonnews off (the default: news only)."]
+        self._register(chat_id)
+        subs.set_include_nonnews(self.db, chat_id, word == "on")
+        if word == "on":
+            return ["Non-news posts (ads, promos, guides, greetings) will be in your digests and alerts too."]
+        return ["Only news from now on: ads, promos, guides and greetings are left out."]
+
     def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
         channels = list_channels(self.db)
         if not channels:
@@ -502,11 +515,15 @@ class CommandHandler:
         return pack(lines)
 
     def _cmd_categories(self, chat_id: int, args: str) -> list[str]:
-        if not self.config.categories:
+        builtin = self.config.builtin_sections
+        if not self.config.categories and not builtin:
             return ["No categories are configured: every story is shown under Other."]
         lines = ["<b>Categories</b>"]
         for category in self.config.categories:
             lines.append(f"• <b>{esc(shorten(category.name, 60))}</b>: <code>{esc(shorten(category.query, 200))}</code>")
+        if builtin:
+            lines.append("• " + ", ".join(f"<b>{name}</b>" for name in SECTIONS) + ": news sections, "
+                         "each story in the one that fits it best (English and Russian)")
         lines.append("• <b>Other</b>: stories in no category")
         return pack(lines)
 
@@ -623,7 +640,7 @@ class CommandHandler:
 
 _SIMPLE = frozenset(
     {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "weekly", "pause", "resume",
-     "channels", "categories", "settings", "mutes", "digest_style", "export"}
+     "channels", "categories", "settings", "mutes", "digest_style", "export", "nonnews"}
 )
 
 

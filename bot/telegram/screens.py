@@ -9,6 +9,7 @@ Callback data of these screens (``bot.telegram.buttons`` reads them)::
     st:z                    time zone: regions           st:zr:<region>:<page>  a region's cities
     st:zs:<zone>            set the time zone            st:w              daily/weekly picker
     st:wd:<0-6|off>         weekly on that day / daily   st:s:<full|compact>  digest style
+    st:n:<on|off>           non-news posts included or not
     st:p / st:r             pause / resume               mutes             the mutes screen, in place
     um:<c|s>:<id>           unmute a channel / story     ls                the subscription list, new message
     ls:e                    the list, in place           ls:rm             the list's remove buttons
@@ -66,6 +67,8 @@ def when_line(subscriber: Subscriber) -> str:
     line = f"{when} at {subscriber.digest_time} ({esc(subscriber.timezone)})."
     if subscriber.paused:
         line += " Paused: send /resume to get digests again."
+    if subscriber.include_nonnews:
+        line += " Non-news posts included (/nonnews off to leave them out)."
     return line
 
 
@@ -85,6 +88,7 @@ def settings_screen(subscriber: Subscriber, mutes: Sequence[Mute]) -> tuple[str,
         when_line(subscriber),
         f"Style: {style}.",
         f"Muted: {_count(channels, 'channel', 'channels')}, {_count(stories, 'story', 'stories')}.",
+        "Non-news posts (ads, promos, greetings): " + ("included." if subscriber.include_nonnews else "left out."),
         f"Subscriptions: {len(subscriber.subscriptions)}.",
         "",
         "Change them with the buttons (or type /time, /tz, /weekly, /digest_style as before).",
@@ -95,6 +99,10 @@ def settings_screen(subscriber: Subscriber, mutes: Sequence[Mute]) -> tuple[str,
         [Button(text_, callback("st", "t", f"{delta:+d}")) for delta, text_ in TIME_STEPS],
         [Button(label(f"🌍 Time zone: {subscriber.timezone}"), "st:z"), Button(weekly, "st:w")],
         [Button(f"📰 Style: {subscriber.digest_style} → {other_style}", callback("st", "s", other_style))],
+        [
+            Button("🗞 Non-news: included → leave out", "st:n:off") if subscriber.include_nonnews
+            else Button("🗞 Non-news: left out → include", "st:n:on")
+        ],
         [
             Button("▶ Resume", "st:r") if subscriber.paused else Button("⏸ Pause", "st:p"),
             Button(f"🔇 Mutes ({len(mutes)})", "mutes"),
