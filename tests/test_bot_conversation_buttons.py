@@ -189,6 +189,8 @@ def test_settings_by_buttons(sandbox, db):
             _, settings, _ = await user.press(settings, "Fri")
             assert "Weekly digest on Fridays at 09:45 (Europe/Berlin)" in settings.plain_text
             _, settings, _ = await user.press(settings, "Style: full → compact")
+            answer, settings, _ = await user.press(settings, "Non-news: left out → include")
+            assert answer.text == "Non-news posts included." and "Non-news posts included" in settings.plain_text
             _, settings, _ = await user.press(settings, "Pause")
             assert subs.get_subscriber(db, ALICE).paused  # type: ignore[union-attr]
             _, settings, _ = await user.press(settings, "Resume")
@@ -200,7 +202,7 @@ def test_settings_by_buttons(sandbox, db):
     subscriber = subs.get_subscriber(db, ALICE)
     assert subscriber is not None
     assert (subscriber.digest_time, subscriber.timezone, subscriber.weekly_day) == ("09:45", "Europe/Berlin", 4)
-    assert subscriber.digest_style == "compact" and not subscriber.paused
+    assert subscriber.digest_style == "compact" and subscriber.include_nonnews and not subscriber.paused
     assert "Style: compact" in settings.plain_text
 
 

@@ -49,7 +49,9 @@ def service_run(db: Any, sandbox: Sandbox, now: datetime, what: str) -> Any:
 
 def big(db: Any, n: int = 40) -> None:
     Ingestor(db, CONFIG).ingest(
-        [p(1, 100 + i, DAY1 - timedelta(minutes=600 - i), f"Election item {i}\n" + "Long text here. " * 40) for i in range(n)]
+        [p(1, 100 + i, DAY1 - timedelta(minutes=600 - i),
+           f"Election item {i}\n" + "The parliament debated the election law and officials said the vote is due on Friday. " * 8)
+         for i in range(n)]
     )
 
 

@@ -29,6 +29,7 @@ def setup_chat(db, chat_id: int = 1) -> None:
     subs.set_timezone(db, chat_id, "Europe/Berlin")
     subs.set_weekly_day(db, chat_id, 4)
     subs.set_digest_style(db, chat_id, "compact")
+    subs.set_include_nonnews(db, chat_id, True)
     subs.add_mute(db, chat_id, "channel", 5001, "@energywire", now=NOW)
     subs.add_mute(db, chat_id, "story", 77, "Tanker delayed", now=NOW)
 
@@ -64,7 +65,7 @@ def test_export_then_import_into_a_fresh_database_restores_everything(db, tmp_pa
     assert document["format"] == "tgdigest.subscriber" and document["version"] == 1
     assert document["settings"] == {
         "digest_time": "07:30", "timezone": "Europe/Berlin", "weekly_day": "friday", "paused": False,
-        "digest_style": "compact",
+        "digest_style": "compact", "include_nonnews": True,
     }
     other = open_db(tmp_path / "other.sqlite")
     try:
