@@ -394,3 +394,25 @@ def test_a_bad_import_file_gets_one_line_and_changes_nothing(sandbox, db):
     assert "not JSON" in replies[0].plain_text and "subscriptions[0].query" in replies[2].plain_text
     assert all("\n" not in r.plain_text for r in replies)
     assert modes(db) == [("oil", "digest")] and subs.get_subscriber(db, ALICE).digest_time == "09:00"  # type: ignore[union-attr]
+
+
+def test_a_press_that_fails_is_answered_with_an_apology_and_the_bot_goes_on(sandbox, db, caplog):
+    """A bug behind a button (here: a digest time a hand edit of the database broke) gets the
+    apology as the press's answer, is logged, and the next press works."""
+    config = make_config()
+
+    async def go():
+        async with running(sandbox, db, config) as (app, _):
+            user = User(sandbox, app)
+            [welcome] = await user.say("/start")
+            _, _, [settings] = await user.press(welcome, "Settings")
+            db.execute("UPDATE subscribers SET digest_time = 'soon' WHERE chat_id = ?", [ALICE])
+            broken, _, _ = await user.press(settings, "+1 h")
+            db.execute("UPDATE subscribers SET digest_time = '09:00' WHERE chat_id = ?", [ALICE])
+            fine, settings, _ = await user.press(settings, "+1 h")
+            return broken, fine, settings
+
+    broken, fine, settings = asyncio.run(go())
+    assert broken.text == "Sorry, something went wrong on my side. Please try again later."
+    assert fine.text == "Digest at 10:00." and "at 10:00" in settings.plain_text
+    assert any("handling update" in r.getMessage() for r in caplog.records)

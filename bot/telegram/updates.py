@@ -175,6 +175,8 @@ class UpdateLoop:
             incoming = parse_update(update)
             if incoming.kind == "message" and incoming.chat_id is not None and incoming.chat_type == "private":
                 return [Reply(incoming.chat_id, SORRY)]
+            if incoming.kind == "callback" and incoming.chat_id is not None:
+                return [Reply(incoming.chat_id, SORRY, notice=True)]  # the press's answer says so
             return []
 
     def _queue(self, reply: Reply) -> None:
@@ -215,9 +217,10 @@ class UpdateLoop:
             except BadRequest as e:
                 if "not modified" in e.description.lower():
                     return  # pressed twice: it already shows this
-                if reply.keyboard_only or "to edit not found" not in e.description.lower():
+                gone = "to edit not found" in e.description.lower() or "can't be edited" in e.description.lower()
+                if reply.keyboard_only or not gone:
                     raise
-                # The message is gone (deleted by the user): show the screen as a new message.
+                # The message is gone (deleted by the user) or too old: show the screen anew.
         await self.sender.send(reply.chat_id, reply.text, reply_markup=markup)
 
     async def _until_stopped(self, call: Awaitable[Any]) -> Any:
