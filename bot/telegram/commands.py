@@ -173,7 +173,7 @@ class CommandHandler:
         if incoming.kind == "callback":
             return await self.buttons.handle(incoming)
         if incoming.kind == "message" and incoming.document is not None and incoming.chat_type == "private":
-            return await self._document(incoming.chat_id, incoming.document, caption=incoming.text)
+            return await self._document(incoming.chat_id, incoming.document, caption=incoming.caption)
         if incoming.kind != "message" or incoming.text is None:
             return []
         if incoming.chat_type != "private":

@@ -71,6 +71,7 @@ class Incoming:
     username: str | None = None
     first_name: str | None = None
     text: str | None = None
+    caption: str | None = None  # of a message with a file (a document sent with "/import")
     member_status: str | None = None
     callback_id: str | None = None
     callback_data: str | None = None
@@ -111,7 +112,7 @@ def parse_update(update: Any) -> Incoming:
             kind="message", update_id=update_id, chat_id=_int(chat.get("id")),
             chat_type=_str(chat.get("type")) or "private", user_id=_int(sender.get("id")),
             username=_str(sender.get("username")), first_name=_str(sender.get("first_name")),
-            text=_str(message.get("text")) if "text" in message else _str(message.get("caption")),
+            text=_str(message.get("text")), caption=_str(message.get("caption")),
             message_id=_int(message.get("message_id")),
             document=_file_ref(message.get("document")),
             reply_document=_file_ref(_dict(message.get("reply_to_message")).get("document")),
