@@ -106,7 +106,8 @@ def test_documents_go_up_and_come_back_down(sandbox):
     content = json.dumps({"format": "tgdigest.subscriber", "version": 1}).encode()
 
     async def go(api: BotAPI):
-        sent = await api.send_document(CHAT, "tgdigest-export.json", content, caption="Your <b>export</b>")
+        sent = await api.send_document(CHAT, "tgdigest-export.json", content, caption="Your <b>export</b>",
+                                       reply_markup=MARKUP)
         sandbox.send_user_document(CHAT, "mine.json", b'{"a": 1}', reply_to=sandbox.message(CHAT, sent["message_id"]))
         update = (await api.get_updates(offset=0, timeout=1))[0]["message"]
         file = await api.get_file(update["document"]["file_id"])
@@ -124,3 +125,5 @@ def test_documents_go_up_and_come_back_down(sandbox):
     assert downloaded == b'{"a": 1}' and again == content
     multipart = sandbox.calls_of("sendDocument")[0]
     assert multipart.status == 200 and multipart.params["caption"] == "Your <b>export</b>"
+    assert json.loads(multipart.params["reply_markup"]) == MARKUP  # JSON-serialised in a multipart form
+    assert sandbox.message(CHAT, sent["message_id"]).buttons[2] == ("⚙ Settings", "set")  # type: ignore[union-attr]
