@@ -85,7 +85,7 @@ class ButtonHandler:
             return self._mute_channel(chat_id, numbers[0], message_id)
         if head == "hst" and numbers:
             return self._hide_story(chat_id, numbers[0], message_id)
-        if head == "um" and len(args) == 2 and numbers:
+        if head == "um" and len(args) == 2 and args[0] in ("c", "s") and numbers:
             return self._unmute(chat_id, "channel" if args[0] == "c" else "story", numbers[0], message_id)
         if head == "set":
             # Under a digest or /start: the settings come as a new message, the digest stays.
