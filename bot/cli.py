@@ -12,15 +12,20 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import __version__
 from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
+from bot.core.clock import parse_instant, utcnow
+from bot.core.text import shorten
 from bot.errors import ConfigError, TgdigestError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --- plumbing -----------------------------------------------------------------------------
 
@@ -32,7 +37,7 @@ class AppContext:
     config_option: str | None
     db_option: str | None
     _config: Config | None = None
-    _db: Any = None
+    _db: Database | None = None
     _secrets: Secrets | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -57,7 +62,7 @@ class AppContext:
         return self._secrets
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         if self._db is None:
             from bot.storage.db import open_db
 
@@ -138,19 +143,13 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
         amount, unit = int(relative.group(1)), relative.group(2)
         delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
                  "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-        return (now or datetime.now(UTC)) - delta
+        return (now or utcnow()) - delta
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_instant(value)
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is not a date: use 2025-07-01, 2025-07-01T12:00 or a span like 24h, 7d"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _short(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _echo_json(data: Any) -> None:
@@ -188,7 +187,7 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     failed = 0
     total = sum(path.stat().st_size for path in files if path.exists())
     show_bar = sys.stderr.isatty() and total > 1 << 20
-    with click.progressbar(length=total, label="importing", file=sys.stderr) if show_bar else _nullbar() as bar:
+    with click.progressbar(length=total, label="importing", file=sys.stderr, hidden=not show_bar) as bar:
         done = [0]
 
         def progress(position: int) -> None:
@@ -216,19 +215,6 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
         sys.exit(1)
 
 
-class _nullbar:
-    """Stands in for click's progress bar when stderr is not a terminal."""
-
-    def __enter__(self) -> _nullbar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, steps: int) -> None:
-        return None
-
-
 @cli.command("posts")
 @click.option("--since", metavar="DATE", help="Only posts from this date/time (UTC) or span (24h, 7d).")
 @click.option("--channel", metavar="X", help="Only this channel (@username, title or id).")
@@ -253,8 +239,8 @@ def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: in
         p = sp.post
         cats = ",".join(sp.categories) or "-"
         click.echo(
-            f"{p.date:%Y-%m-%d %H:%M}  {_short(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
-            f"{p.message_id:>7}  story {sp.story_id:<6} {_short(cats, 20):20}  {_short(p.text or f'[{p.media_kind}]', 70)}"
+            f"{p.date:%Y-%m-%d %H:%M}  {shorten(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
+            f"{p.message_id:>7}  story {sp.story_id:<6} {shorten(cats, 20):20}  {shorten(p.text or f'[{p.media_kind}]', 70)}"
         )
     click.echo(f"{len(rows)} posts", err=True)
 
@@ -286,7 +272,7 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
         rep = story.representative.post
         cats = ", ".join(story.categories) or "Other"
         others = len(story.posts) - 1
-        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {_short(rep.text or f'[{rep.media_kind}]', 90)}")
+        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {shorten(rep.text or f'[{rep.media_kind}]', 90)}")
         click.echo(f"    {rep.url}" + (f"  (+{others} more post{'s' if others > 1 else ''})" if others else ""))
     click.echo(f"{len(stories)} stories", err=True)
 
@@ -334,7 +320,7 @@ def health_cmd(ctx: click.Context) -> None:
     service = app.config.service
     report = check_health(
         app.db,
-        now=datetime.now(UTC),
+        now=utcnow(),
         max_age_s=service.health_max_age,
         channel_stuck_hours=service.channel_stuck_hours,
     )
@@ -404,7 +390,7 @@ def channels_cmd(app: AppContext, fmt: str) -> None:
         name = row["title"] or (f"@{row['username']}" if row["username"] else row["handle"])
         ident = row["id"] if row["id"] is not None else "(not resolved yet)"
         state = "" if row["active"] else "  [inactive]"
-        click.echo(f"{_short(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
+        click.echo(f"{shorten(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
         click.echo(
             f"    last post {row['last_message_id']}, last poll {row['last_poll_at'] or 'never'}"
             + (f", next poll not before {row['next_poll_at']}" if row["next_poll_at"] else "")
@@ -462,8 +448,8 @@ def bot_cmd(app: AppContext) -> None:
 def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
     """Build one subscriber's digest of what is new now; send it unless --dry-run."""
     from bot.app import run_digest_command
+    from bot.core.text import visible_text
     from bot.digests.delivery import digest_to_json
-    from bot.digests.render import visible_text
 
     built = run_digest_command(app.db, app.config, app.secrets, chat_id=chat_id, dry_run=dry_run)
     if fmt == "json":

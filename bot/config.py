@@ -214,9 +214,9 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
             raise ConfigError(f"{label}: not valid TOML: {e}") from None
     problems: list[str] = []
     builtin = _split_categories_table(raw, label, problems)
-    config = _build(Config, raw, label, "", problems)
+    config: Config | None = _build(Config, raw, label, "", problems)
     if config is not None and builtin is not None:
-        config = _replace(config, builtin_categories=builtin)
+        config = dataclasses.replace(config, builtin_categories=builtin)
     if env.get("TGDIGEST_ADMINS"):
         admins: list[int] = []
         for part in env["TGDIGEST_ADMINS"].replace(";", ",").split(","):
@@ -229,17 +229,13 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
                 problems.append(f"TGDIGEST_ADMINS: {part!r} is not a chat id (a whole number)")
         if config is not None:
             merged = tuple(dict.fromkeys(config.bot.admins + tuple(admins)))
-            config = _replace(config, bot=_replace(config.bot, admins=merged))
+            config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, admins=merged))
     if config is not None:
         _check_semantics(config, label, problems)
     if problems:
         raise ConfigError(problems)
     assert config is not None
-    return _replace(config, source_path=path)
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)
+    return dataclasses.replace(config, source_path=path)
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:

@@ -110,10 +110,6 @@ class BadRequest(BotAPIError):
     def is_chat_not_found(self) -> bool:
         return "chat not found" in self.description.lower()
 
-    @property
-    def is_empty_text(self) -> bool:
-        return "text is empty" in self.description.lower() or "message text is empty" in self.description.lower()
-
 
 class Unauthorized(BotAPIError):
     """401: the bot token is wrong or was revoked (fix TELEGRAM_BOT_TOKEN)."""

@@ -25,14 +25,14 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.handles import Handle, HandleError, parse_handle
 from bot.core.models import Channel, Post
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, TgdigestError
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 UNAVAILABLE_BACKOFF = timedelta(hours=1)  # a private/banned channel is retried this often
 RESOLVE_BACKOFF = timedelta(hours=6)  # a handle that did not resolve (resolutions are costly)
 POLLED_SOURCES = ("telethon", "web")
+
+# Picks channels for `fetch --channel X`: (handle, channel id, username, title) -> wanted?
+_ChannelFilter = Callable[[str | None, int | None, str | None, str | None], bool]
 
 
 class ChannelListError(TgdigestError):
@@ -95,10 +98,6 @@ class CollectReport:
         return [c for c in self.channels if c.error]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- the channel list ------------------------------------------------------------------------
 
 
@@ -126,7 +125,7 @@ class SyncResult:
 
 def sync_configured_channels(db: Database, config: Config, *, now: datetime | None = None) -> SyncResult:
     """Make the config's ``[[channels]]`` the set of config-origin handles (bot-added ones stay)."""
-    stamp = to_iso(now or _now())
+    stamp = to_iso(now or utcnow())
     wanted: dict[str, Any] = {}
     for channel in config.channels:
         wanted[canonical_handle(channel.handle)] = channel
@@ -182,7 +181,7 @@ def add_channel(
         cursor = db.execute(
             "INSERT INTO channel_handles (handle, origin, source, title, added_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(handle) DO NOTHING",
-            [str(handle), origin, source, title, to_iso(now or _now())],
+            [str(handle), origin, source, title, to_iso(now or utcnow())],
         )
         added = cursor.rowcount > 0
         _sync_active(db)
@@ -277,7 +276,7 @@ class Collector:
         sources: Mapping[str, ChannelSource],
         *,
         default_source: str = "telethon",
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.config = config
@@ -306,7 +305,7 @@ class Collector:
 
     # -- selection --
 
-    def _matcher(self, only: str | None) -> Callable[[str | None, int | None, str | None, str | None], bool] | None:
+    def _matcher(self, only: str | None) -> _ChannelFilter | None:
         if only is None:
             return None
         text = only.strip()
@@ -323,11 +322,11 @@ class Collector:
                     return True
                 if parsed.kind == "id" and channel_id == int(parsed.value):
                     return True
-            return bool(title) and title.casefold() == text.casefold()  # type: ignore[union-attr]
+            return bool(title) and title is not None and title.casefold() == text.casefold()
 
         return match
 
-    def _pending(self, wanted: Any) -> list[tuple[str, str]]:
+    def _pending(self, wanted: _ChannelFilter | None) -> list[tuple[str, str]]:
         rows = self.db.execute(
             "SELECT handle, source, title FROM channel_handles WHERE channel_id IS NULL ORDER BY added_at, handle"
         ).fetchall()
@@ -337,7 +336,7 @@ class Collector:
             if wanted is None or wanted(handle, None, None, title)
         ]
 
-    def _targets(self, wanted: Any) -> list[_Target]:
+    def _targets(self, wanted: _ChannelFilter | None) -> list[_Target]:
         rows = self.db.execute(
             "SELECT c.id, c.username, c.title, c.handle, c.access_hash, c.source, c.last_message_id, "
             "c.last_poll_at, c.last_error, c.next_poll_at, h.handle, h.source, h.interval, h.backfill "

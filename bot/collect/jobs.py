@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
+from bot.core.clock import utcnow
 from bot.errors import SessionInvalid
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,7 @@ def collection_interval(config: Config) -> float:
 
 
 def add_collection_job(
-    scheduler: Any,
+    scheduler: BaseScheduler,
     func: Callable[[], Awaitable[Any]],
     *,
     minutes: float,
@@ -37,10 +42,8 @@ def add_collection_job(
     on_session_invalid: Callable[[SessionInvalid], None] | None = None,
     job_id: str = COLLECTION_JOB_ID,
     run_now: bool = True,
-) -> Any:
+) -> Job:
     """Schedule ``func`` every ``minutes`` (plus up to ``jitter`` s); returns the Job."""
-    from datetime import UTC, datetime
-
     async def job() -> None:
         try:
             await func()
@@ -53,7 +56,7 @@ def add_collection_job(
     extra: dict[str, Any] = {}
     if run_now:
         # (next_run_time=None would add the job paused, so it is only passed when wanted.)
-        extra["next_run_time"] = datetime.now(UTC)
+        extra["next_run_time"] = utcnow()
     return scheduler.add_job(
         job,
         "interval",

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.core.buttons import from_markup, render_keyboard
+from bot.core.clock import utcnow
 from bot.devtools.sandbox import Sandbox, SentMessage
 
 DEMO_DIR = Path("data/demo")
@@ -140,7 +141,7 @@ def main() -> None:
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     (DEMO_DIR / "exports").mkdir(parents=True)
-    newest = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    newest = utcnow().replace(microsecond=0) - timedelta(hours=1)
     data = resources.files("bot") / "samples"
     print(bold("1. Import two sample channels (Telegram Desktop exports)"))
     with resources.as_file(data) as data_dir:

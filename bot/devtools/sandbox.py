@@ -43,7 +43,6 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -51,6 +50,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.core.text import utf16_len
 
 MAX_MESSAGE_LENGTH = 4096
 
@@ -69,11 +70,6 @@ _ATTRIBUTE = re.compile(r"\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*(?:=\s*(\"[^\"]*\"|'[^']
 
 class HTMLParseError(ValueError):
     """Text is not valid Telegram HTML; ``str(e)`` is what Telegram would say after the colon."""
-
-
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _byte_offset(text: str, index: int) -> int:
@@ -431,6 +427,7 @@ class Sandbox:
         if self._server is None:
             raise RuntimeError("the sandbox is not started")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address is (str, int)
         return f"http://{host}:{port}"
 
     # --- what a user does ---
@@ -447,7 +444,7 @@ class Sandbox:
         message["text"] = text
         command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
         if command:
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}]
         return self.inject_update({"message": message})
 
     def send_user_document(
@@ -879,7 +876,7 @@ class Sandbox:
             raise _APIError(400, "Bad Request: unsupported parse_mode")
         if not plain.strip():
             raise _APIError(400, f"Bad Request: {what} is empty")
-        if utf16_length(plain) > limit:
+        if utf16_len(plain) > limit:
             raise _APIError(400, "Bad Request: message is too long" if what == "message text" else "Bad Request: message caption is too long")
         return plain
 
@@ -1190,7 +1187,3 @@ def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dict[str,
             fields[name] = content.decode(part.get_content_charset() or "utf-8", "replace")
     return fields, files
 
-
-def messages_text(messages: Iterable[SentMessage]) -> list[str]:
-    """The plain texts of ``messages`` (a convenience for assertions)."""
-    return [m.plain_text for m in messages]

@@ -36,15 +36,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
 from bot.core.buttons import to_markup
-from bot.core.clock import to_iso
+from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
 from bot.digests.keyboard import digest_keyboard
@@ -74,13 +75,20 @@ from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError, mutes_of
 
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class SentLike(Protocol):
+    """What delivery reads of a sent message (``bot.telegram.sender.SendResult``)."""
+
+    @property
+    def message_id(self) -> int: ...
 
 
 class SenderLike(Protocol):
@@ -89,7 +97,7 @@ class SenderLike(Protocol):
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
         reply_markup: dict[str, Any] | None = None, disable_notification: bool = False,
-    ) -> Any: ...
+    ) -> SentLike: ...
 
 
 # --- small data types ----------------------------------------------------------------------
@@ -212,7 +220,7 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: set[int],
+        matched: AbstractSet[int],
         queries: Sequence[Query],
         mode: str,
         record_date: date | None = None,
@@ -403,9 +411,9 @@ class DigestService:
                 report.digests_completed += 1
             return
         for seq, text in unsent:
-            markup = to_markup(digest_keyboard(digest_id)) if seq == last else None
+            under: dict[str, Any] | None = to_markup(digest_keyboard(digest_id)) if seq == last else None
             result = await self.sender.send(
-                chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=markup,
+                chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
                 disable_notification=info.silent,
             )
             report.parts_sent += 1
@@ -472,7 +480,7 @@ class DigestService:
             return DeliveryReport()
         return await self.deliver_pending(digest_ids=ids)
 
-    def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
+    def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
         """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
         return scheduler.add_job(
             self.tick,
@@ -504,5 +512,5 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
 class NoSender:
     """For building only: sending through it is a bug."""
 
-    async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+    async def send(self, chat_id: int, text: str, **options: Any) -> SentLike:
         raise RuntimeError("this DigestService was built for a dry run and cannot send")

@@ -237,7 +237,7 @@ class Outbox:
                 "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND seq = ? AND delivered_at IS NULL",
                 [stamp, digest_id, seq],
             )
-            left = self.db.execute(
+            left: int = self.db.execute(
                 "SELECT count(*) FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL", [digest_id]
             ).fetchone()[0]
             if left == 0:

@@ -23,12 +23,12 @@ Nothing here raises on purpose; a broken database surfaces as sqlite3 errors to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.core.clock import to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.storage.db import get_meta, set_meta
 
 HEARTBEAT_KEY = "heartbeat_at"
@@ -52,13 +52,11 @@ class HealthReport:
 
 
 def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    """A stored instant, or None when it is missing or unreadable (health never fails on one)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return from_iso(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _ago(seconds: float) -> str:
@@ -141,8 +139,9 @@ def _stuck_channels(db: Database, *, now: datetime, stuck_s: float) -> list[str]
 
 
 def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
-    """Row counts and, per channel, how far behind polling and the newest post are."""
-    now = now or datetime.now(UTC)
+    """Row counts and, per channel, how far behind polling and the newest post are: the one
+    source of ``tgdigest stats`` (``format_stats``) and the bot's /stats."""
+    now = now or utcnow()
 
     def count(sql: str, params: list[Any] | None = None) -> int:
         return int(db.execute(sql, params or []).fetchone()[0])
@@ -154,13 +153,17 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
         "posts": count("SELECT COUNT(*) FROM posts"),
         "stories": count("SELECT COUNT(*) FROM stories"),
         "subscribers_active": count("SELECT COUNT(*) FROM subscribers WHERE active = 1"),
+        "subscribers_paused": count("SELECT COUNT(*) FROM subscribers WHERE paused = 1"),
+        "subscribers_blocked": count("SELECT COUNT(*) FROM subscribers WHERE active = 0"),
         "subscribers_total": count("SELECT COUNT(*) FROM subscribers"),
         "subscriptions": count("SELECT COUNT(*) FROM subscriptions"),
+        "subscriptions_urgent": count("SELECT COUNT(*) FROM subscriptions WHERE urgent = 1"),
         "pending_parts": count(
             "SELECT COUNT(*) FROM digest_parts p JOIN digests d ON d.id = p.digest_id "
             "WHERE p.sent_at IS NULL AND d.status = 'pending'"
         ),
         "send_errors_24h": count("SELECT COUNT(*) FROM send_errors WHERE at >= ?", [since_24h]),
+        "send_errors_total": count("SELECT COUNT(*) FROM send_errors"),
         "heartbeat_at": get_meta(db, HEARTBEAT_KEY),
     }
     newest = {

@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.config import Secrets
 from bot.core.handles import Handle
@@ -26,6 +26,10 @@ from bot.core.models import Channel, Post
 from bot.core.normalise import extract_hashtags
 from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError
 from bot.sources import Page, ResolvedChannel
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+    from telethon.sessions import StringSession
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +148,7 @@ def message_to_post(
     return Post(
         channel_id=channel_id,
         message_id=message.id,
-        date=_utc(message.date),  # type: ignore[arg-type]
+        date=_utc(message.date),  # type: ignore[arg-type]  # a Message always has a date
         text=text,
         channel_username=username,
         channel_title=title,
@@ -392,7 +396,7 @@ def _map_error(label: str, error: Exception) -> Exception:
 # --- the real client ----------------------------------------------------------------------
 
 
-def _make_client(secrets: Secrets, session: Any) -> Any:
+def _make_client(secrets: Secrets, session: StringSession | str) -> TelegramClient:
     from telethon import TelegramClient
 
     if not secrets.has_telegram_api:
@@ -406,7 +410,7 @@ def _make_client(secrets: Secrets, session: Any) -> Any:
     return client
 
 
-def session_for(secrets: Secrets, data_dir: Path) -> Any:
+def session_for(secrets: Secrets, data_dir: Path) -> StringSession | str:
     """The session to use: ``TELEGRAM_SESSION`` if set, else the file in the data directory."""
     from telethon.sessions import StringSession
 
@@ -421,7 +425,7 @@ def session_for(secrets: Secrets, data_dir: Path) -> Any:
     return str(path)
 
 
-async def connect(secrets: Secrets, data_dir: Path) -> Any:
+async def connect(secrets: Secrets, data_dir: Path) -> TelegramClient:
     """A connected, authorised client; never prompts. Raises SessionInvalid if not logged in."""
     client = _make_client(secrets, session_for(secrets, data_dir))
     try:

@@ -29,12 +29,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
+from bot.storage.schema import POST_COLUMNS
 from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
@@ -48,11 +49,7 @@ CATEGORIES_META_KEY = "categories_hash"
 class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
-_POST_COLUMNS = (
-    "channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, media_kind, "
-    "grouped_id, fwd_channel_id, fwd_message_id, views, forwards, story_id, categories, updated_at, "
-    "lang, news, section"
-)
+_POST_COLUMNS = ", ".join(POST_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -173,7 +170,7 @@ class Ingestor:
         result = IngestResult()
         if not batch and not cursors:
             return result
-        now = to_iso(datetime.now(UTC))
+        now = to_iso(utcnow())
         try:
             with self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
@@ -397,7 +394,7 @@ class Ingestor:
             f"CREATE TEMP TABLE IF NOT EXISTS post_staging AS SELECT {_POST_COLUMNS} FROM main.posts WHERE 0"
         )
         self.db.conn.executemany(
-            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * 21)})",
+            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             [row[:-1] for row in rows.values()],
         )
         self.db.execute(
@@ -432,7 +429,7 @@ class Ingestor:
             if row is None:
                 return None
             state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
+                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
                 post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self.categoriser.names],
                 news_posts=row[6], section_votes=json.loads(row[7]),
             )
@@ -498,7 +495,7 @@ class Ingestor:
                 continue
             origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
             self.index.add(
-                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]  # date NOT NULL
                 row[6],
             )
         self._loaded_days.update(missing)

@@ -10,6 +10,14 @@ from sqlite_utils import Database, Migrations
 
 MIGRATIONS = Migrations("tgdigest")
 
+# The posts table's columns as the migrations leave it, in the order the write path fills
+# them (bot/storage/ingest.py); reads (bot/storage/store.py) pick theirs from here by name.
+POST_COLUMNS: tuple[str, ...] = (
+    "channel_id", "message_id", "date", "edited_at", "text", "text_norm", "content_hash", "hashtags", "links",
+    "media_kind", "grouped_id", "fwd_channel_id", "fwd_message_id", "views", "forwards", "story_id",
+    "categories", "updated_at", "lang", "news", "section",
+)
+
 
 @MIGRATIONS(name="0001_core")
 def _core(db: Database) -> None:
@@ -89,7 +97,7 @@ def _core(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_post_hashtags_tag ON post_hashtags(tag)")
-    db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.table("posts").enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
 
 

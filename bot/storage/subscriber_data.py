@@ -272,7 +272,7 @@ def _transaction(db: Database) -> Iterator[None]:
 
 def _merge(db: Database, chat_id: int, data: SubscriberData, *, limit: int, now: datetime, report: ImportReport) -> None:
     existing = {s.query.strip().casefold(): s for s in subs.list_subscriptions(db, chat_id)}
-    new = {}
+    new: dict[str, SubscriptionData] = {}
     for item in data.subscriptions:
         key = item.query.casefold()
         if key not in existing:

@@ -59,6 +59,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
+from typing import Literal
 from zlib import crc32
 
 __all__ = [
@@ -404,7 +405,7 @@ class _Entry:
         self.chash: bytes | None = None
         self.canon = ""
         # derived on first use: most posts are never anyone's candidate
-        self.numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
 
@@ -424,7 +425,7 @@ class _Probe:
         else:
             self.canon, self.chash = _head(item.text_norm)
             self._keys = None
-        self._numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self._numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self._sig: _Signature | None = None
 
     @property
@@ -437,7 +438,7 @@ class _Probe:
     def numbers(self) -> frozenset[int | tuple[int, int]] | None:
         if self._numbers is False:
             self._numbers = _numbers(self.canon)
-        return self._numbers  # type: ignore[return-value]
+        return self._numbers
 
     @property
     def sig(self) -> _Signature:
@@ -480,12 +481,12 @@ def _bag_remove(bag: dict, key: object, value: _Entry) -> None:
         bag[key] = old[0]
 
 
-def _bag_values(found: object) -> Iterable[_Entry]:
+def _bag_values(found: _Entry | list[_Entry] | None) -> Iterable[_Entry]:
     if found is None:
         return ()
-    if type(found) is list:
-        return found  # type: ignore[return-value]
-    return (found,)  # type: ignore[return-value]
+    if isinstance(found, list):
+        return found
+    return (found,)
 
 
 class StoryIndex:
@@ -581,12 +582,12 @@ class StoryIndex:
         get = hits.get
         for h in common:
             found = postings[h]
-            if type(found) is list:
+            if isinstance(found, list):
                 weight = 1.0 / len(found)
                 for entry in found:
                     hits[entry] = get(entry, 0.0) + weight
             else:
-                hits[found] = get(found, 0.0) + 1.0  # type: ignore[index]
+                hits[found] = get(found, 0.0) + 1.0
         candidates: Iterable[_Entry] = hits
         if len(hits) > MAX_VERIFY:
             candidates = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
@@ -600,7 +601,7 @@ class StoryIndex:
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]
+                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # indexed: chash set; None skipped
                 if entry is None:
                     continue
             other = entry.numbers
@@ -660,7 +661,7 @@ class StoryIndex:
                     saturated[h] += 1
                 else:
                     postings[h] = entry
-            elif type(old) is not list:
+            elif not isinstance(old, list):
                 postings[h] = [old, entry]
             elif len(old) < POSTING_CAP:
                 old.append(entry)
@@ -692,7 +693,7 @@ class StoryIndex:
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any
-            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]
+            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]  # indexed entries have a chash
                 self._anchor(keys, other)
                 other.anchored = True
                 break

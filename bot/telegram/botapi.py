@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot.core.retry import parse_retry_after
 from bot.errors import (
     BadRequest,
     BotAPIError,
@@ -144,7 +145,7 @@ class BotAPI:
         response = await self._send(method, lambda url: self._client.post(url, data=fields, files=files))
         return self._result(method, response)
 
-    async def _send(self, method: str, post: Any) -> httpx.Response:
+    async def _send(self, method: str, post: Callable[[str], Awaitable[httpx.Response]]) -> httpx.Response:
         url = f"{self.base_url}/bot{_TOKEN_PLACEHOLDER}/{method}"
         try:
             return await post(url)
@@ -164,7 +165,7 @@ class BotAPI:
             if response.status_code >= 500 or response.status_code == 0:
                 raise ServerError(text, method=method, error_code=response.status_code)
             if response.status_code == 429:
-                raise RetryAfter(text, retry_after=_retry_header(response), method=method)
+                raise RetryAfter(text, retry_after=parse_retry_after(response.headers.get("Retry-After"), default=1.0), method=method)
             raise BotAPIError(text, method=method, error_code=response.status_code)
         if payload.get("ok") is True:
             return payload.get("result")
@@ -173,7 +174,8 @@ class BotAPI:
     # --- the methods the bot uses ------------------------------------------------------
 
     async def get_me(self) -> dict[str, Any]:
-        return await self.call("getMe")
+        me: dict[str, Any] = await self.call("getMe")
+        return me
 
     async def get_updates(
         self,
@@ -302,13 +304,6 @@ def _message(result: Any, method: str) -> dict[str, Any]:
     if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
         raise ServerError(f"{method} did not return a Message", method=method)
     return result
-
-
-def _retry_header(response: httpx.Response) -> float:
-    try:
-        return float(response.headers.get("Retry-After", "1"))
-    except ValueError:
-        return 1.0
 
 
 def error_from_payload(method: str, payload: dict[str, Any], *, http_status: int = 0) -> BotAPIError:

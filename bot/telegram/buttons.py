@@ -18,7 +18,9 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from sqlite_utils import Database
 
 from bot.core.buttons import Button, Keyboard, callback, keyboard, label
 from bot.core.models import Subscriber
@@ -29,8 +31,15 @@ from bot.storage.store import Store
 from bot.telegram import screens
 from bot.telegram.messages import Incoming, Reply, esc, shorten
 
-if TYPE_CHECKING:
-    from bot.telegram.commands import CommandHandler
+
+class Commands(Protocol):
+    """What presses share with the typed commands (``bot.telegram.commands.CommandHandler``)."""
+
+    db: Database
+
+    def list_screen(self, chat_id: int, *, removing: bool = False) -> tuple[list[str], Keyboard]: ...
+
+    def export_reply(self, chat_id: int) -> Reply: ...
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +54,7 @@ class ButtonHandler:
     """Answers button presses for the ``CommandHandler`` that owns it (its database, config
     and the command replies it shares, such as /list and /subscribe)."""
 
-    def __init__(self, commands: CommandHandler, *, now: Callable[[], datetime]) -> None:
+    def __init__(self, commands: Commands, *, now: Callable[[], datetime]) -> None:
         self.commands = commands
         self.db = commands.db
         self.now = now

@@ -4,37 +4,33 @@ helpers. Shared by ``bot.telegram.commands`` (typed commands) and ``bot.telegram
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.buttons import Keyboard
+from bot.core.text import esc, shorten, utf16_len
+
+__all__ = ["MAX_MESSAGE", "Command", "Document", "FileRef", "Incoming", "Reply", "esc", "pack", "parse_command",
+           "parse_update", "shorten"]
 
 MAX_MESSAGE = 4096
 
 
-def esc(text: str) -> str:
-    """Escape user text for Telegram HTML: only ``<``, ``>`` and ``&``."""
-    return html.escape(text, quote=False)
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis (cut before escaping)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
-
-
 def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
-    """Join lines into as few messages as fit ``limit``, splitting only between lines."""
+    """Join lines into as few messages as fit ``limit``, splitting only between lines.
+
+    Lengths are UTF-16 units, as Telegram counts them (a math letter or a CJK extension
+    character is 2), of the HTML as written: never less than what Telegram counts after
+    parsing the markup, so a part can never be rejected as too long."""
     messages: list[str] = []
     current = ""
     for line in lines:
-        if len(line) > limit:
+        if utf16_len(line) > limit:
             raise ValueError("a single reply line is longer than a message")  # a bug here, not input
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             messages.append(current)
             current = line
         else:

@@ -25,6 +25,8 @@ from typing import Any
 from telethon import errors
 from telethon.tl import functions, types
 
+from bot.core.text import utf16_len
+
 T0 = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 _ids = itertools.count(1)
 
@@ -59,10 +61,6 @@ def poll() -> types.MessageMediaPoll:
         poll=types.Poll(id=next(_ids), question=question, answers=answers, hash=0),
         results=types.PollResults(),
     )
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def entity_for(text: str, part: str, cls: Any, **kw: Any) -> Any:

@@ -23,7 +23,7 @@ from bot.storage.db import open_db
 from bot.telegram.botapi import BotAPI
 from bot.telegram.sender import Sender, html_to_plain
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 
 

@@ -22,7 +22,7 @@ from bot.query.parser import (
     story_matches,
 )
 
-DUMP = (Path(__file__).parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
+DUMP = (Path(__file__).parent.parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
 LINES = DUMP.splitlines()
 
 

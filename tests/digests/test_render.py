@@ -6,15 +6,14 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core.models import Post, StoredPost, Story
-from bot.devtools.sandbox import parse_html, utf16_length
+from bot.core.text import telegram_length, utf16_len
+from bot.devtools.sandbox import parse_html
 from bot.digests.render import (
     TELEGRAM_LIMIT,
     render_alert,
     render_digest,
     story_html,
-    telegram_length,
     title_bounds,
-    utf16_len,
 )
 
 T0 = datetime(2024, 6, 10, 8, 0, tzinfo=UTC)
@@ -109,8 +108,8 @@ def test_split_respects_4096_utf16_units_with_emoji_and_keeps_every_story_once()
     utf16_mattered = False
     for part in parts:
         plain = parse_html(part.text)  # raises if a tag was cut
-        assert utf16_length(plain) == telegram_length(part.text) <= TELEGRAM_LIMIT
-        utf16_mattered |= len(plain) < utf16_length(plain)
+        assert utf16_len(plain) == telegram_length(part.text) <= TELEGRAM_LIMIT
+        utf16_mattered |= len(plain) < utf16_len(plain)
         for story_id in part.story_ids:
             assert f"Story {story_id}" in plain
         seen.extend(part.story_ids)

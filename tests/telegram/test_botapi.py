@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.devtools.sandbox import HTMLParseError, Sandbox, parse_html, utf16_length
+from bot.core.text import utf16_len
+from bot.devtools.sandbox import HTMLParseError, Sandbox, parse_html
 from bot.errors import (
     BadRequest,
     BotAPIError,
@@ -25,7 +26,7 @@ from bot.errors import (
 from bot.errors import BotAPIError as BaseBotAPIError
 from bot.telegram.botapi import BotAPI, BotCommand, error_from_payload
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 
 
@@ -122,7 +123,19 @@ def test_over_long_text_is_rejected_after_entity_parsing(sandbox):
 
     error = run(_with_api(sandbox, go))
     assert error.is_too_long
-    assert len(sandbox.sent) == 1 and utf16_length(sandbox.sent[0].plain_text) == 4096
+    assert len(sandbox.sent) == 1 and utf16_len(sandbox.sent[0].plain_text) == 4096
+
+
+def test_length_is_counted_in_utf16_units_not_code_points(sandbox):
+    """2,049 math letters are 2,049 code points but 4,098 UTF-16 units: too long, as Telegram says."""
+
+    async def go(api: BotAPI):
+        with pytest.raises(BadRequest) as info:
+            await api.send_message(1, "\U0001D400" * 2049)
+        return info.value
+
+    assert run(_with_api(sandbox, go)).is_too_long
+    assert sandbox.sent == []
 
 
 def test_wrong_token_is_unauthorized(sandbox):

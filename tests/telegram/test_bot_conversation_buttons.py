@@ -24,7 +24,7 @@ from bot.storage import subscribers as subs
 from bot.storage.ingest import Ingestor
 from bot.telegram.updates import BotApp, build_bot
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 ALICE = 101
 

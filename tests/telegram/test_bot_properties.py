@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlite_utils import Database
 
 from bot.config import BotConfig, CategoryConfig, Config
 from bot.core.models import Post
-from bot.devtools.sandbox import parse_html, utf16_length
+from bot.core.text import utf16_len
+from bot.devtools.sandbox import parse_html
 from bot.errors import QueryError
 from bot.query.parser import parse_query
 from bot.storage.db import open_db
@@ -30,13 +33,16 @@ nasty = st.sampled_from(["<", ">", "&", "&amp;", "<b>", "</b>", "\"", "(", ")", 
 arguments = st.one_of(any_text, st.lists(st.one_of(nasty, any_text), max_size=12).map("".join), st.text(max_size=5000))
 
 
+CONFIG = Config(
+    bot=BotConfig(admins=(ADMIN,), max_subscriptions=5),
+    categories=(CategoryConfig("Energy <&>", "oil OR gas"),),
+)
+
+
 @functools.lru_cache(maxsize=1)
-def make_handler() -> CommandHandler:
-    """One handler over one real database for the whole module: state builds up across examples."""
-    config = Config(
-        bot=BotConfig(admins=(ADMIN,), max_subscriptions=5),
-        categories=(CategoryConfig("Energy <&>", "oil OR gas"),),
-    )
+def seeded_database() -> Database:
+    """The starting state every example copies: three stories and a send error, built once."""
+    config = CONFIG
     db = open_db(":memory:")
     now = datetime.now(UTC)
     Ingestor(db, config).ingest(
@@ -48,14 +54,23 @@ def make_handler() -> CommandHandler:
         ]
     )
     db.execute("INSERT INTO send_errors (chat_id, at, error) VALUES (1, '2025-01-01T00:00:00+00:00', '<x> & y')")
-    return CommandHandler(db, config, stories=Store(db), digest_now=lambda chat: None)
+    return db
+
+
+def make_handler() -> CommandHandler:
+    """A handler over its own copy of the seeded database, so no example sees what another
+    stored (a failure then replays alone); copying with SQLite's backup API takes a millisecond."""
+    db = Database(sqlite3.connect(":memory:"))
+    seeded_database().conn.backup(db.conn)
+    db.execute("PRAGMA foreign_keys=ON")
+    return CommandHandler(db, CONFIG, stories=Store(db), digest_now=lambda chat: None)
 
 
 def assert_valid_replies(replies: list[str]) -> None:
     for reply in replies:
         assert len(reply) <= 4096
         plain = parse_html(reply)  # raises on anything Telegram would reject
-        assert plain.strip() and utf16_length(plain) <= 4096
+        assert plain.strip() and utf16_len(plain) <= 4096
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -122,5 +137,5 @@ def test_malformed_updates_never_crash_the_handler(update):
 def test_pack_keeps_every_line_and_the_limit(lines):
     """pack splits between lines only, keeps them all in order, and never exceeds the limit."""
     messages = pack(lines, limit=1000)
-    assert all(len(m) <= 1000 for m in messages)
+    assert all(utf16_len(m) <= 1000 for m in messages)
     assert "\n".join(messages) == "\n".join(lines)

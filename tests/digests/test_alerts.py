@@ -26,7 +26,7 @@ CONFIG = Config()
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent / "fixtures" / "bot-api-spec.json") as sb:
+    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json") as sb:
         yield sb
         assert sb.violations == []
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.devtools.sandbox import Sandbox
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 TOKEN = "123456:e2e-token-abcdefghijklmnopqrstuvwxyz0123"
 CHAT = 5150
 

@@ -14,7 +14,7 @@ from bot.devtools.sandbox import Sandbox
 from bot.errors import BadRequest
 from bot.telegram.botapi import BotAPI
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 CHAT = 555
 

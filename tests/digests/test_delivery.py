@@ -46,7 +46,7 @@ class Clock:
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     # One server for the module (each test uses its own chat ids): stopping one takes 0.5 s.
-    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent / "fixtures" / "bot-api-spec.json") as sb:
+    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json") as sb:
         yield sb
         assert sb.violations == []
 

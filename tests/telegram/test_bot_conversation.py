@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +21,14 @@ from fakes.clocks import SkipTime
 
 from bot.config import BotConfig, CategoryConfig, Config, QueryConfig, Secrets
 from bot.core.models import Post
+from bot.core.text import utf16_len
 from bot.devtools.sandbox import Sandbox, parse_html
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta
 from bot.storage.ingest import Ingestor
 from bot.telegram.updates import OFFSET_KEY, BotApp, build_bot
 
-SPEC = Path(__file__).parent / "fixtures" / "bot-api-spec.json"
+SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
 ADMIN = 900
 ALICE = 101
@@ -84,6 +86,15 @@ async def say(sandbox: Sandbox, chat_id: int, text: str, *, expect: int = 1, use
     await sandbox.wait_confirmed(update_id)
     sent = await sandbox.wait_sent(before + expect, chat_id=chat_id)
     return [m.text for m in sent[before:]]
+
+
+async def until(condition: Callable[[], bool], *, what: str, timeout: float = 10.0) -> None:
+    """Wait for ``condition`` without blocking the bot; past ``timeout`` the test fails, never hangs."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout} s waiting until {what}")
+        await asyncio.sleep(0.01)
 
 
 def subscription_queries(db, chat_id: int) -> list[str]:
@@ -477,12 +488,10 @@ def test_blocking_and_unblocking_the_bot(sandbox, db):
         async with running_bot(sandbox, db, make_config()):
             await say(sandbox, ALICE, "/start")
             sandbox.block(ALICE)
-            while subs.get_subscriber(db, ALICE).active:
-                await asyncio.sleep(0.01)
+            await until(lambda: not subs.get_subscriber(db, ALICE).active, what="Alice is deactivated")
             blocked = subs.get_subscriber(db, ALICE).active
             sandbox.unblock(ALICE)
-            while not subs.get_subscriber(db, ALICE).active:
-                await asyncio.sleep(0.01)
+            await until(lambda: subs.get_subscriber(db, ALICE).active, what="Alice is active again")
             return blocked
 
     assert asyncio.run(go()) is False
@@ -504,8 +513,7 @@ def test_send_failures_in_a_conversation(sandbox, db):
             sandbox.block(BOB, notify=False)
             update_id = sandbox.send_user_message(BOB, "/help")
             await sandbox.wait_confirmed(update_id)
-            while subs.get_subscriber(db, BOB).active:
-                await asyncio.sleep(0.01)
+            await until(lambda: not subs.get_subscriber(db, BOB).active, what="Bob is deactivated")
             return after_500, after_429
 
     after_500, after_429 = asyncio.run(go())
@@ -530,8 +538,7 @@ def test_token_never_appears_in_captured_logs(sandbox, db, caplog):
             sandbox.fail_next("getUpdates", 502)
             sandbox.fail_next("sendMessage", 403, chat_id=ALICE)
             sandbox.send_user_message(ALICE, "/list")
-            while subs.get_subscriber(db, ALICE).active:
-                await asyncio.sleep(0.01)
+            await until(lambda: not subs.get_subscriber(db, ALICE).active, what="Alice is deactivated")
 
     asyncio.run(go())
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
@@ -563,8 +570,7 @@ def test_callback_queries_are_answered(sandbox, db):
         async with running_bot(sandbox, db, make_config()):
             update_id = sandbox.send_callback_query(ALICE, "noop")
             await sandbox.wait_confirmed(update_id)
-            while not sandbox.calls_of("answerCallbackQuery"):
-                await asyncio.sleep(0.01)
+            await until(lambda: bool(sandbox.calls_of("answerCallbackQuery")), what="the callback is answered")
 
     asyncio.run(go())
     assert sandbox.calls_of("answerCallbackQuery")[0].status == 200
@@ -640,3 +646,34 @@ def test_prepare_runs_once_even_if_called_before_run(sandbox, db):
 
     asyncio.run(go())
     assert len(sandbox.calls_of("deleteWebhook")) == 1 and len(sandbox.calls_of("setMyCommands")) == 1
+
+
+def test_list_of_astral_subscriptions_is_split_by_utf16_units(sandbox, db):
+    """50 subscriptions in math letters and CJK Extension B (2 UTF-16 units per character):
+    split by code points, /list made parts Telegram rejects as too long and the user saw
+    nothing; split by UTF-16 units every part arrives and all 50 are listed."""
+    config = make_config()
+    math_bold = "".join(chr(0x1D400 + i % 26) for i in range(60))  # MATHEMATICAL BOLD CAPITAL A..Z
+    cjk_ext_b = "".join(chr(0x20000 + i) for i in range(60))
+    queries = [f"{math_bold[i % 7:]}{cjk_ext_b[: 60 - i % 7]}{i}" for i in range(50)]
+    subs.register(db, ALICE)
+    for query in queries:
+        subs.add_subscription(db, ALICE, query, limit=config.bot.max_subscriptions)
+    assert sum(utf16_len(q) for q in queries) > 2 * 4096 > sum(len(q) for q in queries)  # the astral case
+
+    async def go():
+        async with running_bot(sandbox, db, config):
+            sandbox.send_user_message(ALICE, "/list")
+            sandbox.send_user_message(ALICE, "/help")  # replies go out in order: /list's parts come first
+            await until(
+                lambda: any(m.text.startswith("<b>Commands</b>") for m in sandbox.sent_to(ALICE)),
+                what="the /help reply arrives",
+            )
+            return [m.plain_text for m in sandbox.sent_to(ALICE)[:-1]]
+
+    parts = asyncio.run(go())
+    assert [c.status for c in sandbox.calls_of("sendMessage")] == [200] * (len(parts) + 1)
+    assert len(parts) >= 3 and all(utf16_len(part) <= 4096 for part in parts)
+    listed = "\n".join(parts)
+    for number, query in enumerate(queries, 1):
+        assert f"{number}. {query}" in listed

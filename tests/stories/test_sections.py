@@ -27,7 +27,7 @@ from bot.storage.store import Store
 from bot.stories.sections import LABELS, MODEL_PATH, NOT_NEWS, majority_section, section_model
 from bot.telegram.commands import CommandHandler
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.core.normalise import normalise
 from bot.stories.dedupe import DedupeItem, StoryIndex, canonical, content_hash, same_story
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 MAIN = 1113692283
 REPOST = 1999000111
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)

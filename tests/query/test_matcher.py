@@ -11,7 +11,7 @@ from bot.errors import QueryError
 from bot.query.matcher import SubscriptionIndex, naive_match
 from bot.query.parser import MatchDoc, Query, parse_query
 
-DUMP = (Path(__file__).parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
+DUMP = (Path(__file__).parent.parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
 
 
 def real_stories() -> list[tuple[int, list[MatchDoc]]]:

@@ -11,7 +11,7 @@ from bot.errors import QueryError
 from bot.query.parser import MatchDoc
 from bot.stories.categorise import Categoriser
 
-DUMP = (Path(__file__).parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
+DUMP = (Path(__file__).parent.parent / "fixtures" / "sample_channel_dump.txt").read_text(encoding="utf-8")
 LINES = DUMP.splitlines()
 
 

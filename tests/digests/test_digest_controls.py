@@ -28,7 +28,7 @@ DAY1 = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent / "fixtures" / "bot-api-spec.json") as sb:
+    with Sandbox(token=TOKEN, spec_path=Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json") as sb:
         yield sb
         assert sb.violations == []
 

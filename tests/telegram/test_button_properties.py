@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from bot.config import BotConfig, Config
 from bot.core.buttons import CALLBACK_DATA_MAX
 from bot.core.models import Post
-from bot.devtools.sandbox import parse_html, utf16_length
+from bot.core.text import utf16_len
+from bot.devtools.sandbox import parse_html
 from bot.digests.delivery import DigestService, NoSender
 from bot.digests.keyboard import digest_keyboard
 from bot.storage import subscriber_data
@@ -77,7 +78,7 @@ def test_any_press_gets_one_short_answer_and_valid_screens(data: str) -> None:
         assert reply.chat_id == CHAT
         if not reply.notice and not reply.keyboard_only and reply.document is None:
             plain = parse_html(reply.text)
-            assert plain.strip() and utf16_length(plain) <= 4096
+            assert plain.strip() and utf16_len(plain) <= 4096
         assert sum(len(row) for row in reply.buttons) <= 100
         assert all(len(b.data.encode()) <= CALLBACK_DATA_MAX for row in reply.buttons for b in row)
     assert subscriber_data.subscriber_document(handler.db, OTHER, envelope=False) == other_before

@@ -21,7 +21,7 @@ from bot.storage.ingest import Ingestor
 
 TOKEN = "123456:crash-test"
 NOW = datetime(2024, 6, 10, 9, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 # The delivering process: what `tgdigest run` does on start (resume the outbox), one chat at a
 # time so that exactly one part can be in flight when it is killed.

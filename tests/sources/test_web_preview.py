@@ -24,7 +24,7 @@ from bot.sources.web_preview import WebPreviewSource, parse_page, parse_views
 from bot.storage.db import open_db
 from bot.storage.ingest import Ingestor
 
-PAGES = Path(__file__).parent / "fixtures" / "web-preview"
+PAGES = Path(__file__).parent.parent / "fixtures" / "web-preview"
 FULL = (PAGES / "full.html").read_text(encoding="utf-8")
 CHANNEL_ID = 1084368520  # in the page's data-view tokens
 

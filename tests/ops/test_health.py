@@ -197,10 +197,14 @@ def test_collect_stats_counts_and_lag(db):
         "posts": 3,
         "stories": 0,
         "subscribers_active": 1,
+        "subscribers_paused": 0,
+        "subscribers_blocked": 1,
         "subscribers_total": 2,
         "subscriptions": 1,
+        "subscriptions_urgent": 0,
         "pending_parts": 1,
         "send_errors_24h": 1,
+        "send_errors_total": 2,
         "heartbeat_at": "2025-03-01T12:00:00+00:00",
     }
     assert (lag["alpha"]["poll_lag_s"], lag["alpha"]["newest_post_lag_s"], lag["alpha"]["posts"]) == (180, 1800, 2)
