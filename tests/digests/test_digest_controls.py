@@ -138,3 +138,18 @@ def test_apply_mutes_takes_out_channels_and_stories() -> None:
     assert apply_mutes(stories, Mutes()) == stories
     only_rep_muted = apply_mutes([_story(4, 1, 2)], Mutes(channels=frozenset({1})))
     assert only_rep_muted[0].representative.post.channel_id == 2
+
+
+def test_mutes_apply_to_alerts(db: Any, sandbox: Sandbox) -> None:
+    now = datetime.now(UTC)
+    subscribers.register(db, 36)
+    subscribers.add_subscription(db, 36, "pipeline", urgent=True)
+    subscribers.add_mute(db, 36, "channel", 7, "@chan7")
+    service_run(db, sandbox, now, "alerts")  # the first pass only sets the cursor
+    Ingestor(db, CONFIG).ingest([
+        p(7, 1, now - timedelta(minutes=20), "Pipeline leak\nOnly the muted channel has this."),
+        p(8, 1, now - timedelta(minutes=10), "Pipeline repaired\nThe crews finished the work, officials said."),
+    ])
+    service_run(db, sandbox, datetime.now(UTC), "alerts")
+    [alert] = sandbox.sent_to(36)
+    assert "Pipeline repaired" in alert.plain_text and "Pipeline leak" not in alert.plain_text
