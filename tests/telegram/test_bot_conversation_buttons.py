@@ -236,7 +236,9 @@ def test_a_digest_pages_mutes_hides_and_pauses_by_its_buttons(sandbox, db):
             answer, chooser, _ = await user.press(chooser, "@wire1")
             assert answer.text == "Muted @wire1." and "Muted @wire1" in chooser.plain_text
             _, digest, [hider] = await user.press(digest, "Hide story")
-            _, hider, _ = await user.press(hider, "▶")  # 20 stories a page: story 0 is on the second
+            assert len(hider.buttons) == 20 + 2  # 20 stories a page, ▶, Cancel
+            if not any(label.endswith("number 0") for label, _ in hider.buttons):
+                _, hider, _ = await user.press(hider, "▶")
             answer, hider, _ = await user.press(hider, "Oil story number 0")
             assert answer.text == "Story hidden."
 
