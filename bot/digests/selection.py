@@ -16,8 +16,8 @@ Importance: within each section stories are listed most important first. The sco
 channels told the story (the strongest signal), posts how many posts it has, and engagement
 a fraction below 1 that grows with the views and forwards the source reported (0 when it
 gave none); among equal scores the story with the newest post comes first. A digest of more
-than ``TOP_AFTER`` stories opens with up to ``TOP_COUNT`` "Top stories": the highest scored
-stories told by more than one channel, across categories; they are not repeated below.
+than ``TOP_AFTER`` stories opens with up to ``TOP_COUNT`` "Top stories": the highest scored stories across categories
+(those told by the most channels, since channels weigh most); they are not repeated below.
 
 When a digest would list more than ``max_stories``, the most important are kept and the rest
 are only counted in the header.
@@ -154,7 +154,7 @@ def arrange(
     ranked = by_importance(stories)
     top: list[Story] = []
     if len(ranked) > top_after:
-        top = [s for s in ranked if channel_count(s) > 1][:top_count]
+        top = ranked[:top_count]
     chosen = {s.id for s in top}
     sections = group_sections([s for s in ranked if s.id not in chosen], category_order)
     return ([(TOP, top)] if top else []) + sections
