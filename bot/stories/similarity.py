@@ -334,7 +334,7 @@ def _name_key(word: str) -> str:
     return word[:NAME_STEM]
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)  # bounded: raw texts can be long
 def entities_of(text: str) -> frozenset[str]:
     """Name keys of a raw (not casefolded) post text: capitalised words that are not titles,
     months, weekdays or function words. A word capitalised only because it opens a sentence
