@@ -441,6 +441,7 @@ _MONTHS = frozenset(
 _RU_MONTH_STEMS = ("январ", "феврал", "март", "апрел", "мая", "май", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр")
 _PERCENT = frozenset(["%", "percent", "per", "процент", "процента", "процентов"])
 _NUMBER = re.compile(r"\d+(?:[., \u00a0]\d{3}(?!\d))*(?:[.,]\d+)?")  # "411,000", "8.8", "1 000" (not "27 2025")
+_THOUSANDS = re.compile(r"(\d+(?:[., \u00a0]\d{3})*)(?:[.,](\d+))?")  # whole part with its separators, decimals
 _AFTER_NUMBER = re.compile(r"\s*(%|[^\W\d_]+)")  # what it counts: "%", "billion", "июля"
 
 
@@ -457,10 +458,17 @@ def _number_type(before: str, value: str, after: str) -> str:
 
 
 def _number_value(value: str) -> str:
-    """A number's significant digits: "411,000", "411 000" and "411" (thousand) agree;
-    "8.8" and "8,8" agree."""
-    digits = value.replace(",", "").replace(".", "").replace(" ", "").replace("\u00a0", "").lstrip("0")
-    return digits.rstrip("0") or "0"
+    """A number as a comparable value: a number written in groups loses its whole
+    thousands ("411,000", "411 000" and the "411" of "411 thousand" agree), a decimal comma
+    reads as a point ("8,8" is "8.8"). "10" and "1", "1000" and "1" stay apart."""
+    found = _THOUSANDS.fullmatch(value)
+    whole, fraction = found.group(1, 2) if found else (value, "")
+    digits = "".join(c for c in whole if c.isdigit()).lstrip("0") or "0"
+    if len(digits) < len(whole):  # written in groups: "411,000" is 411 thousand
+        while len(digits) > 3 and digits.endswith("000"):
+            digits = digits[:-3]
+    fraction = (fraction or "").rstrip("0")
+    return f"{digits}.{fraction}" if fraction else digits
 
 
 # Months named in a text are facts like numbers: "in August" and "from September" are two

@@ -94,6 +94,8 @@ def test_facts_are_typed_and_agree_across_spellings():
     assert facts_conflict(facts_of(normalise("rate cut to 18% on June 6")), facts_of(normalise("rate cut to 19% on June 6")))
     assert not facts_conflict(facts_of(normalise("cut to 18% on June 6")), facts_of(normalise("cut to 18%")))
     assert facts_conflict(facts_of(normalise("output up in August")), facts_of(normalise("output up in September")))
+    assert facts_conflict(facts_of(normalise("election item 1 of the day")), facts_of(normalise("election item 10 of the day")))
+    assert facts_conflict(facts_of(normalise("a swap of 1000 prisoners")), facts_of(normalise("a swap of 1 prisoner")))
     # a figure only one side gives is no conflict: retellings keep different subsets
     assert not facts_conflict(facts_of(normalise("six deals, $20bn in trade")), facts_of(normalise("$20 billion")))
 
