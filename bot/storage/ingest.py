@@ -36,7 +36,6 @@ from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
 from bot.storage.schema import POST_COLUMNS
-from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
 from bot.stories.sections import majority_section, section_model
@@ -100,10 +99,9 @@ def prepare(post: Post, categoriser: Categoriser) -> Prepared:
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
         hashtags = extract_hashtags(post.text)
     lang = detect_language(post.text) if text_norm else None
-    categories: tuple[str, ...] = ()
-    if categoriser.names:
-        doc = match_doc(text_norm, hashtags, post.channel_username, language=snowball_language(lang))
-        categories = categoriser.categories_for(doc)
+    categories = categoriser.categories_of(
+        text_norm, hashtags, post.channel_username, language=snowball_language(lang)
+    )
     verdict = categoriser.verdict(text_norm)
     if verdict.section is not None:
         categories = (*categories, verdict.section)
@@ -206,10 +204,9 @@ class Ingestor:
             ).fetchall()
             for channel_id, message_id, text, text_norm, hashtags, username, story_id, *old in rows:
                 lang = detect_language(text) if text_norm else None
-                custom: tuple[str, ...] = ()
-                if self.categoriser.names:
-                    doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
-                    custom = self.categoriser.categories_for(doc)
+                custom = self.categoriser.categories_of(
+                    text_norm, json.loads(hashtags), username, language=snowball_language(lang)
+                )
                 verdict = self.categoriser.verdict(text_norm)
                 cats = _json_list([*custom, verdict.section] if verdict.section else custom)
                 state = stories.setdefault(story_id, _StoryState(
