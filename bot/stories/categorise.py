@@ -65,7 +65,7 @@ class Categoriser:
             if plain:
                 _collect(query.root, plain_words, phrases)
         self._word_scan = _token_regex(sorted(plain_words, key=lambda w: (-len(w), w)))
-        self._phrase_scans = tuple((phrase, _token_regex([phrase])) for phrase in sorted(phrases))
+        self._phrase_scans = tuple((phrase, _phrase_regex(phrase)) for phrase in sorted(phrases))
 
     @classmethod
     def from_config(cls, config: Config) -> Categoriser:
@@ -139,6 +139,12 @@ def _token_regex(items: Sequence[str | tuple[str, ...]]) -> re.Pattern[str] | No
         re.escape(item) if isinstance(item, str) else r"[\W_]+".join(map(re.escape, item)) for item in items
     ]
     return re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + r")(?![^\W_])")
+
+
+def _phrase_regex(phrase: tuple[str, ...]) -> re.Pattern[str]:
+    found = _token_regex([phrase])
+    assert found is not None  # one item given
+    return found
 
 
 def _is_plain(node: Node) -> bool:
