@@ -347,38 +347,113 @@ def stats_cmd(app: AppContext, fmt: str) -> None:
 # --- live collection (bot.collect.collector, bot.sources.login) ----------------------------------------
 
 
+def _account_option(value: str) -> str:
+    from bot.config import account_name_problem
+
+    name = value.strip()
+    problem = account_name_problem(name)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--account")
+    return name
+
+
+ACCOUNT_OPTION = click.option(
+    "--account", default="default", show_default=True, metavar="NAME",
+    callback=lambda ctx, param, value: _account_option(value),
+    help="The reading account (each has its own session; channels are spread over accounts).",
+)
+
+
 @cli.command("login")
 @click.option("--string-session", is_flag=True, help="Print a session string for TELEGRAM_SESSION instead of writing a session file.")
+@ACCOUNT_OPTION
 @pass_app
-def login_cmd(app: AppContext, string_session: bool) -> None:
-    """Log in to Telegram once (phone, code, 2FA password); the service never prompts."""
+def login_cmd(app: AppContext, string_session: bool, account: str) -> None:
+    """Log in to Telegram once (phone, code, 2FA password); the service never prompts.
+
+    With --string-session only the session string goes to stdout (prompts and Telethon's
+    banner go to stderr), so `$(tgdigest login --string-session)` captures it cleanly.
+    """
     import asyncio
 
     from bot.sources.login import login
+    from bot.sources.telethon_source import session_env_name
 
     result = asyncio.run(
         login(
             app.secrets,
             data_dir=app.data_dir,
-            phone=lambda: click.prompt("Phone number (international format, e.g. +4915...)"),
-            code=lambda: click.prompt("Login code Telegram sent you"),
-            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+            phone=lambda: click.prompt("Phone number (international format, e.g. +4915...)", err=True),
+            code=lambda: click.prompt("Login code Telegram sent you", err=True),
+            password=lambda: click.prompt("Two-step verification password", hide_input=True, err=True),
             string_session=string_session,
+            account=account,
+            telegram=app.config.telegram,
         )
     )
-    click.echo(f"Logged in as {result.user}.", err=True)
+    click.echo(f"Logged in as {result.user} (account {account}).", err=True)
     if result.session_string:
-        click.echo("Set this as TELEGRAM_SESSION (keep it secret, it is your account):", err=True)
+        click.echo(f"Set this as {session_env_name(account)} (keep it secret, it is your account):", err=True)
         click.echo(result.session_string)
     else:
         click.echo(f"Session saved to {result.session_path} (mode 0600).", err=True)
+
+
+@cli.command("logout")
+@ACCOUNT_OPTION
+@pass_app
+def logout_cmd(app: AppContext, account: str) -> None:
+    """Forget a reading account's session; its public channels are read by the other accounts."""
+    from bot.collect.accounts import record_logged_out
+    from bot.sources.login import logout
+
+    result = logout(app.secrets, data_dir=app.data_dir, account=account)
+    record_logged_out(app.db, account, "logged out with `tgdigest logout`", utcnow())
+    for path in result.removed:
+        click.echo(f"removed {path}", err=True)
+    if result.env_name:
+        click.echo(f"{result.env_name} is still set in the environment: remove it there too.", err=True)
+    click.echo(f"account {account} logged out; restart `tgdigest run` so its channels move to the other accounts")
+
+
+@cli.command("accounts")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_app
+def accounts_cmd(app: AppContext, fmt: str) -> None:
+    """List the reading accounts: channels, flood state, last success, errors."""
+    from bot.collect.accounts import list_accounts
+    from bot.sources.telethon_source import known_sessions
+
+    rows = list_accounts(
+        app.db,
+        sessions=known_sessions(app.secrets, app.data_dir),
+        configured=[c.account for c in app.config.channels if c.account],
+        now=utcnow(),
+    )
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    for row in rows:
+        state = row["state"] + (f" until {row['flood_until']}" if row["flood_until"] else "")
+        click.echo(
+            f"{row['name']:16}  {row['channels']:>4} channels  {state:32}  session {row['session'] or '-'}"
+            f"  last success {row['last_success_at'] or 'never'}"
+        )
+        if row["channels_with_errors"]:
+            click.echo(f"    {row['channels_with_errors']} channels with errors (see `tgdigest channels`)")
+        if row["last_error"]:
+            click.echo(f"    last error: {row['last_error']}")
+    if not rows:
+        click.echo("no reading accounts: run `tgdigest login` (or `tgdigest login --account NAME`)", err=True)
+    else:
+        click.echo(f"{len(rows)} accounts", err=True)
 
 
 @cli.command("channels")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
 def channels_cmd(app: AppContext, fmt: str) -> None:
-    """List watched channels: id, username, title, last post id, last poll, last error, next poll."""
+    """List watched channels: id, username, title, account, last post id, last poll, last error, next poll."""
     from bot.collect.collector import list_channels, sync_configured_channels
 
     sync_configured_channels(app.db, app.config)
@@ -390,7 +465,10 @@ def channels_cmd(app: AppContext, fmt: str) -> None:
         name = row["title"] or (f"@{row['username']}" if row["username"] else row["handle"])
         ident = row["id"] if row["id"] is not None else "(not resolved yet)"
         state = "" if row["active"] else "  [inactive]"
-        click.echo(f"{shorten(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
+        account = f"  account {row['account']}{' (pinned)' if row['pinned'] else ''}" if row["account"] else ""
+        click.echo(
+            f"{shorten(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{account}{state}"
+        )
         click.echo(
             f"    last post {row['last_message_id']}, last poll {row['last_poll_at'] or 'never'}"
             + (f", next poll not before {row['next_poll_at']}" if row["next_poll_at"] else "")
@@ -422,7 +500,8 @@ def fetch_cmd(app: AppContext, channel: str | None, fmt: str) -> None:
         elif item.resolved:
             click.echo(f"{item.name}: resolved (id {item.channel_id})")
         else:
-            click.echo(f"{item.name}: {item.new} new, {item.updated} updated (last post {item.cursor})")
+            by = f", account {item.account}" if item.account else ""
+            click.echo(f"{item.name}: {item.new} new, {item.updated} updated (last post {item.cursor}{by})")
     click.echo(f"{report.new} new posts, {report.updated} updated, {len(report.errors)} errors", err=True)
 
 

@@ -3,8 +3,9 @@
 The job runs on an ``AsyncIOScheduler`` with ``max_instances=1`` (a slow pass never overlaps
 the next), ``coalesce=True`` (after a pause, one pass catches up, not a burst) and a real
 ``misfire_grace_time`` (APScheduler's default of 1 s silently skips late runs).
-A ``SessionInvalid`` from the job pauses it: retrying every interval cannot help until
-someone runs ``tgdigest login``, and a crash loop would only hammer Telegram.
+A ``SessionInvalid`` from the job (every reading account's session is dead) pauses it:
+retrying every interval cannot help until someone runs ``tgdigest login``, and a crash loop
+would only hammer Telegram.
 """
 
 from __future__ import annotations

@@ -239,3 +239,47 @@ def _sections(db: Database) -> None:
     db.execute("ALTER TABLE stories ADD COLUMN section_votes TEXT NOT NULL DEFAULT '{}'")
     # Subscribers who asked for non-news posts too (/nonnews on).
     db.execute("ALTER TABLE subscribers ADD COLUMN include_nonnews INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0007_reading_accounts")
+def _reading_accounts(db: Database) -> None:
+    # Several Telegram accounts read channels (one account can join at most 500). Each
+    # channel is read by one account; `pinned` channels never move to another (private ones
+    # need the account that joined them; the config may name one). The cursor stays per
+    # channel, so a channel read by another account for a while is never read twice.
+    db.execute("ALTER TABLE channels ADD COLUMN account TEXT")  # the reading account (telethon)
+    db.execute("ALTER TABLE channels ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE channel_handles ADD COLUMN account TEXT")  # the config's account = "NAME"
+    # Access hashes are per account: the one resolution per handle becomes one per
+    # (channel, account); `resolved_at` (the last re-resolution after a stale hash) rate-limits the next.
+    db.execute(
+        """
+        CREATE TABLE channel_access (
+            channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+            account TEXT NOT NULL,
+            access_hash INTEGER,
+            resolved_at TEXT,
+            PRIMARY KEY (channel_id, account)
+        )
+        """
+    )
+    # What the collector last saw of each account, for `tgdigest accounts` and handovers.
+    db.execute(
+        """
+        CREATE TABLE accounts (
+            name TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'ok',   -- ok | flood_wait | logged_out
+            flood_until TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT
+        )
+        """
+    )
+    # Until now there was one account: it reads every Telethon channel it resolved.
+    db.execute("UPDATE channels SET account = 'default' WHERE source = 'telethon'")
+    db.execute("UPDATE channels SET pinned = 1 WHERE source = 'telethon' AND username IS NULL")
+    db.execute(
+        "INSERT INTO channel_access (channel_id, account, access_hash) "
+        "SELECT id, 'default', access_hash FROM channels WHERE source = 'telethon' AND access_hash IS NOT NULL"
+    )

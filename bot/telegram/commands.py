@@ -560,7 +560,8 @@ class CommandHandler:
         return ["Only news from now on: ads, promos, guides and greetings are left out."]
 
     def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
-        channels = channel_names(self.db)
+        # Admins also see which reading account reads each channel.
+        channels = channel_names(self.db, accounts=chat_id in self.config.bot.admins)
         if not channels:
             return ["I am not watching any channel yet."]
         lines = [f"<b>Channels I watch</b> ({len(channels)})"]
@@ -614,14 +615,16 @@ _SIMPLE = frozenset(
 
 # --- channel tables (bot side) --------------------------------------------------------------
 
-def channel_names(db: Database) -> list[str]:
-    """Display names of the watched channels (the collector's one list, active ones only)."""
+def channel_names(db: Database, *, accounts: bool = False) -> list[str]:
+    """Display names of the watched channels (the collector's one list, active ones only);
+    with ``accounts`` (admins), each followed by the reading account that reads it."""
     names: list[str] = []
     for row in list_channels(db):
         if not row["active"]:
             continue
         shown = f"@{row['username']}" if row["username"] else (row["handle"] or str(row["id"]))
-        names.append(f"{row['title']} ({shown})" if row["title"] else shown)
+        name = f"{row['title']} ({shown})" if row["title"] else shown
+        names.append(name + (f" — account {row['account']}" if accounts and row["account"] else ""))
     return names
 
 
@@ -644,13 +647,14 @@ def stats_lines(stats: Mapping[str, Any]) -> list[str]:
     if not rows:
         lines.append("no channels yet")
     for c in rows[:60]:
-        username, title, channel_id, last_poll_at, last_error = (
-            c["username"], c["title"], c["id"], c["last_poll_at"], c["last_error"]
+        username, title, channel_id, last_poll_at, last_error, account = (
+            c["username"], c["title"], c["id"], c["last_poll_at"], c["last_error"], c.get("account")
         )
         name = f"@{username}" if username else (title or str(channel_id))
         when = (last_poll_at or "never")[:16].replace("T", " ")
         error = f" — {esc(shorten(last_error, 80))}" if last_error else ""
-        lines.append(f"• {esc(shorten(name, 40))}: {esc(when)}{error}")
+        by = f" [{esc(account)}]" if account else ""
+        lines.append(f"• {esc(shorten(name, 40))}{by}: {esc(when)}{error}")
     if len(rows) > 60:
         lines.append(f"… and {len(rows) - 60} more")
     return lines

@@ -444,3 +444,77 @@ def test_collection_interval_is_the_shortest() -> None:
     """The pass interval is the shortest of the default and any channel's own interval."""
     config = Config(collect=CollectConfig(interval=10), channels=(ChannelConfig("@a_chan", interval=3),))
     assert collection_interval(config) == 3
+
+
+# --- what real servers send (issue 12) -------------------------------------------------------
+
+
+def test_undecodable_reply_in_one_channel_does_not_end_the_pass(world: World) -> None:
+    """TypeNotFoundError inside get_entity (resolution) and an unexpected error in a history
+    read stay their channels': recorded, logged, retried; the channels after them are read."""
+    world.channel(10)
+    world.channel(20)
+    world.channel(30)
+    world.tg.posts(30, 2)
+    world.tg.fail_next("resolve", errors.TypeNotFoundError(0x1CB5C415, b""))
+    report = world.run()
+    assert world.stored(30) == [(30, 1), (30, 2)]
+    (failed,) = report.errors
+    assert "TypeNotFoundError" in failed.error
+    world.tg.posts(20, 1)
+    world.tg.fail_next("history", KeyError("surprise"), channel_id=20)
+    world.clock.advance(minutes=10)  # a resolution that failed this way is retried a pass later
+    world.run()
+    assert "unexpected KeyError" in world.channel_row(20)["last_error"]
+    assert world.channel_row(10)["resolved"] and world.channel_row(10)["last_error"] is None
+    world.run()
+    assert world.stored(20) == [(20, 1)]
+    assert world.channel_row(20)["last_error"] is None
+
+
+def test_flood_warning_names_the_channel_once(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """The long flood-wait warning says the channel's name once, not twice."""
+    world.channel(10, title="Harbour News")
+    world.run()
+    world.tg.fail_next("history", errors.FloodWaitError(request=None, capture=7200), channel_id=10)
+    with caplog.at_level(logging.WARNING, logger="bot.collect.collector"):
+        world.run()
+    (line,) = [r.getMessage() for r in caplog.records if "7200" in r.getMessage()]
+    assert line.count("Harbour News") == 1
+
+
+def test_stale_access_hash_re_resolves_a_public_channel_once(tmp_path: Path) -> None:
+    """After the reading account changes (a new login), stored hashes answer CHANNEL_INVALID:
+    a public channel is resolved again by its username, once, and read in the same pass; a
+    private one says to re-join with the invite link instead of being retried blindly."""
+    w = World(tmp_path)
+    w.channel(10)
+    w.tg.add_channel(77, title="Inner circle", invite_hash="JoinMePlease", private=True)
+    add_channel(w.db, "https://t.me/+JoinMePlease")
+    w.run()
+    w.tg.posts(10, 2)
+    w.tg = w.tg.account("relogin")  # same server, another account: every stored hash is stale
+    report = w.run()
+    assert w.stored(10) == [(10, 1), (10, 2)]
+    assert w.tg.requests["resolve"] == 1
+    private = w.channel_row(77)["last_error"]
+    assert "re-join with the invite link" in private
+    assert w.tg.requests["join"] == 0
+    assert {c.channel_id for c in report.errors} == {77}
+    w.clock.advance(minutes=10)
+    w.run()
+    assert w.tg.requests["resolve"] == 1  # the new hash is kept: no second resolution
+
+
+def test_stale_access_hash_is_not_re_resolved_again_and_again(world: World) -> None:
+    """A hash still refused after re-resolving is an error; re-resolution waits 6 hours."""
+    world.channel(10)
+    world.run()
+    for _ in range(4):
+        world.tg.fail_next("history", errors.PeerIdInvalidError(request=None), channel_id=10)
+    world.run()
+    assert world.tg.requests["resolve"] == 2  # first sight + one re-resolution
+    assert "still refused" in world.channel_row(10)["last_error"]
+    world.clock.advance(hours=2)
+    world.run()
+    assert world.tg.requests["resolve"] == 2

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.clocks import Sleeps
+from fakes.clocks import SkipTime, Sleeps
 from fakes.fake_telegram import FakeTelegram, entity_for, photo, poll, video, voice
 from telethon import errors
 from telethon.tl import types
@@ -355,3 +355,166 @@ def test_login_without_credentials_says_where_to_get_them(tmp_path: Any) -> None
     with pytest.raises(LoginError, match="my.telegram.org"):
         run(login(Secrets(), data_dir=tmp_path / "d", phone=never, code=never, password=never))
     assert not (tmp_path / "d").exists()
+
+
+# --- what real servers send (issue 12) -----------------------------------------------------
+
+
+def test_catch_up_filters_by_the_cursor_when_the_server_ignores_min_id() -> None:
+    """A server that ignores min_id answers from the first message; the source still yields
+    only messages above the cursor (Telethon's reverse mode does not filter by itself)."""
+    tg = FakeTelegram(ignores_min_id=True)
+    tg.add_channel(10)
+    tg.posts(10, 30)
+    source, _ = _source(tg)
+    pages = run(_pages(source, _channel(tg, 10, cursor=28)))
+    assert [p.message_id for page in pages for p in page.posts] == [29, 30]
+    assert pages[-1].cursor == 30
+    assert run(_pages(source, _channel(tg, 10, cursor=30))) == []
+
+
+def test_undecodable_reply_is_a_source_error_not_a_crash() -> None:
+    """Telethon's TypeNotFoundError (a reply it cannot decode) becomes this channel's SourceError."""
+    from bot.errors import SourceError
+
+    tg = FakeTelegram()
+    tg.add_channel(10, username="odd_one")
+    tg.fail_next("resolve", errors.TypeNotFoundError(0x1CB5C415, b"\x00" * 8))
+    source, _ = _source(tg)
+    with pytest.raises(SourceError, match="cannot read \\(TypeNotFoundError\\)"):
+        run(source.resolve(parse_handle("@odd_one")))
+
+
+@pytest.mark.parametrize("error", [errors.PeerIdInvalidError, errors.ChannelInvalidError])
+def test_peer_id_and_channel_invalid_are_stale_access(error: type[Exception]) -> None:
+    """PEER_ID_INVALID / CHANNEL_INVALID on a stored channel say: this hash is not ours."""
+    from bot.errors import StaleAccess
+
+    tg = FakeTelegram()
+    tg.add_channel(10)
+    tg.posts(10, 2)
+    tg.fail_next("history", error(request=None))
+    source, _ = _source(tg)
+    with pytest.raises(StaleAccess):
+        run(_pages(source, _channel(tg, 10, cursor=1)))
+
+
+def test_unknown_username_in_our_words() -> None:
+    """Telethon's 'No user has "x" as username' reaches the user as our sentence."""
+    tg = FakeTelegram()
+    source, _ = _source(tg)
+    with pytest.raises(ChannelUnavailable) as info:
+        run(source.resolve(parse_handle("@nobody_at_all")))
+    assert "No user has" not in str(info.value)
+    assert str(info.value) == "@nobody_at_all: no channel has this username (renamed or deleted?)"
+
+
+def test_each_source_paces_its_own_requests() -> None:
+    """request_interval spaces the requests one account starts; another account is not slowed."""
+    tg = FakeTelegram()
+    for cid in (10, 20, 30):
+        tg.add_channel(cid)
+    time = SkipTime()
+    source = TelethonSource(tg, sleep=time.sleep, request_interval=2.0, clock=time.clock)
+    for cid in (10, 20, 30):
+        run(_pages(source, _channel(tg, cid, cursor=1)))
+    assert len(time.sleeps) == 2 and all(1.5 < s <= 2.0 for s in time.sleeps)
+    other_time = SkipTime()
+    b = tg.account("b")
+    other = TelethonSource(b, sleep=other_time.sleep, request_interval=2.0, clock=other_time.clock)
+    run(_pages(other, Channel(id=10, access_hash=b.access_hash(10), last_message_id=1)))
+    assert other_time.sleeps == []
+
+
+class FakeLoginClient:
+    """What `login` drives: Telethon's start() (which prompts through the callbacks and then
+    prints its banner to stdout, as Telethon does), get_me(), session, disconnect()."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.answers: list[str] = []
+
+    async def start(self, *, phone: Any, password: Any, code_callback: Any) -> None:
+        self.answers = [phone(), code_callback()]
+        print("Signed in successfully as Reader; remember to not break the ToS or you will risk an account ban!")
+
+    async def get_me(self) -> types.User:
+        return types.User(id=42, first_name="Reader", username="reader_bot_account")
+
+    async def disconnect(self) -> None:
+        return None
+
+
+def test_string_session_login_keeps_stdout_clean(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`tgdigest login --string-session`: Telethon's banner goes to stderr, so stdout (here:
+    nothing, the CLI prints only the string) can be captured with $(...)."""
+    from telethon.sessions import StringSession
+
+    from bot.config import Secrets
+    from bot.sources.login import login
+
+    made: list[FakeLoginClient] = []
+
+    def factory(session: Any) -> FakeLoginClient:
+        made.append(FakeLoginClient(session))
+        return made[-1]
+
+    result = run(login(Secrets(api_id=1, api_hash="x"), data_dir=tmp_path / "d", phone=lambda: "+15550100",
+                       code=lambda: "12345", password=lambda: "", string_session=True, account="second",
+                       client_factory=factory))
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Signed in successfully" in err
+    assert made[0].answers == ["+15550100", "12345"]
+    assert isinstance(made[0].session, StringSession) and result.session_string is not None
+    assert result.user == "Reader (@reader_bot_account)"
+    assert not (tmp_path / "d").exists()  # a string session writes no file
+
+
+def test_each_account_has_its_own_private_session_file(tmp_path: Any) -> None:
+    """`login --account NAME` writes tgdigest-NAME.session (0600); the default keeps its old name."""
+    import stat
+
+    from bot.config import Secrets
+    from bot.sources.login import login
+    from bot.sources.telethon_source import known_sessions, session_path
+
+    result = run(login(Secrets(api_id=1, api_hash="x"), data_dir=tmp_path, phone=lambda: "+1", code=lambda: "1",
+                       password=lambda: "", account="second", client_factory=FakeLoginClient))
+    assert result.session_path == tmp_path / "tgdigest-second.session" == session_path(tmp_path, "second")
+    assert stat.S_IMODE(result.session_path.stat().st_mode) == 0o600
+    assert session_path(tmp_path) == tmp_path / "tgdigest.session"
+    assert known_sessions(Secrets(session="abc"), tmp_path) == {"default": "string", "second": "file"}
+    with pytest.raises(SessionInvalid, match="tgdigest login --account third"):
+        from bot.sources.telethon_source import session_for
+
+        session_for(Secrets(api_id=1, api_hash="x"), tmp_path, "third")
+
+
+def test_server_settings_reach_the_telethon_client(tmp_path: Any) -> None:
+    """[telegram] server/dc_id point a real TelegramClient's session at that address, test
+    servers at Telegram's test DC, and public_key_file joins Telethon's known server keys.
+    Nothing connects."""
+    import rsa
+    from telethon import TelegramClient
+    from telethon.crypto import rsa as telethon_rsa
+    from telethon.sessions import StringSession
+
+    from bot.config import TelegramConfig
+    from bot.sources.telethon_source import apply_server
+
+    public, _ = rsa.newkeys(512)
+    key = tmp_path / "server.pem"
+    key.write_bytes(public.save_pkcs1())
+    client = TelegramClient(StringSession(), 1, "x")
+    apply_server(client, TelegramConfig(server="127.0.0.1:4430", dc_id=3, public_key_file=str(key)))
+    assert (client.session.dc_id, client.session.server_address, client.session.port) == (3, "127.0.0.1", 4430)
+    assert telethon_rsa._server_keys[telethon_rsa._compute_fingerprint(public)][0] == public
+    test_client = TelegramClient(StringSession(), 1, "x")
+    apply_server(test_client, TelegramConfig(test_servers=True))
+    assert (test_client.session.dc_id, test_client.session.server_address, test_client.session.port) == (
+        2, "149.154.167.40", 443,
+    )
+    untouched = TelegramClient(StringSession(), 1, "x")
+    apply_server(untouched, TelegramConfig())
+    assert untouched.session.server_address is None
