@@ -163,8 +163,12 @@ def _echo_json(data: Any) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--channel", "username", metavar="@NAME", help="Public username of the exported channel, for t.me links (exports do not record it).")
 @click.option("--batch-size", default=1000, show_default=True, help="Posts stored per transaction.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes reading and preparing large exports (default: 2 or cores - 1, at most 4).")
 @pass_app
-def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int) -> None:
+def import_cmd(
+    app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int, workers: int | None
+) -> None:
     """Import Telegram Desktop channel exports (result.json, machine-readable JSON).
 
     Streams the file, so exports of hundreds of MB are fine. Importing the same export
@@ -195,7 +199,7 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
             done[0] = position
 
         for report in import_exports(list(files), ingestor, username=username, batch_size=batch_size,
-                                     on_progress=progress):
+                                     on_progress=progress, workers=workers):
             if show_bar:
                 click.echo(err=True)  # keep the summary lines off the bar's line
             if report.error:

@@ -14,6 +14,7 @@ before the break has been stored.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,14 @@ from bot.stories.dedupe import Fingerprint
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this a worker process costs more than it saves
 _QUEUE_DEPTH = 16  # events in flight (mostly batches, ~1 MB each): bounds memory, keeps both cores busy
+MAX_DEFAULT_WORKERS = 4  # past this the one writing process is the bottleneck anyway
+
+
+def default_workers(files: int) -> int:
+    """Reading workers when none are asked for: preparing a post costs more CPU than storing
+    it, so even on 2 cores two workers keep the writer fed; never more than files."""
+    cores = os.cpu_count() or 1
+    return max(1, min(files, MAX_DEFAULT_WORKERS, max(2, cores - 1)))
 
 
 @dataclass(slots=True)
@@ -53,11 +62,14 @@ def import_exports(
     batch_size: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     parallel: bool | None = None,
+    workers: int | None = None,
 ) -> Iterator[FileImport]:
     """Import export files in order, yielding each file's report as it completes.
 
     ``on_progress`` gets the bytes read so far over all files. ``parallel=None`` uses a
-    worker process when the files add up to ``PARALLEL_MIN_BYTES`` or more. A file that is
+    worker process when the files add up to ``PARALLEL_MIN_BYTES`` or more; ``workers``: how
+    many (``default_workers`` when None). Files are dealt to the workers in turn and stored in
+    the given order whatever the count, so the result does not depend on it. A file that is
     not an export, or breaks off, sets ``error`` on its report (what came before the break
     is stored) and the next file is imported.
     """
@@ -69,11 +81,16 @@ def import_exports(
             sizes.append(0)
     if parallel is None:
         parallel = sum(sizes) >= PARALLEL_MIN_BYTES
-    source = _events_in_worker if parallel else _events
+    indexed = list(enumerate(paths))
+    if parallel:
+        count = max(1, min(len(indexed), workers if workers is not None else default_workers(len(indexed))))
+        events = _events_in_workers(indexed, ingestor.config, username=username, batch_size=batch_size, workers=count)
+    else:
+        events = _events(indexed, ingestor.config, username=username, batch_size=batch_size)
     done_before = 0
     report: FileImport | None = None
     started = time.perf_counter()
-    for kind, payload in source(list(paths), ingestor.config, username=username, batch_size=batch_size):
+    for kind, payload in events:
         if kind == "start":
             report = FileImport(path=paths[payload])
             started = time.perf_counter()
@@ -133,10 +150,13 @@ def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, 
         yield "progress", progress[-1]
 
 
-def _events(paths: list[Path], config: Config, *, username: str | None, batch_size: int) -> Iterator[Event]:
-    """Every file's events between ("start", i) and ("end", i) or ("error", message)."""
+def _events(
+    paths: list[tuple[int, Path]], config: Config, *, username: str | None, batch_size: int
+) -> Iterator[Event]:
+    """Every file's events between ("start", i) and ("end", i) or ("error", message); ``i``
+    is the file's index in the whole import."""
     categoriser = Categoriser.from_config(config)
-    for i, path in enumerate(paths):
+    for i, path in paths:
         yield "start", i
         try:
             yield from _file_events(path, categoriser, username=username, batch_size=batch_size)
@@ -158,7 +178,10 @@ def _pack(batch: list[Prepared]) -> list[tuple]:
         f = item.fingerprint
         # The canonical text is usually the normalised text itself: then it is not sent twice.
         canon = None if f.canon == item.text_norm else f.canon
-        out.append((_post_values(item.post), item.text_norm, canon, f.chash, f.keys, item.hashtags, item.categories))
+        out.append((
+            _post_values(item.post), item.text_norm, canon, f.chash, f.keys, item.hashtags, item.categories,
+            item.lang, item.news, item.section,
+        ))
     return out
 
 
@@ -166,14 +189,16 @@ def _unpack(rows: list[tuple]) -> list[Prepared]:
     return [
         Prepared(
             Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, chash, keys),
-            hashtags, categories,
+            hashtags, categories, lang, news, section,
         )
-        for values, text_norm, canon, chash, keys, hashtags, categories in rows
+        for values, text_norm, canon, chash, keys, hashtags, categories, lang, news, section in rows
     ]
 
 
-def _worker(paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any) -> None:
-    """Runs in the worker process: every event goes to ``out``, then ("done", None)."""
+def _worker(
+    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any
+) -> None:
+    """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
             out.put((kind, _pack(payload) if kind == "batch" else payload))
@@ -182,33 +207,54 @@ def _worker(paths: list[Path], config: Config, username: str | None, batch_size:
     out.put(("done", None))
 
 
-def _events_in_worker(
-    paths: list[Path], config: Config, *, username: str | None, batch_size: int
+def _events_in_workers(
+    paths: list[tuple[int, Path]], config: Config, *, username: str | None, batch_size: int, workers: int
 ) -> Iterator[Event]:
+    """``_events`` of every file, prepared by ``workers`` processes. Worker k reads files
+    k, k + workers, ...; this process takes each file's events from its worker in file
+    order, so what is stored, and in which order, is the same for any count."""
     # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
     context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=_QUEUE_DEPTH)
-    process = context.Process(
-        target=_worker, args=(paths, config, username, batch_size, channel), name="tgdigest-import", daemon=True
-    )
-    process.start()
+    depth = max(4, _QUEUE_DEPTH // workers)
+    channels = [context.Queue(maxsize=depth) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k]),
+            name=f"tgdigest-import-{k + 1}", daemon=True,
+        )
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
     try:
-        while True:
-            try:
-                kind, payload = channel.get(timeout=1.0)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise ImportFormatError(
-                        f"the process reading the exports stopped unexpectedly (exit code {process.exitcode})"
-                    ) from None
-                continue
-            if kind == "done":
-                break
-            if kind == "crash":
-                raise RuntimeError(f"reading the exports failed: {payload}")
-            yield kind, (_unpack(payload) if kind == "batch" else payload)
+        for position in range(len(paths)):
+            k = position % workers
+            # One file's events: its "start" up to its "end" or "error".
+            while True:
+                kind, payload = _next_event(channels[k], processes[k])
+                if kind == "done":  # a worker ends only after its files' ends: a bug if not
+                    raise RuntimeError("a reading worker finished before its files did")
+                if kind == "crash":
+                    raise RuntimeError(f"reading the exports failed: {payload}")
+                yield kind, (_unpack(payload) if kind == "batch" else payload)
+                if kind in ("end", "error"):
+                    break
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join(timeout=5)
-        channel.close()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process, channel in zip(processes, channels, strict=True):
+            process.join(timeout=5)
+            channel.close()
+
+
+def _next_event(channel: Any, process: Any) -> tuple[str, Any]:
+    while True:
+        try:
+            event: tuple[str, Any] = channel.get(timeout=1.0)
+            return event
+        except queue.Empty:
+            if not process.is_alive():
+                raise ImportFormatError(
+                    f"the process reading the exports stopped unexpectedly (exit code {process.exitcode})"
+                ) from None

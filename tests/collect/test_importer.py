@@ -14,9 +14,15 @@ CONFIG = Config(categories=(CategoryConfig("BRICS", "BRICS"), CategoryConfig("As
 
 
 def _snapshot(db) -> list[tuple]:
-    return db.execute(
-        "SELECT channel_id, message_id, text, hashtags, categories, story_id FROM posts ORDER BY 1, 2"
+    posts = db.execute(
+        "SELECT channel_id, message_id, text, hashtags, categories, story_id, lang, news, section "
+        "FROM posts ORDER BY 1, 2"
     ).fetchall()
+    stories = db.execute(
+        "SELECT id, rep_channel_id, rep_message_id, post_count, categories, news, news_posts, section_votes "
+        "FROM stories ORDER BY 1"
+    ).fetchall()
+    return posts + stories
 
 
 def test_worker_process_gives_the_same_result_as_in_process(tmp_path: Path, sample_export: Path,
@@ -77,3 +83,34 @@ def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample
     assert [r.path for r in reports] == [sample_export, broken, repost_export]
     assert [r.error is None for r in reports] == [True, False, True]
     assert [r.result.new for r in reports] == [24, 0, 10]
+
+
+def test_any_number_of_workers_stores_the_same(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """Files dealt to 1, 2 or 3 reading workers are stored exactly as in-process: posts (with
+    language, news and section), stories and counts; sections on, so every derived field counts."""
+    from dataclasses import replace
+
+    from bot.collect.importer import import_exports
+
+    config = replace(CONFIG, builtin_categories=True)
+    copies = []
+    for i in range(3):  # more files than workers, each its own channel
+        for source in (sample_export, repost_export):
+            data = json.loads(source.read_text(encoding="utf-8"))
+            data["id"] = data["id"] * 10 + i
+            copy = tmp_path / f"{source.stem}_{i}.json"
+            copy.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            copies.append(copy)
+    outcomes = {}
+    for workers in (None, 1, 2, 3):
+        db = open_db(tmp_path / f"w{workers}.sqlite")
+        reports = list(import_exports(copies, Ingestor(db, config), batch_size=5,
+                                      parallel=workers is not None, workers=workers))
+        outcomes[workers] = ([(r.path, r.result.new, r.result.duplicate, r.result.stories_new, r.error)
+                              for r in reports], _snapshot(db))
+        db.close()
+    assert outcomes[None][0][0][1:] == (24, 12, 12, None)
+    assert any(row[-1] is not None for row in outcomes[None][1][:10])  # sections were stored
+    assert outcomes[1] == outcomes[None]
+    assert outcomes[2] == outcomes[None]
+    assert outcomes[3] == outcomes[None]
