@@ -176,11 +176,12 @@ class Ingestor:
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
+                stored_keys = set(existing)  # before _ingest_one adds this batch's new posts to it
                 stories: dict[int, _StoryState] = {}
                 rows: dict[tuple[int, int], tuple] = {}
                 for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
                     self._ingest_one(item, existing, stories, rows, result, now)
-                self._write_posts(rows, existing_keys=set(existing))
+                self._write_posts(rows, existing_keys=stored_keys)
                 self._write_stories(stories, now)
                 if cursors:
                     self.db.conn.executemany(
