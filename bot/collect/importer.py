@@ -18,7 +18,7 @@ import os
 import queue
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,33 @@ def import_export(path: Path, ingestor: Ingestor, **options: Any) -> FileImport:
 Event = tuple[str, Any]
 
 
-def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, batch_size: int) -> Iterator[Event]:
+class RepeatCache:
+    """``prepare`` that remembers the latest ``size`` distinct texts: exports repeat posts
+    (cross-posts, re-posts, a channel's own repeats), and a repeat then costs a dict lookup
+    instead of normalising, fingerprinting, detecting language and categorising again.
+    Everything ``prepare`` derives depends only on the text, hashtags and channel username,
+    which make the key."""
+
+    def __init__(self, categoriser: Categoriser, *, size: int = 4096) -> None:
+        self.categoriser = categoriser
+        self.size = size
+        self.hits = 0
+        self._seen: dict[tuple[str, tuple[str, ...], str | None], Prepared] = {}
+
+    def prepare(self, post: Post) -> Prepared:
+        key = (post.text, post.hashtags, post.channel_username)
+        known = self._seen.get(key)
+        if known is not None:
+            self.hits += 1
+            return replace(known, post=post)
+        made = prepare(post, self.categoriser)
+        if len(self._seen) >= self.size:
+            del self._seen[next(iter(self._seen))]  # the oldest: repeats come close together
+        self._seen[key] = made
+        return made
+
+
+def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, batch_size: int) -> Iterator[Event]:
     """Events of one file: ("batch", [Prepared]), ("problem", ImportProblem), ("progress", bytes).
 
     Progress is reported once per batch: the queue to the parent is bounded by events, and
@@ -133,7 +159,7 @@ def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, 
     progress: list[int] = []
     for item in read_export(path, username=username, on_progress=progress.append):
         if isinstance(item, Post):
-            batch.append(prepare(item, categoriser))
+            batch.append(preparer.prepare(item))
             if len(batch) >= batch_size:
                 yield "batch", batch
                 batch = []
@@ -155,11 +181,11 @@ def _events(
 ) -> Iterator[Event]:
     """Every file's events between ("start", i) and ("end", i) or ("error", message); ``i``
     is the file's index in the whole import."""
-    categoriser = Categoriser.from_config(config)
+    preparer = RepeatCache(Categoriser.from_config(config))
     for i, path in paths:
         yield "start", i
         try:
-            yield from _file_events(path, categoriser, username=username, batch_size=batch_size)
+            yield from _file_events(path, preparer, username=username, batch_size=batch_size)
         except ImportFormatError as e:
             yield "error", str(e)
         else:

@@ -103,13 +103,13 @@ class Categoriser:
                 if start == 0 or not text_norm[start - 1].isalnum():  # str.isalnum() is [^\W_]
                     found.add(m.group())
         for phrase, scan in self._phrase_scans:
-            m = scan.search(text_norm)
-            while m is not None:
-                start = m.start()
+            located = scan.search(text_norm)
+            while located is not None:
+                start = located.start()
                 if start == 0 or not text_norm[start - 1].isalnum():
                     found.add(phrase)
                     break
-                m = scan.search(text_norm, start + 1)  # phrases may overlap: look again just after
+                located = scan.search(text_norm, start + 1)  # phrases may overlap: look again just after
         tags = frozenset(hashtags)
         channel = username.lstrip("@").casefold() if username else None
         doc: MatchDoc | None = None

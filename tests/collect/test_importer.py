@@ -114,3 +114,30 @@ def test_any_number_of_workers_stores_the_same(tmp_path: Path, sample_export: Pa
     assert outcomes[1] == outcomes[None]
     assert outcomes[2] == outcomes[None]
     assert outcomes[3] == outcomes[None]
+
+
+def test_repeat_cache_prepares_a_repeat_exactly_as_the_first_time(sample_export: Path) -> None:
+    """A repeated text (same hashtags and channel) is served from the cache, identical to
+    preparing it again but for the post itself; another channel or other hashtags are not."""
+    from dataclasses import replace
+
+    from bot.collect.importer import RepeatCache
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    cache = RepeatCache(categoriser, size=8)
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    for post in posts:
+        cache.prepare(post)
+    assert cache.hits == 0
+    repeat = replace(posts[-2], message_id=9999)
+    assert cache.prepare(repeat) == prepare(repeat, categoriser)
+    assert cache.hits == 1
+    cache.prepare(replace(repeat, channel_username="elsewhere"))
+    cache.prepare(replace(repeat, hashtags=("brics",)))
+    assert cache.hits == 1
+    cache.prepare(posts[0])  # long evicted: the cache holds the latest 8
+    assert cache.hits == 1
