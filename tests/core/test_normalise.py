@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import sys
 
-from bot.core.normalise import _UNUSUAL, _is_decoration, normalise
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.normalise import _UNUSUAL, _is_decoration, extract_hashtags, normalise
 
 # The scan before the ASCII/Cyrillic ranges were listed first (the reference).
 _REFERENCE_UNUSUAL = re.compile(r"[^\w\s!-/:-@\[-`{-~\u2010-\u2027\u2030-\u205e]+")
@@ -26,3 +29,24 @@ def test_no_character_the_fast_scan_passes_over_is_a_decoration() -> None:
 
 def test_decorations_quotes_and_case_fold_away() -> None:
     assert normalise("⚡️ «Лавров» — в Пекине!\u0482 BRICS") == normalise('"лавров" - в пекине! brics')
+
+
+_REFERENCE_HASHTAG = re.compile(r"(?<![\w#])#([^\W][\w]*)")
+
+
+def _reference_hashtags(text: str) -> tuple[str, ...]:
+    import unicodedata
+
+    found = (m.group(1).casefold() for m in _REFERENCE_HASHTAG.finditer(unicodedata.normalize("NFKC", text)))
+    return tuple(dict.fromkeys(found))
+
+
+@given(st.text(alphabet="#a_Б1 \n.\ufe5f\uff03ǅ", max_size=30))
+def test_hashtags_as_the_reference_pattern_finds_them(text: str) -> None:
+    """The look-behind moved after "#" and the no-"#" shortcut change nothing found."""
+    assert extract_hashtags(text) == _reference_hashtags(text)
+
+
+def test_hashtags_examples() -> None:
+    assert extract_hashtags("#BRICS a#b ##x #Росcия_1 ＃Wide, #_no") == ("brics", "росcия_1", "wide", "_no")
+    assert extract_hashtags("no tags here") == ()
