@@ -533,7 +533,13 @@ def _story_categories(state: _StoryState) -> str:
 
 
 def _json_votes(votes: Mapping[str, int]) -> str:
-    return json.dumps(dict(sorted(votes.items())), ensure_ascii=False, separators=(",", ":"))
+    return _json_vote_items(tuple(sorted(votes.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_vote_items(items: tuple[tuple[str, int], ...]) -> str:
+    """Most stories have one of a few vote tallies ({"": 1}, ...): encoded once each."""
+    return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
 
 
 def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:
