@@ -281,6 +281,51 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
     click.echo(f"{len(stories)} stories", err=True)
 
 
+@cli.command("story")
+@click.argument("story_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def story_cmd(app: AppContext, story_id: int, fmt: str) -> None:
+    """One story: its posts and, for each post after the first, why it joined."""
+    from bot.storage.explain import explain_story, explanation_to_json
+
+    explained = explain_story(app.db, story_id)
+    if explained is None:
+        raise TgdigestError(f"no story {story_id} in the database (see `tgdigest search` or `tgdigest posts`)")
+    if fmt == "json":
+        _echo_json(explanation_to_json(explained))
+        return
+    story = explained.story
+    channels = len({sp.post.channel_id for sp in story.posts})
+    posts = len(story.posts)
+    click.echo(
+        f"Story {story.id}: {posts} post{'s' if posts != 1 else ''} from {channels} "
+        f"channel{'s' if channels != 1 else ''}; categories: {', '.join(story.categories) or 'Other'}"
+    )
+    # One post has no join reason: the one that started the story. More than one: the story
+    # was stored before join reasons were kept.
+    unexplained = sum(1 for sp in story.posts if sp.post.key not in explained.joins)
+    for sp in story.posts:
+        p = sp.post
+        name = f"@{p.channel_username}" if p.channel_username else (p.channel_title or str(p.channel_id))
+        reason = explained.joins.get(p.key)
+        if reason is None:
+            why = "started the story" if unexplained == 1 else "no reason recorded (stored before reasons were kept)"
+        else:
+            why = reason.label
+            if reason.kind in ("similar", "containment", "rewrite") and reason.score is not None:
+                why += f", score {reason.score:.2f}"
+            shared = [*reason.shared_entities, *reason.shared_numbers]
+            if shared:
+                why += f", shared: {', '.join(shared)}"
+            if reason.matched is not None:
+                why += f", of post {reason.matched[0]}/{reason.matched[1]}"
+        click.echo(f"  {p.date:%Y-%m-%d %H:%M}  {name}/{p.message_id}  {why}")
+        click.echo(f"      {shorten(p.text or f'[{p.media_kind}]', 100)}")
+    for link in explained.links:
+        click.echo(f"  linked to story {link.other(story.id)}: {link.reason}")
+
+
 @cli.command("recategorise")
 @pass_app
 def recategorise_cmd(app: AppContext) -> None:

@@ -62,13 +62,16 @@ from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
+    arrange,
     digest_window,
-    group_sections,
+    fold_linked,
+    importance,
     select_stories,
 )
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
 
@@ -109,6 +112,13 @@ class BuiltDigest:
     local_date: date
     timezone: str
     digest_id: int | None = None
+    # the sections as shown ("Top stories" first, when there are any), each story once
+    sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
+
+    @property
+    def shown(self) -> list[tuple[str, Story]]:
+        """(section, story) in display order."""
+        return [(name, story) for name, stories in self.sections for story in stories]
 
     @property
     def empty(self) -> bool:
@@ -238,18 +248,22 @@ class DigestService:
             include_nonnews=chat.include_nonnews,
         )
         parts: tuple[Part, ...] = ()
+        sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
         if selection:
-            sections = group_sections(selection.stories, self.config.section_order())
+            shown = fold_linked(selection.stories, linked_groups(self.db, selection.story_ids))
+            sections = tuple(
+                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
+            )
             parts = tuple(
                 render_digest(
                     sections,
                     local_date=today,
-                    highlights=(highlighter or Highlighter()).for_chat(selection.stories, queries),
+                    highlights=(highlighter or Highlighter()).for_chat(shown, queries),
                     snippet_length=self.config.digest.snippet_length,
                     omitted=selection.omitted,
                 )
             )
-        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone)
+        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, sections=sections)
         if mode == "dry-run":
             return built
         digest_id: int | None = None
@@ -267,7 +281,7 @@ class DigestService:
             self.db.execute(
                 "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(window.end), chat.chat_id]
             )
-        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id)
+        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id, sections)
 
     def _candidates(self, chats: Sequence[ChatState], now: datetime) -> tuple[list[Story], list[tuple[int, list[MatchDoc]]]]:
         start = min(self._window(c, now).start for c in chats)
@@ -467,13 +481,17 @@ class DigestService:
 # --- `tgdigest digest` ------------------------------------------------------------------------
 
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
-    """The ``tgdigest digest --format json`` shape: chat, stories (post objects, representative
-    first) and the Telegram HTML messages."""
+    """The ``tgdigest digest --format json`` shape: chat, stories in display order (post objects,
+    representative first; with the section, the channel count and the importance score) and
+    the Telegram HTML messages."""
     from bot.storage.store import story_to_json
 
     return {
         "chat_id": built.chat_id,
-        "stories": [story_to_json(s) for s in built.selection.stories],
+        "stories": [
+            {**story_to_json(s), "section": section, "channels": importance(s).channels, "score": importance(s).score}
+            for section, s in built.shown
+        ],
         "messages": built.messages,
     }
 

@@ -159,7 +159,8 @@ def also_in_html(story: Story, *, limit: int = ALSO_IN_MAX) -> str:
 
 
 def story_html(story: Story, *, spans: Spans = (), snippet_length: int = 250, title_max: int = TITLE_MAX) -> str:
-    """One story: bold title line, snippet with matches in bold, link, "also in"."""
+    """One story: bold title line, snippet with matches in bold, "told by N channels" when
+    more than one told it, link, "also in"."""
     rep = story.representative
     text = rep.post.text or ""
     t_start, t_end, cut = title_bounds(text, max_chars=title_max)
@@ -172,7 +173,9 @@ def story_html(story: Story, *, spans: Spans = (), snippet_length: int = 250, ti
     lines = [f"<b>{title}</b>"]
     if snippet:
         lines.append(snippet)
-    lines.append(link + also_in_html(story))
+    channels = len({sp.post.channel_id for sp in story.posts})
+    told = f"told by {channels} channels: " if channels > 1 else ""
+    lines.append(told + link + also_in_html(story))
     return "\n".join(lines)
 
 

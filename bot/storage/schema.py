@@ -283,3 +283,42 @@ def _reading_accounts(db: Database) -> None:
         "INSERT INTO channel_access (channel_id, account, access_hash) "
         "SELECT id, 'default', access_hash FROM channels WHERE source = 'telethon' AND access_hash IS NOT NULL"
     )
+
+
+@MIGRATIONS(name="0008_story_joins_and_links")
+def _story_joins_and_links(db: Database) -> None:
+    # Why each post joined its story, written by ingest as it decides (the first post of a
+    # story has no row): kind = forward | copy | similar | containment | rewrite, the score
+    # the dedupe rule gave, and for a rewrite the entities and numbers both posts share.
+    db.execute(
+        """
+        CREATE TABLE post_joins (
+            channel_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            story_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            score REAL,
+            shared_entities TEXT NOT NULL DEFAULT '[]',
+            shared_numbers TEXT NOT NULL DEFAULT '[]',
+            joined_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id),
+            FOREIGN KEY (channel_id, message_id) REFERENCES posts(channel_id, message_id)
+                ON DELETE CASCADE
+        )
+        """
+    )
+    # Two stored stories that a later post showed to be one. Story ids never change under
+    # a sent digest, so they are linked instead of merged; story_id < linked_id always.
+    db.execute(
+        """
+        CREATE TABLE story_links (
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            linked_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,               -- e.g. "rewrite 0.71 via post 1113692283/57"
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (story_id, linked_id),
+            CHECK (story_id < linked_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_story_links_linked ON story_links(linked_id)")

@@ -205,7 +205,9 @@ class Store:
     ) -> list[Story]:
         """Stories with a post matching ``query`` (a ``bot.query.parser.Query``), newest first.
 
-        A story matches when any of its posts matches; it is listed once.
+        A story matches when any of its posts matches; it is listed once. Of stories linked
+        to each other (a later post showed them to be one, see ``story_links``) only the
+        newest matching one is listed.
         """
         where: list[str] = ["1 = 1"]
         params: list[str | int] = []
@@ -234,10 +236,22 @@ class Store:
             doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
             if query.matches(doc):
                 seen.add(story_id)
+                seen.update(self._linked(story_id))
                 found.append(story_id)
                 if limit is not None and len(found) >= limit:
                     break
         return self.stories(found)
+
+    def _linked(self, story_id: int) -> set[int]:
+        """Stories directly linked to ``story_id``."""
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT linked_id FROM story_links WHERE story_id = ? "
+                "UNION SELECT story_id FROM story_links WHERE linked_id = ?",
+                [story_id, story_id],
+            )
+        }
 
 
 # --- JSON shapes (the CLI contract: `tgdigest posts`, `search`, `digest`) ----------------
