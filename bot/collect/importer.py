@@ -193,9 +193,18 @@ def _events(
 
 
 # Batches cross the process boundary as plain tuples: pickling dataclasses costs a
-# __reduce__ per object, which made the pipe as expensive as the work it moved.
+# __reduce__ per object, which made the pipe as expensive as the work it moved. The tuples
+# follow the dataclasses' own field lists, so a field added to Post, Fingerprint or
+# Prepared travels too (two did not, and imports silently lost them).
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 _post_values = attrgetter(*_POST_FIELDS)
+_FINGERPRINT_REST = tuple(f.name for f in fields(Fingerprint))[1:]  # all but canon
+_fingerprint_rest = attrgetter(*_FINGERPRINT_REST)
+_PREPARED_REST = tuple(f.name for f in fields(Prepared))[3:]  # all but post, text_norm, fingerprint
+_prepared_rest = attrgetter(*_PREPARED_REST)
+assert tuple(f.name for f in fields(Fingerprint))[0] == "canon"
+assert tuple(f.name for f in fields(Prepared))[:3] == ("post", "text_norm", "fingerprint")
+assert len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter then returns tuples
 
 
 def _pack(batch: list[Prepared]) -> list[tuple]:
@@ -204,20 +213,16 @@ def _pack(batch: list[Prepared]) -> list[tuple]:
         f = item.fingerprint
         # The canonical text is usually the normalised text itself: then it is not sent twice.
         canon = None if f.canon == item.text_norm else f.canon
-        out.append((
-            _post_values(item.post), item.text_norm, canon, f.chash, f.keys, item.hashtags, item.categories,
-            item.lang, item.news, item.section,
-        ))
+        out.append((_post_values(item.post), item.text_norm, canon, _fingerprint_rest(f), _prepared_rest(item)))
     return out
 
 
 def _unpack(rows: list[tuple]) -> list[Prepared]:
     return [
         Prepared(
-            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, chash, keys),
-            hashtags, categories, lang, news, section,
+            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, *fingerprint_rest), *rest
         )
-        for values, text_norm, canon, chash, keys, hashtags, categories, lang, news, section in rows
+        for values, text_norm, canon, fingerprint_rest, rest in rows
     ]
 
 

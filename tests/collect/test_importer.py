@@ -141,3 +141,24 @@ def test_repeat_cache_prepares_a_repeat_exactly_as_the_first_time(sample_export:
     assert cache.hits == 1
     cache.prepare(posts[0])  # long evicted: the cache holds the latest 8
     assert cache.hits == 1
+
+
+def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -> None:
+    """What a worker packs, the writer unpacks to an equal Prepared: every field of it (a
+    field added to Prepared and not to the hand-off fails here, not silently in imports)."""
+    import pickle
+    from dataclasses import MISSING, fields, replace
+
+    from bot.collect.importer import _pack, _unpack
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import Prepared, prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    batch = [prepare(p, categoriser) for p in read_export(sample_export) if isinstance(p, Post)]
+    # Every defaulted field takes another value somewhere in the batch, so a dropped one shows.
+    for f in fields(Prepared):
+        if f.default is not MISSING:
+            assert any(getattr(item, f.name) != f.default for item in batch), f.name
+    assert _unpack(pickle.loads(pickle.dumps(_pack(batch)))) == batch
