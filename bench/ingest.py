@@ -189,7 +189,7 @@ def dedupe_time(paths: list[Path], n: int) -> float:
     for path in paths:
         posts.extend(p for p in read_export(path) if isinstance(p, Post))
     posts.sort(key=lambda p: p.date)
-    items = [DedupeItem(key=p.key, date=p.date, text_norm=normalise(p.text)) for p in posts[:n]]
+    items = [DedupeItem(key=p.key, date=p.date, text_norm=normalise(p.text), text=p.text) for p in posts[:n]]
     index = StoryIndex()
     started = time.perf_counter()
     next_story = 1
@@ -233,7 +233,7 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
 
     norms = timed("normalise", lambda p: normalise(p.text))
     by_post = dict(zip(map(id, posts), norms, strict=True))
-    timed("fingerprint", lambda p: fingerprint(by_post[id(p)]))
+    timed("fingerprint", lambda p: fingerprint(by_post[id(p)], p.text))  # as prepare: entities from the raw text
     langs = dict(zip(map(id, posts), timed("language", lambda p: detect_language(p.text)), strict=True))
     timed("categorise", lambda p: categoriser.categories_of(
         by_post[id(p)], p.hashtags, p.channel_username, language=snowball_language(langs[id(p)])))
