@@ -161,7 +161,9 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path, workers: in
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,  # the largest reading worker
     ) / 1024
     stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "new": total.new, "updated": total.updated,
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in used)  # all processes: steady on a busy machine
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb, "new": total.new, "updated": total.updated,
                       "duplicate": total.duplicate, "stories": stories}))
 
 
@@ -347,6 +349,8 @@ def main() -> None:
 
     print(f"end-to-end import: {imported:,} posts ({child['new']:,} new + {child['updated']:,} edits) "
           f"in {child['seconds']:.2f} s = {rate:,.0f} posts/s  (target ≥ 10,000)")
+    print(f"  CPU over all its processes: {child['cpu_seconds']:.1f} s = {child['cpu_seconds'] / imported * 1e6:.0f} µs/post "
+          "(the load-independent figure on a shared machine)")
     print(f"  folded: {child['duplicate']:,} duplicates into {child['stories']:,} stories")
     print(f"bare sqlite-utils insert_all: {rows:,} rows in {bare_seconds:.2f} s = {bare_rate:,.0f} rows/s")
     print(f"  import is {bare_rate / rate:.1f}x slower than the storage floor (target ≤ 6x)")
