@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -230,12 +231,26 @@ def _worker(
     paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any
 ) -> None:
     """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
+    _exit_with_parent()
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
             out.put((kind, _pack(payload) if kind == "batch" else payload))
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         out.put(("crash", f"{type(e).__name__}: {e}"))
     out.put(("done", None))
+
+
+def _exit_with_parent() -> None:
+    """End this worker once its parent is gone: a parent killed outright (SIGKILL: no
+    clean-up ran) leaves it blocked on a full queue, or at exit on a pipe nobody reads."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tgdigest-import-watch", daemon=True).start()
 
 
 def _events_in_workers(

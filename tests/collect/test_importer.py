@@ -162,3 +162,61 @@ def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -
         if f.default is not MISSING:
             assert any(getattr(item, f.name) != f.default for item in batch), f.name
     assert _unpack(pickle.loads(pickle.dumps(_pack(batch)))) == batch
+
+
+_KILLED_IMPORT = """
+import json, multiprocessing, sys, time
+from pathlib import Path
+from bot.collect.importer import import_exports
+from bot.config import Config
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
+
+if __name__ == "__main__":
+    paths = [Path(p) for p in sys.argv[2:]]
+    ingestor = Ingestor(open_db(Path(sys.argv[1])), Config())
+    original = ingestor.ingest_prepared
+
+    def slow(batch, **kw):  # the writer falls behind, so the workers fill their queues
+        result = original(batch, **kw)
+        print(json.dumps([p.pid for p in multiprocessing.active_children()]), flush=True)
+        time.sleep(30)
+        return result
+
+    ingestor.ingest_prepared = slow
+    for _ in import_exports(paths, ingestor, parallel=True, workers=2, batch_size=10):
+        pass
+"""
+
+
+def test_a_killed_import_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """SIGKILL the importing process mid-import: its reading workers end by themselves."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paths = []
+    for c in range(2):
+        messages = [{"id": i, "type": "message", "date_unixtime": str(1_750_000_000 + 60 * i),
+                     "text": f"Report {i} from channel {c} on the ASEAN meeting"} for i in range(1, 2001)]
+        path = tmp_path / f"c{c}.json"
+        path.write_text(json.dumps({"name": f"c{c}", "type": "public_channel", "id": 90 + c, "messages": messages}))
+        paths.append(str(path))
+    script = tmp_path / "killed_import.py"
+    script.write_text(_KILLED_IMPORT)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "t.sqlite"), *paths],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = json.loads(proc.stdout.readline())
+    assert len(workers) == 2 and all(Path(f"/proc/{pid}").exists() for pid in workers)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in left:  # clean up before failing, so a regression does not leak processes
+        os.kill(pid, signal.SIGKILL)
+    assert not left
