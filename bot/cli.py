@@ -164,7 +164,7 @@ def _echo_json(data: Any) -> None:
 @click.option("--channel", "username", metavar="@NAME", help="Public username of the exported channel, for t.me links (exports do not record it).")
 @click.option("--batch-size", default=1000, show_default=True, help="Posts stored per transaction.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes reading and preparing large exports (default: 2 or cores - 1, at most 4).")
+              help="Processes reading and preparing large exports (default: cores - 1, 1 to 4).")
 @pass_app
 def import_cmd(
     app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int, workers: int | None

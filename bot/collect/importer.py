@@ -38,10 +38,11 @@ MAX_DEFAULT_WORKERS = 4  # past this the one writing process is the bottleneck a
 
 
 def default_workers(files: int) -> int:
-    """Reading workers when none are asked for: preparing a post costs more CPU than storing
-    it, so even on 2 cores two workers keep the writer fed; never more than files."""
+    """Reading workers when none are asked for: a core each, less the one this process
+    stores with (one worker on 2 cores: a second one measured slower there, as it takes
+    CPU from the writer, which is the bound); never more than files."""
     cores = os.cpu_count() or 1
-    return max(1, min(files, MAX_DEFAULT_WORKERS, max(2, cores - 1)))
+    return max(1, min(files, MAX_DEFAULT_WORKERS, cores - 1))
 
 
 @dataclass(slots=True)
