@@ -9,7 +9,8 @@
 2. Imports them end to end in a child process through `bot.collect.importer.import_exports`, the
    pipeline of `tgdigest import FILE...` (export streaming, normalise and categorise in a
    reading worker process; dedupe and SQLite in the importing one; batches of 1,000), then
-   applies the edits: posts/s and peak RSS (the larger of the two processes).
+   applies the edits: posts/s, peak RSS (the largest of its processes) and the CPU seconds
+   of all its processes (the figure other load on the machine does not move).
 3. Inserts the same rows with a bare `sqlite-utils insert_all` into an empty table: the
    storage floor, and the ratio of the two.
 4. Times the dedupe index alone on N and 2N posts: time(2N)/time(N) shows how it scales.
