@@ -68,6 +68,8 @@ def delete_expired_posts(db: Any, *, now: datetime, retention_days: float) -> in
     """
     from bot.core.clock import to_iso
 
+    if retention_days <= 0:  # the config check refuses this; never let it empty the database
+        raise ConfigError(f"service.retention_days: {retention_days} would delete every post (must be > 0)")
     cutoff = to_iso(now - timedelta(days=retention_days))
     with db.atomic():
         deleted = db.execute("DELETE FROM posts WHERE date < ?", [cutoff]).rowcount
