@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.core.models import Post
-from bot.errors import ImportFormatError
+from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
 from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare
 from bot.stories.categorise import Categoriser
@@ -91,9 +91,11 @@ def import_exports(
         elif kind == "progress":
             if on_progress is not None:
                 on_progress(done_before + payload)
-        elif kind in ("error", "end"):
+        elif kind in ("error", "broken", "end"):
             if kind == "error":
                 report.error = report.error or payload
+            elif kind == "broken":
+                report.error = report.error or f"{payload}; {report.result.total} messages before it were stored"
             report.seconds = time.perf_counter() - started
             yield report
 
@@ -114,19 +116,25 @@ def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, 
     """
     batch: list[Prepared] = []
     progress: list[int] = []
-    for item in read_export(path, username=username, on_progress=progress.append):
-        if isinstance(item, Post):
-            batch.append(prepare(item, categoriser))
-            if len(batch) >= batch_size:
-                yield "batch", batch
-                batch = []
-                if progress:
-                    yield "progress", progress[-1]
-                    progress.clear()
-        elif isinstance(item, ImportProblem):
-            yield "problem", item
-        elif not isinstance(item, ExportHeader):
-            raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    try:
+        for item in read_export(path, username=username, on_progress=progress.append):
+            if isinstance(item, Post):
+                batch.append(prepare(item, categoriser))
+                if len(batch) >= batch_size:
+                    yield "batch", batch
+                    batch = []
+                    if progress:
+                        yield "progress", progress[-1]
+                        progress.clear()
+            elif isinstance(item, ImportProblem):
+                yield "problem", item
+            elif not isinstance(item, ExportHeader):
+                raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    except ExportBrokenOff:
+        # Every message read completely before the break is stored, the partial batch too.
+        if batch:
+            yield "batch", batch
+        raise
     if batch:
         yield "batch", batch
     if progress:
@@ -140,6 +148,8 @@ def _events(paths: list[Path], config: Config, *, username: str | None, batch_si
         yield "start", i
         try:
             yield from _file_events(path, categoriser, username=username, batch_size=batch_size)
+        except ExportBrokenOff as e:
+            yield "broken", str(e)
         except ImportFormatError as e:
             yield "error", str(e)
         else:
