@@ -4,7 +4,10 @@ A large export is read and prepared (JSON streaming, normalise, hash, categorise
 database needed) in a worker process while this process dedupes and stores the batches it
 receives, so both cores work. Small files are imported in-process: starting a worker costs
 more than it saves. Either way the same ``Ingestor`` stores the same batches, one
-transaction each, and the result is identical.
+transaction each, and the result is identical. The worker dies with this process (also
+under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
+of a killed import outlives it; importing again completes it (re-imported posts are
+unchanged, never doubled).
 
 One bad message never loses the rest: it is reported as an ``ImportProblem``. A file that
 is not an export (or breaks off) is reported on the ``FileImport`` after everything read
@@ -13,8 +16,12 @@ before the break has been stored.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -182,14 +189,50 @@ def _unpack(rows: list[tuple]) -> list[Prepared]:
     ]
 
 
-def _worker(paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker end when the importing process dies, even by SIGKILL.
+
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and for the
+    moment before prctl took effect, ``_put`` notices the new parent pid.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the portable check still works
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _put(out: Any, event: Event, parent_pid: int) -> None:
+    """Put on the bounded queue, giving up (and exiting) if the parent is gone meanwhile."""
+    while True:
+        try:
+            out.put(event, timeout=_PARENT_CHECK_SECONDS)
+            return
+        except queue.Full:
+            if os.getppid() != parent_pid:
+                # No reader is left: exit without joining the queue's feeder thread,
+                # which would wait forever on the full pipe.
+                os._exit(1)
+
+
+def _worker(
+    paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any, parent_pid: int
+) -> None:
     """Runs in the worker process: every event goes to ``out``, then ("done", None)."""
+    _die_with_parent(parent_pid)
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
-            out.put((kind, _pack(payload) if kind == "batch" else payload))
+            _put(out, (kind, _pack(payload) if kind == "batch" else payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
-        out.put(("crash", f"{type(e).__name__}: {e}"))
-    out.put(("done", None))
+        _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
+    _put(out, ("done", None), parent_pid)
 
 
 def _events_in_worker(
@@ -199,7 +242,7 @@ def _events_in_worker(
     context = multiprocessing.get_context("spawn")
     channel = context.Queue(maxsize=_QUEUE_DEPTH)
     process = context.Process(
-        target=_worker, args=(paths, config, username, batch_size, channel), name="tgdigest-import", daemon=True
+        target=_worker, args=(paths, config, username, batch_size, channel, os.getpid()), name="tgdigest-import", daemon=True
     )
     process.start()
     try:
