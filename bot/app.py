@@ -180,7 +180,9 @@ async def run_service(
                 misfire_grace=config.collect.misfire_grace,
             )
 
-        await bot.loop.prepare()
+        # The scheduler starts before the bot has reached the Bot API: an API unreachable at
+        # start is waited out by the update loop while the heartbeat, collection and the outbox
+        # go on (a wrong token still ends the run: the update loop raises Unauthorized).
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         bot_task = asyncio.create_task(bot.loop.run(stop), name="bot-updates")

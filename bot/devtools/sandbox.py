@@ -5,7 +5,8 @@ does: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "des
 ..., "parameters": {"retry_after": ...}}``. It long-polls ``getUpdates`` (honouring
 ``timeout`` and ``offset``), validates ``sendMessage`` like Telegram (HTML parse mode with only
 Telegram's tags, balanced; at most 4,096 UTF-16 code units after entity parsing; not empty),
-and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit.
+and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit,
+and an outage (``go_down``/``come_up``: connections dropped unanswered).
 
 Given a spec (``spec_path``: the JSON of github.com/PaulSonOfLars/telegram-bot-api-spec) it
 checks every request's method, parameter names, required parameters and JSON types against
@@ -25,10 +26,12 @@ Everything here is thread-safe: the HTTP threads and the test share one conditio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -39,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_MESSAGE_LENGTH = 4096
+DROPPED = 0  # the "status" of a request whose connection was dropped during an outage
 
 # Telegram's HTML parse mode: these tags and nothing else.
 TELEGRAM_TAGS = frozenset(
@@ -283,6 +287,7 @@ class _State:
     tokens: float = 0.0  # rate-limit bucket
     bucket_at: float = 0.0
     closing: bool = False
+    down: bool = False  # an outage: every request's connection is dropped unanswered
 
 
 class Sandbox:
@@ -460,6 +465,24 @@ class Sandbox:
         with self._cond:
             self._state.failures.append(_Failure(method, error_code, text, retry_after, times, chat_id))
 
+    def go_down(self) -> None:
+        """Start an outage: from now every request (and every long poll waiting) has its
+        connection dropped without an answer, as when the network or a proxy is gone."""
+        with self._cond:
+            self._state.down = True
+            self._cond.notify_all()
+
+    def come_up(self) -> None:
+        """End the outage: requests are answered again."""
+        with self._cond:
+            self._state.down = False
+            self._cond.notify_all()
+
+    @property
+    def is_down(self) -> bool:
+        with self._cond:
+            return self._state.down
+
     # --- what a test inspects ---
 
     @property
@@ -542,7 +565,10 @@ class Sandbox:
         return value
 
     def handle(self, token: str, method: str, params: dict[str, Any], *, typed: bool) -> tuple[int, dict[str, Any]]:
-        """Answer one request: (HTTP status, JSON body). Called on the server's threads."""
+        """Answer one request: (HTTP status, JSON body); status 0: drop the connection
+        unanswered (an outage). Called on the server's threads."""
+        if self.is_down:
+            return self._record(method, params, DROPPED, {})
         if self.token is not None and token != self.token:
             return self._record(method, params, 401, _error(401, "Unauthorized"))
         if self.spec is not None:
@@ -641,6 +667,8 @@ class Sandbox:
                     u for u in self._state.updates
                     if wanted is None or any(kind in u for kind in wanted)
                 ][:limit]
+                if self._state.down:
+                    return DROPPED, {}
                 if ready or self._state.closing:
                     return 200, _ok(ready)
                 left = deadline - time.monotonic()
@@ -796,6 +824,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, body)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
+        if status == DROPPED:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
