@@ -5,7 +5,8 @@ The session is kept in the data directory (the database's directory) as
 itself. With ``string_session=True`` nothing is written and the session comes back as a
 string for ``TELEGRAM_SESSION`` instead (handy for containers and secret stores).
 
-Errors: ``LoginError`` (credentials missing, Telegram refused the phone, code or password).
+Errors: ``LoginError`` (credentials missing, Telegram refused the phone, code or password,
+Telegram unreachable or the connection cut).
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ class LoginResult:
     session_string: str | None = None  # only with string_session=True; a secret, never log it
 
 
+def _session_at(session: object, server: tuple[str, int]) -> object:
+    """The session (a StringSession or a session file path) pointed at ``server``."""
+    from telethon.sessions import SQLiteSession
+
+    chosen = session if not isinstance(session, str) else SQLiteSession(session)
+    chosen.set_dc(2, server[0], server[1])  # type: ignore[attr-defined]
+    return chosen
+
+
 def prepare_session_file(data_dir: Path) -> Path:
     """Create (or tighten) the session file with mode 0600 before Telethon writes to it."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,8 +59,14 @@ async def login(
     code: Callable[[], str],
     password: Callable[[], str],
     string_session: bool = False,
+    server: tuple[str, int] | None = None,
+    connection_retries: int = 5,
 ) -> LoginResult:
-    """Log in interactively (the prompts are callables, so the CLI owns all I/O)."""
+    """Log in interactively (the prompts are callables, so the CLI owns all I/O).
+
+    ``server`` (host, port) replaces Telegram's default data centre (test servers, a local
+    stand-in); ``connection_retries`` is how often Telethon reconnects before giving up.
+    """
     from telethon import TelegramClient, errors
     from telethon.sessions import StringSession
 
@@ -65,7 +81,10 @@ async def login(
     else:
         path = prepare_session_file(data_dir)
         session = str(path)
-    client = TelegramClient(session, secrets.api_id, secrets.api_hash)
+    if server is not None:
+        session = _session_at(session, server)
+    client = TelegramClient(session, secrets.api_id, secrets.api_hash, connection_retries=connection_retries)
+    where = f" at {server[0]}:{server[1]}" if server is not None else ""
     try:
         await client.start(phone=phone, password=password, code_callback=code)
         me = await client.get_me()
@@ -73,7 +92,14 @@ async def login(
     except errors.RPCError as e:
         raise LoginError(f"Telegram refused the login ({type(e).__name__}): {e}") from None
     except (OSError, ConnectionError) as e:
-        raise LoginError(f"cannot reach Telegram: {e}") from None
+        raise LoginError(f"cannot reach Telegram{where}: {e} (check the network, proxy or firewall)") from None
+    except EOFError:
+        # asyncio.IncompleteReadError: the connection was cut mid-answer. It must not escape:
+        # click reports an EOFError as a bare "Aborted!".
+        raise LoginError(
+            f"cannot reach Telegram{where}: the connection was closed before Telegram answered "
+            "(check the network, proxy or firewall, then try again)"
+        ) from None
     finally:
         await client.disconnect()
         if path is not None and path.exists():
