@@ -108,7 +108,12 @@ def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """The parts of an update the bot uses. ``kind``: message, member, callback or other."""
+    """The parts of an update the bot uses. ``kind``: message, edited, member, callback or other.
+
+    ``text`` is a message's text, else its caption (a photo captioned "/help" is a command);
+    ``has_content`` says the user sent something (a sticker, a photo, a location ...) even
+    without text, as opposed to a service message (a pin, a member joining).
+    """
 
     kind: str
     update_id: int
@@ -120,6 +125,17 @@ class Incoming:
     text: str | None = None
     member_status: str | None = None
     callback_id: str | None = None
+    has_content: bool = False
+
+
+# Message fields that carry something a user sent (Bot API ``Message``); a message with none
+# of these and no text is a service message (pinned, members joined, ...), not answered.
+USER_CONTENT = frozenset({
+    "animation", "audio", "contact", "dice", "document", "game", "location", "paid_media", "photo",
+    "poll", "sticker", "story", "venue", "video", "video_note", "voice",
+})
+NOT_TEXT = "I read text commands only: send /help to see them."
+EDITED = "I don't act on edited messages: send the command again as a new message (/help lists them)."
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -138,15 +154,20 @@ def parse_update(update: Any) -> Incoming:
     """Read an update defensively: odd shapes become ``kind="other"``, never an exception."""
     data = _dict(update)
     update_id = _int(data.get("update_id")) or 0
-    if "message" in data:
-        message = _dict(data["message"])
+    for key, kind in (("message", "message"), ("edited_message", "edited")):
+        if key not in data:
+            continue
+        message = _dict(data[key])
         chat = _dict(message.get("chat"))
         sender = _dict(message.get("from"))
+        text = _str(message.get("text"))
+        if text is None:
+            text = _str(message.get("caption"))
         return Incoming(
-            kind="message", update_id=update_id, chat_id=_int(chat.get("id")),
+            kind=kind, update_id=update_id, chat_id=_int(chat.get("id")),
             chat_type=_str(chat.get("type")) or "private", user_id=_int(sender.get("id")),
             username=_str(sender.get("username")), first_name=_str(sender.get("first_name")),
-            text=_str(message.get("text")),
+            text=text, has_content=text is not None or any(k in message for k in USER_CONTENT),
         )
     if "my_chat_member" in data:
         member = _dict(data["my_chat_member"])
@@ -264,7 +285,14 @@ class CommandHandler:
         if incoming.kind == "member":
             self._member_changed(incoming)
             return []
-        if incoming.kind != "message" or incoming.text is None:
+        if incoming.kind == "edited":
+            # Running an edited command again would surprise (a second /subscribe); say so instead.
+            return [Reply(incoming.chat_id, EDITED)] if incoming.chat_type == "private" else []
+        if incoming.kind != "message":
+            return []
+        if incoming.text is None:
+            if incoming.chat_type == "private" and incoming.has_content:
+                return [Reply(incoming.chat_id, NOT_TEXT)]
             return []
         if incoming.chat_type != "private":
             # In groups answer only commands addressed to this bot by name; never read along.
@@ -442,11 +470,11 @@ class CommandHandler:
             if not removed:
                 return ["You have no subscriptions."]
             return [f"Removed all {removed} subscriptions." if removed > 1 else "Removed your subscription."]
-        m = re.fullmatch(r"#?([0-9]{1,6})", arg)
+        m = re.fullmatch(r"#?(-?[0-9]{1,6})", arg)
         if not m:
             return [f"“{esc(shorten(arg, 40))}” is not a number: use /unsubscribe N (from /list) or /unsubscribe all."]
         number = int(m.group(1))
-        removed_one = subs.remove_subscription(self.db, chat_id, number)
+        removed_one = subs.remove_subscription(self.db, chat_id, number) if number >= 1 else None
         if removed_one is None:
             count = len(subs.list_subscriptions(self.db, chat_id))
             have = "no subscriptions" if count == 0 else f"{count} (see /list)"
