@@ -214,3 +214,29 @@ def _outbox_parts(db: Database) -> None:
     # processes (the service and `tgdigest digest`) never send the same part twice.
     db.execute("ALTER TABLE digests ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE digests ADD COLUMN claimed_until TEXT")
+
+
+@MIGRATIONS(name="0006_invisible_characters")
+def _invisible_characters(db: Database) -> None:
+    # Normalisation now removes invisible characters (soft hyphen, zero-width joiners...)
+    # instead of breaking words at them. Posts stored before get their normalised text and
+    # content hash recomputed, and the full-text index moves from the raw text to the
+    # normalised text: the search prefilter's words are then the matcher's words exactly
+    # ("zero\u200dwidth" is the word "zerowidth" in both), so it can never drop a match.
+    from bot.core.normalise import INVISIBLE, normalise
+    from bot.stories.dedupe import content_hash
+
+    has_invisible = " OR ".join(f"instr(text, char({ord(c)})) > 0" for c in INVISIBLE)
+    rows = db.execute(f"SELECT channel_id, message_id, text FROM posts WHERE {has_invisible}").fetchall()
+    changed = []
+    for channel_id, message_id, text in rows:
+        norm = normalise(text or "")
+        changed.append((norm, content_hash(norm), channel_id, message_id))
+    db.conn.executemany(
+        "UPDATE posts SET text_norm = ?, content_hash = ? WHERE channel_id = ? AND message_id = ?", changed
+    )
+    if changed:
+        # Categories come from the normalised text: have the next start re-evaluate them.
+        db.execute("DELETE FROM meta WHERE key = 'categories_hash'")
+    db["posts"].disable_fts()
+    db["posts"].enable_fts(["text_norm"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
