@@ -9,8 +9,9 @@ APScheduler ``AsyncIOScheduler`` running coroutine jobs on that loop:
     housekeeping hourly: delete posts past [service] retention_days
 
 plus the bot's long-polling update loop as a task. SIGTERM/SIGINT stop it gracefully: no
-new work is taken, the message in flight finishes (or stays pending in the outbox for the
-next start), Telethon is disconnected, the database closed. A second signal exits at once.
+new work is taken, digest parts in flight finish and are marked sent (up to DRAIN_SECONDS;
+one still going then stays pending in the outbox for the next start), Telethon is
+disconnected, the database closed. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
+DRAIN_SECONDS = 5.0  # how long a graceful stop waits for digest parts in flight
 
 
 def utcnow() -> datetime:
@@ -192,13 +194,19 @@ async def run_service(
         if bot_task in done and bot_task.exception() is not None:
             stopper.cancel()
             raise bot_task.exception()  # type: ignore[misc]
-        # Graceful stop: no new jobs, let the update loop finish the update in hand.
+        # Graceful stop: no new jobs, let the update loop finish the update in hand, and let
+        # digest parts in flight finish and be marked sent (bounded), so a part Telegram has
+        # already received is never cancelled unmarked and sent again after the restart.
         scheduler.pause()
         stop.set()
-        try:
-            await asyncio.wait_for(bot_task, timeout=SHUTDOWN_SECONDS - 2)
-        except (TimeoutError, asyncio.CancelledError):
-            bot_task.cancel()
+
+        async def finish_updates() -> None:
+            try:
+                await asyncio.wait_for(bot_task, timeout=SHUTDOWN_SECONDS - 2)
+            except (TimeoutError, asyncio.CancelledError):
+                bot_task.cancel()
+
+        await asyncio.gather(finish_updates(), digests.stop_sending(timeout=DRAIN_SECONDS))
         log.info("tgdigest stopped")
 
 

@@ -288,6 +288,7 @@ class _State:
     bucket_at: float = 0.0
     closing: bool = False
     down: bool = False  # an outage: every request's connection is dropped unanswered
+    answer_delay: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
 
 
 class Sandbox:
@@ -477,6 +478,13 @@ class Sandbox:
         with self._cond:
             self._state.down = False
             self._cond.notify_all()
+
+    def delay_answers(self, method: str, seconds: float) -> None:
+        """Answer ``method`` only ``seconds`` after handling it (0: at once again). For
+        sendMessage the message counts as sent before the wait, like a Telegram that got
+        the request but whose answer is slow to come back."""
+        with self._cond:
+            self._state.answer_delay[method] = seconds
 
     @property
     def is_down(self) -> bool:
@@ -821,6 +829,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(400, _error(400, f"Bad Request: unsupported Content-Type {content_type!r}"))
                 return
         status, body = self.owner.handle(token, method, params, typed=typed)
+        with self.owner._cond:
+            delay = self.owner._state.answer_delay.get(method, 0.0)
+        if delay > 0:
+            time.sleep(delay)
         self._reply(status, body)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
