@@ -115,3 +115,25 @@ def test_service_starts_with_the_bot_api_down_and_serves_once_it_is_up(tmp_path:
             reader.close()
 
     asyncio.run(go())
+
+
+def test_a_reply_is_not_dropped_when_sending_fails_longer_than_the_sender_retries(db) -> None:
+    """An answer whose sends keep failing (5xx, an outage) is retried until it goes through, once."""
+
+    async def go() -> None:
+        with Sandbox(token=TOKEN, spec_path=SPEC) as sandbox:
+            app = build_bot(CONFIG, Secrets(bot_token=TOKEN, bot_api_url=sandbox.base_url), db,
+                            backoff=0.001, max_backoff=0.002)
+            app.loop.max_backoff = 0.02
+            stop = asyncio.Event()
+            task = asyncio.create_task(app.loop.run(stop))
+            sandbox.fail_next("sendMessage", 500, times=40)  # eight times what one send retries
+            sandbox.send_user_message(80, "/help")
+            sent = await sandbox.wait_sent(1, chat_id=80, timeout=20)
+            await asyncio.sleep(0.3)
+            assert len(sandbox.sent_to(80)) == 1 and "/subscribe" in sent[0].plain_text
+            stop.set()
+            await asyncio.wait_for(task, timeout=15)
+            await app.aclose()
+
+    asyncio.run(go())

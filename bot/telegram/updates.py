@@ -176,10 +176,22 @@ class UpdateLoop:
     async def _send_after(self, previous: asyncio.Task[None] | None, reply: Reply) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        try:
-            await self.sender.send(reply.chat_id, reply.text)
-        except BotAPIError as e:
-            log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+        # The update is already confirmed (its offset stored), so a reply given up on is an
+        # answer lost: network and 5xx failures are retried past the sender's own retries, for
+        # as long as an outage lasts (a graceful stop bounds it by cancelling).
+        failures = 0
+        while True:
+            try:
+                await self.sender.send(reply.chat_id, reply.text)
+                return
+            except (NetworkError, ServerError) as e:
+                failures += 1
+                delay = self._delay(e, failures)
+                log.debug("reply to chat %s not sent yet (%s); trying again in %.1f s", reply.chat_id, e, delay)
+                await asyncio.sleep(delay)
+            except BotAPIError as e:
+                log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+                return
 
     async def _until_stopped(self, call: Awaitable[Any]) -> Any:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
