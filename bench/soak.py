@@ -169,10 +169,13 @@ def plan(args: argparse.Namespace, start: float, rng: random.Random) -> tuple[li
     end_commands = start + duration - min(45.0, duration * 0.2)
     users = list(range(FIRST_CHAT, FIRST_CHAT + args.users))
     blockers = set(users[: min(20, len(users) // 10)])
-    block_at = start + duration * 0.25
-    # Digest moments: whole minutes between 25% and 90% of the run, every few minutes.
+    setup_span = min(60.0, duration * 0.12)
+    # Blockers say their three commands first and get their replies long before they block.
+    block_at = start + setup_span + 30
+    # Digest moments: whole minutes from after the blocks to 90% of the run, every few minutes.
     step = 2 if args.minutes >= 6 else 1
-    first = datetime.fromtimestamp(start + duration * 0.25, UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    earliest = max(start + duration * 0.25, block_at + 30)
+    first = datetime.fromtimestamp(earliest, UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     moments = []
     moment = first
     while moment.timestamp() <= start + duration * 0.9 or not moments:
@@ -186,19 +189,16 @@ def plan(args: argparse.Namespace, start: float, rng: random.Random) -> tuple[li
         seq += 1
         events.append(Event(at, seq, action, chat_id, text))
 
-    setup_span = min(60.0, duration * 0.12)
     for i, chat_id in enumerate(users):
-        t = start + rng.uniform(0, setup_span)
+        t = start + rng.uniform(0, setup_span * (0.1 if chat_id in blockers else 1.0))
         add(t, "text", chat_id, "/start")
         add(t + 2, "text", chat_id, f"/time {moments[i % len(moments)]:%H:%M}")
         add(t + 4, "text", chat_id, f"/subscribe {rng.choice(TOPICS)}")
     random_total = max(0, int(args.rate * duration) - 3 * len(users))
+    talkers = [u for u in users if u not in blockers]
     for _ in range(random_total):
-        chat_id = rng.choice(users)
-        if chat_id in blockers:
-            at = rng.uniform(start + setup_span + 5, block_at - 15)
-        else:
-            at = rng.uniform(start + setup_span + 5, end_commands)
+        chat_id = rng.choice(talkers)
+        at = rng.uniform(start + setup_span + 5, end_commands)
         kind, text = random_command(rng)
         add(at, kind, chat_id, text)
     for i, chat_id in enumerate(sorted(blockers)):
@@ -302,8 +302,9 @@ def run(args: argparse.Namespace) -> int:
     log_text = (workdir / "service.log").read_text(errors="replace")
     tracebacks = log_text.count("Traceback (most recent call last)")
     error_lines = [line for line in log_text.splitlines() if " ERROR " in line or line.startswith("ERROR")]
-    warmup = min(180.0, args.minutes * 60 * 0.3)
-    baseline = [v for t, v in rss if warmup <= t <= warmup + 30] or [rss[0][1]]
+    # Warm-up: every kind of work done once (the first digest round built and delivered).
+    warmup = max(args.minutes * 60 * 0.3, moments[0].timestamp() - start + 2 * args.tick_seconds + 60)
+    baseline = [v for t, v in rss if warmup <= t <= warmup + 30] or [v for _, v in rss[-15:]]
     closing = [v for t, v in rss if t >= rss[-1][0] - 30]
     growth = statistics.median(closing) / statistics.median(baseline) - 1
     peak = max(v for _, v in rss)
