@@ -308,7 +308,7 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
 @cli.command("recategorise")
 @pass_app
 def recategorise_cmd(app: AppContext) -> None:
-    """Re-evaluate every stored post against the configured categories."""
+    """Re-evaluate every stored post: language, news or not, built-in section, configured categories."""
     from bot.storage.ingest import Ingestor
 
     changed = Ingestor(app.db, app.config).recategorise()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.handles import HandleError, parse_handle
+from bot.core.models import SECTIONS
 from bot.errors import ConfigError, QueryError
 
 DEFAULT_CONFIG_PATH = Path("config/config.toml")
@@ -160,10 +161,25 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     channels: tuple[ChannelConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
+    # ``[categories] builtin``: the built-in news sections (bot.stories.sections); None: on
+    # exactly when no custom categories are configured.
+    builtin_categories: bool | None = None
     source_path: Path | None = None
 
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
+
+    def section_order(self) -> list[str]:
+        """The headings a digest groups stories under, in order: the custom categories,
+        then the built-in sections when on ("Other" is added last by the digest)."""
+        return self.category_names() + (list(SECTIONS) if self.builtin_sections else [])
+
+    @property
+    def builtin_sections(self) -> bool:
+        """Whether posts are sorted into the built-in sections."""
+        if self.builtin_categories is None:
+            return not self.categories
+        return self.builtin_categories
 
 
 @dataclass(frozen=True)
@@ -244,7 +260,10 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{label}: not valid TOML: {e}") from None
     problems: list[str] = []
+    builtin = _split_categories_table(raw, label, problems)
     config = _build(Config, raw, label, "", problems)
+    if config is not None and builtin is not None:
+        config = _replace(config, builtin_categories=builtin)
     if env.get("TGDIGEST_ADMINS"):
         admins: list[int] = []
         for part in env["TGDIGEST_ADMINS"].replace(";", ",").split(","):
@@ -311,6 +330,11 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
             problems.append(f"{label}: categories[{i}].name: must not be empty")
         if category.name.casefold() == "other":
             problems.append(f"{label}: categories[{i}].name: \"Other\" is reserved for stories with no category")
+        if config.builtin_sections and category.name.casefold() in _section_names():
+            problems.append(
+                f"{label}: categories[{i}].name: {category.name!r} is a built-in section; "
+                "rename it or set [categories] builtin = false"
+            )
         if category.name.casefold() in names:
             problems.append(f"{label}: categories[{i}].name: {category.name!r} is defined twice")
         names.add(category.name.casefold())
@@ -356,6 +380,10 @@ def declared_limits(section: Any) -> dict[str, str]:
     return limits
 
 
+def _section_names() -> frozenset[str]:
+    return frozenset(name.casefold() for name in SECTIONS)
+
+
 def valid_timezone(name: str) -> bool:
     try:
         zoneinfo.ZoneInfo(name)
@@ -377,12 +405,34 @@ def parse_hhmm(text: str) -> tuple[int, int] | None:
 
 # --- generic, type-driven validation -------------------------------------------------
 
+# Config fields that are not TOML keys of their own: set by load_config itself.
+_NOT_KEYS = frozenset({"source_path", "builtin_categories"})
+
+
+def _split_categories_table(raw: dict[str, Any], label: str, problems: list[str]) -> bool | None:
+    """``[categories]`` as a table: ``builtin = true|false`` and, optionally, the custom
+    categories as ``[[categories.custom]]`` (TOML cannot also have ``[[categories]]`` then).
+    Rewrites ``raw["categories"]`` to the list form; returns ``builtin`` (None: not set)."""
+    table = raw.get("categories")
+    if not isinstance(table, dict):
+        return None
+    for key in table:
+        if key not in ("builtin", "custom"):
+            problems.append(f"{label}: categories.{key}: unknown key (known: builtin, custom)")
+    builtin = table.get("builtin")
+    if builtin is not None and not isinstance(builtin, bool):
+        problems.append(f"{label}: categories.builtin: must be true or false, not {builtin!r}")
+        builtin = None
+    raw["categories"] = table.get("custom", [])
+    return builtin
+
+
 def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) -> Any:
     if not isinstance(raw, dict):
         problems.append(f"{label}: {prefix.rstrip('.') or 'top level'}: must be a table")
         return None
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls) if f.name != "source_path"}
+    known = {f.name for f in fields(cls) if f.name not in _NOT_KEYS}
     for key in raw:
         if key not in known:
             problems.append(f"{label}: {prefix}{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -391,7 +441,7 @@ def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) ->
     values: dict[str, Any] = {}
     ok = True
     for f in fields(cls):
-        if f.name not in raw or f.name == "source_path":
+        if f.name not in raw or f.name in _NOT_KEYS:
             continue
         value = _coerce(hints[f.name], raw[f.name], label, f"{prefix}{f.name}", problems)
         if value is _INVALID:

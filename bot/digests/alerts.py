@@ -49,10 +49,14 @@ def select_alert_stories(
     matched: Collection[int],
     already: Collection[int],
     not_before: datetime,
+    include_nonnews: bool = False,
 ) -> list[Story]:
-    """Matched stories first published at or after ``not_before`` that the chat has not had."""
+    """Matched stories first published at or after ``not_before`` that the chat has not had
+    (stories that are not news only when the chat asked for them)."""
     chosen: dict[int, Story] = {}
     for story in stories:
+        if not story.news and not include_nonnews:
+            continue
         if story.id in matched and story.id not in already and story.posts and story.first_date >= not_before:
             chosen.setdefault(story.id, story)
     return sorted(chosen.values(), key=lambda s: (s.first_date, s.id))
@@ -95,12 +99,13 @@ def build_alerts(
             continue
         with write_transaction(db):
             fresh = db.execute(
-                "SELECT 1 FROM subscribers WHERE chat_id = ? AND active = 1 AND paused = 0", [chat_id]
+                "SELECT include_nonnews FROM subscribers WHERE chat_id = ? AND active = 1 AND paused = 0", [chat_id]
             ).fetchone()
             if not fresh:
                 continue
             chosen = select_alert_stories(
-                stories, matched=mine, already=already_given(db, chat_id), not_before=not_before
+                stories, matched=mine, already=already_given(db, chat_id), not_before=not_before,
+                include_nonnews=bool(fresh[0]),
             )
             if not chosen:
                 continue

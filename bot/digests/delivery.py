@@ -233,10 +233,11 @@ class DigestService:
             already=already_given(self.db, chat.chat_id),
             window=window,
             max_stories=self.config.digest.max_stories,
+            include_nonnews=chat.include_nonnews,
         )
         parts: tuple[Part, ...] = ()
         if selection:
-            sections = group_sections(selection.stories, self.config.category_names())
+            sections = group_sections(selection.stories, self.config.section_order())
             parts = tuple(
                 render_digest(
                     sections,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from sqlite_utils import Database
 
 from bot.config import Config
+from bot.core.language import snowball_language
 from bot.core.models import Story
 from bot.errors import QueryError
 from bot.query.parser import MatchDoc, Query, highlight_spans, parse_query, story_matches
@@ -44,8 +45,13 @@ def subscription_queries(
     return found
 
 
+def post_docs(story: Story) -> list[MatchDoc]:
+    """Match documents of a story's posts, each stemmed in its post's own language."""
+    return [MatchDoc.from_post(sp.post, language=snowball_language(sp.lang)) for sp in story.posts]
+
+
 def story_docs(stories: Sequence[Story]) -> list[tuple[int, list[MatchDoc]]]:
-    return [(s.id, [MatchDoc.from_post(sp.post) for sp in s.posts]) for s in stories]
+    return [(s.id, post_docs(s)) for s in stories]
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -73,7 +79,7 @@ class Highlighter:
         if key not in self._spans:
             docs = self._docs.get(story.id)
             if docs is None:
-                docs = self._docs[story.id] = [MatchDoc.from_post(sp.post) for sp in story.posts]
+                docs = self._docs[story.id] = post_docs(story)
             self._spans[key] = (
                 highlight_spans(story.representative.post.text or "", query) if story_matches(query, docs) else None
             )

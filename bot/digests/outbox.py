@@ -36,6 +36,7 @@ class ChatState:
     weekly_day: int | None
     last_digest_at: datetime | None
     last_digest_local_date: str | None
+    include_nonnews: bool = False  # /nonnews on: non-news stories too
 
 
 @contextmanager
@@ -57,7 +58,8 @@ def write_transaction(db: Database) -> Iterator[None]:
 
 
 _CHAT_COLUMNS = (
-    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date"
+    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date, "
+    "include_nonnews"
 )
 
 
@@ -65,6 +67,7 @@ def _chat_state(row: Sequence[Any]) -> ChatState:
     return ChatState(
         chat_id=row[0], active=bool(row[1]), paused=bool(row[2]), digest_time=row[3], timezone=row[4],
         weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7],
+        include_nonnews=bool(row[8]),
     )
 
 

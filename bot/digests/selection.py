@@ -77,16 +77,20 @@ def select_stories(
     already: Collection[int],
     window: Window,
     max_stories: int | None = None,
+    include_nonnews: bool = False,
 ) -> Selection:
     """Matched stories first published inside ``window`` that the chat has not been given.
 
     ``already`` holds the story ids the chat has a delivery row for (sent, or waiting in
-    an outbox), by digest or by alert.
+    an outbox), by digest or by alert. Stories that are not news (advertising, promotions,
+    greetings...) are left out unless the chat asked for them (``include_nonnews``).
     """
     seen: set[int] = set()
     chosen: list[Story] = []
     for story in candidates:
         if story.id in seen or story.id not in matched or story.id in already or not story.posts:
+            continue
+        if not story.news and not include_nonnews:
             continue
         if not window.start <= story.first_date < window.end:
             continue

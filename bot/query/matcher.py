@@ -38,6 +38,7 @@ from bot.query.parser import (
     Tag,
     Word,
     stem,
+    stems_in,
     story_matches,
 )
 
@@ -107,6 +108,7 @@ class _Batch:
         words: dict[str, list[int]] = defaultdict(list)
         tags: dict[str, list[int]] = defaultdict(list)
         channels: dict[str, list[int]] = defaultdict(list)
+        languages: dict[str | None, list[int]] = defaultdict(list)
         grams: dict[tuple[str, ...], list[int]] = defaultdict(list)
         lengths = sorted(phrases.items())
         depth = len(order[0][1]) if order else 0
@@ -126,6 +128,7 @@ class _Batch:
                     tags[t].append(bit)
                 if doc.channel is not None:
                     channels[doc.channel].append(bit)
+                languages[doc.language].append(bit)
                 ws = doc.words
                 for length, wanted in lengths:
                     if len(ws) < length:
@@ -139,6 +142,10 @@ class _Batch:
         self._word_bits = words
         self._tag_bits = tags
         self._channel_bits = channels
+        # Posts by language: a stemmed term is stemmed in each post's own language.
+        self._languages = sorted(
+            ((lang, _mask(bits, self.nbytes)) for lang, bits in languages.items()), key=lambda x: x[0] or ""
+        )
         self._gram_bits = grams
         self._words: dict[str, int] = {}
         self._tags: dict[str, int] = {}
@@ -193,6 +200,21 @@ class _Batch:
             found = self._stems[(s, language)] = _mask(bits, self.nbytes) if bits else 0
         return found
 
+    def stemmed(self, words: tuple[str, ...], stems: tuple[str, ...], default: str) -> int:
+        """Posts holding every one of ``words`` by stem, each post in its own language
+        (posts of no known language: ``default``, the query's)."""
+        out = 0
+        for language, in_language in self._languages:
+            language = language or default
+            wanted = stems if language == default else stems_in(words, language)
+            candidates = in_language
+            for s in set(wanted):
+                candidates &= self.stem(s, language)
+                if not candidates:
+                    break
+            out |= candidates
+        return out
+
     def phrase(self, node: Phrase) -> int:
         if node.language is None:
             if len(node.words) == 1:
@@ -201,11 +223,7 @@ class _Batch:
         found = self._phrases.get(node)
         if found is None:
             assert node.stems is not None
-            candidates = self.universe
-            for s in set(node.stems):
-                candidates &= self.stem(s, node.language)
-                if not candidates:
-                    break
+            candidates = self.stemmed(node.words, node.stems, node.language)
             if candidates and len(node.stems) > 1:
                 docs = self.docs
                 verified = 0
@@ -225,7 +243,7 @@ class _Batch:
             if node.language is None:
                 return self.word(node.value)
             assert node.stem is not None
-            return self.stem(node.stem, node.language)
+            return self.stemmed((node.value,), (node.stem,), node.language)
         if kind is And:
             running = self.universe
             # Required terms first (they only ever shrink the set), exclusions after.

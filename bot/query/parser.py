@@ -51,7 +51,9 @@ __all__ = [
     "highlight_spans",
     "parse_query",
     "stem",
+    "stem_in",
     "stemming_languages",
+    "stems_in",
     "story_matches",
 ]
 
@@ -98,16 +100,28 @@ def stem(word: str, language: str) -> str:
         return stemmer.stemWord(word)  # type: ignore[attr-defined]
 
 
+@functools.lru_cache(maxsize=65536)
+def stem_in(word: str, language: str) -> str:
+    """``stem`` memoised: a query word is re-stemmed in each post language it meets."""
+    return stem(word, language)
+
+
+def stems_in(words: tuple[str, ...], language: str) -> tuple[str, ...]:
+    return tuple(stem_in(w, language) for w in words)
+
+
 # --- documents --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class MatchDoc:
-    """What a query sees of one post: its normalised words, hashtags and channel username."""
+    """What a query sees of one post: its normalised words, hashtags and channel username,
+    and its language, which decides how ``~word`` terms are stemmed in it."""
 
     words: tuple[str, ...]
     hashtags: frozenset[str] = frozenset()
     channel: str | None = None  # username casefolded, or None
+    language: str | None = None  # snowball language of the post; None: the query's language
     # Derived once per document because every query looks words up by membership.
     word_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _stems: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
@@ -122,15 +136,22 @@ class MatchDoc:
 
     @classmethod
     def from_text(
-        cls, text: str, *, hashtags: Sequence[str] = (), channel: str | None = None
+        cls,
+        text: str,
+        *,
+        hashtags: Sequence[str] = (),
+        channel: str | None = None,
+        language: str | None = None,
     ) -> MatchDoc:
         """Build from original post text; hashtags in the text are added to ``hashtags``."""
         tags = {t.casefold().lstrip("#") for t in hashtags} | set(extract_hashtags(text))
-        return cls(words=tuple(words(normalise(text))), hashtags=frozenset(tags), channel=channel)
+        return cls(
+            words=tuple(words(normalise(text))), hashtags=frozenset(tags), channel=channel, language=language
+        )
 
     @classmethod
-    def from_post(cls, post: Post) -> MatchDoc:
-        return cls.from_text(post.text, hashtags=post.hashtags, channel=post.channel_username)
+    def from_post(cls, post: Post, *, language: str | None = None) -> MatchDoc:
+        return cls.from_text(post.text, hashtags=post.hashtags, channel=post.channel_username, language=language)
 
     def stems(self, language: str) -> tuple[str, ...]:
         """The stem of each word, in order (computed once per language)."""
@@ -154,7 +175,9 @@ class Word:
     def matches(self, doc: MatchDoc) -> bool:
         if self.language is None:
             return self.value in doc.word_set
-        return self.stem in doc.stems(self.language)
+        language = doc.language or self.language
+        want = self.stem if language == self.language else stem_in(self.value, language)
+        return want in doc.stems(language)
 
     def describe(self, *, global_stemming: bool = False) -> str:
         return self.value if self.language is None or global_stemming else "~" + self.value
@@ -172,7 +195,9 @@ class Phrase:
         if self.language is None:
             return contains_run(doc.words, self.words, doc.word_set)
         assert self.stems is not None
-        return contains_run(doc.stems(self.language), self.stems, None)
+        language = doc.language or self.language
+        run = self.stems if language == self.language else stems_in(self.words, language)
+        return contains_run(doc.stems(language), run, None)
 
     def describe(self, *, global_stemming: bool = False) -> str:
         quoted = '"' + " ".join(self.words) + '"'

@@ -216,7 +216,24 @@ def _outbox_parts(db: Database) -> None:
     db.execute("ALTER TABLE digests ADD COLUMN claimed_until TEXT")
 
 
-@MIGRATIONS(name="0006_invisible_characters")
+@MIGRATIONS(name="0006_sections")
+def _sections(db: Database) -> None:
+    # Each post's language, whether it is news, and its built-in section (bot.stories.sections;
+    # NULL: none). Stored posts get them when `recategorise` runs, which the service and
+    # `tgdigest import` do on their own when they see the model or the categories changed.
+    db.execute("ALTER TABLE posts ADD COLUMN lang TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE posts ADD COLUMN section TEXT")
+    # A story is news when at least half its posts are; its section is its posts' majority.
+    # section_votes counts its posts per section ("": none), so a joining post needs no re-read.
+    db.execute("ALTER TABLE stories ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN news_posts INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN section_votes TEXT NOT NULL DEFAULT '{}'")
+    # Subscribers who asked for non-news posts too (/nonnews on).
+    db.execute("ALTER TABLE subscribers ADD COLUMN include_nonnews INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0007_invisible_characters")
 def _invisible_characters(db: Database) -> None:
     # Normalisation now removes invisible characters (soft hyphen, zero-width joiners...)
     # instead of breaking words at them. Posts stored before get their normalised text and

@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.core.clock import from_iso, to_iso
+from bot.core.language import snowball_language
 from bot.core.models import Post, StoredPost, Story, channel_url
 from bot.core.normalise import words
 from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
@@ -22,7 +23,7 @@ from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
 _POST_COLUMNS = (
     "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
     "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
-    "p.categories, c.username, c.title"
+    "p.categories, c.username, c.title, p.lang, p.news"
 )
 
 
@@ -46,12 +47,16 @@ def required_fts_terms(node: Node) -> list[str]:
     return []
 
 
-def match_doc(text_norm: str, hashtags: Iterable[str], username: str | None) -> MatchDoc:
-    """What the query language sees of a stored post (its text is already normalised)."""
+def match_doc(
+    text_norm: str, hashtags: Iterable[str], username: str | None, *, language: str | None = None
+) -> MatchDoc:
+    """What the query language sees of a stored post (its text is already normalised);
+    ``language``: the snowball language of the post (``bot.core.language.snowball_language``)."""
     return MatchDoc(
         words=tuple(words(text_norm)),
         hashtags=frozenset(hashtags),
         channel=username.casefold() if username else None,
+        language=language,
     )
 
 
@@ -73,7 +78,9 @@ def _row_to_stored(row: Sequence[Any]) -> StoredPost:
         channel_username=row[15],
         channel_title=row[16],
     )
-    return StoredPost(post=post, story_id=row[13], categories=tuple(json.loads(row[14])))
+    return StoredPost(
+        post=post, story_id=row[13], categories=tuple(json.loads(row[14])), lang=row[17], news=bool(row[18])
+    )
 
 
 class Store:
@@ -131,15 +138,15 @@ class Store:
         if not ids:
             return []
         by_story: dict[int, list[StoredPost]] = {i: [] for i in ids}
-        meta: dict[int, tuple[int, int, list[str]]] = {}
+        meta: dict[int, tuple[int, int, list[str], bool]] = {}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                f"SELECT id, rep_channel_id, rep_message_id, categories FROM stories WHERE id IN ({marks})",
+                f"SELECT id, rep_channel_id, rep_message_id, categories, news FROM stories WHERE id IN ({marks})",
                 chunk,
             ):
-                meta[row[0]] = (row[1], row[2], json.loads(row[3]))
+                meta[row[0]] = (row[1], row[2], json.loads(row[3]), bool(row[4]))
             for row in self.db.execute(
                 f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
                 f"WHERE p.story_id IN ({marks}) ORDER BY p.date, p.channel_id, p.message_id",
@@ -153,7 +160,9 @@ class Store:
                 continue
             rep_key = meta[story_id][:2]
             posts.sort(key=lambda sp: (sp.post.key != rep_key, sp.post.date, sp.post.key))
-            result.append(Story(id=story_id, posts=tuple(posts), categories=tuple(meta[story_id][2])))
+            result.append(
+                Story(id=story_id, posts=tuple(posts), categories=tuple(meta[story_id][2]), news=meta[story_id][3])
+            )
         return result
 
     def story(self, story_id: int) -> Story | None:
@@ -207,16 +216,17 @@ class Store:
             where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(" AND ".join(required))
         sql = (
-            "SELECT p.story_id, p.text_norm, p.hashtags, c.username FROM posts p "
+            "SELECT p.story_id, p.text_norm, p.hashtags, c.username, p.lang FROM posts p "
             "JOIN stories s ON s.id = p.story_id JOIN channels c ON c.id = p.channel_id "
             f"WHERE {' AND '.join(where)} ORDER BY s.first_date DESC, s.id DESC"
         )
         found: list[int] = []
         seen: set[int] = set()
-        for story_id, text_norm, hashtags, username in self.db.execute(sql, params):
+        for story_id, text_norm, hashtags, username, lang in self.db.execute(sql, params):
             if story_id in seen:
                 continue
-            if query.matches(match_doc(text_norm, json.loads(hashtags), username)):
+            doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
+            if query.matches(doc):
                 seen.add(story_id)
                 found.append(story_id)
                 if limit is not None and len(found) >= limit:
@@ -249,6 +259,8 @@ def post_to_json(sp: StoredPost) -> dict[str, Any]:
         "links": list(p.links),
         "media": p.media_kind,
         "categories": list(sp.categories),
+        "news": sp.news,
+        "lang": sp.lang,
         "story_id": sp.story_id,
         "url": channel_url(p.channel_id, p.message_id, p.channel_username),
         "forwarded_from": (
@@ -264,5 +276,6 @@ def story_to_json(story: Story) -> dict[str, Any]:
     return {
         "story_id": story.id,
         "categories": list(story.categories),
+        "news": story.news,
         "posts": [post_to_json(sp) for sp in story.posts],
     }

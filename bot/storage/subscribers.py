@@ -79,6 +79,7 @@ def get_subscriber(db: Database, chat_id: int) -> Subscriber | None:
         digest_time=row["digest_time"], timezone=row["timezone"], username=row["username"],
         last_digest_at=from_iso(row["last_digest_at"]),
         subscriptions=tuple(list_subscriptions(db, chat_id)),
+        include_nonnews=bool(row["include_nonnews"]),
     )
 
 
@@ -141,6 +142,14 @@ def set_active(db: Database, chat_id: int, active: bool) -> bool:
 
 def set_paused(db: Database, chat_id: int, paused: bool) -> bool:
     cursor = db.execute("UPDATE subscribers SET paused = ? WHERE chat_id = ?", [1 if paused else 0, chat_id])
+    return cursor.rowcount > 0
+
+
+def set_include_nonnews(db: Database, chat_id: int, include: bool) -> bool:
+    """Whether the chat's digests and alerts also carry posts that are not news."""
+    cursor = db.execute(
+        "UPDATE subscribers SET include_nonnews = ? WHERE chat_id = ?", [1 if include else 0, chat_id]
+    )
     return cursor.rowcount > 0
 
 

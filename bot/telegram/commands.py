@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from bot.collect.collector import ChannelListError, add_channel, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
-from bot.core.models import Story
+from bot.core.models import SECTIONS, Story
 from bot.errors import QueryError
 from bot.query.parser import Query, parse_query
 from bot.storage import subscribers as subs
@@ -60,6 +60,7 @@ MENU: tuple[BotCommand, ...] = (
     BotCommand("weekly", "Weekly instead of daily: /weekly monday, or /weekly off"),
     BotCommand("pause", "Stop digests for now"),
     BotCommand("resume", "Start digests again"),
+    BotCommand("nonnews", "Ads, promos, greetings in digests too: /nonnews on, or /nonnews off"),
     BotCommand("channels", "The channels I watch"),
     BotCommand("categories", "The categories of stories"),
     BotCommand("help", "Commands and the query language"),
@@ -241,6 +242,7 @@ HELP = """<b>Commands</b>
 /weekly DAY: one digest a week instead (e.g. <code>/weekly monday</code>; <code>/weekly off</code> for daily)
 /tz ZONE: your time zone (e.g. <code>/tz Europe/Moscow</code>; default UTC)
 /pause, /resume: stop and restart digests
+/nonnews on: also get posts that are not news (ads, promos, guides, greetings); <code>/nonnews off</code> (default) leaves them out
 /channels: the channels I watch; /categories: how stories are grouped
 
 <b>Queries</b>
@@ -364,6 +366,8 @@ class CommandHandler:
         line = f"{when} at {subscriber.digest_time} ({esc(subscriber.timezone)})."
         if subscriber.paused:
             line += " Paused: send /resume to get digests again."
+        if subscriber.include_nonnews:
+            line += " Non-news posts included (/nonnews off to leave them out)."
         return line
 
     def _parse(self, text: str) -> Query:
@@ -574,6 +578,17 @@ class CommandHandler:
         subs.set_paused(self.db, chat_id, False)
         return ["Resumed. " + self._settings_line(chat_id)]
 
+    def _cmd_nonnews(self, chat_id: int, args: str) -> list[str]:
+        word = args.strip().casefold()
+        if word not in ("on", "off"):
+            return ["Usage: /nonnews on (digests and alerts also carry ads, promos, guides, greetings) "
+                    "or /nonnews off (the default: news only)."]
+        self._register(chat_id)
+        subs.set_include_nonnews(self.db, chat_id, word == "on")
+        if word == "on":
+            return ["Non-news posts (ads, promos, guides, greetings) will be in your digests and alerts too."]
+        return ["Only news from now on: ads, promos, guides and greetings are left out."]
+
     def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
         channels = list_channels(self.db)
         if not channels:
@@ -583,11 +598,15 @@ class CommandHandler:
         return pack(lines)
 
     def _cmd_categories(self, chat_id: int, args: str) -> list[str]:
-        if not self.config.categories:
+        builtin = self.config.builtin_sections
+        if not self.config.categories and not builtin:
             return ["No categories are configured: every story is shown under Other."]
         lines = ["<b>Categories</b>"]
         for category in self.config.categories:
             lines.append(f"• <b>{esc(shorten(category.name, 60))}</b>: <code>{esc(shorten(category.query, 200))}</code>")
+        if builtin:
+            lines.append("• " + ", ".join(f"<b>{name}</b>" for name in SECTIONS) + ": news sections, "
+                         "each story in the one that fits it best (English and Russian)")
         lines.append("• <b>Other</b>: stories in no category")
         return pack(lines)
 
@@ -619,7 +638,7 @@ class CommandHandler:
 
 _SIMPLE = frozenset(
     {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "weekly", "pause", "resume",
-     "channels", "categories"}
+     "channels", "categories", "nonnews"}
 )
 
 
