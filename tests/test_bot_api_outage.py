@@ -137,3 +137,20 @@ def test_a_reply_is_not_dropped_when_sending_fails_longer_than_the_sender_retrie
             await app.aclose()
 
     asyncio.run(go())
+
+
+def test_a_stale_unreachable_mark_from_a_killed_process_is_cleared_at_start(db) -> None:
+    """A process killed during an outage leaves the mark; the next start that reaches the API clears it."""
+    from bot.ops.health import mark_bot_api_unreachable
+
+    mark_bot_api_unreachable(db, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert any("Bot API unreachable" in r for r in _health_reasons(db))
+
+    async def go() -> None:
+        with Sandbox(token=TOKEN, spec_path=SPEC) as sandbox:
+            app = build_bot(CONFIG, Secrets(bot_token=TOKEN, bot_api_url=sandbox.base_url), db)
+            await app.loop.prepare()
+            await app.aclose()
+
+    asyncio.run(go())
+    assert not any("Bot API unreachable" in r for r in _health_reasons(db))

@@ -34,10 +34,10 @@ class LoginResult:
 
 def _session_at(session: object, server: tuple[str, int]) -> object:
     """The session (a StringSession or a session file path) pointed at ``server``."""
-    from telethon.sessions import SQLiteSession
+    from telethon.sessions import Session, SQLiteSession
 
-    chosen = session if not isinstance(session, str) else SQLiteSession(session)
-    chosen.set_dc(2, server[0], server[1])  # type: ignore[attr-defined]
+    chosen = session if isinstance(session, Session) else SQLiteSession(str(session))
+    chosen.set_dc(2, server[0], server[1])
     return chosen
 
 

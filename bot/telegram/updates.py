@@ -90,6 +90,7 @@ class UpdateLoop:
         except BotAPIError as e:
             log.warning("could not set the command menu: %s", e)  # cosmetic; the bot works without
         me = await self._retrying(self.api.get_me, attempts=None)
+        mark_bot_api_reachable(self.db)  # also clears a mark left by a process killed mid-outage
         if isinstance(me, dict) and isinstance(me.get("username"), str):
             self.handler.bot_username = me["username"]
             log.info("bot @%s ready", me["username"])
