@@ -16,6 +16,7 @@ install: $(BIN)/tgdigest
 lint: install
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -24,9 +24,10 @@ import sqlite3
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.config import Config, Secrets
+from bot.core.clock import to_iso, utcnow
 from bot.errors import ConfigError, TgdigestError
 from bot.storage.db import open_db
 
@@ -39,10 +40,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
 DRAIN_SECONDS = 5.0  # how long a graceful stop waits for digest parts in flight
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
@@ -62,14 +59,12 @@ def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
         raise ConfigError(problems)
 
 
-def delete_expired_posts(db: Any, *, now: datetime, retention_days: float) -> int:
+def delete_expired_posts(db: Database, *, now: datetime, retention_days: float) -> int:
     """Housekeeping: drop posts (and stories left empty) older than the retention period.
 
     Delivery records are kept: they are what stops a story being sent twice, and they cost
     a few bytes per story and subscriber.
     """
-    from bot.core.clock import to_iso
-
     if retention_days <= 0:  # the config check refuses this; never let it empty the database
         raise ConfigError(f"service.retention_days: {retention_days} would delete every post (must be > 0)")
     cutoff = to_iso(now - timedelta(days=retention_days))
@@ -191,9 +186,9 @@ async def run_service(
         log.info("tgdigest running (fetch %s); stop with SIGTERM or Ctrl-C", "on" if fetch else "off")
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if bot_task in done and bot_task.exception() is not None:
+        if bot_task in done and (failure := bot_task.exception()) is not None:
             stopper.cancel()
-            raise bot_task.exception()  # type: ignore[misc]
+            raise failure
         # Graceful stop: no new jobs, let the update loop finish the update in hand, and let
         # digest parts in flight finish and be marked sent (bounded), so a part Telegram has
         # already received is never cancelled unmarked and sent again after the restart.

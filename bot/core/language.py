@@ -69,7 +69,7 @@ def _cld2(sample: str, *, cyrillic: int, latin: int) -> str:
         reliable, _, found = pycld2.detect(sample)
     except pycld2.error:  # text that is not valid UTF-8 (lone surrogates)
         return UNDETERMINED
-    code = found[0][1]
+    code: str = found[0][1]
     if code != "un" and (reliable or len(sample) >= 40):
         return code.split("-")[0]  # "zh-Hant" → "zh"
     # Too short for CLD2 to be sure: a few Russian/English words are still worth stemming.

@@ -71,6 +71,8 @@ class Channel:
     last_poll_at: datetime | None = None
     last_error: str | None = None
     next_poll_at: datetime | None = None
+    account: str | None = None  # the Telegram account that reads it (Telethon channels)
+    pinned: bool = False  # never read by another account (private, or named in the config)
 
     @property
     def display_name(self) -> str:

@@ -35,8 +35,10 @@ from bot.core.models import Story
 from bot.digests.matching import highlights_for, story_docs, subscription_queries
 from bot.digests.outbox import Outbox, already_given, write_transaction
 from bot.digests.render import render_alert
+from bot.digests.selection import fold_linked
 from bot.query.matcher import SubscriptionIndex
 from bot.storage.db import get_meta, set_meta
+from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 
 CURSOR_KEY = "alerts.cursor"
@@ -109,6 +111,8 @@ def build_alerts(
             )
             if not chosen:
                 continue
+            # stories a later post showed to be one (linked) are alerted as one
+            chosen = fold_linked(chosen, linked_groups(db, [s.id for s in chosen]))
             parts = render_alert(
                 chosen,
                 highlights=highlights_for(chosen, [q for _, q in queries.get(chat_id, [])]),

@@ -37,14 +37,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import to_iso
+from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
@@ -62,23 +63,33 @@ from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
+    arrange,
     digest_window,
-    group_sections,
+    fold_linked,
+    importance,
     select_stories,
 )
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class SentLike(Protocol):
+    """What delivery reads of a sent message (``bot.telegram.sender.SendResult``)."""
+
+    @property
+    def message_id(self) -> int: ...
 
 
 class SenderLike(Protocol):
@@ -86,7 +97,7 @@ class SenderLike(Protocol):
 
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
-    ) -> Any: ...
+    ) -> SentLike: ...
 
 
 # --- small data types ----------------------------------------------------------------------
@@ -102,6 +113,13 @@ class BuiltDigest:
     local_date: date
     timezone: str
     digest_id: int | None = None
+    # the sections as shown ("Top stories" first, when there are any), each story once
+    sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
+
+    @property
+    def shown(self) -> list[tuple[str, Story]]:
+        """(section, story) in display order."""
+        return [(name, story) for name, stories in self.sections for story in stories]
 
     @property
     def empty(self) -> bool:
@@ -214,7 +232,7 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: set[int],
+        matched: AbstractSet[int],
         queries: Sequence[Query],
         mode: str,
         record_date: date | None = None,
@@ -236,18 +254,22 @@ class DigestService:
             include_nonnews=chat.include_nonnews,
         )
         parts: tuple[Part, ...] = ()
+        sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
         if selection:
-            sections = group_sections(selection.stories, self.config.section_order())
+            shown = fold_linked(selection.stories, linked_groups(self.db, selection.story_ids))
+            sections = tuple(
+                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
+            )
             parts = tuple(
                 render_digest(
                     sections,
                     local_date=today,
-                    highlights=(highlighter or Highlighter()).for_chat(selection.stories, queries),
+                    highlights=(highlighter or Highlighter()).for_chat(shown, queries),
                     snippet_length=self.config.digest.snippet_length,
                     omitted=selection.omitted,
                 )
             )
-        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone)
+        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, sections=sections)
         if mode == "dry-run":
             return built
         digest_id: int | None = None
@@ -265,7 +287,7 @@ class DigestService:
             self.db.execute(
                 "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(window.end), chat.chat_id]
             )
-        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id)
+        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id, sections)
 
     def _candidates(self, chats: Sequence[ChatState], now: datetime) -> tuple[list[Story], list[tuple[int, list[MatchDoc]]]]:
         start = min(self._window(c, now).start for c in chats)
@@ -496,7 +518,7 @@ class DigestService:
             return DeliveryReport()
         return await self.deliver_pending(digest_ids=ids)
 
-    def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
+    def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
         """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
         return scheduler.add_job(
             self.tick,
@@ -514,13 +536,17 @@ class DigestService:
 # --- `tgdigest digest` ------------------------------------------------------------------------
 
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
-    """The ``tgdigest digest --format json`` shape: chat, stories (post objects, representative
-    first) and the Telegram HTML messages."""
+    """The ``tgdigest digest --format json`` shape: chat, stories in display order (post objects,
+    representative first; with the section, the channel count and the importance score) and
+    the Telegram HTML messages."""
     from bot.storage.store import story_to_json
 
     return {
         "chat_id": built.chat_id,
-        "stories": [story_to_json(s) for s in built.selection.stories],
+        "stories": [
+            {**story_to_json(s), "section": section, "channels": importance(s).channels, "score": importance(s).score}
+            for section, s in built.shown
+        ],
         "messages": built.messages,
     }
 
@@ -528,5 +554,5 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
 class NoSender:
     """For building only: sending through it is a bug."""
 
-    async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+    async def send(self, chat_id: int, text: str, **options: Any) -> SentLike:
         raise RuntimeError("this DigestService was built for a dry run and cannot send")

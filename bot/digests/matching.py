@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.core.language import snowball_language
 from bot.core.models import Story
+from bot.core.text import merge_spans
 from bot.errors import QueryError
 from bot.query.parser import MatchDoc, Query, highlight_spans, parse_query, story_matches
 
@@ -52,16 +53,6 @@ def post_docs(story: Story) -> list[MatchDoc]:
 
 def story_docs(stories: Sequence[Story]) -> list[tuple[int, list[MatchDoc]]]:
     return [(s.id, post_docs(s)) for s in stories]
-
-
-def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-        else:
-            merged.append((s, e))
-    return merged
 
 
 class Highlighter:

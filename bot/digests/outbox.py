@@ -86,8 +86,20 @@ def schedulable_chats(db: Database) -> list[ChatState]:
 
 
 def already_given(db: Database, chat_id: int) -> set[int]:
-    """Stories this chat has a deliveries row for: delivered, or reserved by a pending outbox."""
-    return {r[0] for r in db.execute("SELECT story_id FROM deliveries WHERE chat_id = ?", [chat_id])}
+    """Stories this chat has a deliveries row for (delivered, or reserved by a pending outbox),
+    and the stories linked to those: a later post showed them to be the same news, so they
+    are not new to this chat."""
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT story_id FROM deliveries WHERE chat_id = ? "
+            "UNION SELECT l.linked_id FROM deliveries d JOIN story_links l ON l.story_id = d.story_id "
+            "WHERE d.chat_id = ? "
+            "UNION SELECT l.story_id FROM deliveries d JOIN story_links l ON l.linked_id = d.story_id "
+            "WHERE d.chat_id = ?",
+            [chat_id, chat_id, chat_id],
+        )
+    }
 
 
 class Outbox:
@@ -176,7 +188,7 @@ class Outbox:
                 "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND seq = ? AND delivered_at IS NULL",
                 [stamp, digest_id, seq],
             )
-            left = self.db.execute(
+            left: int = self.db.execute(
                 "SELECT count(*) FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL", [digest_id]
             ).fetchone()[0]
             if left == 0:

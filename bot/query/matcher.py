@@ -13,17 +13,18 @@ each with the exact matcher (``Phrase.matches``).
 Bits are laid out post-position-major (all first posts, then all second posts, ...), so
 folding the layers onto each other turns "posts that match" into "stories with at least
 one matching post" -- the same rule as ``bot.query.parser.story_matches``. The result is
-identical to the naive loop (tests/test_matcher.py checks it on random data).
+identical to the naive loop (tests/query/test_matcher.py checks it on random data).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress
+from typing import TypeVar
 
 from bot.query.parser import (
     And,
@@ -44,7 +45,8 @@ from bot.query.parser import (
 
 __all__ = ["MatchResult", "StorySet", "SubscriptionIndex", "naive_match"]
 
-StoryId = Hashable
+StoryId = int
+_Key = TypeVar("_Key", str, tuple[str, ...])
 _BITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
@@ -60,7 +62,7 @@ class StorySet(AbstractSet[StoryId]):
         self._batch = batch
 
     def __contains__(self, story_id: object) -> bool:
-        bit = self._batch.position.get(story_id)  # type: ignore[arg-type]
+        bit = self._batch.position.get(story_id) if isinstance(story_id, int) else None
         return bit is not None and bool(self._mask >> bit & 1)
 
     def __iter__(self) -> Iterator[StoryId]:
@@ -102,7 +104,6 @@ class _Batch:
         order = sorted((s for s in stories if len(s[1])), key=lambda s: len(s[1]), reverse=True)
         self.story_ids: list[StoryId] = [sid for sid, _ in order]
         self.position: dict[StoryId, int] = {sid: i for i, sid in enumerate(self.story_ids)}
-        self.n_stories = len(order)
         self.layers: list[tuple[int, int]] = []  # (bit offset, stories in the layer)
         self.docs: list[MatchDoc] = []  # by bit number
         words: dict[str, list[int]] = defaultdict(list)
@@ -159,7 +160,7 @@ class _Batch:
 
     # --- leaves -------------------------------------------------------------------------
 
-    def _cached(self, cache: dict, source: dict, key: object) -> int:  # type: ignore[type-arg]
+    def _cached(self, cache: dict[_Key, int], source: dict[_Key, list[int]], key: _Key) -> int:
         found = cache.get(key)
         if found is None:
             bits = source.get(key)
@@ -238,40 +239,39 @@ class _Batch:
 
     def evaluate(self, node: Node) -> int:
         """Bitset of the posts ``node`` matches."""
-        kind = type(node)
-        if kind is Word:
+        if isinstance(node, Word):
             if node.language is None:
                 return self.word(node.value)
             assert node.stem is not None
             return self.stemmed((node.value,), (node.stem,), node.language)
-        if kind is And:
+        if isinstance(node, And):
             running = self.universe
             # Required terms first (they only ever shrink the set), exclusions after.
             for child in node.children:
-                if type(child) is not Not:
+                if not isinstance(child, Not):
                     running &= self.evaluate(child)
                     if not running:
                         return 0
             for child in node.children:
-                if type(child) is Not:
+                if isinstance(child, Not):
                     running &= ~self.evaluate(child.child)
                     if not running:
                         return 0
             return running
-        if kind is Or:
+        if isinstance(node, Or):
             out = 0
             for child in node.children:
                 out |= self.evaluate(child)
             return out
-        if kind is Tag:
+        if isinstance(node, Tag):
             return self._cached(self._tags, self._tag_bits, node.value)
-        if kind is Channel:
+        if isinstance(node, Channel):
             return self._cached(self._channels, self._channel_bits, node.value)
-        if kind is Prefix:
+        if isinstance(node, Prefix):
             return self.prefix(node.value)
-        if kind is Phrase:
+        if isinstance(node, Phrase):
             return self.phrase(node)
-        assert kind is Not  # only inside And after parse_query; kept general
+        assert isinstance(node, Not)  # only inside And after parse_query; kept general
         return self.universe & ~self.evaluate(node.child)
 
     def stories_mask(self, posts: int) -> int:
@@ -306,14 +306,13 @@ def _bit_flags(mask: int) -> bytes:
 
 def _collect_phrases(node: Node, out: dict[int, set[tuple[str, ...]]]) -> None:
     """Word sequences of the exact multi-word phrases in ``node``, by length."""
-    kind = type(node)
-    if kind is Phrase:
+    if isinstance(node, Phrase):
         if node.language is None and len(node.words) > 1:
             out[len(node.words)].add(node.words)
-    elif kind is And or kind is Or:
+    elif isinstance(node, (And, Or)):
         for child in node.children:
             _collect_phrases(child, out)
-    elif kind is Not:
+    elif isinstance(node, Not):
         _collect_phrases(node.child, out)
 
 
@@ -407,4 +406,4 @@ def naive_match(
             if story_matches(query, docs):
                 by_subscription.setdefault(subscription_id, set()).add(story_id)
                 by_chat.setdefault(chat_id, set()).add(story_id)
-    return MatchResult(by_chat, {k: frozenset(v) for k, v in by_subscription.items()})
+    return MatchResult(dict(by_chat.items()), {k: frozenset(v) for k, v in by_subscription.items()})

@@ -27,9 +27,10 @@ import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.normalise import extract_hashtags, normalise, strip_decorations, strip_invisible, words
+from bot.core.text import merge_spans, shorten
 from bot.errors import QueryError
 
 if TYPE_CHECKING:
@@ -72,8 +73,14 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]+")
 
 # --- stemming -------------------------------------------------------------------------
 
+class _Stemmer(Protocol):
+    """What we use of a ``snowballstemmer`` stemmer (the library ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 (the library's name)
+
+
 _stemmer_lock = threading.Lock()  # snowball stemmer objects keep state between calls
-_stemmers: dict[str, object] = {}
+_stemmers: dict[str, _Stemmer] = {}
 
 
 def stemming_languages() -> tuple[str, ...]:
@@ -97,7 +104,7 @@ def stem(word: str, language: str) -> str:
                     f"(one of: {', '.join(snowballstemmer.algorithms())})"
                 )
             stemmer = _stemmers[language] = snowballstemmer.stemmer(language)
-        return stemmer.stemWord(word)  # type: ignore[attr-defined]
+        return stemmer.stemWord(word)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -359,10 +366,6 @@ class _Token:
     stem: bool = False
 
 
-def _snippet(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -385,7 +388,7 @@ def _tokenize(text: str) -> list[_Token]:
             start = i + (2 if c == "~" else 1)
             end = text.find('"', start)
             if end < 0:
-                raise QueryError(f"unbalanced quotes: {_snippet(text[i:])!r} is never closed with '\"'")
+                raise QueryError(f"unbalanced quotes: {shorten(text[i:], 24)!r} is never closed with '\"'")
             tokens.append(_Token("PHRASE", text[start:end], stem=c == "~"))
             i = end + 1
         else:
@@ -658,12 +661,4 @@ def highlight_spans(text: str, query: Query) -> list[tuple[int, int]]:
             for m in _HASHTAG_SPAN.finditer(text):
                 if unicodedata.normalize("NFKC", m.group(1)).casefold() == term.value:
                     spans.append((m.start(), m.end()))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
+    return merge_spans(spans)

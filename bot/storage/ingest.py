@@ -14,6 +14,13 @@ Rules kept here:
 - A story's representative is its earliest post; its custom categories are the union of its
   posts', its built-in section (``bot.stories.sections``) their majority, and it is news when
   at least half its posts are.
+- Story ids never change: a post joins the story already stored (so a story already in a
+  digest keeps its id), and why it joined is stored with it (``post_joins``). When a post
+  matches two stored stories, it joins the best match and the two are *linked*
+  (``story_links``), never merged or renumbered; only on word-level evidence (``LINK_KINDS``).
+- The in-memory index sees every stored post, also those another process wrote (an import
+  while the service runs): each batch first indexes the rows stored since the last one
+  (by rowid), so a repeat collected afterwards folds into their story.
 """
 
 from __future__ import annotations
@@ -29,30 +36,31 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
+from bot.storage.schema import POST_COLUMNS
 from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
-from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
+from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprint
 from bot.stories.sections import majority_section, section_model
 
 log = logging.getLogger(__name__)
 
 CATEGORIES_META_KEY = "categories_hash"
+# A post that also matches a second story links the two only on word-level evidence: a link
+# keeps the linked story from subscribers who had the other, so it must be as sure as a copy.
+# A retelling of both (shared names and numbers alone) joins its best story but links nothing.
+LINK_KINDS = frozenset({"forward", "copy", "similar", "containment"})
 
 
 class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
-_POST_COLUMNS = (
-    "channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, media_kind, "
-    "grouped_id, fwd_channel_id, fwd_message_id, views, forwards, story_id, categories, updated_at, "
-    "lang, news, section"
-)
+_POST_COLUMNS = ", ".join(POST_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -111,7 +119,7 @@ def prepare(post: Post, categoriser: Categoriser) -> Prepared:
     if verdict.section is not None:
         categories = (*categories, verdict.section)
     return Prepared(
-        post, text_norm, fingerprint(text_norm), hashtags, categories,
+        post, text_norm, fingerprint(text_norm, post.text), hashtags, categories,
         lang=lang, news=verdict.news, section=verdict.section,
     )
 
@@ -148,6 +156,11 @@ class Ingestor:
         self._loaded_days: set[date] = set()
         self._known_channels: set[int] = set()
         self._next_story_id: int | None = None
+        # posts.rowid up to which every stored post is in the index (or will be, when its
+        # day is loaded); None until the first batch
+        self._indexed_rowid: int | None = None
+        self._joins: list[tuple] = []  # this batch's post_joins rows
+        self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
 
     def _forget_cache(self) -> None:
         """After a rolled-back batch, in-memory state may name rows that were never stored."""
@@ -155,6 +168,7 @@ class Ingestor:
         self._loaded_days.clear()
         self._known_channels.clear()
         self._next_story_id = None
+        self._indexed_rowid = None
 
     # --- public ------------------------------------------------------------------------
 
@@ -173,12 +187,14 @@ class Ingestor:
         result = IngestResult()
         if not batch and not cursors:
             return result
-        now = to_iso(datetime.now(UTC))
+        now = to_iso(utcnow())
         try:
             with self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
+                self._catch_up()
+                self._joins, self._links = [], {}
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
                 stories: dict[int, _StoryState] = {}
@@ -187,6 +203,9 @@ class Ingestor:
                     self._ingest_one(item, existing, stories, rows, result, now)
                 self._write_posts(rows, existing_keys=set(existing))
                 self._write_stories(stories, now)
+                self._write_joins(now)
+                # every row up to here is ours (one writer at a time) and indexed
+                self._indexed_rowid = self._max_rowid()
                 if cursors:
                     self.db.conn.executemany(
                         "UPDATE channels SET last_message_id = max(last_message_id, ?) WHERE id = ?",
@@ -356,13 +375,15 @@ class Ingestor:
         self._ensure_index_covers(post.date)
         dedupe_item = DedupeItem(
             key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
-            fingerprint=item.fingerprint,
+            fingerprint=item.fingerprint, text=post.text,
         )
         story_id = self.index.find(dedupe_item)
+        join, also = self.index.last_join, self.index.last_also
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)
+            join = Join("forward")
         state = self._story_state(story_id, stories) if story_id is not None else None
-        if state is None:  # a new story (or one that retention deleted meanwhile)
+        if state is None or story_id is None:  # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
                 rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
@@ -377,6 +398,13 @@ class Ingestor:
             state.categories = _union(state.categories, custom, self.config.category_names())
             state.vote(item.section, item.news)
             result.duplicate += 1
+            # no reason only when the index already held this key (a post retention dropped)
+            self._joins.append((*post.key, story_id, join or Join("same post")))
+            for other, why in also.items():
+                if why.kind in LINK_KINDS and other != story_id and self._story_exists(other, stories):
+                    pair = (min(story_id, other), max(story_id, other))
+                    self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
+                                           f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
         rows[post.key] = _post_row(item, digest, categories, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
@@ -397,7 +425,7 @@ class Ingestor:
             f"CREATE TEMP TABLE IF NOT EXISTS post_staging AS SELECT {_POST_COLUMNS} FROM main.posts WHERE 0"
         )
         self.db.conn.executemany(
-            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * 21)})",
+            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             [row[:-1] for row in rows.values()],
         )
         self.db.execute(
@@ -432,7 +460,7 @@ class Ingestor:
             if row is None:
                 return None
             state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
+                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
                 post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self.categoriser.names],
                 news_posts=row[6], section_votes=json.loads(row[7]),
             )
@@ -459,6 +487,61 @@ class Ingestor:
             "section_votes = excluded.section_votes",
             rows,
         )
+
+    def _story_exists(self, story_id: int, stories: dict[int, _StoryState]) -> bool:
+        return story_id in stories or self.db.execute(
+            "SELECT 1 FROM stories WHERE id = ?", [story_id]
+        ).fetchone() is not None
+
+    def _write_joins(self, now: str) -> None:
+        if self._joins:
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO post_joins (channel_id, message_id, story_id, kind, score, "
+                "shared_entities, shared_numbers, joined_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (channel_id, message_id, story_id, join.kind, join.score,
+                     _json_list(join.shared_entities), _json_list(join.shared_numbers), now)
+                    for channel_id, message_id, story_id, join in self._joins
+                ],
+            )
+        if self._links:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO story_links (story_id, linked_id, reason, linked_at) VALUES (?,?,?,?)",
+                [(a, b, reason, now) for (a, b), reason in self._links.items()],
+            )
+        self._joins, self._links = [], {}
+
+    def _max_rowid(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0])
+
+    def _catch_up(self) -> None:
+        """Index the posts another process stored since our last batch (by rowid), so the
+        in-memory index sees every stored post. Runs inside the batch's transaction."""
+        # Another process may have created stories too: take the next id from the table.
+        self._next_story_id = None
+        if self._indexed_rowid is None:
+            # Rows stored so far are read when their day is first loaded.
+            self._indexed_rowid = self._max_rowid()
+            return
+        last = self._indexed_rowid
+        for row in self.db.execute(
+            "SELECT rowid, channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id, "
+            "text FROM posts WHERE rowid > ? ORDER BY rowid",
+            [last],
+        ):
+            last = max(last, row[0])
+            when = from_iso(row[3])
+            # a day not loaded yet is read whole when first needed
+            if when is None or when.date() not in self._loaded_days:
+                continue
+            if self.index.story_of((row[1], row[2])) is not None:
+                continue
+            origin = (row[5], row[6]) if row[5] is not None and row[6] is not None else None
+            self.index.add(
+                DedupeItem(key=(row[1], row[2]), date=when, text_norm=row[4], forward_origin=origin, text=row[8]),
+                row[7],
+            )
+        self._indexed_rowid = last
 
     def _new_story_id(self) -> int:
         # Story ids are handed out here (not by AUTOINCREMENT at insert time) so a whole
@@ -490,7 +573,7 @@ class Ingestor:
         start = datetime.combine(min(missing), datetime.min.time(), UTC)
         end = datetime.combine(max(missing) + timedelta(days=1), datetime.min.time(), UTC)
         for row in self.db.execute(
-            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id "
+            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id, text "
             "FROM posts WHERE date >= ? AND date < ? ORDER BY date",
             [to_iso(start), to_iso(end)],
         ):
@@ -498,7 +581,7 @@ class Ingestor:
                 continue
             origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
             self.index.add(
-                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin, text=row[7]),  # type: ignore[arg-type]  # date NOT NULL
                 row[6],
             )
         self._loaded_days.update(missing)
@@ -526,6 +609,16 @@ def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
         story_id, _json_list(categories), now, item.lang, int(item.news), item.section, hashtags,
     )
+
+
+def _describe(join: Join) -> str:
+    """A join in a few words, for a link's reason."""
+    if join.kind == "rewrite":
+        shared = ", ".join([*join.shared_entities, *join.shared_numbers])
+        return f"rewrite {join.score:.2f}" + (f": {shared}" if shared else "")
+    if join.kind in ("similar", "containment"):
+        return f"{join.kind} {join.score:.2f}"
+    return join.kind
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

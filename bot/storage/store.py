@@ -18,13 +18,16 @@ from bot.core.clock import from_iso, to_iso
 from bot.core.language import snowball_language
 from bot.core.models import Post, StoredPost, Story, channel_url
 from bot.core.normalise import words
-from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
+from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Query, Word
+from bot.storage.schema import POST_COLUMNS
 
-_POST_COLUMNS = (
-    "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
-    "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
-    "p.categories, c.username, c.title, p.lang, p.news"
+# What a StoredPost needs: the posts columns but the write path's own (normalised text,
+# hash, write time, section), then the channel's name.
+_READ = tuple(
+    name for name in POST_COLUMNS if name not in ("text_norm", "content_hash", "updated_at", "section")
 )
+_POST_COLUMNS = ", ".join(f"p.{name}" for name in _READ) + ", c.username, c.title"
+_AT = {name: i for i, name in enumerate((*_READ, "username", "title"))}
 
 
 _FTS_SAFE = re.compile(r"[a-z0-9]+")
@@ -35,14 +38,13 @@ def required_fts_terms(node: Node) -> list[str]:
     drop a match. Only plain ASCII words and prefixes qualify (for them our normaliser and
     FTS5's unicode61 tokenizer agree exactly); they are quoted, so no user text ever
     reaches FTS syntax. ``OR``, exclusions, hashtags, channels and stemmed words add none."""
-    kind = type(node)
-    if kind is Word:
+    if isinstance(node, Word):
         return [f'"{node.value}"'] if node.stem is None and _FTS_SAFE.fullmatch(node.value) else []
-    if kind is Phrase:
+    if isinstance(node, Phrase):
         return [f'"{w}"' for w in node.words if _FTS_SAFE.fullmatch(w)] if node.stems is None else []
-    if kind is Prefix:
+    if isinstance(node, Prefix):
         return [f'"{node.value}"*'] if _FTS_SAFE.fullmatch(node.value) else []
-    if kind is And:
+    if isinstance(node, And):
         return [term for child in node.children for term in required_fts_terms(child)]
     return []
 
@@ -61,25 +63,27 @@ def match_doc(
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredPost:
+    at = _AT
     post = Post(
-        channel_id=row[0],
-        message_id=row[1],
-        date=from_iso(row[2]),  # type: ignore[arg-type]
-        edited_at=from_iso(row[3]),
-        text=row[4],
-        hashtags=tuple(json.loads(row[5])),
-        links=tuple(json.loads(row[6])),
-        media_kind=row[7],
-        grouped_id=row[8],
-        forward_channel_id=row[9],
-        forward_message_id=row[10],
-        views=row[11],
-        forwards=row[12],
-        channel_username=row[15],
-        channel_title=row[16],
+        channel_id=row[at["channel_id"]],
+        message_id=row[at["message_id"]],
+        date=from_iso(row[at["date"]]),  # type: ignore[arg-type]  # posts.date is NOT NULL
+        edited_at=from_iso(row[at["edited_at"]]),
+        text=row[at["text"]],
+        hashtags=tuple(json.loads(row[at["hashtags"]])),
+        links=tuple(json.loads(row[at["links"]])),
+        media_kind=row[at["media_kind"]],
+        grouped_id=row[at["grouped_id"]],
+        forward_channel_id=row[at["fwd_channel_id"]],
+        forward_message_id=row[at["fwd_message_id"]],
+        views=row[at["views"]],
+        forwards=row[at["forwards"]],
+        channel_username=row[at["username"]],
+        channel_title=row[at["title"]],
     )
     return StoredPost(
-        post=post, story_id=row[13], categories=tuple(json.loads(row[14])), lang=row[17], news=bool(row[18])
+        post=post, story_id=row[at["story_id"]], categories=tuple(json.loads(row[at["categories"]])),
+        lang=row[at["lang"]], news=bool(row[at["news"]]),
     )
 
 
@@ -99,7 +103,8 @@ class Store:
         limit: int | None = None,
     ) -> list[StoredPost]:
         """Posts oldest first, optionally from ``since`` on and of one channel."""
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_iso(since))
@@ -192,7 +197,7 @@ class Store:
 
     def search(
         self,
-        query: Any,
+        query: Query,
         *,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -200,9 +205,12 @@ class Store:
     ) -> list[Story]:
         """Stories with a post matching ``query`` (a ``bot.query.parser.Query``), newest first.
 
-        A story matches when any of its posts matches; it is listed once.
+        A story matches when any of its posts matches; it is listed once. Of stories linked
+        to each other (a later post showed them to be one, see ``story_links``) only the
+        newest matching one is listed.
         """
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("s.last_date >= ?")
             params.append(to_iso(since))
@@ -228,19 +236,21 @@ class Store:
             doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
             if query.matches(doc):
                 seen.add(story_id)
+                seen.update(self._linked(story_id))
                 found.append(story_id)
                 if limit is not None and len(found) >= limit:
                     break
         return self.stories(found)
 
-    def counts(self) -> dict[str, int]:
-        def one(sql: str) -> int:
-            return int(self.db.execute(sql).fetchone()[0])
-
+    def _linked(self, story_id: int) -> set[int]:
+        """Stories directly linked to ``story_id``."""
         return {
-            "channels": one("SELECT count(*) FROM channels"),
-            "posts": one("SELECT count(*) FROM posts"),
-            "stories": one("SELECT count(*) FROM stories"),
+            r[0]
+            for r in self.db.execute(
+                "SELECT linked_id FROM story_links WHERE story_id = ? "
+                "UNION SELECT story_id FROM story_links WHERE linked_id = ?",
+                [story_id, story_id],
+            )
         }
 
 

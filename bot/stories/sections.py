@@ -78,6 +78,7 @@ class _WordFeatures:
         self.cache: dict[str, tuple[str, ...]] = {}
 
     def compute(self, word: str) -> tuple[str, ...]:
+        found: tuple[str, ...]
         if word.isdigit():
             found = self.NUMBER
         elif "\u0400" <= word[0] <= "\u04ff":

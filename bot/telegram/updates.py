@@ -26,11 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
+from bot.core.retry import backoff_delay, retrying
 from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
 from bot.ops.health import mark_bot_api_reachable, mark_bot_api_unreachable
 from bot.storage import subscribers as subs
@@ -39,7 +40,12 @@ from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
 from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
 from bot.telegram.sender import Sender
 
+if TYPE_CHECKING:
+    from bot.digests.delivery import DigestService
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OFFSET_KEY = "bot_update_offset"
 SORRY = "Sorry, something went wrong on my side. Please try again later."
@@ -194,7 +200,7 @@ class UpdateLoop:
                 log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
                 return
 
-    async def _until_stopped(self, call: Awaitable[Any]) -> Any:
+    async def _until_stopped(self, call: Awaitable[T]) -> T | None:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
         task = asyncio.ensure_future(call)
         stopper = asyncio.create_task(self._stop.wait())
@@ -212,32 +218,31 @@ class UpdateLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
-    def _delay(self, error: BotAPIError, failures: int) -> float:
+    def _delay(self, error: Exception, failures: int) -> float:
         if isinstance(error, RetryAfter):
             return error.retry_after
-        return min(self.max_backoff, 0.5 * 2 ** min(failures, 10))
+        return backoff_delay(failures + 1, base=0.5, cap=self.max_backoff)
 
-    async def _retrying(self, call: Callable[[], Awaitable[Any]], attempts: int | None = 5) -> Any:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int | None = 5) -> T:
         """``await call()``, retrying transient failures; ``attempts=None``: until it works
         or ``stop`` is set (then ``_Stopped``)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = await call()
-            except (NetworkError, ServerError, RetryAfter) as e:
-                if attempts is not None and attempt >= attempts:
-                    raise
-                delay = self._delay(e, attempt)
-                self._failed(e, f"Bot API call failed ({e}); retrying in {delay:.0f} s")
-                await self._pause(delay)
-                if self._stop.is_set():
-                    raise _Stopped from None
-                continue
-            self._reachable()
-            return result
 
-    def _failed(self, error: BotAPIError, message: str) -> None:
+        def noted(error: Exception, seconds: float) -> None:
+            self._failed(error, f"Bot API call failed ({error}); retrying in {seconds:.0f} s")
+
+        async def pause(seconds: float) -> None:
+            await self._pause(seconds)
+            if self._stop.is_set():
+                raise _Stopped
+
+        result = await retrying(
+            call, attempts=attempts, retry_on=(NetworkError, ServerError, RetryAfter),
+            delay=self._delay, pause=pause, on_retry=noted,
+        )
+        self._reachable()
+        return result
+
+    def _failed(self, error: Exception, message: str) -> None:
         """Log a failed call: an outage once when it starts (then at debug level), others as they come."""
         if not isinstance(error, (NetworkError, ServerError)):
             log.warning("%s", message)  # 429 and 409 say something specific each time
@@ -324,9 +329,10 @@ async def run_bot(
     """
     db = open_db(db_path)
     try:
-        service: Any = None
+        service: DigestService | None = None
 
         async def on_demand(chat_id: int) -> str | None:
+            assert service is not None  # set below, before the loop can call this
             return await service.digest_now(chat_id)
 
         app = build_bot(config, secrets, db, digest_now=digest_now or on_demand)
