@@ -277,7 +277,7 @@ def test_every_numeric_setting_declares_a_range_that_the_defaults_satisfy() -> N
 
     from bot.config import ChannelConfig
 
-    for section in (*(getattr(Config(), name) for name in SECTIONS), ChannelConfig("@x")):
+    for section in (*(getattr(Config(), name) for name in (*SECTIONS, "telegram")), ChannelConfig("@x")):
         for f in dataclasses.fields(section):
             if f.type in ("int", "float", "int | None", "float | None"):
                 assert "range" in f.metadata, f"{type(section).__name__}.{f.name} has no range"
