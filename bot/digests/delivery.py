@@ -45,9 +45,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlite_utils import Database
 
 from bot.config import Config
+from bot.core.buttons import to_markup
 from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
+from bot.digests.keyboard import digest_keyboard
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
 from bot.digests.outbox import (
     ChatState,
@@ -63,6 +65,7 @@ from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
+    apply_mutes,
     arrange,
     digest_window,
     fold_linked,
@@ -74,7 +77,7 @@ from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
-from bot.storage.subscribers import UnknownSubscriberError
+from bot.storage.subscribers import UnknownSubscriberError, mutes_of
 
 if TYPE_CHECKING:
     from apscheduler.job import Job
@@ -96,7 +99,8 @@ class SenderLike(Protocol):
     """What delivery needs of ``bot.telegram.sender.Sender``."""
 
     async def send(
-        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
+        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
+        reply_markup: dict[str, Any] | None = None, disable_notification: bool = False,
     ) -> SentLike: ...
 
 
@@ -245,8 +249,9 @@ class DigestService:
         not count as the day's scheduled one; "dry-run" writes nothing."""
         window = self._window(chat, now)
         today = local_date(now, chat.timezone)
+        mutes = mutes_of(self.db, chat.chat_id)
         selection = select_stories(
-            candidates,
+            apply_mutes(candidates, mutes) if mutes else candidates,
             matched=matched,
             already=already_given(self.db, chat.chat_id),
             window=window,
@@ -277,6 +282,7 @@ class DigestService:
             digest_id = self.outbox.store(
                 chat_id=chat.chat_id, kind="digest", parts=parts, now=now, window=window,
                 local_date=(record_date or today).isoformat() if mode == "scheduled" else None,
+                style=chat.digest_style,
             )
         if mode == "scheduled":
             self.db.execute(
@@ -376,14 +382,7 @@ class DigestService:
                     report.chats_deferred.append(chat_id)
                     return report
                 try:
-                    for seq, text in self.outbox.unsent_parts(digest_id):
-                        if self._stopping:
-                            break  # stays pending in the outbox for the next start
-                        with self._sending_part():
-                            result = await self.sender.send(chat_id, text, parse_mode="HTML", disable_preview=True)
-                            report.parts_sent += 1
-                            if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
-                                report.digests_completed += 1
+                    await self._send_parts(chat_id, digest_id, report)
                 except Forbidden:
                     cancelled = self.outbox.cancel_chat(chat_id)
                     log.info("chat %s blocked the bot: deactivated, %d pending digest(s) cancelled", chat_id, cancelled)
@@ -455,6 +454,42 @@ class DigestService:
                 task.cancel()
             await asyncio.gather(*stuck, return_exceptions=True)
             return False
+
+    async def _send_parts(self, chat_id: int, digest_id: int, report: DeliveryReport) -> None:
+        """Send a claimed digest's unsent parts in order: the buttons go under the last part; a
+        compact digest of several parts goes as its first page with ◀ ▶ (the others are
+        shown by editing that message), so it is complete once that one message is sent."""
+        info = self.outbox.info(digest_id)
+        unsent = self.outbox.unsent_parts(digest_id)
+        if info is None or not unsent:
+            return
+        last = info.pages - 1
+        if self._stopping:
+            return  # stays pending in the outbox for the next start
+        if info.style == "compact" and info.pages > 1 and unsent[0][0] == 0:
+            markup = to_markup(digest_keyboard(digest_id, page=0, pages=info.pages))
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
+                    disable_notification=info.silent,
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
+                    report.digests_completed += 1
+            return
+        for seq, text in unsent:
+            if self._stopping:
+                return  # the rest stays pending in the outbox for the next start
+            under: dict[str, Any] | None = to_markup(digest_keyboard(digest_id)) if seq == last else None
+            # Sent and marked as one unit that a graceful stop waits for (stop_sending).
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
+                    disable_notification=info.silent,
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
+                    report.digests_completed += 1
 
     async def deliver_pending(
         self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None

@@ -72,7 +72,13 @@ class Highlighter:
             if docs is None:
                 docs = self._docs[story.id] = post_docs(story)
             self._spans[key] = (
-                highlight_spans(story.representative.post.text or "", query) if story_matches(query, docs) else None
+                highlight_spans(
+                    story.representative.post.text or "",
+                    query,
+                    language=snowball_language(story.representative.lang),
+                )
+                if story_matches(query, docs)
+                else None
             )
         return self._spans[key]
 

@@ -16,8 +16,8 @@ Importance: within each section stories are listed most important first. The sco
 channels told the story (the strongest signal), posts how many posts it has, and engagement
 a fraction below 1 that grows with the views and forwards the source reported (0 when it
 gave none); among equal scores the story with the newest post comes first. A digest of more
-than ``TOP_AFTER`` stories opens with up to ``TOP_COUNT`` "Top stories": the highest scored
-stories told by more than one channel, across categories; they are not repeated below.
+than ``TOP_AFTER`` stories opens with up to ``TOP_COUNT`` "Top stories": the highest scored stories across categories
+(those told by the most channels, since channels weigh most); they are not repeated below.
 
 When a digest would list more than ``max_stories``, the most important are kept and the rest
 are only counted in the header.
@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.models import Story
+from bot.core.models import Mutes, Story
 
 OTHER = "Other"
 TOP = "Top stories"
@@ -154,7 +154,7 @@ def arrange(
     ranked = by_importance(stories)
     top: list[Story] = []
     if len(ranked) > top_after:
-        top = [s for s in ranked if channel_count(s) > 1][:top_count]
+        top = ranked[:top_count]
     chosen = {s.id for s in top}
     sections = group_sections([s for s in ranked if s.id not in chosen], category_order)
     return ([(TOP, top)] if top else []) + sections
@@ -220,3 +220,22 @@ def group_sections(stories: Sequence[Story], category_order: Sequence[str]) -> l
         buckets[section_of(story, category_order)].append(story)
     ordered = [name for name in category_order if name != OTHER] + [OTHER]
     return [(name, buckets[name]) for name in ordered if buckets[name]]
+
+
+def apply_mutes(stories: Sequence[Story], mutes: Mutes) -> list[Story]:
+    """``stories`` as a chat that muted things sees them: muted stories left out, posts of
+    muted channels taken out of the rest, and a story only muted channels told left out.
+
+    A story another channel also told still comes, told by that channel (its post becomes
+    the representative), so muting a noisy channel never hides news from the others."""
+    if not mutes:
+        return list(stories)
+    kept: list[Story] = []
+    for story in stories:
+        if story.id in mutes.stories:
+            continue
+        posts = tuple(sp for sp in story.posts if sp.post.channel_id not in mutes.channels)
+        if not posts:
+            continue
+        kept.append(story if len(posts) == len(story.posts) else replace(story, posts=posts))
+    return kept

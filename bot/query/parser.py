@@ -626,16 +626,23 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
 _HASHTAG_SPAN = re.compile(r"(?<![\w#])#(\w+)", re.UNICODE)
 
 
-def highlight_spans(text: str, query: Query) -> list[tuple[int, int]]:
+def highlight_spans(text: str, query: Query, *, language: str | None = None) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans of ``text`` (the original, not normalised) where
-    the query's positive terms occur, for bolding in a digest."""
+    the query's positive terms occur, for bolding in a digest.
+
+    ``language`` is the snowball language of the text (the post's detected language), so
+    ``~word`` terms are stemmed as the matcher stems them (``MatchDoc.language``); None: the
+    query's configured language, as before."""
     terms = query.positive_terms()
     if not terms:
         return []
     tokens = _word_spans(text)
-    toks = [t[0] for t in tokens]
+    toks = tuple(t[0] for t in tokens)
     spans: list[tuple[int, int]] = []
     stem_cache: dict[str, tuple[str, ...]] = {}
+    seq: tuple[str, ...]
+    want: str | None
+    run: tuple[str, ...] | None
 
     def stems(language: str) -> tuple[str, ...]:
         if language not in stem_cache:
@@ -644,14 +651,22 @@ def highlight_spans(text: str, query: Query) -> list[tuple[int, int]]:
 
     for term in terms:
         if isinstance(term, Word):
-            seq = toks if term.language is None else stems(term.language)
-            want = term.value if term.language is None else term.stem
+            if term.language is None:
+                seq, want = toks, term.value
+            else:
+                in_language = language or term.language
+                seq = stems(in_language)
+                want = term.stem if in_language == term.language else stem_in(term.value, in_language)
             spans.extend((tokens[i][1], tokens[i][2]) for i, w in enumerate(seq) if w == want)
         elif isinstance(term, Prefix):
             spans.extend((s, e) for w, s, e in tokens if w.startswith(term.value))
         elif isinstance(term, Phrase):
-            seq = toks if term.language is None else stems(term.language)
-            run = term.words if term.language is None else term.stems
+            if term.language is None:
+                seq, run = toks, term.words
+            else:
+                in_language = language or term.language
+                seq = stems(in_language)
+                run = term.stems if in_language == term.language else stems_in(term.words, in_language)
             assert run is not None
             k = len(run)
             for i in range(len(seq) - k + 1):

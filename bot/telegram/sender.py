@@ -4,7 +4,8 @@
     result = await sender.send(chat_id, html_text)          # -> SendResult
     result.message_id                                       # Telegram's id of the message
 
-``send(chat_id, text, *, parse_mode="HTML", disable_preview=True) -> SendResult`` is the
+``send(chat_id, text, *, parse_mode="HTML", disable_preview=True, reply_markup=None,
+disable_notification=False) -> SendResult`` is the
 stable entry point (digest delivery calls it). It is safe to call from many tasks at once.
 
 What it guarantees:
@@ -53,7 +54,8 @@ class MessageAPI(Protocol):
     """What the sender needs from ``bot.telegram.botapi.BotAPI``."""
 
     async def send_message(
-        self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...
+        self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...,
+        disable_notification: bool | None = ..., reply_markup: dict[str, Any] | None = ...,
     ) -> dict[str, Any]: ...
 
 
@@ -133,16 +135,27 @@ class Sender:
         return self._paused_until
 
     async def send(
-        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
+        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
+        reply_markup: dict[str, Any] | None = None, disable_notification: bool = False,
     ) -> SendResult:
-        """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error."""
+        """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error.
+
+        ``reply_markup`` (an InlineKeyboardMarkup) and ``disable_notification`` go to Telegram as
+        they are; only the fake APIs of old tests lack them, so they are passed only when set."""
+        extra: dict[str, Any] = {}
+        if reply_markup is not None:
+            extra["reply_markup"] = reply_markup
+        if disable_notification:
+            extra["disable_notification"] = True
         attempt = 0
         body, mode, fallback = text, parse_mode, False
         while True:
             attempt += 1
             await self._wait_turn(chat_id)
             try:
-                message = await self._api.send_message(chat_id, body, parse_mode=mode, disable_preview=disable_preview)
+                message = await self._api.send_message(
+                    chat_id, body, parse_mode=mode, disable_preview=disable_preview, **extra
+                )
             except RetryAfter as e:
                 self.stats.rate_limited += 1
                 self._pause(e.retry_after)

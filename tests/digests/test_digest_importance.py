@@ -126,10 +126,24 @@ def test_over_ten_stories_open_with_top_stories_listed_once(db: Any) -> None:
     assert "Economy" not in text, "both bank stories are top stories: their section is empty"
 
 
+def test_over_ten_single_channel_stories_still_open_with_the_top_three(db: Any) -> None:
+    """Eleven stories each told by one channel: the digest still opens with three top stories,
+    those with the most posts (the next signal after channels)."""
+    subscribe(db, 34, "election")
+    posts = [post(1, 500 + i, 6, f"Election note {i}\nCandidate {i} toured district {i} today.") for i in range(10)]
+    posts += [post(1, 520 + k, 5 - k * 0.1, "Turnout record\nA record 71% voted in the election.") for k in range(3)]
+    Ingestor(db, CONFIG).ingest(posts)
+    stories = digest_to_json(dry_run(db, 34))["stories"]
+    assert len(stories) == 11
+    assert [s["section"] for s in stories[:3]] == [TOP] * 3
+    assert TOP not in {s["section"] for s in stories[3:]}
+    assert stories[0]["channels"] == 1 and stories[0]["score"] == max(s["score"] for s in stories)
+
+
 def test_ten_stories_or_fewer_have_no_top_section(db: Any) -> None:
     subscribe(db, 33, "election")
     posts = [post(1, 300 + i, 5, f"Election note {i}\nCandidate {i} toured district {i}.") for i in range(9)]
-    posts += [post(c, 400, 4, "Election day set\nThe vote is on 2 June.") for c in (2, 3)]
+    posts += [post(c, 400, 4, "Election day set\nThe election commission set the vote for 2 June.") for c in (2, 3)]
     Ingestor(db, CONFIG).ingest(posts)
     shape = digest_to_json(dry_run(db, 33))
     assert len(shape["stories"]) == 10

@@ -72,7 +72,7 @@ def test_subscribe_with_an_emoji_subscribes_to_the_words(tmp_path: Path) -> None
 def test_stored_posts_are_renormalised_and_searchable_after_upgrade(tmp_path: Path) -> None:
     """A database written before the change gets its normalised text and search index fixed once."""
     db = open_db(tmp_path / "old.sqlite", migrate=False)
-    MIGRATIONS.apply(db, stop_before="0009_invisible_characters")
+    MIGRATIONS.apply(db, stop_before="0010_invisible_characters")
     now = datetime.now(UTC)
     Ingestor(db, Config()).ingest([
         Post(channel_id=3, message_id=1, date=now - timedelta(hours=1), text="A zero\u200dwidth story",

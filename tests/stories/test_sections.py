@@ -17,14 +17,15 @@ from bot.config import CategoryConfig, Config, load_config
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import SECTIONS, Post, StoredPost, Story
 from bot.core.normalise import normalise
+from bot.digests.matching import highlights_for
 from bot.digests.selection import Window, select_stories
 from bot.errors import ConfigError
 from bot.query.matcher import SubscriptionIndex
-from bot.query.parser import MatchDoc, parse_query
+from bot.query.parser import MatchDoc, highlight_spans, parse_query
 from bot.storage import subscribers
 from bot.storage.ingest import Ingestor
 from bot.storage.store import Store
-from bot.stories.sections import LABELS, MODEL_PATH, NOT_NEWS, majority_section, section_model
+from bot.stories.sections import LABELS, MODEL_PATH, NOT_NEWS, features, majority_section, section_model
 from bot.telegram.commands import CommandHandler
 
 ROOT = Path(__file__).parent.parent.parent
@@ -85,6 +86,47 @@ def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None
     assert tuple(data["labels"]) == LABELS and MODEL_PATH.stat().st_size < 10 * 1024 * 1024
 
 
+def test_scores_are_the_weights_of_the_training_features() -> None:
+    """The packed, per-chunk cached scoring adds exactly the weights of ``features`` (what the
+    trainer counts), however often the cache has seen the text's chunks."""
+    model = section_model()
+    texts = [
+        "Oil prices fell 4% as OPEC+ agreed to raise output; oil, oil and the rouble weakened!",
+        "Нефть подешевела на 4%: «Газпром» и «Роснефть» упали, нефть дешевеет, нефть... Почему?",
+        "Subscribe subscribe subscribe @chan t.me/chan",
+    ]
+    for text in texts * 2:
+        norm = normalise(text)
+        expected = [bias + sum(model.weights[f][k] for f in features(norm) if f in model.weights)
+                    for k, bias in enumerate(model.bias)]
+        assert model.scores(norm) == pytest.approx(expected, abs=1e-9)
+    model.forget()
+    assert model.scores(normalise(texts[0])) == pytest.approx(
+        [b + sum(model.weights[f][k] for f in features(normalise(texts[0])) if f in model.weights)
+         for k, b in enumerate(model.bias)], abs=1e-9)
+
+
+def _texts(path: Path) -> set[str]:
+    return {line.partition("\t")[2].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_evaluation_set_is_apart_from_what_the_model_learns() -> None:
+    """eval.*.tsv: at least 300 posts per language over all eight labels, none of them in the
+    training files, the dev split or the posts the templates make."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from train_sections import LABEL_NAMES, generated, read_labelled
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    data = ROOT / "datasets" / "sections"
+    learned = {normalise(t) for path in [*data.glob("train*.tsv"), *data.glob("dev.*.tsv")] for t in _texts(path)}
+    learned |= {normalise(text) for _, text in generated(data)}
+    for lang in ("en", "ru"):
+        rows = read_labelled(data / f"eval.{lang}.tsv")
+        assert len(rows) >= 300 and {label for label, _ in rows} == set(LABEL_NAMES.values())
+        assert not {normalise(text) for _, text in rows} & learned
+
+
 # --- language ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -94,6 +136,9 @@ def test_shipped_model_is_what_the_training_script_makes(tmp_path: Path) -> None
     ("Уряд оголосив про нові заходи підтримки малого бізнесу в понеділок.", "uk"),
     ("Die Regierung hat am Montag neue Maßnahmen zur Unterstützung kleiner Unternehmen angekündigt.", "de"),
     ("🔥🔥🔥 123", "und"),
+    # Typographic quotes and dashes: not ASCII, no Cyrillic; English words still counted.
+    ("“It’s the end of an era” — the club said of the coach’s departure, which was expected.", "en"),
+    ("Le gouvernement a annoncé «de nouvelles mesures» pour les petites entreprises — lundi.", "fr"),
 ])
 def test_language_detection(text: str, code: str) -> None:
     assert detect_language(text) == code
@@ -124,6 +169,24 @@ def test_stemmed_terms_use_each_posts_language() -> None:
         assert set(matched[10]) == {"ru"} and set(matched[20]) == {"en"} and set(matched[30]) == {"ru"}
     # A post of unknown language is stemmed in the configured language, as before.
     assert parse_query("~sanctions", language="english").matches(unknown)
+
+
+def test_highlighting_stems_in_the_posts_language() -> None:
+    """The digest bolds the Russian forms of ~закон in a Russian post and the English forms of
+    ~sanctions in an English one, whatever [query] language says, as the matcher matches them."""
+    ru_text = "Депутаты приняли законы о выборах"
+    en_text = "Lawmakers sanctioned the elections"
+    for configured in ("english", "russian"):
+        law = parse_query("~закон", stemming=False, language=configured)
+        sanction = parse_query("~sanctions", stemming=False, language=configured)
+        phrase = parse_query('~"приняли закон"', stemming=False, language=configured)
+        assert [ru_text[s:e] for s, e in highlight_spans(ru_text, law, language="russian")] == ["законы"]
+        assert [en_text[s:e] for s, e in highlight_spans(en_text, sanction, language="english")] == ["sanctioned"]
+        assert [ru_text[s:e] for s, e in highlight_spans(ru_text, phrase, language="russian")] == ["приняли законы"]
+    # The digest path: the representative post's stored language decides.
+    story = Story(id=1, posts=(StoredPost(post=post(1, ru_text), story_id=1, lang="ru"),))
+    law = parse_query("~закон", stemming=False, language="english")
+    assert highlights_for([story], [law]) == {1: [(ru_text.index("законы"), ru_text.index("законы") + 6)]}
 
 
 # --- config --------------------------------------------------------------------------------
