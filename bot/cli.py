@@ -89,7 +89,9 @@ class _Group(click.Group):
         except TgdigestError as e:
             raise click.ClickException(str(e)) from None
         except sqlite3.DatabaseError as e:
-            raise click.ClickException(f"database error: {e}") from None
+            app = ctx.obj
+            path = app.db_path if isinstance(app, AppContext) else None
+            raise click.ClickException(database_error_line(path, e)) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -98,6 +100,18 @@ class _Group(click.Group):
             if isinstance(app, AppContext):
                 for close in reversed(app.closers):
                     close()
+
+
+def database_error_line(path: Path | None, error: sqlite3.DatabaseError) -> str:
+    """One line for a database error: which file, what SQLite said, what to check."""
+    where = f"{path}: " if path is not None else ""
+    message = str(error)
+    hint = ""
+    if "readonly" in message or "read-only" in message:
+        hint = " (tgdigest needs write access to the file and to its directory, for the -wal and -shm files)"
+    elif "locked" in message:
+        hint = " (another process holds it: a running `tgdigest run`, or a tool with it open)"
+    return f"{where}database error: {message}{hint}"
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -1,10 +1,13 @@
 """Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
 
-A large export is read and prepared (JSON streaming, normalise, hash, categorise: no
-database needed) in a worker process while this process dedupes and stores the batches it
-receives, so both cores work. Small files are imported in-process: starting a worker costs
-more than it saves. Either way the same ``Ingestor`` stores the same batches, one
-transaction each, and the result is identical.
+Large exports are read and prepared (JSON streaming, normalise, hash, categorise: no
+database needed) in worker processes, one file each in turn, while this process dedupes and
+stores the batches it receives in file order. Small files are imported in-process: starting
+a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
+batches, one transaction each, and the result is identical. Workers die with this process
+(also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
+of a killed import outlives it; importing again completes it (re-imported posts are
+unchanged, never doubled).
 
 One bad message never loses the rest: it is reported as an ``ImportProblem``. A file that
 is not an export (or breaks off) is reported on the ``FileImport`` after everything read
@@ -13,10 +16,12 @@ before the break has been stored.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue
-import threading
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -26,7 +31,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.core.models import Post
-from bot.errors import ImportFormatError
+from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
 from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare
 from bot.stories.categorise import Categoriser
@@ -110,9 +115,11 @@ def import_exports(
         elif kind == "progress":
             if on_progress is not None:
                 on_progress(done_before + payload)
-        elif kind in ("error", "end"):
+        elif kind in ("error", "broken", "end"):
             if kind == "error":
                 report.error = report.error or payload
+            elif kind == "broken":
+                report.error = report.error or f"{payload}; {report.result.total} messages before it were stored"
             report.seconds = time.perf_counter() - started
             yield report
 
@@ -159,19 +166,25 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
     """
     batch: list[Prepared] = []
     progress: list[int] = []
-    for item in read_export(path, username=username, on_progress=progress.append):
-        if isinstance(item, Post):
-            batch.append(preparer.prepare(item))
-            if len(batch) >= batch_size:
-                yield "batch", batch
-                batch = []
-                if progress:
-                    yield "progress", progress[-1]
-                    progress.clear()
-        elif isinstance(item, ImportProblem):
-            yield "problem", item
-        elif not isinstance(item, ExportHeader):
-            raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    try:
+        for item in read_export(path, username=username, on_progress=progress.append):
+            if isinstance(item, Post):
+                batch.append(preparer.prepare(item))
+                if len(batch) >= batch_size:
+                    yield "batch", batch
+                    batch = []
+                    if progress:
+                        yield "progress", progress[-1]
+                        progress.clear()
+            elif isinstance(item, ImportProblem):
+                yield "problem", item
+            elif not isinstance(item, ExportHeader):
+                raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    except ExportBrokenOff:
+        # Every message read completely before the break is stored, the partial batch too.
+        if batch:
+            yield "batch", batch
+        raise
     if batch:
         yield "batch", batch
     if progress:
@@ -181,13 +194,15 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
 def _events(
     paths: list[tuple[int, Path]], config: Config, *, username: str | None, batch_size: int
 ) -> Iterator[Event]:
-    """Every file's events between ("start", i) and ("end", i) or ("error", message); ``i``
-    is the file's index in the whole import."""
+    """Every file's events between ("start", i) and ("end", i), ("broken", message) or
+    ("error", message); ``i`` is the file's index in the whole import."""
     preparer = RepeatCache(Categoriser.from_config(config))
     for i, path in paths:
         yield "start", i
         try:
             yield from _file_events(path, preparer, username=username, batch_size=batch_size)
+        except ExportBrokenOff as e:
+            yield "broken", str(e)
         except ImportFormatError as e:
             yield "error", str(e)
         else:
@@ -228,30 +243,50 @@ def _unpack(rows: list[tuple]) -> list[Prepared]:
     ]
 
 
-def _worker(
-    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any
-) -> None:
-    """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
-    _exit_with_parent()
-    try:
-        for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
-            out.put((kind, _pack(payload) if kind == "batch" else payload))
-    except Exception as e:  # reported in the parent, which has the logging and the exit code
-        out.put(("crash", f"{type(e).__name__}: {e}"))
-    out.put(("done", None))
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_CHECK_SECONDS = 1.0
 
 
-def _exit_with_parent() -> None:
-    """End this worker once its parent is gone: a parent killed outright (SIGKILL: no
-    clean-up ran) leaves it blocked on a full queue, or at exit on a pipe nobody reads."""
-    parent = os.getppid()
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker end when the importing process dies, even by SIGKILL.
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and for the
+    moment before prctl took effect, ``_put`` notices the new parent pid.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the portable check still works
+            pass
+    if os.getppid() != parent_pid:
         os._exit(1)
 
-    threading.Thread(target=watch, name="tgdigest-import-watch", daemon=True).start()
+
+def _put(out: Any, event: Event, parent_pid: int) -> None:
+    """Put on the bounded queue, giving up (and exiting) if the parent is gone meanwhile."""
+    while True:
+        try:
+            out.put(event, timeout=_PARENT_CHECK_SECONDS)
+            return
+        except queue.Full:
+            if os.getppid() != parent_pid:
+                # No reader is left: exit without joining the queue's feeder thread,
+                # which would wait forever on the full pipe.
+                os._exit(1)
+
+
+def _worker(
+    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any, parent_pid: int
+) -> None:
+    """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
+    _die_with_parent(parent_pid)
+    try:
+        for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
+            _put(out, (kind, _pack(payload) if kind == "batch" else payload), parent_pid)
+    except Exception as e:  # reported in the parent, which has the logging and the exit code
+        _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
+    _put(out, ("done", None), parent_pid)
 
 
 def _events_in_workers(
@@ -266,7 +301,7 @@ def _events_in_workers(
     channels = [context.Queue(maxsize=depth) for _ in range(workers)]
     processes = [
         context.Process(
-            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k]),
+            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid()),
             name=f"tgdigest-import-{k + 1}", daemon=True,
         )
         for k in range(workers)
@@ -276,7 +311,7 @@ def _events_in_workers(
     try:
         for position in range(len(paths)):
             k = position % workers
-            # One file's events: its "start" up to its "end" or "error".
+            # One file's events: its "start" up to its "end", "broken" or "error".
             while True:
                 kind, payload = _next_event(channels[k], processes[k])
                 if kind == "done":  # a worker ends only after its files' ends: a bug if not
@@ -284,7 +319,7 @@ def _events_in_workers(
                 if kind == "crash":
                     raise RuntimeError(f"reading the exports failed: {payload}")
                 yield kind, (_unpack(payload) if kind == "batch" else payload)
-                if kind in ("end", "error"):
+                if kind in ("end", "broken", "error"):
                     break
     finally:
         for process in processes:

@@ -1,8 +1,9 @@
 """Text normalisation for matching and dedupe (display always uses the original text).
 
 ``normalise`` folds what differs between copies of the same post but carries no meaning:
-Unicode compatibility forms (NFKC), case (casefold), typographic quotes and dashes, emoji
-and decorative symbols, URL spelling, whitespace. ``words`` splits normalised text into the
+Unicode compatibility forms (NFKC), invisible characters (soft hyphens, zero-width
+characters: removed), case (casefold), typographic quotes and dashes, emoji and decorative
+symbols, URL spelling, whitespace. ``words`` splits normalised text into the
 tokens the query language matches as whole words, in any script.
 """
 
@@ -22,6 +23,13 @@ _QUOTES = str.maketrans(
         "\u2026": "...", "\u00a0": " ", "\u2022": " ", "\u00b7": " ",
     }
 )
+
+# Invisible format characters that keyboards, editors and copy-paste leave inside words: soft
+# hyphen, zero-width space/non-joiner/joiner, word joiner, byte order mark. They are removed
+# (not turned into spaces), so "zero\u200dwidth" is the one word "zerowidth", in queries and
+# in posts alike.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 
 _URL = re.compile(r"(?:https?://|www\.|\bt\.me/)[^\s<>\"']+", re.IGNORECASE)
 # A word: letters/digits of any script, joined by inner apostrophes or hyphens is *not*
@@ -73,9 +81,19 @@ def normalise_url(url: str) -> str:
     return url.casefold()
 
 
+def strip_invisible(text: str) -> str:
+    """``text`` without soft hyphens, zero-width characters, word joiners and BOMs."""
+    return text if text.isascii() else text.translate(_DROP_INVISIBLE)
+
+
+def strip_decorations(text: str) -> str:
+    """``text`` with emoji and decorative symbols replaced by spaces (everything else kept)."""
+    return text if text.isascii() else _UNUSUAL.sub(lambda m: _strip_decorations(m.group(0)), text)
+
+
 def normalise(text: str) -> str:
     """Return ``text`` folded for comparison; idempotent: normalise(normalise(t)) == normalise(t)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = strip_invisible(unicodedata.normalize("NFKC", text))
     if "://" in text or "www." in text or "t.me/" in text:
         text = _URL.sub(lambda m: " " + normalise_url(m.group(0)) + " ", text)
     if not text.isascii():  # ASCII has no typographic quotes and no decorations
@@ -94,5 +112,5 @@ def extract_hashtags(text: str) -> tuple[str, ...]:
     """Hashtags in ``text``, casefolded, without ``#``, first occurrence order, no repeats."""
     if "#" not in text and "\ufe5f" not in text and "\uff03" not in text:  # NFKC folds those two to "#"
         return ()
-    found = (m.group(1).casefold() for m in _HASHTAG.finditer(unicodedata.normalize("NFKC", text)))
+    found = (m.group(1).casefold() for m in _HASHTAG.finditer(strip_invisible(unicodedata.normalize("NFKC", text))))
     return tuple(dict.fromkeys(found))

@@ -220,3 +220,31 @@ def test_a_killed_import_leaves_no_worker_behind(tmp_path: Path) -> None:
     for pid in left:  # clean up before failing, so a regression does not leak processes
         os.kill(pid, signal.SIGKILL)
     assert not left
+
+
+def _truncated_export(tmp_path: Path, count: int, fraction: float) -> tuple[Path, int]:
+    """An export of ``count`` messages cut at ``fraction`` of its bytes, and how many messages end before the cut."""
+    messages = [{"id": i, "type": "message", "date_unixtime": str(1_750_000_000 + 60 * i),
+                 "text": f"Dispatch {i} from the summit"} for i in range(1, count + 1)]
+    text = json.dumps({"name": "c", "type": "public_channel", "id": 79, "messages": messages})
+    cut = int(len(text) * fraction)
+    complete = sum(1 for i in range(1, count + 1) if text.find(f'"Dispatch {i} from the summit"}}') + 40 < cut)
+    path = tmp_path / "broken.json"
+    path.write_text(text[:cut])
+    return path, complete
+
+
+def test_every_message_before_the_break_is_stored_and_the_error_is_one_line(tmp_path: Path) -> None:
+    """The partial last batch is stored too; the error names file, where reading stopped and the count stored."""
+    for parallel in (False, True):
+        path, complete = _truncated_export(tmp_path, 2500, 0.83)
+        db = open_db(tmp_path / f"{parallel}.sqlite")
+        report = import_export(path, Ingestor(db, CONFIG), batch_size=1000, parallel=parallel)
+        stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+        last_id = db.execute("SELECT max(message_id) FROM posts").fetchone()[0]
+        assert stored == report.result.new == complete == last_id, parallel
+        assert report.error is not None and "\n" not in report.error
+        assert str(path) in report.error
+        assert f"after message {last_id}" in report.error and f"byte {path.stat().st_size}" in report.error
+        assert f"{stored} messages before it were stored" in report.error
+        db.close()
