@@ -57,7 +57,6 @@ from bot.digests.outbox import (
     already_given,
     chat_state,
     schedulable_chats,
-    write_transaction,
 )
 from bot.digests.render import Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
@@ -75,6 +74,7 @@ from bot.digests.selection import (
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.db import write_transaction
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError, mutes_of
