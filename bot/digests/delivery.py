@@ -34,6 +34,7 @@ a chat that never sent /start) and ``bot.telegram.botapi.Unauthorized``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -56,7 +57,6 @@ from bot.digests.outbox import (
     already_given,
     chat_state,
     schedulable_chats,
-    write_transaction,
 )
 from bot.digests.render import Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
@@ -74,6 +74,7 @@ from bot.digests.selection import (
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.db import write_transaction
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError, mutes_of
@@ -198,6 +199,11 @@ class DigestService:
         self.outbox = Outbox(db, owner=owner)
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._tick_lock = asyncio.Lock()
+        # Graceful stop: no part is started once stopping; the parts in flight may finish.
+        self._stopping = False
+        self._sending: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # --- building ---
 
@@ -306,6 +312,8 @@ class DigestService:
         """``build_due`` that lets the event loop run (the bot answering) every few chats."""
         report = TickReport()
         for i, _ in enumerate(self._build_steps(now or self.now(), report), 1):
+            if self._stopping:
+                break  # the rest are still due at the next start
             if i % chats_per_step == 0:
                 await asyncio.sleep(0)
         return report
@@ -405,6 +413,48 @@ class DigestService:
                 self.outbox.release(digest_id)
         return report
 
+    @contextlib.contextmanager
+    def _sending_part(self) -> Iterator[None]:
+        """Count this task as sending one part (what ``stop_sending`` waits for)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._sending.add(task)
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._sending.discard(task)
+            if not self._sending:
+                self._idle.set()
+
+    async def stop_sending(self, *, timeout: float) -> bool:
+        """Graceful stop: start no new part and let the parts in flight finish and be marked
+        sent, for at most ``timeout`` seconds; a send still going then is cancelled (it stays
+        pending and goes out after the next start). True if all finished in time.
+
+        Cancelling a request Telegram has already received is what would send a part twice;
+        waiting here is what prevents it. (A SIGKILL cannot wait: then at most the one part in
+        flight per chat goes out again after the restart.)
+        """
+        self._stopping = True
+
+        async def quiet() -> None:
+            await self._idle.wait()
+            async with self._tick_lock:  # a tick that was building stops at its next chat
+                pass
+            await self._idle.wait()
+
+        try:
+            await asyncio.wait_for(quiet(), timeout=timeout)
+            return True
+        except TimeoutError:
+            stuck = list(self._sending)
+            log.warning("stopping: %d digest part(s) still sending after %.0f s; left pending", len(stuck), timeout)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+            return False
+
     async def _send_parts(self, chat_id: int, digest_id: int, report: DeliveryReport) -> None:
         """Send a claimed digest's unsent parts in order: the buttons go under the last part; a
         compact digest of several parts goes as its first page with ◀ ▶ (the others are
@@ -414,25 +464,32 @@ class DigestService:
         if info is None or not unsent:
             return
         last = info.pages - 1
+        if self._stopping:
+            return  # stays pending in the outbox for the next start
         if info.style == "compact" and info.pages > 1 and unsent[0][0] == 0:
             markup = to_markup(digest_keyboard(digest_id, page=0, pages=info.pages))
-            result = await self.sender.send(
-                chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
-                disable_notification=info.silent,
-            )
-            report.parts_sent += 1
-            if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
-                report.digests_completed += 1
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
+                    disable_notification=info.silent,
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
+                    report.digests_completed += 1
             return
         for seq, text in unsent:
+            if self._stopping:
+                return  # the rest stays pending in the outbox for the next start
             under: dict[str, Any] | None = to_markup(digest_keyboard(digest_id)) if seq == last else None
-            result = await self.sender.send(
-                chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
-                disable_notification=info.silent,
-            )
-            report.parts_sent += 1
-            if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
-                report.digests_completed += 1
+            # Sent and marked as one unit that a graceful stop waits for (stop_sending).
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
+                    disable_notification=info.silent,
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
+                    report.digests_completed += 1
 
     async def deliver_pending(
         self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None
@@ -459,6 +516,8 @@ class DigestService:
     async def tick(self) -> TickReport:
         """The scheduled job: store what is due, then send everything pending (resumes after a crash)."""
         async with self._tick_lock:
+            if self._stopping:
+                return TickReport()
             now = self.now()
             if self._started_at is None:
                 self._started_at = now
