@@ -63,10 +63,16 @@ class QueryConfig:
 class BotConfig:
     admins: tuple[int, ...] = ()
     max_subscriptions: int = 50
-    global_rate: float = 30.0  # messages per second over all chats
+    # Messages in any 1-second window over all chats: one under Telegram's ~30/s, so request
+    # latency jitter cannot make Telegram count 31 in one of its seconds.
+    global_rate: float = 29.0
     per_chat_rate: float = 1.0  # messages per second to one chat
     poll_timeout: int = 30  # getUpdates long-poll seconds
     max_retries: int = 5
+    # Telegram's paid broadcast (``allow_paid_broadcast``, billed in Stars): digest parts go
+    # out at up to ``paid_broadcast_rate`` messages/s instead of ``global_rate``.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: float = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,12 +250,15 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
         "collect.page_size": config.collect.page_size,
         "bot.global_rate": config.bot.global_rate,
         "bot.per_chat_rate": config.bot.per_chat_rate,
+        "bot.paid_broadcast_rate": config.bot.paid_broadcast_rate,
         "dedupe.window_days": config.dedupe.window_days,
         "digest.tick_seconds": config.digest.tick_seconds,
     }
     for key, value in positive.items():
         if value <= 0:
             problems.append(f"{label}: {key}: must be greater than 0")
+    if config.bot.paid_broadcast_rate > 1000:
+        problems.append(f"{label}: bot.paid_broadcast_rate: Telegram allows at most 1000 paid messages/s")
     if not 0 < config.dedupe.similarity <= 1:
         problems.append(f"{label}: dedupe.similarity: must be between 0 and 1")
     seen_handles: set[str] = set()

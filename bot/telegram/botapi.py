@@ -187,12 +187,15 @@ class BotAPI:
         parse_mode: str | None = "HTML",
         disable_preview: bool = True,
         disable_notification: bool | None = None,
+        allow_paid_broadcast: bool = False,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": parse_mode}
         if disable_preview:
             params["link_preview_options"] = {"is_disabled": True}
         if disable_notification:
             params["disable_notification"] = True
+        if allow_paid_broadcast:
+            params["allow_paid_broadcast"] = True  # up to 1,000 msg/s, billed in Stars
         result = await self.call("sendMessage", params)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise ServerError("sendMessage did not return a Message", method="sendMessage")

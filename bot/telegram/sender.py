@@ -4,17 +4,29 @@
     result = await sender.send(chat_id, html_text)          # -> SendResult
     result.message_id                                       # Telegram's id of the message
 
-``send(chat_id, text, *, parse_mode="HTML", disable_preview=True) -> SendResult`` is the
-stable entry point (digest delivery calls it). It is safe to call from many tasks at once.
+``send(chat_id, text, *, parse_mode="HTML", disable_preview=True, priority=Priority.REPLY,
+paid_broadcast=False) -> SendResult`` is the stable entry point (digest delivery calls it).
+It is safe to call from many tasks at once.
 
 What it guarantees:
 
-- Rate: at most ``global_rate`` messages/s over all chats and ``per_chat_rate`` per chat.
-  Messages are spaced evenly (no bursts), in the order ``send`` was called.
-- 429 Too Many Requests: *all* sending pauses for ``retry_after``; then the message is retried.
+- Priority: waiting messages are let out highest priority first -- command replies
+  (``Priority.REPLY``, the default), then alerts, then digest parts -- so a user's ``/start``
+  never queues behind a broadcast: it waits at most for the messages already on the wire.
+- Rate: at most ``global_rate`` messages in any 1-second window over all chats (default 29,
+  one under Telegram's ~30/s, so request latency jitter cannot push 31 into some second of
+  Telegram's clock), spaced evenly, and ``per_chat_rate`` per chat. The window counts the
+  messages Telegram accepted or that are still in flight: a failed request (5xx, network
+  error, 429) gives its slot back.
+- 429 Too Many Requests: all sending pauses for ``retry_after`` (Telegram's word), and the
+  pace drops (x ``slowdown``) then creeps back by ``recovery`` messages/s every second up to
+  ``global_rate`` (AIMD): after a 429 the sender does not go straight back to the rate that
+  tripped it.
+- Paid broadcast: ``paid_broadcast=True`` sends with Telegram's ``allow_paid_broadcast``
+  (billed in Stars) in a lane of its own paced at ``paid_rate`` (up to 1,000/s); only when
+  the operator set ``[bot] paid_broadcast = true``.
 - 5xx and network errors: retried with exponential backoff (``backoff`` doubling, at most
   ``max_backoff`` seconds), ``max_retries`` attempts in all; then the last error is raised.
-  A failed attempt gives its rate slot back (Telegram counts only messages it accepted).
 - 403 Forbidden (the user blocked the bot): ``on_blocked(chat_id)`` runs (it deactivates the
   subscriber) and ``Forbidden`` is raised at once; never retried.
 - 400 "can't parse entities": resent once as plain text (tags stripped, entities decoded),
@@ -32,13 +44,17 @@ The clock and sleep are injected so tests run in virtual time.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import html
 import inspect
+import itertools
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Protocol
 
 from bot.config import BotConfig
@@ -47,13 +63,23 @@ from bot.errors import BadRequest, BotAPIError, Forbidden, NetworkError, RetryAf
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?>")
+WINDOW_SECONDS = 1.0  # Telegram's limits are "per second": we count any 1-second window
+
+
+class Priority(IntEnum):
+    """Which waiting message goes first (lower first)."""
+
+    REPLY = 0  # answers to commands: a user is waiting
+    ALERT = 1  # instant alerts
+    DIGEST = 2  # digest parts: a broadcast, minutes long at scale
 
 
 class MessageAPI(Protocol):
     """What the sender needs from ``bot.telegram.botapi.BotAPI``."""
 
     async def send_message(
-        self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...
+        self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...,
+        allow_paid_broadcast: bool = ...,
     ) -> dict[str, Any]: ...
 
 
@@ -83,15 +109,85 @@ OnBlocked = Callable[[int], Awaitable[None] | None]
 OnError = Callable[[int, BotAPIError], Awaitable[None] | None]
 
 
+@dataclass(slots=True)
+class Pace:
+    """One lane's global pace: even spacing at the current rate, at most ``floor(rate)``
+    sends in any 1-second window, and AIMD after a 429.
+
+    The window holds the start time of every send that is in flight or was accepted; a send
+    that failed is taken out again (``refund``), since Telegram counts only what it accepted.
+    """
+
+    ceiling: float  # the configured rate, messages/s
+    slowdown: float = 0.75  # rate multiplier after a 429
+    recovery: float = 1.0  # messages/s regained per second without a 429
+    rate: float = 0.0
+    next_at: float = 0.0
+    changed_at: float = 0.0
+    window: deque[float] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.rate = self.rate or self.ceiling
+
+    def current_rate(self, now: float) -> float:
+        if self.rate < self.ceiling:
+            self.rate = min(self.ceiling, self.rate + self.recovery * max(0.0, now - self.changed_at))
+        self.changed_at = now
+        return self.rate
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time the next send may start."""
+        while self.window and self.window[0] <= now - WINDOW_SECONDS:
+            self.window.popleft()
+        limit = max(1, int(self.current_rate(now) + 1e-9))
+        at = self.next_at
+        if len(self.window) >= limit:
+            at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
+        return at
+
+    def take(self, now: float) -> float:
+        self.window.append(now)
+        self.next_at = now + 1.0 / self.rate
+        return now
+
+    def refund(self, stamp: float, now: float) -> None:
+        """A send started at ``stamp`` delivered nothing: its window slot and spacing come back."""
+        try:
+            self.window.remove(stamp)
+        except ValueError:
+            return  # already out of the window
+        self.next_at = max(now, self.next_at - 1.0 / self.rate)
+
+    def slow_down(self, now: float) -> None:
+        self.rate = max(1.0, self.current_rate(now) * self.slowdown)
+        self.changed_at = now
+
+
+@dataclass(slots=True)
+class _Waiter:
+    priority: int
+    seq: int
+    chat_id: int
+    pace: Pace
+    granted: asyncio.Future[float]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.priority, self.seq)
+
+
 class Sender:
-    """Rate-limited, retrying sender over a Bot API client (see module docstring)."""
+    """Rate-limited, prioritised, retrying sender over a Bot API client (see module docstring)."""
 
     def __init__(
         self,
         api: MessageAPI,
         *,
-        global_rate: float = 30.0,
+        global_rate: float = 29.0,
         per_chat_rate: float = 1.0,
+        paid_rate: float = 1000.0,
+        slowdown: float = 0.75,
+        recovery: float = 1.0,
         max_retries: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
@@ -101,10 +197,13 @@ class Sender:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if global_rate <= 0 or per_chat_rate <= 0:
+        if global_rate <= 0 or per_chat_rate <= 0 or paid_rate <= 0:
             raise ValueError("send rates must be greater than 0")
+        if not 0 < slowdown <= 1 or recovery <= 0:
+            raise ValueError("slowdown must be in (0, 1] and recovery greater than 0")
         self._api = api
-        self._global_interval = 1.0 / global_rate
+        self.pace = Pace(global_rate, slowdown=slowdown, recovery=recovery)
+        self.paid_pace = Pace(paid_rate, slowdown=slowdown, recovery=recovery * paid_rate / global_rate)
         self._chat_interval = 1.0 / per_chat_rate
         self._max_retries = max(1, max_retries)
         self._backoff = backoff
@@ -114,8 +213,10 @@ class Sender:
         self._on_error = on_error
         self._clock = clock
         self._sleep = sleep
-        self._lock = asyncio.Lock()
-        self._next_global = 0.0
+        self._waiters: list[_Waiter] = []  # sorted by (priority, arrival)
+        self._seq = itertools.count()
+        self._wake: asyncio.Event | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
         self._next_chat: dict[int, float] = {}
         self._paused_until = 0.0
         self.stats = SendStats()
@@ -124,7 +225,7 @@ class Sender:
     def from_config(cls, api: MessageAPI, config: BotConfig, **options: Any) -> Sender:
         return cls(
             api, global_rate=config.global_rate, per_chat_rate=config.per_chat_rate,
-            max_retries=config.max_retries, **options,
+            paid_rate=config.paid_broadcast_rate, max_retries=config.max_retries, **options,
         )
 
     @property
@@ -132,21 +233,41 @@ class Sender:
         """Clock time before which nothing is sent (after a 429)."""
         return self._paused_until
 
+    @property
+    def waiting(self) -> int:
+        """Messages waiting for their turn."""
+        return len(self._waiters)
+
     async def send(
-        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = "HTML",
+        disable_preview: bool = True,
+        priority: Priority = Priority.REPLY,
+        paid_broadcast: bool = False,
     ) -> SendResult:
         """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error."""
         attempt = 0
         body, mode, fallback = text, parse_mode, False
+        pace = self.paid_pace if paid_broadcast else self.pace
+        extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid_broadcast else {}
         while True:
             attempt += 1
-            await self._wait_turn(chat_id)
+            stamp = await self._turn(chat_id, priority, pace)
             try:
-                message = await self._api.send_message(chat_id, body, parse_mode=mode, disable_preview=disable_preview)
+                message = await self._api.send_message(
+                    chat_id, body, parse_mode=mode, disable_preview=disable_preview, **extra
+                )
             except RetryAfter as e:
                 self.stats.rate_limited += 1
+                self._refund(chat_id, pace, stamp)
+                pace.slow_down(self._clock())
                 self._pause(e.retry_after)
-                log.warning("Telegram rate limit: all sending paused for %s s", e.retry_after)
+                log.warning(
+                    "Telegram rate limit: all sending paused for %s s, then %.1f msg/s", e.retry_after, pace.rate
+                )
                 if attempt >= self._max_retries or e.retry_after > self._max_retry_after:
                     await self._failed(chat_id, e)
                     raise
@@ -171,7 +292,7 @@ class Sender:
                 await self._failed(chat_id, e)
                 raise
             except (ServerError, NetworkError) as e:
-                self._refund(chat_id)
+                self._refund(chat_id, pace, stamp)
                 if attempt >= self._max_retries:
                     await self._failed(chat_id, e)
                     raise
@@ -186,33 +307,79 @@ class Sender:
                 self.stats.sent += 1
                 return SendResult(chat_id, int(message["message_id"]), attempt, fallback)
 
-    async def _wait_turn(self, chat_id: int) -> None:
-        """Sleep until this message may go: its slot in both rates, and no 429 pause."""
-        while True:
-            async with self._lock:
-                now = self._clock()
-                at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0), self._paused_until)
-                self._next_global = at + self._global_interval
-                self._next_chat[chat_id] = at + self._chat_interval
+    # --- whose turn it is ---
+
+    async def _turn(self, chat_id: int, priority: int, pace: Pace) -> float:
+        """Wait until this message may start; return its stamp in ``pace``'s window."""
+        granted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(int(priority), next(self._seq), chat_id, pace, granted)
+        bisect.insort(self._waiters, waiter, key=lambda w: w.order)
+        if self._dispatcher is None or self._dispatcher.done() or self._wake is None:
+            self._wake = asyncio.Event()
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="sender-dispatch")
+        self._wake.set()
+        try:
+            return await granted
+        except asyncio.CancelledError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif granted.done() and not granted.cancelled():
+                pace.refund(granted.result(), self._clock())
+            raise
+
+    async def _dispatch(self) -> None:
+        """Let waiting messages out one at a time: the first in priority order whose chat and
+        lane are free now; otherwise sleep until one is (or a new message arrives)."""
+        assert self._wake is not None
+        while self._waiters:
+            now = self._clock()
+            wake_at = float("inf")
+            chosen: _Waiter | None = None
+            for waiter in self._waiters:
+                if waiter.granted.done():
+                    continue  # cancelled; removed by its task
+                at = max(self._paused_until, self._next_chat.get(waiter.chat_id, 0.0), waiter.pace.ready_at(now))
+                if at <= now:
+                    chosen = waiter
+                    break
+                wake_at = min(wake_at, at)
+            if chosen is not None:
+                self._waiters.remove(chosen)
+                self._next_chat[chosen.chat_id] = now + self._chat_interval
                 if len(self._next_chat) > 10_000:
                     self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
-            if at > now:
-                await self._sleep(at - now)
-            # A 429 may have arrived while we slept: then wait for the pause like everyone.
-            if self._clock() >= self._paused_until:
-                return
+                chosen.granted.set_result(chosen.pace.take(now))
+                continue
+            self._wake.clear()
+            if wake_at == float("inf"):
+                await self._wake.wait()
+                continue
+            await self._sleep_or_wake(wake_at - now)
 
-    def _refund(self, chat_id: int) -> None:
-        """Give back the slot of a request that delivered nothing (5xx, network error).
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        """Sleep ``seconds`` (the injected sleep), cut short when a new message arrives."""
+        assert self._wake is not None
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                if not task.done():
+                    task.cancel()
+
+    def _refund(self, chat_id: int, pace: Pace, stamp: float) -> None:
+        """Give back the slot of a request that delivered nothing (5xx, network error, 429).
 
         Telegram's limits count messages it accepted; without this, a 5% error rate would cost
-        5% of the throughput. At worst two later messages share an instant, a burst Telegram
-        allows.
+        5% of the throughput.
         """
         now = self._clock()
-        self._next_global = max(now, self._next_global - self._global_interval)
+        pace.refund(stamp, now)
         if chat_id in self._next_chat:
             self._next_chat[chat_id] = max(now, self._next_chat[chat_id] - self._chat_interval)
+        if self._wake is not None:
+            self._wake.set()
 
     def _pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
