@@ -75,6 +75,10 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+# The sender's priorities (bot.telegram.sender.Priority, a layer above): command replies 0.
+ALERT_PRIORITY = 1
+DIGEST_PRIORITY = 2
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -84,7 +88,8 @@ class SenderLike(Protocol):
     """What delivery needs of ``bot.telegram.sender.Sender``."""
 
     async def send(
-        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True
+        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
+        priority: int = ..., paid_broadcast: bool = False,
     ) -> Any: ...
 
 
@@ -344,9 +349,18 @@ class DigestService:
                     log.info("digest %s is being sent by another process; left to it", digest_id)
                     report.chats_deferred.append(chat_id)
                     return report
+                kind = self.outbox.kind(digest_id)
+                # Alerts go ahead of digest parts in the sender (command replies ahead of both);
+                # only digests are broadcasts that may be paid for.
+                options: dict[str, Any] = (
+                    {"priority": ALERT_PRIORITY} if kind == "alert"
+                    else {"priority": DIGEST_PRIORITY, "paid_broadcast": self.config.bot.paid_broadcast}
+                )
                 try:
                     for seq, text in self.outbox.unsent_parts(digest_id):
-                        result = await self.sender.send(chat_id, text, parse_mode="HTML", disable_preview=True)
+                        result = await self.sender.send(
+                            chat_id, text, parse_mode="HTML", disable_preview=True, **options
+                        )
                         report.parts_sent += 1
                         if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
                             report.digests_completed += 1
@@ -441,11 +455,17 @@ class DigestService:
         return await self.deliver_pending(digest_ids=ids)
 
     def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
-        """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
+        """Add the tick job to an APScheduler ``AsyncIOScheduler``: once at start, then every
+        ``tick_seconds`` on the clock's multiples of it (:00 each minute by default), so a
+        digest due at 09:00 is built at 09:00:00, not up to a tick later."""
+        tick = self.config.digest.tick_seconds
+        start = utcnow()
+        aligned = datetime.fromtimestamp(start.timestamp() // tick * tick, UTC)
         return scheduler.add_job(
             self.tick,
             "interval",
-            seconds=self.config.digest.tick_seconds,
+            seconds=tick,
+            start_date=aligned,
             id=job_id,
             max_instances=1,
             coalesce=True,

@@ -146,6 +146,11 @@ class Outbox:
             params += ids
         return [(r[0], r[1]) for r in self.db.execute(sql + " ORDER BY id", params)]
 
+    def kind(self, digest_id: int) -> str | None:
+        """``"digest"`` or ``"alert"`` (None: no such digest)."""
+        row = self.db.execute("SELECT kind FROM digests WHERE id = ?", [digest_id]).fetchone()
+        return str(row[0]) if row else None
+
     def is_pending(self, digest_id: int) -> bool:
         row = self.db.execute("SELECT status FROM digests WHERE id = ?", [digest_id]).fetchone()
         return bool(row) and row[0] == "pending"

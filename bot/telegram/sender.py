@@ -111,20 +111,24 @@ OnError = Callable[[int, BotAPIError], Awaitable[None] | None]
 
 @dataclass(slots=True)
 class Pace:
-    """One lane's global pace: even spacing at the current rate, at most ``floor(rate)``
-    sends in any 1-second window, and AIMD after a 429.
+    """One lane's global pace: consecutive sends at least ``1/rate`` apart, at most
+    ``floor(rate)`` in any 1-second window, and AIMD after a 429.
 
-    The window holds the start time of every send that is in flight or was accepted; a send
-    that failed is taken out again (``refund``), since Telegram counts only what it accepted.
+    Both count only the sends that are in flight or were accepted: the window holds their
+    start times, and a send that failed is taken out again (``refund``), since Telegram
+    counts only what it accepted -- the next send may then start as if the failed one had
+    never been made. The even spacing is what absorbs the network's latency jitter: at
+    29/s, 31 sends span 1.03 s, so Telegram sees no 31 in one of its seconds unless their
+    latencies differ by more than 34 ms.
     """
 
     ceiling: float  # the configured rate, messages/s
     slowdown: float = 0.75  # rate multiplier after a 429
     recovery: float = 1.0  # messages/s regained per second without a 429
     rate: float = 0.0
-    next_at: float = 0.0
     changed_at: float = 0.0
     window: deque[float] = field(default_factory=deque)
+    credit: int = 0  # failed sends whose slots are still to be made up
 
     def __post_init__(self) -> None:
         self.rate = self.rate or self.ceiling
@@ -139,24 +143,34 @@ class Pace:
         """The earliest time the next send may start."""
         while self.window and self.window[0] <= now - WINDOW_SECONDS:
             self.window.popleft()
+        if not self.window:
+            self.credit = 0
+            return now
         limit = max(1, int(self.current_rate(now) + 1e-9))
-        at = self.next_at
+        # A failed send's slot is made up by closing the gap to half an interval, once.
+        at = self.window[-1] + (0.5 if self.credit else 1.0) / self.rate
         if len(self.window) >= limit:
             at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
         return at
 
     def take(self, now: float) -> float:
-        self.window.append(now)
-        self.next_at = now + 1.0 / self.rate
-        return now
+        """Count a send starting now; returns its stamp (for ``refund``)."""
+        due = self.ready_at(now)
+        # A turn that came a moment late (a sleep overshoots by a millisecond or two) keeps
+        # its place in the schedule, or those delays would add up to several percent of
+        # the rate; after a longer stall the schedule starts afresh from now.
+        stamp = due if 0 <= now - due < 0.5 / self.rate else now
+        self.window.append(stamp)
+        self.credit = max(0, self.credit - 1)
+        return stamp
 
     def refund(self, stamp: float, now: float) -> None:
-        """A send started at ``stamp`` delivered nothing: its window slot and spacing come back."""
+        """A send stamped ``stamp`` delivered nothing: it no longer counts."""
         try:
             self.window.remove(stamp)
         except ValueError:
             return  # already out of the window
-        self.next_at = max(now, self.next_at - 1.0 / self.rate)
+        self.credit += 1
 
     def slow_down(self, now: float) -> None:
         self.rate = max(1.0, self.current_rate(now) * self.slowdown)
