@@ -34,8 +34,9 @@ a chat that never sent /start) and ``bot.telegram.botapi.Unauthorized``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -50,12 +51,15 @@ from bot.digests.matching import Highlighter, story_docs, subscription_queries
 from bot.digests.outbox import (
     ChatState,
     Outbox,
+    StoredDigest,
     already_given,
+    already_given_many,
     chat_state,
+    chat_states,
     schedulable_chats,
     write_transaction,
 )
-from bot.digests.render import Part, render_digest
+from bot.digests.render import BlockCache, Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
 from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
@@ -68,12 +72,17 @@ from bot.digests.selection import (
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
+from bot.storage.db import open_db
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# Due chats built per write transaction: bounds the memory of a tick's rendered digests
+# and how long the service's own writes (parts marked sent) can wait for the write lock.
+BUILD_BATCH = 100
 
 # The sender's priorities (bot.telegram.sender.Priority, a layer above): command replies 0.
 ALERT_PRIORITY = 1
@@ -207,30 +216,23 @@ class DigestService:
         now = now or self.now()
         return [c for c in schedulable_chats(self.db) if self._due(c, now) is not None]
 
-    def _build(
+    def _draft(
         self,
         chat: ChatState,
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: set[int],
+        matched: Collection[int],
+        already: Collection[int],
         queries: Sequence[Query],
-        mode: str,
-        record_date: date | None = None,
         highlighter: Highlighter | None = None,
+        blocks: BlockCache | None = None,
     ) -> BuiltDigest:
-        """Select, render and (unless ``mode == "dry-run"``) store one chat's digest.
-
-        ``mode``: "scheduled" records the local date (today's digest is done) even when
-        empty; "now" (/digest, ``tgdigest digest``) stores only a non-empty digest and does
-        not count as the day's scheduled one; "dry-run" writes nothing."""
+        """Select and render one chat's digest (pure: nothing is read or written)."""
         window = self._window(chat, now)
         today = local_date(now, chat.timezone)
         selection = select_stories(
-            candidates,
-            matched=matched,
-            already=already_given(self.db, chat.chat_id),
-            window=window,
+            candidates, matched=matched, already=already, window=window,
             max_stories=self.config.digest.max_stories,
         )
         parts: tuple[Part, ...] = ()
@@ -243,27 +245,39 @@ class DigestService:
                     highlights=(highlighter or Highlighter()).for_chat(selection.stories, queries),
                     snippet_length=self.config.digest.snippet_length,
                     omitted=selection.omitted,
+                    blocks=blocks,
                 )
             )
-        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone)
-        if mode == "dry-run":
+        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone)
+
+    def _build(
+        self,
+        chat: ChatState,
+        *,
+        now: datetime,
+        candidates: Sequence[Story],
+        matched: Collection[int],
+        queries: Sequence[Query],
+        mode: str,
+    ) -> BuiltDigest:
+        """Select, render and (unless ``mode == "dry-run"``) store one chat's digest.
+
+        ``mode``: "now" (/digest, ``tgdigest digest``) stores only a non-empty digest and does
+        not count as the day's scheduled one; "dry-run" writes nothing. (Scheduled digests
+        are built in batches: ``_build_batches``.)"""
+        built = self._draft(
+            chat, now=now, candidates=candidates, matched=matched,
+            already=already_given(self.db, chat.chat_id), queries=queries,
+        )
+        if mode == "dry-run" or not built.parts:
             return built
-        digest_id: int | None = None
-        if parts:
-            digest_id = self.outbox.store(
-                chat_id=chat.chat_id, kind="digest", parts=parts, now=now, window=window,
-                local_date=(record_date or today).isoformat() if mode == "scheduled" else None,
-            )
-        if mode == "scheduled":
-            self.db.execute(
-                "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
-                [to_iso(window.end), (record_date or today).isoformat(), chat.chat_id],
-            )
-        elif parts:
-            self.db.execute(
-                "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(window.end), chat.chat_id]
-            )
-        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id)
+        digest_id = self.outbox.store(
+            chat_id=chat.chat_id, kind="digest", parts=built.parts, now=now, window=built.window, local_date=None,
+        )
+        self.db.execute(
+            "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(built.window.end), chat.chat_id]
+        )
+        return dataclasses.replace(built, digest_id=digest_id)
 
     def _candidates(self, chats: Sequence[ChatState], now: datetime) -> tuple[list[Story], list[tuple[int, list[MatchDoc]]]]:
         start = min(self._window(c, now).start for c in chats)
@@ -271,48 +285,119 @@ class DigestService:
         return stories, story_docs(stories)
 
     def build_due(self, now: datetime | None = None) -> TickReport:
-        """Store the digests due at ``now`` in the outbox (no sending). Each chat is one
-        transaction that re-checks it is still due, so a repeated tick builds nothing twice."""
+        """Store the digests due at ``now`` in the outbox (no sending), on this connection.
+        Each batch is one transaction that re-checks its chats are still due, so a repeated
+        tick builds nothing twice."""
         report = TickReport()
-        for _ in self._build_steps(now or self.now(), report):
-            pass
+        self._build_batches(self.db, now or self.now(), report)
         return report
 
-    async def build_due_async(self, now: datetime | None = None, *, chats_per_step: int = 50) -> TickReport:
-        """``build_due`` that lets the event loop run (the bot answering) every few chats."""
+    async def build_due_async(
+        self, now: datetime | None = None, *, on_batch: Callable[[list[int]], None] | None = None
+    ) -> TickReport:
+        """``build_due`` in a worker thread with its own connection, so the event loop (the
+        bot answering, parts going out) keeps running. ``on_batch(chat_ids)`` is called on
+        the event loop after each batch is committed. (A ``:memory:`` database has no second
+        connection: it is built here, blocking the loop; that is only ever a test.)"""
+        now = now or self.now()
         report = TickReport()
-        for i, _ in enumerate(self._build_steps(now or self.now(), report), 1):
-            if i % chats_per_step == 0:
-                await asyncio.sleep(0)
+        path = _db_file(self.db)
+        if path is None:
+            self._build_batches(self.db, now, report, on_batch=on_batch)
+            return report
+        loop = asyncio.get_running_loop()
+
+        def committed(chat_ids: list[int]) -> None:  # on the worker thread
+            if on_batch is not None:
+                loop.call_soon_threadsafe(on_batch, chat_ids)
+
+        def work() -> None:
+            db = open_db(path, migrate=False)
+            try:
+                # The service's own writes (parts marked sent) come between our batches.
+                db.execute("PRAGMA busy_timeout=30000")
+                self._build_batches(db, now, report, on_batch=committed)
+            finally:
+                db.close()
+
+        await asyncio.to_thread(work)
         return report
 
-    def _build_steps(self, now: datetime, report: TickReport) -> Iterator[None]:
-        chats = self.due_chats(now)
+    def _build_batches(
+        self,
+        db: Database,
+        now: datetime,
+        report: TickReport,
+        *,
+        on_batch: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        """Build every digest due at ``now``: one matching pass over the due chats' candidate
+        stories, then ``BUILD_BATCH`` chats at a time: select and render (reads only), then
+        one short write transaction that re-checks each chat is still due and that nothing
+        it lists was reserved meanwhile (else selects again), stores the batch's digests with
+        executemany, and records the day's digest as done."""
+        chats = [c for c in schedulable_chats(db) if self._due(c, now) is not None]
         if not chats:
             return
-        stories, docs = self._candidates(chats, now)
-        queries = subscription_queries(self.db, self.config, [c.chat_id for c in chats])
+        start = min(self._window(c, now).start for c in chats)
+        stories = Store(db).stories_between(start, now)
+        queries = subscription_queries(db, self.config, [c.chat_id for c in chats])
         index = SubscriptionIndex(
             (sub_id, chat_id, q) for chat_id, subs in queries.items() for sub_id, q in subs
         )
-        matched = index.match(docs) if docs else {}
-        highlighter = Highlighter({story_id: list(d) for story_id, d in docs})
-        for chat in chats:
-            yield None
-            with write_transaction(self.db):
-                fresh = chat_state(self.db, chat.chat_id)
-                due = self._due(fresh, now) if fresh is not None and fresh.active and not fresh.paused else None
-                if fresh is None or due is None:
-                    continue
-                built = self._build(
-                    fresh, now=now, candidates=stories, matched=matched.get(chat.chat_id, set()),
-                    queries=[q for _, q in queries.get(chat.chat_id, [])], mode="scheduled", record_date=due,
-                    highlighter=highlighter,
+        matched, by_tree = index.match_with_queries(story_docs(stories)) if stories else ({}, {})
+        highlighter = Highlighter(matched=by_tree)
+        blocks: BlockCache = {}  # rendered stories, shared by this tick's digests
+        by_id = {s.id: s for s in stories}
+        min_story_id = min(by_id, default=0)
+        outbox = Outbox(db)
+        for first in range(0, len(chats), BUILD_BATCH):
+            batch = chats[first : first + BUILD_BATCH]
+            ids = [c.chat_id for c in batch]
+            given = already_given_many(db, ids, min_story_id=min_story_id)
+
+            def draft(chat: ChatState, already: Collection[int]) -> BuiltDigest:
+                mine = matched.get(chat.chat_id, frozenset())
+                # Only the chat's matched stories, not every candidate of the tick: a chat
+                # matches a few percent of them.
+                candidates = [by_id[i] for i in mine]
+                return self._draft(
+                    chat, now=now, candidates=candidates, matched=mine,
+                    already=already, queries=[q for _, q in queries.get(chat.chat_id, [])],
+                    highlighter=highlighter, blocks=blocks,
                 )
-            if built.digest_id is not None:
-                report.built.append(built.digest_id)
-            else:
-                report.empty.append(chat.chat_id)
+
+            if len(blocks) > 50_000:
+                blocks.clear()  # memory stays bounded however many chats are due
+            drafts = {c.chat_id: draft(c, given[c.chat_id]) for c in batch}
+            with write_transaction(db):
+                fresh = chat_states(db, ids)
+                given_now = already_given_many(db, ids, min_story_id=min_story_id)
+                to_store: list[tuple[BuiltDigest, date]] = []
+                for chat in batch:
+                    state = fresh.get(chat.chat_id)
+                    due = self._due(state, now) if state is not None and state.active and not state.paused else None
+                    if state is None or due is None:
+                        continue  # built by another process, paused or gone meanwhile
+                    built = drafts[chat.chat_id]
+                    if state != chat or given_now[chat.chat_id] != given[chat.chat_id]:
+                        built = draft(state, given_now[chat.chat_id])  # changed meanwhile
+                    to_store.append((built, due))
+                stored = outbox.store_many(
+                    [
+                        StoredDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat())
+                        for b, due in to_store if b.parts
+                    ],
+                    now=now,
+                )
+                db.conn.executemany(
+                    "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
+                    [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due in to_store],
+                )
+            report.built.extend(stored)
+            report.empty.extend(b.chat_id for b, _ in to_store if not b.parts)
+            if on_batch is not None and stored:
+                on_batch([b.chat_id for b, _ in to_store if b.parts])
         if report.built or report.empty:
             log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
 
@@ -395,29 +480,78 @@ class DigestService:
         return report
 
     async def deliver_pending(
-        self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None
+        self,
+        *,
+        chat_ids: Iterable[int] | None = None,
+        digest_ids: Iterable[int] | None = None,
+        skip_chats: Collection[int] = (),
     ) -> DeliveryReport:
-        """Send every pending part (of these chats/digests), each chat's in order, chats in parallel."""
-        by_chat: dict[int, list[int]] = {}
-        for digest_id, chat_id in self.outbox.pending(chat_ids=chat_ids, digest_ids=digest_ids):
-            by_chat.setdefault(chat_id, []).append(digest_id)
+        """Send every pending part (of these chats/digests, not of ``skip_chats``), each chat's
+        in order, chats in parallel."""
+        work: asyncio.Queue[tuple[int, list[int]] | None] = asyncio.Queue()
+        for chat_id, ids in _by_chat(self.outbox.pending(chat_ids=chat_ids, digest_ids=digest_ids)).items():
+            if chat_id not in skip_chats:
+                work.put_nowait((chat_id, ids))
+        work.put_nowait(None)
         report = DeliveryReport()
-        if not by_chat:
-            return report
-        semaphore = asyncio.Semaphore(self.concurrency)
+        await self._send_from(work, report)
+        return report
 
-        async def one(chat_id: int, ids: list[int]) -> DeliveryReport:
-            async with semaphore:
-                return await self._deliver_chat(chat_id, ids)
+    async def _send_from(self, work: asyncio.Queue[tuple[int, list[int]] | None], report: DeliveryReport) -> None:
+        """``concurrency`` workers send the chats queued in ``work`` until its ``None``; the
+        first error that is not a chat's own (``Unauthorized``, a bug) is raised once the
+        workers have stopped taking new chats."""
+        errors: list[BaseException] = []
 
-        for result in await asyncio.gather(*(one(c, ids) for c, ids in by_chat.items())):
-            report.merge(result)
+        async def worker() -> None:
+            while True:
+                item = await work.get()
+                if item is None:
+                    work.put_nowait(None)  # for the other workers
+                    return
+                if errors:
+                    continue
+                try:
+                    report.merge(await self._deliver_chat(*item))
+                except BaseException as e:
+                    errors.append(e)  # raised below, after the other workers stop
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        if errors:
+            raise errors[0]
+
+    async def _build_and_send(self, now: datetime, *, sent_to: set[int]) -> TickReport:
+        """Build the due digests in a worker thread and send each batch as soon as it is
+        committed, while the next batches are built; the chats sent to are added to ``sent_to``."""
+        batches: asyncio.Queue[list[int] | None] = asyncio.Queue()
+        work: asyncio.Queue[tuple[int, list[int]] | None] = asyncio.Queue()
+        build = asyncio.ensure_future(self.build_due_async(now, on_batch=batches.put_nowait))
+        build.add_done_callback(lambda _: batches.put_nowait(None))
+
+        async def feed() -> None:
+            while (chat_ids := await batches.get()) is not None:
+                # Every pending digest of these chats, oldest first, so a chat's older
+                # unsent digest (after a crash) still goes before the new one.
+                for chat_id, ids in _by_chat(self.outbox.pending(chat_ids=chat_ids)).items():
+                    sent_to.add(chat_id)
+                    work.put_nowait((chat_id, ids))
+            work.put_nowait(None)
+
+        delivery = DeliveryReport()
+        try:
+            await asyncio.gather(feed(), self._send_from(work, delivery))
+        finally:
+            if not build.done():
+                await asyncio.wait({build})
+        report = build.result()
+        report.delivery = delivery
         return report
 
     # --- entry points ---
 
     async def tick(self) -> TickReport:
-        """The scheduled job: store what is due, then send everything pending (resumes after a crash)."""
+        """The scheduled job: store what is due (sending each batch as soon as it is stored),
+        then send everything else pending (resumes after a crash)."""
         async with self._tick_lock:
             now = self.now()
             if self._started_at is None:
@@ -427,8 +561,11 @@ class DigestService:
                 and not self._collected
                 and now - self._started_at < self.wait_for_collection
             )
-            report = TickReport() if waiting else await self.build_due_async(now)
-            report.delivery = await self.deliver_pending()
+            sent_to: set[int] = set()
+            report = TickReport() if waiting else await self._build_and_send(now, sent_to=sent_to)
+            # Then the rest of the outbox; a chat already tried this tick (deferred after
+            # Telegram kept failing) waits for the next one.
+            report.delivery.merge(await self.deliver_pending(skip_chats=sent_to))
             return report
 
     async def send_now(self, chat_id: int) -> BuiltDigest:
@@ -476,6 +613,22 @@ class DigestService:
 
 
 # --- `tgdigest digest` ------------------------------------------------------------------------
+
+def _by_chat(pending: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    """``(digest_id, chat_id)`` pairs grouped per chat, order kept."""
+    by_chat: dict[int, list[int]] = {}
+    for digest_id, chat_id in pending:
+        by_chat.setdefault(chat_id, []).append(digest_id)
+    return by_chat
+
+
+def _db_file(db: Database) -> str | None:
+    """The file of ``db``'s main database; None for an in-memory one."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or None
+    return None
+
 
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
     """The ``tgdigest digest --format json`` shape: chat, stories (post objects, representative

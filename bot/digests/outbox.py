@@ -38,6 +38,17 @@ class ChatState:
     last_digest_local_date: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    """A digest to store with ``Outbox.store_many``."""
+
+    chat_id: int
+    kind: str
+    parts: Sequence[Part]
+    window: Window | None = None
+    local_date: str | None = None
+
+
 @contextmanager
 def write_transaction(db: Database) -> Iterator[None]:
     """One write transaction that takes the write lock at once (``BEGIN IMMEDIATE``), so a
@@ -80,6 +91,32 @@ def schedulable_chats(db: Database) -> list[ChatState]:
         "AND EXISTS (SELECT 1 FROM subscriptions x WHERE x.chat_id = s.chat_id) ORDER BY chat_id"
     ).fetchall()
     return [_chat_state(r) for r in rows]
+
+
+def chat_states(db: Database, chat_ids: Sequence[int]) -> dict[int, ChatState]:
+    """``chat_state`` of many chats, a query per 500."""
+    found: dict[int, ChatState] = {}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {_CHAT_COLUMNS} FROM subscribers WHERE chat_id IN ({marks})", chunk):
+            found[row[0]] = _chat_state(row)
+    return found
+
+
+def already_given_many(db: Database, chat_ids: Sequence[int], *, min_story_id: int = 0) -> dict[int, set[int]]:
+    """``already_given`` of many chats, a query per 500; only story ids >= ``min_story_id``
+    (the oldest candidate: older deliveries cannot collide with it)."""
+    found: dict[int, set[int]] = {c: set() for c in chat_ids}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for chat_id, story_id in db.execute(
+            f"SELECT chat_id, story_id FROM deliveries WHERE chat_id IN ({marks}) AND story_id >= ?",
+            [*chunk, min_story_id],
+        ):
+            found[chat_id].add(story_id)
+    return found
 
 
 def already_given(db: Database, chat_id: int) -> set[int]:
@@ -131,6 +168,33 @@ class Outbox:
                     [chat_id, story_id, digest_id, kind, seq],
                 )
         return digest_id
+
+    def store_many(self, digests: Sequence[StoredDigest], *, now: datetime) -> list[int]:
+        """``store`` for many digests at once (executemany); ids in order. Call inside
+        ``write_transaction``."""
+        ids: list[int] = []
+        parts: list[tuple[int, int, str]] = []
+        deliveries: list[tuple[int, int, int, str, int]] = []
+        stamp = to_iso(now)
+        for d in digests:
+            cursor = self.db.execute(
+                "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date) "
+                "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+                [d.chat_id, d.kind, stamp,
+                 to_iso(d.window.start) if d.window else None, to_iso(d.window.end) if d.window else None,
+                 d.local_date],
+            )
+            digest_id = int(cursor.lastrowid or 0)
+            ids.append(digest_id)
+            for seq, part in enumerate(d.parts):
+                parts.append((digest_id, seq, part.text))
+                deliveries.extend((d.chat_id, story_id, digest_id, d.kind, seq) for story_id in part.story_ids)
+        self.db.conn.executemany("INSERT INTO digest_parts (digest_id, seq, text) VALUES (?, ?, ?)", parts)
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (chat_id, story_id, digest_id, kind, delivered_at, seq) VALUES (?, ?, ?, ?, NULL, ?)",
+            deliveries,
+        )
+        return ids
 
     def pending(self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
         """``(digest_id, chat_id)`` of pending digests, oldest first."""

@@ -590,13 +590,23 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
 _HASHTAG_SPAN = re.compile(r"(?<![\w#])#(\w+)", re.UNICODE)
 
 
-def highlight_spans(text: str, query: Query) -> list[tuple[int, int]]:
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """``text``'s normalised words with their spans: what ``highlight_spans`` scans, to
+    compute once per text when many queries are highlighted in it."""
+    return _word_spans(text)
+
+
+def highlight_spans(
+    text: str, query: Query, *, tokens: Sequence[tuple[str, int, int]] | None = None
+) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans of ``text`` (the original, not normalised) where
-    the query's positive terms occur, for bolding in a digest."""
+    the query's positive terms occur, for bolding in a digest. ``tokens``: ``word_spans(text)``
+    when already computed."""
     terms = query.positive_terms()
     if not terms:
         return []
-    tokens = _word_spans(text)
+    if tokens is None:
+        tokens = _word_spans(text)
     toks = [t[0] for t in tokens]
     spans: list[tuple[int, int]] = []
     stem_cache: dict[str, tuple[str, ...]] = {}
