@@ -100,6 +100,7 @@ def prepare(data_dir: Path, args: argparse.Namespace, due: datetime) -> tuple[Pa
     db = open_db(db_path)
     posts = make_posts(rng, args.posts, args.days, due)
     ingestor = Ingestor(db, config)
+    ingestor.ensure_categories_current()
     for start in range(0, len(posts), 5000):
         ingestor.ingest(posts[start : start + 5000])
     _, stream, keywords, tags = load_vocabulary()

@@ -128,6 +128,18 @@ class BuiltDigest:
         return f"Nothing new since {format_local_hhmm(self.window.since, self.timezone)}."
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Drafted digests of up to ``build_batch`` chats, waiting to be written."""
+
+    now: datetime
+    chats: Sequence[ChatState]
+    given: dict[int, set[int]]  # story ids each chat had been given when drafted
+    drafts: Sequence[BuiltDigest]
+    redraft: Callable[[ChatState, Collection[int]], BuiltDigest]
+    min_story_id: int
+
+
 @dataclass(slots=True)
 class DeliveryReport:
     """What one delivery round did."""
@@ -172,8 +184,10 @@ class DigestService:
         concurrency: int = 64,
         owner: str | None = None,
         wait_for_collection: timedelta | None = None,
+        build_batch: int = BUILD_BATCH,
     ) -> None:
         self.db = db
+        self.build_batch = max(1, build_batch)
         self.sender = sender
         # After a restart the collector must first fetch what was posted while we were down,
         # or the catch-up digest would miss it: with ``wait_for_collection`` set, ticks only
@@ -289,53 +303,50 @@ class DigestService:
         Each batch is one transaction that re-checks its chats are still due, so a repeated
         tick builds nothing twice."""
         report = TickReport()
-        self._build_batches(self.db, now or self.now(), report)
+        self._build_batches(self.db, now or self.now(), report, commit=self._committer(report))
+        if report.built or report.empty:
+            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
         return report
 
     async def build_due_async(
         self, now: datetime | None = None, *, on_batch: Callable[[list[int]], None] | None = None
     ) -> TickReport:
-        """``build_due`` in a worker thread with its own connection, so the event loop (the
-        bot answering, parts going out) keeps running. ``on_batch(chat_ids)`` is called on
-        the event loop after each batch is committed. (A ``:memory:`` database has no second
-        connection: it is built here, blocking the loop; that is only ever a test.)"""
+        """``build_due`` with the work (reading, matching, selecting, rendering) in a worker
+        thread with its own connection, so the event loop (the bot answering, parts going
+        out) keeps running. Each batch is written by the event loop, on the service's own
+        connection: a short transaction, and no two threads of ours contend for SQLite's
+        write lock. ``on_batch(chat_ids)`` is called after each batch is committed."""
         now = now or self.now()
         report = TickReport()
         path = _db_file(self.db)
-        if path is None:
-            self._build_batches(self.db, now, report, on_batch=on_batch)
+        if path is None:  # ":memory:" has no second connection (only ever a test)
+            self._build_batches(self.db, now, report, commit=self._committer(report, on_batch))
             return report
         loop = asyncio.get_running_loop()
+        commit_here = self._committer(report, on_batch)
 
-        def committed(chat_ids: list[int]) -> None:  # on the worker thread
-            if on_batch is not None:
-                loop.call_soon_threadsafe(on_batch, chat_ids)
+        async def commit_on_loop(batch: _Batch) -> None:
+            commit_here(batch)
+
+        def commit(batch: _Batch) -> None:  # on the worker thread: wait for the loop to write it
+            asyncio.run_coroutine_threadsafe(commit_on_loop(batch), loop).result()
 
         def work() -> None:
             db = open_db(path, migrate=False)
             try:
-                # The service's own writes (parts marked sent) come between our batches.
-                db.execute("PRAGMA busy_timeout=30000")
-                self._build_batches(db, now, report, on_batch=committed)
+                self._build_batches(db, now, report, commit=commit)
             finally:
                 db.close()
 
         await asyncio.to_thread(work)
+        if report.built or report.empty:
+            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
         return report
 
-    def _build_batches(
-        self,
-        db: Database,
-        now: datetime,
-        report: TickReport,
-        *,
-        on_batch: Callable[[list[int]], None] | None = None,
-    ) -> None:
-        """Build every digest due at ``now``: one matching pass over the due chats' candidate
-        stories, then ``BUILD_BATCH`` chats at a time: select and render (reads only), then
-        one short write transaction that re-checks each chat is still due and that nothing
-        it lists was reserved meanwhile (else selects again), stores the batch's digests with
-        executemany, and records the day's digest as done."""
+    def _build_batches(self, db: Database, now: datetime, report: TickReport, *, commit: Callable[[_Batch], None]) -> None:
+        """Draft every digest due at ``now``, ``build_batch`` chats at a time, and hand each
+        batch to ``commit``: one matching pass over the due chats' candidate stories, then per
+        batch one query for what the chats were already given, selection and rendering."""
         chats = [c for c in schedulable_chats(db) if self._due(c, now) is not None]
         if not chats:
             return
@@ -350,56 +361,65 @@ class DigestService:
         blocks: BlockCache = {}  # rendered stories, shared by this tick's digests
         by_id = {s.id: s for s in stories}
         min_story_id = min(by_id, default=0)
-        outbox = Outbox(db)
-        for first in range(0, len(chats), BUILD_BATCH):
-            batch = chats[first : first + BUILD_BATCH]
-            ids = [c.chat_id for c in batch]
-            given = already_given_many(db, ids, min_story_id=min_story_id)
 
-            def draft(chat: ChatState, already: Collection[int]) -> BuiltDigest:
-                mine = matched.get(chat.chat_id, frozenset())
-                # Only the chat's matched stories, not every candidate of the tick: a chat
-                # matches a few percent of them.
-                candidates = [by_id[i] for i in mine]
-                return self._draft(
-                    chat, now=now, candidates=candidates, matched=mine,
-                    already=already, queries=[q for _, q in queries.get(chat.chat_id, [])],
-                    highlighter=highlighter, blocks=blocks,
-                )
+        def draft(chat: ChatState, already: Collection[int]) -> BuiltDigest:
+            mine = matched.get(chat.chat_id, frozenset())
+            # Only the chat's matched stories, not every candidate of the tick: a chat
+            # matches a few percent of them.
+            return self._draft(
+                chat, now=now, candidates=[by_id[i] for i in mine], matched=mine, already=already,
+                queries=[q for _, q in queries.get(chat.chat_id, [])], highlighter=highlighter, blocks=blocks,
+            )
 
+        for first in range(0, len(chats), self.build_batch):
+            chunk = chats[first : first + self.build_batch]
             if len(blocks) > 50_000:
                 blocks.clear()  # memory stays bounded however many chats are due
-            drafts = {c.chat_id: draft(c, given[c.chat_id]) for c in batch}
-            with write_transaction(db):
-                fresh = chat_states(db, ids)
-                given_now = already_given_many(db, ids, min_story_id=min_story_id)
-                to_store: list[tuple[BuiltDigest, date]] = []
-                for chat in batch:
-                    state = fresh.get(chat.chat_id)
-                    due = self._due(state, now) if state is not None and state.active and not state.paused else None
-                    if state is None or due is None:
-                        continue  # built by another process, paused or gone meanwhile
-                    built = drafts[chat.chat_id]
-                    if state != chat or given_now[chat.chat_id] != given[chat.chat_id]:
-                        built = draft(state, given_now[chat.chat_id])  # changed meanwhile
-                    to_store.append((built, due))
-                stored = outbox.store_many(
-                    [
-                        StoredDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat())
-                        for b, due in to_store if b.parts
-                    ],
-                    now=now,
-                )
-                db.conn.executemany(
-                    "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
-                    [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due in to_store],
-                )
-            report.built.extend(stored)
-            report.empty.extend(b.chat_id for b, _ in to_store if not b.parts)
+            given = already_given_many(db, [c.chat_id for c in chunk], min_story_id=min_story_id)
+            drafts = [draft(c, given[c.chat_id]) for c in chunk]
+            commit(_Batch(now, chunk, given, drafts, draft, min_story_id))
+
+    def _committer(
+        self, report: TickReport, on_batch: Callable[[list[int]], None] | None = None
+    ) -> Callable[[_Batch], None]:
+        """Writes a drafted batch on the service's connection (``self.db``)."""
+
+        def commit(batch: _Batch) -> None:
+            stored = self._commit_batch(batch, report)
             if on_batch is not None and stored:
-                on_batch([b.chat_id for b, _ in to_store if b.parts])
-        if report.built or report.empty:
-            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
+                on_batch(stored)
+
+        return commit
+
+    def _commit_batch(self, batch: _Batch, report: TickReport) -> list[int]:
+        """One write transaction: re-check each chat is still due and that nothing its draft
+        lists was reserved meanwhile (else select again), store the digests (executemany) and
+        record the day's digest as done. Returns the chats whose digest was stored."""
+        db = self.db
+        ids = [c.chat_id for c in batch.chats]
+        with write_transaction(db):
+            fresh = chat_states(db, ids)
+            given_now = already_given_many(db, ids, min_story_id=batch.min_story_id)
+            to_store: list[tuple[BuiltDigest, date]] = []
+            for chat, built in zip(batch.chats, batch.drafts, strict=True):
+                state = fresh.get(chat.chat_id)
+                due = self._due(state, batch.now) if state is not None and state.active and not state.paused else None
+                if state is None or due is None:
+                    continue  # built by another process, paused or gone meanwhile
+                if state != chat or given_now[chat.chat_id] != batch.given[chat.chat_id]:
+                    built = batch.redraft(state, given_now[chat.chat_id])  # changed meanwhile
+                to_store.append((built, due))
+            stored = self.outbox.store_many(
+                [StoredDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat()) for b, due in to_store if b.parts],
+                now=batch.now,
+            )
+            db.conn.executemany(
+                "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
+                [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due in to_store],
+            )
+        report.built.extend(stored)
+        report.empty.extend(b.chat_id for b, _ in to_store if not b.parts)
+        return [b.chat_id for b, _ in to_store if b.parts]
 
     def build_now(self, chat_id: int, *, dry_run: bool = False, now: datetime | None = None) -> BuiltDigest:
         """Build (and unless ``dry_run`` store) the digest of what is new for one chat now."""
@@ -513,7 +533,7 @@ class DigestService:
                     continue
                 try:
                     report.merge(await self._deliver_chat(*item))
-                except BaseException as e:
+                except Exception as e:
                     errors.append(e)  # raised below, after the other workers stop
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
@@ -592,22 +612,23 @@ class DigestService:
         return await self.deliver_pending(digest_ids=ids)
 
     def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
-        """Add the tick job to an APScheduler ``AsyncIOScheduler``: once at start, then every
-        ``tick_seconds`` on the clock's multiples of it (:00 each minute by default), so a
-        digest due at 09:00 is built at 09:00:00, not up to a tick later."""
+        """Add the tick to an APScheduler ``AsyncIOScheduler``: once at start (catch-up and
+        resuming the outbox), then every ``tick_seconds`` on the clock's multiples of it
+        (:00 of each minute by default), so a digest due at 09:00 is built at 09:00:00, not up
+        to a tick later. Returns the repeating job."""
         tick = self.config.digest.tick_seconds
-        start = utcnow()
-        aligned = datetime.fromtimestamp(start.timestamp() // tick * tick, UTC)
+        aligned = datetime.fromtimestamp(utcnow().timestamp() // tick * tick, UTC)
+        scheduler.add_job(self.tick, "date", run_date=utcnow(), id=f"{job_id}-start", replace_existing=True,
+                          misfire_grace_time=tick * 5)
         return scheduler.add_job(
             self.tick,
             "interval",
             seconds=tick,
-            start_date=aligned,
+            start_date=aligned + timedelta(seconds=tick),
             id=job_id,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=self.config.digest.tick_seconds * 5,
-            next_run_time=utcnow(),  # one tick at start: catch-up and resuming the outbox
+            misfire_grace_time=tick * 5,
             replace_existing=True,
         )
 

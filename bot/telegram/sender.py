@@ -49,6 +49,7 @@ import html
 import inspect
 import itertools
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?>")
 WINDOW_SECONDS = 1.0  # Telegram's limits are "per second": we count any 1-second window
+TELEGRAM_LIMIT = 30  # messages Telegram accepts from a bot in any second (free)
+TELEGRAM_PAID_LIMIT = 1000  # ... with allow_paid_broadcast
 
 
 class Priority(IntEnum):
@@ -111,27 +114,42 @@ OnError = Callable[[int, BotAPIError], Awaitable[None] | None]
 
 @dataclass(slots=True)
 class Pace:
-    """One lane's global pace: consecutive sends at least ``1/rate`` apart, at most
-    ``floor(rate)`` in any 1-second window, and AIMD after a 429.
+    """One lane's global pace, and the guard that keeps it under Telegram's limit.
 
-    Both count only the sends that are in flight or were accepted: the window holds their
-    start times, and a send that failed is taken out again (``refund``), since Telegram
-    counts only what it accepted -- the next send may then start as if the failed one had
-    never been made. The even spacing is what absorbs the network's latency jitter: at
-    29/s, 31 sends span 1.03 s, so Telegram sees no 31 in one of its seconds unless their
-    latencies differ by more than 34 ms.
+    The pace: consecutive sends ``1/rate`` apart, at most ``floor(rate)`` in any 1-second
+    window of their start times, and AIMD after a 429 (``slow_down``, then ``recovery``
+    messages/s regained per second). The even spacing absorbs the network's latency
+    jitter: at 29/s, 31 sends span 1.03 s, so Telegram sees no 31 in one of its seconds
+    unless their latencies differ by more than 34 ms.
+
+    The guard, for when they do (a stalled event loop, a busy machine): Telegram counts a
+    message when it accepts it, somewhere between our request and its answer. A send may
+    start only while the sends in flight plus those answered in the last second number
+    under ``limit`` (Telegram's: 30, or 1,000 for paid broadcasts); an answer counts from
+    its arrival minus the fastest round trip seen, the earliest Telegram can have accepted
+    it. That makes a 429 impossible whatever the latency, as long as Telegram's window is
+    what it says, at the cost of nothing while the pace is even.
+
+    Only sends that are in flight or were accepted count: a failed one is taken out again
+    (``settle(..., accepted=False)``) and its slot made up, since Telegram counts only what
+    it accepted.
     """
 
     ceiling: float  # the configured rate, messages/s
+    limit: int = 30  # Telegram's: messages accepted in any 1-second window
     slowdown: float = 0.75  # rate multiplier after a 429
     recovery: float = 1.0  # messages/s regained per second without a 429
     rate: float = 0.0
     changed_at: float = 0.0
-    window: deque[float] = field(default_factory=deque)
+    window: deque[float] = field(default_factory=deque)  # start stamps of counted sends
     credit: int = 0  # failed sends whose slots are still to be made up
+    in_flight: int = 0
+    answered: deque[float] = field(default_factory=deque)  # earliest acceptance times
+    fastest: float = float("inf")  # the fastest round trip seen, seconds
 
     def __post_init__(self) -> None:
         self.rate = self.rate or self.ceiling
+        self.limit = max(self.limit, math.ceil(self.ceiling))
 
     def current_rate(self, now: float) -> float:
         if self.rate < self.ceiling:
@@ -140,21 +158,29 @@ class Pace:
         return self.rate
 
     def ready_at(self, now: float) -> float:
-        """The earliest time the next send may start."""
+        """The earliest time the next send may start (``inf``: when a send in flight is answered)."""
         while self.window and self.window[0] <= now - WINDOW_SECONDS:
             self.window.popleft()
-        if not self.window:
+        while self.answered and self.answered[0] <= now - WINDOW_SECONDS:
+            self.answered.popleft()
+        at = now
+        if self.window:
+            limit = max(1, int(self.current_rate(now) + 1e-9))
+            # A failed send's slot is made up by closing the gap to half an interval, once.
+            at = self.window[-1] + (0.5 if self.credit else 1.0) / self.rate
+            if len(self.window) >= limit:
+                at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
+        else:
             self.credit = 0
-            return now
-        limit = max(1, int(self.current_rate(now) + 1e-9))
-        # A failed send's slot is made up by closing the gap to half an interval, once.
-        at = self.window[-1] + (0.5 if self.credit else 1.0) / self.rate
-        if len(self.window) >= limit:
-            at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
+        over = self.in_flight + len(self.answered) - (self.limit - 1)
+        if over > 0:
+            if over > len(self.answered):
+                return float("inf")
+            at = max(at, self.answered[over - 1] + WINDOW_SECONDS)
         return at
 
     def take(self, now: float) -> float:
-        """Count a send starting now; returns its stamp (for ``refund``)."""
+        """Count a send starting now; returns its stamp (for ``settle``)."""
         due = self.ready_at(now)
         # A turn that came a moment late (a sleep overshoots by a millisecond or two) keeps
         # its place in the schedule, or those delays would add up to several percent of
@@ -162,10 +188,16 @@ class Pace:
         stamp = due if 0 <= now - due < 0.5 / self.rate else now
         self.window.append(stamp)
         self.credit = max(0, self.credit - 1)
+        self.in_flight += 1
         return stamp
 
-    def refund(self, stamp: float, now: float) -> None:
-        """A send stamped ``stamp`` delivered nothing: it no longer counts."""
+    def settle(self, stamp: float, *, started: float, now: float, accepted: bool) -> None:
+        """The send stamped ``stamp`` (started at ``started``) was answered now."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if accepted:
+            self.fastest = min(self.fastest, max(0.0, now - started))
+            self.answered.append(now - self.fastest)
+            return
         try:
             self.window.remove(stamp)
         except ValueError:
@@ -216,8 +248,10 @@ class Sender:
         if not 0 < slowdown <= 1 or recovery <= 0:
             raise ValueError("slowdown must be in (0, 1] and recovery greater than 0")
         self._api = api
-        self.pace = Pace(global_rate, slowdown=slowdown, recovery=recovery)
-        self.paid_pace = Pace(paid_rate, slowdown=slowdown, recovery=recovery * paid_rate / global_rate)
+        self.pace = Pace(global_rate, limit=TELEGRAM_LIMIT, slowdown=slowdown, recovery=recovery)
+        self.paid_pace = Pace(
+            paid_rate, limit=TELEGRAM_PAID_LIMIT, slowdown=slowdown, recovery=recovery * paid_rate / global_rate
+        )
         self._chat_interval = 1.0 / per_chat_rate
         self._max_retries = max(1, max_retries)
         self._backoff = backoff
@@ -271,12 +305,11 @@ class Sender:
             attempt += 1
             stamp = await self._turn(chat_id, priority, pace)
             try:
-                message = await self._api.send_message(
-                    chat_id, body, parse_mode=mode, disable_preview=disable_preview, **extra
+                message = await self._request(
+                    pace, stamp, chat_id, body, parse_mode=mode, disable_preview=disable_preview, **extra
                 )
             except RetryAfter as e:
                 self.stats.rate_limited += 1
-                self._refund(chat_id, pace, stamp)
                 pace.slow_down(self._clock())
                 self._pause(e.retry_after)
                 log.warning(
@@ -306,7 +339,6 @@ class Sender:
                 await self._failed(chat_id, e)
                 raise
             except (ServerError, NetworkError) as e:
-                self._refund(chat_id, pace, stamp)
                 if attempt >= self._max_retries:
                     await self._failed(chat_id, e)
                     raise
@@ -320,6 +352,18 @@ class Sender:
             else:
                 self.stats.sent += 1
                 return SendResult(chat_id, int(message["message_id"]), attempt, fallback)
+
+    async def _request(self, pace: Pace, stamp: float, chat_id: int, text: str, **options: Any) -> dict[str, Any]:
+        """One sendMessage; the pace learns whether Telegram accepted it."""
+        started = self._clock()
+        try:
+            message = await self._api.send_message(chat_id, text, **options)
+        except BaseException:
+            # Telegram counts only what it accepted: an error answer (or none) gives the slot back.
+            self._settle(chat_id, pace, stamp, started, accepted=False)
+            raise
+        self._settle(chat_id, pace, stamp, started, accepted=True)
+        return message
 
     # --- whose turn it is ---
 
@@ -338,7 +382,8 @@ class Sender:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
             elif granted.done() and not granted.cancelled():
-                pace.refund(granted.result(), self._clock())
+                now = self._clock()
+                pace.settle(granted.result(), started=now, now=now, accepted=False)
             raise
 
     async def _dispatch(self) -> None:
@@ -382,15 +427,13 @@ class Sender:
                 if not task.done():
                     task.cancel()
 
-    def _refund(self, chat_id: int, pace: Pace, stamp: float) -> None:
-        """Give back the slot of a request that delivered nothing (5xx, network error, 429).
-
-        Telegram's limits count messages it accepted; without this, a 5% error rate would cost
-        5% of the throughput.
-        """
+    def _settle(self, chat_id: int, pace: Pace, stamp: float, started: float, *, accepted: bool) -> None:
+        """A request was answered (or failed): account for it, and give back the slots of
+        one that delivered nothing (5xx, network error, 429, 400...) -- without that, a 5%
+        error rate would cost 5% of the throughput."""
         now = self._clock()
-        pace.refund(stamp, now)
-        if chat_id in self._next_chat:
+        pace.settle(stamp, started=started, now=now, accepted=accepted)
+        if not accepted and chat_id in self._next_chat:
             self._next_chat[chat_id] = max(now, self._next_chat[chat_id] - self._chat_interval)
         if self._wake is not None:
             self._wake.set()
