@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -208,7 +209,7 @@ def main() -> None:
 
 
 def watch(sandbox: Sandbox, service: subprocess.Popen[bytes], db_path: Path, due: datetime,
-          args: argparse.Namespace) -> dict[str, float]:
+          args: argparse.Namespace) -> dict[str, Any]:
     anchor = (time.monotonic(), time.time())
     due_ts = due.timestamp()
     local_date = due.date().isoformat()
@@ -242,6 +243,7 @@ def watch(sandbox: Sandbox, service: subprocess.Popen[bytes], db_path: Path, due
     window_end = first_ts + 60
     sent = [m for m in sandbox.sent if m.chat_id != PROBE_CHAT]
     in_minute = [m for m in sent if wall_of(m.at, anchor) < window_end]
+    per_10s = Counter(int((wall_of(m.at, anchor) - first_ts) // 10) for m in in_minute)
     statuses = Counter(c.status for c in sandbox.calls_of("sendMessage"))
     answered = sum(statuses.values())
     return {
@@ -255,6 +257,7 @@ def watch(sandbox: Sandbox, service: subprocess.Popen[bytes], db_path: Path, due
         "n429": float(statuses.get(429, 0)),
         "digests": float(_count(db_path, "SELECT count(*) FROM digests WHERE kind = 'digest'")),
         "parts": float(_count(db_path, "SELECT count(*) FROM digest_parts")),
+        "per_10s": " ".join(str(per_10s.get(k, 0)) for k in range(6)),  # type: ignore[dict-item]
     }
 
 
@@ -266,7 +269,7 @@ def _count(db_path: Path, sql: str) -> int:
         conn.close()
 
 
-def report(r: dict[str, float], targets: dict[str, float], args: argparse.Namespace, violations: list[str],
+def report(r: dict[str, Any], targets: dict[str, float], args: argparse.Namespace, violations: list[str],
            log_path: Path) -> None:
     def mark(key: str, ok: bool) -> str:
         return "" if key not in targets else ("  [met]" if ok else "  [MISSED]")
@@ -279,6 +282,7 @@ def report(r: dict[str, float], targets: dict[str, float], args: argparse.Namesp
           + mark("stored", r["stored"] <= targets.get("stored", 0)) + (" (target <= 60 s)" if "stored" in targets else ""))
     print(f"sending, first minute: {r['rate']:.2f} msg/s = {100 * r['rate'] / 30:.1f}% of 30/s"
           + mark("rate", r["rate"] >= targets.get("rate", 0)) + (" (target >= 28.5)" if "rate" in targets else ""))
+    print(f"  messages per 10 s of that minute: {r['per_10s']}")
     print(f"answered 429: {r['n429']:.0f} of {r['sends']:.0f} sends = {100 * r['share_429']:.2f}%"
           + mark("share_429", r["share_429"] <= targets.get("share_429", 0)) + (" (target <= 1%)" if "share_429" in targets else ""))
     print(f"service peak RSS: {r['rss']:.0f} MB" + mark("rss", r["rss"] <= targets["rss"])

@@ -17,7 +17,9 @@ What it guarantees:
   one under Telegram's ~30/s, so request latency jitter cannot push 31 into some second of
   Telegram's clock), spaced evenly, and ``per_chat_rate`` per chat. The window counts the
   messages Telegram accepted or that are still in flight: a failed request (5xx, network
-  error, 429) gives its slot back.
+  error, 429) gives its slot back. A guard keeps the sends in flight plus those answered in
+  the last second under Telegram's own limit (30; 1,000 paid), so even a stalled event loop
+  that bunches sends cannot trip a 429 (see ``Pace``).
 - 429 Too Many Requests: all sending pauses for ``retry_after`` (Telegram's word), and the
   pace drops (x ``slowdown``) then creeps back by ``recovery`` messages/s every second up to
   ``global_rate`` (AIMD): after a 429 the sender does not go straight back to the rate that
@@ -65,6 +67,7 @@ log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?>")
 WINDOW_SECONDS = 1.0  # Telegram's limits are "per second": we count any 1-second window
+CATCH_UP_SECONDS = 0.25  # lateness after which the pace's schedule restarts
 TELEGRAM_LIMIT = 30  # messages Telegram accepts from a bot in any second (free)
 TELEGRAM_PAID_LIMIT = 1000  # ... with allow_paid_broadcast
 
@@ -125,24 +128,26 @@ class Pace:
     The guard, for when they do (a stalled event loop, a busy machine): Telegram counts a
     message when it accepts it, somewhere between our request and its answer. A send may
     start only while the sends in flight plus those answered in the last second number
-    under ``limit`` (Telegram's: 30, or 1,000 for paid broadcasts); an answer counts from
-    its arrival minus the fastest round trip seen, the earliest Telegram can have accepted
-    it. That makes a 429 impossible whatever the latency, as long as Telegram's window is
-    what it says, at the cost of nothing while the pace is even.
+    under ``limit`` (Telegram's: 30, or 1,000 for paid broadcasts). An answer counts from
+    its arrival less the fastest round trip seen: Telegram's second for our next send
+    starts at least a one-way trip after we send it, and it accepted each earlier message
+    at least a one-way trip before answering, so that is all it can still count. That
+    makes a 429 all but impossible whatever the latency (only the split of the fastest
+    trip between there and back is assumed), at little cost while the pace is even.
 
     Only sends that are in flight or were accepted count: a failed one is taken out again
-    (``settle(..., accepted=False)``) and its slot made up, since Telegram counts only what
-    it accepted.
+    (``settle(..., accepted=False)``) and its slot given back, since Telegram counts only
+    what it accepted.
     """
 
     ceiling: float  # the configured rate, messages/s
     limit: int = 30  # Telegram's: messages accepted in any 1-second window
-    slowdown: float = 0.75  # rate multiplier after a 429
-    recovery: float = 1.0  # messages/s regained per second without a 429
+    slowdown: float = 0.8  # rate multiplier after a 429
+    recovery: float = 2.0  # messages/s regained per second without a 429
     rate: float = 0.0
     changed_at: float = 0.0
-    window: deque[float] = field(default_factory=deque)  # start stamps of counted sends
-    credit: int = 0  # failed sends whose slots are still to be made up
+    next_at: float = 0.0  # the next send's place in the even schedule
+    window: deque[float] = field(default_factory=deque)  # start times of counted sends
     in_flight: int = 0
     answered: deque[float] = field(default_factory=deque)  # earliest acceptance times
     fastest: float = float("inf")  # the fastest round trip seen, seconds
@@ -163,15 +168,10 @@ class Pace:
             self.window.popleft()
         while self.answered and self.answered[0] <= now - WINDOW_SECONDS:
             self.answered.popleft()
-        at = now
-        if self.window:
-            limit = max(1, int(self.current_rate(now) + 1e-9))
-            # A failed send's slot is made up by closing the gap to half an interval, once.
-            at = self.window[-1] + (0.5 if self.credit else 1.0) / self.rate
-            if len(self.window) >= limit:
-                at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
-        else:
-            self.credit = 0
+        at = max(now, self.next_at)
+        limit = max(1, int(self.current_rate(now) + 1e-9))
+        if len(self.window) >= limit:
+            at = max(at, self.window[len(self.window) - limit] + WINDOW_SECONDS)
         over = self.in_flight + len(self.answered) - (self.limit - 1)
         if over > 0:
             if over > len(self.answered):
@@ -181,15 +181,17 @@ class Pace:
 
     def take(self, now: float) -> float:
         """Count a send starting now; returns its stamp (for ``settle``)."""
-        due = self.ready_at(now)
-        # A turn that came a moment late (a sleep overshoots by a millisecond or two) keeps
-        # its place in the schedule, or those delays would add up to several percent of
-        # the rate; after a longer stall the schedule starts afresh from now.
-        stamp = due if 0 <= now - due < 0.5 / self.rate else now
-        self.window.append(stamp)
-        self.credit = max(0, self.credit - 1)
+        # A turn that came late (a sleep overshoots, the event loop was busy writing a batch
+        # of digests) keeps its place in the schedule, so the sends after it catch up: those
+        # delays would otherwise add up to several percent of the rate. The window (of the
+        # real start times) and the guard keep the catching up within the limits. After a
+        # long stall (no one was waiting) the schedule starts afresh.
+        late = now - self.next_at
+        base = self.next_at if 0 <= late < CATCH_UP_SECONDS else now
+        self.next_at = base + 1.0 / self.rate
+        self.window.append(now)
         self.in_flight += 1
-        return stamp
+        return now
 
     def settle(self, stamp: float, *, started: float, now: float, accepted: bool) -> None:
         """The send stamped ``stamp`` (started at ``started``) was answered now."""
@@ -202,7 +204,12 @@ class Pace:
             self.window.remove(stamp)
         except ValueError:
             return  # already out of the window
-        self.credit += 1
+        # Its place in the schedule comes back, even if that is now past: the next sends
+        # catch up (within the window and the guard) instead of the slot being lost -- but
+        # never closer than half an interval after the last send.
+        interval = 1.0 / self.rate
+        last = self.window[-1] if self.window else now - interval
+        self.next_at = max(self.next_at - interval, last + interval / 2)
 
     def slow_down(self, now: float) -> None:
         self.rate = max(1.0, self.current_rate(now) * self.slowdown)
@@ -232,8 +239,8 @@ class Sender:
         global_rate: float = 29.0,
         per_chat_rate: float = 1.0,
         paid_rate: float = 1000.0,
-        slowdown: float = 0.75,
-        recovery: float = 1.0,
+        slowdown: float = 0.8,
+        recovery: float = 2.0,
         max_retries: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
