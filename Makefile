@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint demo bench test-container clean
+.PHONY: install test lint demo bench train test-container clean
 
 $(BIN)/tgdigest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ install: $(BIN)/tgdigest
 lint: install
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/python -m pytest
@@ -23,7 +24,12 @@ test: install lint
 demo: install
 	$(BIN)/python -m bot.devtools.demo
 
+# Retrain the built-in sections model from datasets/sections/ (writes bot/stories/sections_model.json).
+train: install
+	$(BIN)/python scripts/train_sections.py
+
 bench: install
+	$(BIN)/python bench/categories.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/deliver.py

@@ -338,12 +338,65 @@ def speed(n: int, days: float, *, freeze: bool = False) -> None:
     print(f"machine load (1-min average, 2 cores): {os.getloadavg()[0]:.1f}")
 
 
+PAIRS = ROOT / "bench" / "data" / "dedupe_pairs.jsonl"
+TARGET_PRECISION, TARGET_RECALL = 0.99, 0.97
+
+
+def rewrite_quality(path: Path, thresholds: list[float]) -> None:
+    """Precision/recall on the hand-written rewrites and look-alikes (bench/data), per split,
+    at the shipped rewrite threshold and around it; the errors at the shipped setting."""
+    from bot.stories.similarity import DEFAULT_THRESHOLD
+
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    prepared = []
+    for p in pairs:
+        gap = 0.0
+        if p.get("date_a") and p.get("date_b"):
+            gap = (datetime.fromisoformat(p["date_b"]) - datetime.fromisoformat(p["date_a"])).total_seconds() / 3600
+        prepared.append((p, normalise(p["a"]), normalise(p["b"]), gap))
+    same = sum(p["label"] for p in pairs)
+    print(f"\n{path.relative_to(ROOT)}: {len(pairs)} pairs, {same} same-story (rewrites), "
+          f"{len(pairs) - same} look-alikes; dev/test split by event")
+    print(f"{'threshold':>9} {'split':>5} {'TP':>4} {'FP':>3} {'FN':>4} {'precision':>9} {'recall':>7}")
+    errors = []
+    for t in sorted(set(thresholds) | {DEFAULT_THRESHOLD}):
+        said_all = [
+            same_story(a, b, a_text=p["a"], b_text=p["b"], gap_hours=gap, rewrite_threshold=t)
+            for p, a, b, gap in prepared
+        ]
+        for split in ("dev", "test", "all"):
+            tp = fp = fn = 0
+            for (p, *_), said in zip(prepared, said_all, strict=True):
+                if split != "all" and p.get("split") != split:
+                    continue
+                tp += said and p["label"]
+                fp += said and not p["label"]
+                fn += (not said) and p["label"]
+            precision = tp / (tp + fp) if tp + fp else 1.0
+            recall = tp / (tp + fn) if tp + fn else 1.0
+            mark = "  <- shipped" if t == DEFAULT_THRESHOLD and split == "all" else ""
+            print(f"{t:>9.2f} {split:>5} {tp:>4} {fp:>3} {fn:>4} {precision:>9.3f} {recall:>7.3f}{mark}")
+            if t == DEFAULT_THRESHOLD and split == "all":
+                shipped = (precision, recall)
+        if t == DEFAULT_THRESHOLD:
+            errors = [(p, said) for (p, *_), said in zip(prepared, said_all, strict=True) if said != p["label"]]
+    met = shipped[0] >= TARGET_PRECISION and shipped[1] >= TARGET_RECALL
+    print(f"target: recall >= {TARGET_RECALL} at precision >= {TARGET_PRECISION}: "
+          f"{'met' if met else 'NOT met'} (precision {shipped[0]:.3f}, recall {shipped[1]:.3f})")
+    by_kind: dict[str, int] = defaultdict(int)
+    for p, said in errors:
+        by_kind[("false merge: " if said else "missed: ") + p["kind"]] += 1
+    for kind, count in sorted(by_kind.items()):
+        print(f"  {kind:<56} {count:>4}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speed", type=int, metavar="N", help="time find+add at N and 2N posts")
     parser.add_argument("--speed-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--days", type=float, default=5.0, help="date span of the synthetic posts")
     parser.add_argument("--gc-freeze", action="store_true", help="freeze the GC and raise its thresholds")
+    parser.add_argument("--pairs", type=Path, default=PAIRS, help="labelled rewrite pairs (JSON lines)")
     args = parser.parse_args()
     if args.speed_one:
         run_speed(args.speed_one, args.days, freeze=args.gc_freeze)
@@ -351,6 +404,7 @@ def main() -> None:
         speed(args.speed, args.days, freeze=args.gc_freeze)
     else:
         quality([0.5, 0.6, 0.7, 0.8, 0.9])
+        rewrite_quality(args.pairs.resolve(), [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7])
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.config import Config, Secrets
+from bot.core.clock import to_iso, utcnow
 from bot.errors import ConfigError, TgdigestError
 from bot.storage.db import open_db
 
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
@@ -61,14 +58,12 @@ def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
         raise ConfigError(problems)
 
 
-def delete_expired_posts(db: Any, *, now: datetime, retention_days: float) -> int:
+def delete_expired_posts(db: Database, *, now: datetime, retention_days: float) -> int:
     """Housekeeping: drop posts (and stories left empty) older than the retention period.
 
     Delivery records are kept: they are what stops a story being sent twice, and they cost
     a few bytes per story and subscriber.
     """
-    from bot.core.clock import to_iso
-
     cutoff = to_iso(now - timedelta(days=retention_days))
     with db.atomic():
         deleted = db.execute("DELETE FROM posts WHERE date < ?", [cutoff]).rowcount
@@ -186,9 +181,9 @@ async def run_service(
         log.info("tgdigest running (fetch %s); stop with SIGTERM or Ctrl-C", "on" if fetch else "off")
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if bot_task in done and bot_task.exception() is not None:
+        if bot_task in done and (failure := bot_task.exception()) is not None:
             stopper.cancel()
-            raise bot_task.exception()  # type: ignore[misc]
+            raise failure
         # Graceful stop: no new jobs, let the update loop finish the update in hand.
         scheduler.pause()
         stop.set()

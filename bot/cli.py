@@ -12,15 +12,20 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import __version__
 from bot.config import Config, Secrets, load_config, resolve_config_path, resolve_db_path, secrets_from_env
+from bot.core.clock import parse_instant, utcnow
+from bot.core.text import shorten
 from bot.errors import ConfigError, TgdigestError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --- plumbing -----------------------------------------------------------------------------
 
@@ -32,7 +37,7 @@ class AppContext:
     config_option: str | None
     db_option: str | None
     _config: Config | None = None
-    _db: Any = None
+    _db: Database | None = None
     _secrets: Secrets | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -57,7 +62,7 @@ class AppContext:
         return self._secrets
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         if self._db is None:
             from bot.storage.db import open_db
 
@@ -138,19 +143,13 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
         amount, unit = int(relative.group(1)), relative.group(2)
         delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
                  "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-        return (now or datetime.now(UTC)) - delta
+        return (now or utcnow()) - delta
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_instant(value)
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is not a date: use 2025-07-01, 2025-07-01T12:00 or a span like 24h, 7d"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _short(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _echo_json(data: Any) -> None:
@@ -188,7 +187,7 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
     failed = 0
     total = sum(path.stat().st_size for path in files if path.exists())
     show_bar = sys.stderr.isatty() and total > 1 << 20
-    with click.progressbar(length=total, label="importing", file=sys.stderr) if show_bar else _nullbar() as bar:
+    with click.progressbar(length=total, label="importing", file=sys.stderr, hidden=not show_bar) as bar:
         done = [0]
 
         def progress(position: int) -> None:
@@ -216,19 +215,6 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
         sys.exit(1)
 
 
-class _nullbar:
-    """Stands in for click's progress bar when stderr is not a terminal."""
-
-    def __enter__(self) -> _nullbar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, steps: int) -> None:
-        return None
-
-
 @cli.command("posts")
 @click.option("--since", metavar="DATE", help="Only posts from this date/time (UTC) or span (24h, 7d).")
 @click.option("--channel", metavar="X", help="Only this channel (@username, title or id).")
@@ -253,8 +239,8 @@ def posts_cmd(app: AppContext, since: str | None, channel: str | None, limit: in
         p = sp.post
         cats = ",".join(sp.categories) or "-"
         click.echo(
-            f"{p.date:%Y-%m-%d %H:%M}  {_short(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
-            f"{p.message_id:>7}  story {sp.story_id:<6} {_short(cats, 20):20}  {_short(p.text or f'[{p.media_kind}]', 70)}"
+            f"{p.date:%Y-%m-%d %H:%M}  {shorten(p.channel_username or p.channel_title or str(p.channel_id), 18):18}  "
+            f"{p.message_id:>7}  story {sp.story_id:<6} {shorten(cats, 20):20}  {shorten(p.text or f'[{p.media_kind}]', 70)}"
         )
     click.echo(f"{len(rows)} posts", err=True)
 
@@ -286,15 +272,60 @@ def search_cmd(app: AppContext, query: str, since: str | None, limit: int, fmt: 
         rep = story.representative.post
         cats = ", ".join(story.categories) or "Other"
         others = len(story.posts) - 1
-        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {_short(rep.text or f'[{rep.media_kind}]', 90)}")
+        click.echo(f"{rep.date:%Y-%m-%d %H:%M}  [{cats}]  {shorten(rep.text or f'[{rep.media_kind}]', 90)}")
         click.echo(f"    {rep.url}" + (f"  (+{others} more post{'s' if others > 1 else ''})" if others else ""))
     click.echo(f"{len(stories)} stories", err=True)
+
+
+@cli.command("story")
+@click.argument("story_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def story_cmd(app: AppContext, story_id: int, fmt: str) -> None:
+    """One story: its posts and, for each post after the first, why it joined."""
+    from bot.storage.explain import explain_story, explanation_to_json
+
+    explained = explain_story(app.db, story_id)
+    if explained is None:
+        raise TgdigestError(f"no story {story_id} in the database (see `tgdigest search` or `tgdigest posts`)")
+    if fmt == "json":
+        _echo_json(explanation_to_json(explained))
+        return
+    story = explained.story
+    channels = len({sp.post.channel_id for sp in story.posts})
+    posts = len(story.posts)
+    click.echo(
+        f"Story {story.id}: {posts} post{'s' if posts != 1 else ''} from {channels} "
+        f"channel{'s' if channels != 1 else ''}; categories: {', '.join(story.categories) or 'Other'}"
+    )
+    # One post has no join reason: the one that started the story. More than one: the story
+    # was stored before join reasons were kept.
+    unexplained = sum(1 for sp in story.posts if sp.post.key not in explained.joins)
+    for sp in story.posts:
+        p = sp.post
+        name = f"@{p.channel_username}" if p.channel_username else (p.channel_title or str(p.channel_id))
+        reason = explained.joins.get(p.key)
+        if reason is None:
+            why = "started the story" if unexplained == 1 else "no reason recorded (stored before reasons were kept)"
+        else:
+            why = reason.label
+            if reason.kind in ("similar", "containment", "rewrite") and reason.score is not None:
+                why += f", score {reason.score:.2f}"
+            shared = [*reason.shared_entities, *reason.shared_numbers]
+            if shared:
+                why += f", shared: {', '.join(shared)}"
+            if reason.matched is not None:
+                why += f", of post {reason.matched[0]}/{reason.matched[1]}"
+        click.echo(f"  {p.date:%Y-%m-%d %H:%M}  {name}/{p.message_id}  {why}")
+        click.echo(f"      {shorten(p.text or f'[{p.media_kind}]', 100)}")
+    for link in explained.links:
+        click.echo(f"  linked to story {link.other(story.id)}: {link.reason}")
 
 
 @cli.command("recategorise")
 @pass_app
 def recategorise_cmd(app: AppContext) -> None:
-    """Re-evaluate every stored post against the configured categories."""
+    """Re-evaluate every stored post: language, news or not, built-in section, configured categories."""
     from bot.storage.ingest import Ingestor
 
     changed = Ingestor(app.db, app.config).recategorise()
@@ -334,7 +365,7 @@ def health_cmd(ctx: click.Context) -> None:
     service = app.config.service
     report = check_health(
         app.db,
-        now=datetime.now(UTC),
+        now=utcnow(),
         max_age_s=service.health_max_age,
         channel_stuck_hours=service.channel_stuck_hours,
     )
@@ -361,38 +392,113 @@ def stats_cmd(app: AppContext, fmt: str) -> None:
 # --- live collection (bot.collect.collector, bot.sources.login) ----------------------------------------
 
 
+def _account_option(value: str) -> str:
+    from bot.config import account_name_problem
+
+    name = value.strip()
+    problem = account_name_problem(name)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--account")
+    return name
+
+
+ACCOUNT_OPTION = click.option(
+    "--account", default="default", show_default=True, metavar="NAME",
+    callback=lambda ctx, param, value: _account_option(value),
+    help="The reading account (each has its own session; channels are spread over accounts).",
+)
+
+
 @cli.command("login")
 @click.option("--string-session", is_flag=True, help="Print a session string for TELEGRAM_SESSION instead of writing a session file.")
+@ACCOUNT_OPTION
 @pass_app
-def login_cmd(app: AppContext, string_session: bool) -> None:
-    """Log in to Telegram once (phone, code, 2FA password); the service never prompts."""
+def login_cmd(app: AppContext, string_session: bool, account: str) -> None:
+    """Log in to Telegram once (phone, code, 2FA password); the service never prompts.
+
+    With --string-session only the session string goes to stdout (prompts and Telethon's
+    banner go to stderr), so `$(tgdigest login --string-session)` captures it cleanly.
+    """
     import asyncio
 
     from bot.sources.login import login
+    from bot.sources.telethon_source import session_env_name
 
     result = asyncio.run(
         login(
             app.secrets,
             data_dir=app.data_dir,
-            phone=lambda: click.prompt("Phone number (international format, e.g. +4915...)"),
-            code=lambda: click.prompt("Login code Telegram sent you"),
-            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+            phone=lambda: click.prompt("Phone number (international format, e.g. +4915...)", err=True),
+            code=lambda: click.prompt("Login code Telegram sent you", err=True),
+            password=lambda: click.prompt("Two-step verification password", hide_input=True, err=True),
             string_session=string_session,
+            account=account,
+            telegram=app.config.telegram,
         )
     )
-    click.echo(f"Logged in as {result.user}.", err=True)
+    click.echo(f"Logged in as {result.user} (account {account}).", err=True)
     if result.session_string:
-        click.echo("Set this as TELEGRAM_SESSION (keep it secret, it is your account):", err=True)
+        click.echo(f"Set this as {session_env_name(account)} (keep it secret, it is your account):", err=True)
         click.echo(result.session_string)
     else:
         click.echo(f"Session saved to {result.session_path} (mode 0600).", err=True)
+
+
+@cli.command("logout")
+@ACCOUNT_OPTION
+@pass_app
+def logout_cmd(app: AppContext, account: str) -> None:
+    """Forget a reading account's session; its public channels are read by the other accounts."""
+    from bot.collect.accounts import record_logged_out
+    from bot.sources.login import logout
+
+    result = logout(app.secrets, data_dir=app.data_dir, account=account)
+    record_logged_out(app.db, account, "logged out with `tgdigest logout`", utcnow())
+    for path in result.removed:
+        click.echo(f"removed {path}", err=True)
+    if result.env_name:
+        click.echo(f"{result.env_name} is still set in the environment: remove it there too.", err=True)
+    click.echo(f"account {account} logged out; restart `tgdigest run` so its channels move to the other accounts")
+
+
+@cli.command("accounts")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_app
+def accounts_cmd(app: AppContext, fmt: str) -> None:
+    """List the reading accounts: channels, flood state, last success, errors."""
+    from bot.collect.accounts import list_accounts
+    from bot.sources.telethon_source import known_sessions
+
+    rows = list_accounts(
+        app.db,
+        sessions=known_sessions(app.secrets, app.data_dir),
+        configured=[c.account for c in app.config.channels if c.account],
+        now=utcnow(),
+    )
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    for row in rows:
+        state = row["state"] + (f" until {row['flood_until']}" if row["flood_until"] else "")
+        click.echo(
+            f"{row['name']:16}  {row['channels']:>4} channels  {state:32}  session {row['session'] or '-'}"
+            f"  last success {row['last_success_at'] or 'never'}"
+        )
+        if row["channels_with_errors"]:
+            click.echo(f"    {row['channels_with_errors']} channels with errors (see `tgdigest channels`)")
+        if row["last_error"]:
+            click.echo(f"    last error: {row['last_error']}")
+    if not rows:
+        click.echo("no reading accounts: run `tgdigest login` (or `tgdigest login --account NAME`)", err=True)
+    else:
+        click.echo(f"{len(rows)} accounts", err=True)
 
 
 @cli.command("channels")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
 def channels_cmd(app: AppContext, fmt: str) -> None:
-    """List watched channels: id, username, title, last post id, last poll, last error, next poll."""
+    """List watched channels: id, username, title, account, last post id, last poll, last error, next poll."""
     from bot.collect.collector import list_channels, sync_configured_channels
 
     sync_configured_channels(app.db, app.config)
@@ -404,7 +510,10 @@ def channels_cmd(app: AppContext, fmt: str) -> None:
         name = row["title"] or (f"@{row['username']}" if row["username"] else row["handle"])
         ident = row["id"] if row["id"] is not None else "(not resolved yet)"
         state = "" if row["active"] else "  [inactive]"
-        click.echo(f"{_short(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{state}")
+        account = f"  account {row['account']}{' (pinned)' if row['pinned'] else ''}" if row["account"] else ""
+        click.echo(
+            f"{shorten(str(name), 40):40}  {ident}  @{row['username'] or '-'}  {row['source'] or '-'}{account}{state}"
+        )
         click.echo(
             f"    last post {row['last_message_id']}, last poll {row['last_poll_at'] or 'never'}"
             + (f", next poll not before {row['next_poll_at']}" if row["next_poll_at"] else "")
@@ -436,7 +545,8 @@ def fetch_cmd(app: AppContext, channel: str | None, fmt: str) -> None:
         elif item.resolved:
             click.echo(f"{item.name}: resolved (id {item.channel_id})")
         else:
-            click.echo(f"{item.name}: {item.new} new, {item.updated} updated (last post {item.cursor})")
+            by = f", account {item.account}" if item.account else ""
+            click.echo(f"{item.name}: {item.new} new, {item.updated} updated (last post {item.cursor}{by})")
     click.echo(f"{report.new} new posts, {report.updated} updated, {len(report.errors)} errors", err=True)
 
 
@@ -462,8 +572,8 @@ def bot_cmd(app: AppContext) -> None:
 def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
     """Build one subscriber's digest of what is new now; send it unless --dry-run."""
     from bot.app import run_digest_command
+    from bot.core.text import visible_text
     from bot.digests.delivery import digest_to_json
-    from bot.digests.render import visible_text
 
     built = run_digest_command(app.db, app.config, app.secrets, chat_id=chat_id, dry_run=dry_run)
     if fmt == "json":

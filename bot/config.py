@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -19,10 +20,71 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.handles import HandleError, parse_handle
+from bot.core.models import SECTIONS
 from bot.errors import ConfigError, QueryError
 
 DEFAULT_CONFIG_PATH = Path("config/config.toml")
 DEFAULT_DB_PATH = Path("data/tgdigest.sqlite")
+DEFAULT_ACCOUNT = "default"
+ACCOUNT_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# TELEGRAM_SESSION_<NAME>: the string session of reading account NAME (see .env.example)
+SESSION_ENV_PREFIX = "TELEGRAM_SESSION" + "_"
+# Telegram's test data centres (https://core.telegram.org/api/auth#test-accounts).
+TEST_DCS = {1: "149.154.175.10", 2: "149.154.167.40", 3: "149.154.175.117"}
+TEST_PORT = 443
+# [telegram] keys that may also come from the environment (the environment wins).
+TELEGRAM_ENV = {
+    "server": "TELEGRAM_SERVER",
+    "dc_id": "TELEGRAM_DC_ID",
+    "public_key_file": "TELEGRAM_PUBLIC_KEY_FILE",
+    "test_servers": "TELEGRAM_TEST_SERVERS",
+}
+
+
+def account_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a reading account (None: it can)."""
+    if ACCOUNT_NAME.match(name):
+        return None
+    return f"{name!r} is not an account name (1-32 lowercase letters, digits or _)"
+
+
+def parse_server(text: str) -> tuple[str, int] | None:
+    """``"HOST:PORT"`` or ``"[IPv6]:PORT"`` → (host, port); None if it is not that."""
+    value = text.strip()
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            return None
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = value.rpartition(":")
+        if not sep or ":" in host:
+            return None
+    if not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        return None
+    return host, int(port_text)
+
+
+def read_public_key(path: Path) -> bytes:
+    """The PEM RSA public key at ``path`` in PKCS#1 form (what Telethon's key list takes);
+    accepts "RSA PUBLIC KEY" (PKCS#1, as Telegram publishes them) and "PUBLIC KEY" (X.509).
+    Raises ValueError saying what is wrong."""
+    import rsa  # telethon's own RSA dependency
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        if b"-----BEGIN RSA PUBLIC KEY-----" in data:
+            key = rsa.PublicKey.load_pkcs1(data)
+        elif b"-----BEGIN PUBLIC KEY-----" in data:
+            key = rsa.PublicKey.load_pkcs1_openssl_pem(data)
+        else:
+            raise ValueError("no PEM block")
+    except Exception:  # noqa: BLE001 - rsa/pyasn1 raise many types for bad input
+        raise ValueError(f"{path} is not a PEM RSA public key (-----BEGIN RSA PUBLIC KEY-----)") from None
+    return bytes(key.save_pkcs1())
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +97,22 @@ class CollectConfig:
     edit_ids_per_poll: int = 100  # at most this many recent ids re-read per channel and pass
     flood_sleep_threshold: int = 60  # flood waits up to this many seconds are slept inline
     page_size: int = 100
+    max_channels_per_account: int = 450  # new channels go to another account past this (Telegram caps at 500)
+    request_interval: float = 0.0  # seconds between the requests one account starts (its own pace)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """Which MTProto server the reading accounts talk to (default: Telegram's production DCs)."""
+
+    server: str | None = None  # "HOST:PORT" of a self-hosted or proxied MTProto server
+    dc_id: int | None = None  # the data centre id the server answers as (default 2)
+    public_key_file: str | None = None  # the server's RSA public key (PEM)
+    test_servers: bool = False  # Telegram's test DCs (separate accounts, test phone numbers)
+
+    def server_address(self) -> tuple[str, int] | None:
+        """``server`` as (host, port); None when unset or malformed (load_config reports it)."""
+        return parse_server(self.server) if self.server else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +178,7 @@ class ChannelConfig:
     interval: float | None = None  # minutes; None: [collect] interval
     backfill: int | None = None
     source: str | None = None  # "telethon" | "web"; None: telethon when credentials exist
+    account: str | None = None  # the reading account that must read it (private channels: the one that joined)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +196,28 @@ class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
     channels: tuple[ChannelConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
+    # ``[categories] builtin``: the built-in news sections (bot.stories.sections); None: on
+    # exactly when no custom categories are configured.
+    builtin_categories: bool | None = None
     source_path: Path | None = None
 
     def category_names(self) -> list[str]:
         return [c.name for c in self.categories]
+
+    def section_order(self) -> list[str]:
+        """The headings a digest groups stories under, in order: the custom categories,
+        then the built-in sections when on ("Other" is added last by the digest)."""
+        return self.category_names() + (list(SECTIONS) if self.builtin_sections else [])
+
+    @property
+    def builtin_sections(self) -> bool:
+        """Whether posts are sorted into the built-in sections."""
+        if self.builtin_categories is None:
+            return not self.categories
+        return self.builtin_categories
 
 
 @dataclass(frozen=True)
@@ -134,11 +229,24 @@ class Secrets:
     session: str | None = None
     bot_token: str | None = None
     bot_api_url: str = "https://api.telegram.org"
+    # TELEGRAM_SESSION_<NAME> string sessions of further reading accounts, as (name, value)
+    account_sessions: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         shown = {f.name: ("set" if getattr(self, f.name) else "unset") for f in fields(self)}
         shown["bot_api_url"] = self.bot_api_url
         return f"Secrets({shown})"
+
+    def session_string(self, account: str = DEFAULT_ACCOUNT) -> str | None:
+        """The string session of ``account`` from the environment, if any."""
+        if account == DEFAULT_ACCOUNT and self.session:
+            return self.session
+        return dict(self.account_sessions).get(account)
+
+    def session_accounts(self) -> list[str]:
+        """Accounts with a string session in the environment."""
+        names = [DEFAULT_ACCOUNT] if self.session else []
+        return list(dict.fromkeys(names + [name for name, _ in self.account_sessions]))
 
     @property
     def has_telegram_api(self) -> bool:
@@ -146,7 +254,8 @@ class Secrets:
 
     def values(self) -> list[str]:
         """Every secret string, for the log redaction filter."""
-        return [v for v in (self.api_hash, self.session, self.bot_token) if v]
+        extra = [value for _, value in self.account_sessions]
+        return [v for v in (self.api_hash, self.session, self.bot_token, *extra) if v]
 
 
 def secrets_from_env(env: Mapping[str, str] | None = None) -> Secrets:
@@ -157,7 +266,15 @@ def secrets_from_env(env: Mapping[str, str] | None = None) -> Secrets:
         if not api_id_raw.isdigit():
             raise ConfigError("TELEGRAM_API_ID: must be the number shown on my.telegram.org")
         api_id = int(api_id_raw)
+    account_sessions = []
+    for key, value in sorted(env.items()):
+        if key.startswith(SESSION_ENV_PREFIX) and value:
+            name = key[len(SESSION_ENV_PREFIX):].lower()
+            if account_name_problem(name):
+                raise ConfigError(f"{key}: {account_name_problem(name)}")
+            account_sessions.append((name, value))
     return Secrets(
+        account_sessions=tuple(account_sessions),
         api_id=api_id,
         api_hash=env.get("TELEGRAM_API_HASH") or None,
         session=env.get("TELEGRAM_SESSION") or None,
@@ -203,7 +320,11 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{label}: not valid TOML: {e}") from None
     problems: list[str] = []
-    config = _build(Config, raw, label, "", problems)
+    raw = _with_telegram_env(raw, env, problems)
+    builtin = _split_categories_table(raw, label, problems)
+    config: Config | None = _build(Config, raw, label, "", problems)
+    if config is not None and builtin is not None:
+        config = dataclasses.replace(config, builtin_categories=builtin)
     if env.get("TGDIGEST_ADMINS"):
         admins: list[int] = []
         for part in env["TGDIGEST_ADMINS"].replace(";", ",").split(","):
@@ -216,17 +337,39 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
                 problems.append(f"TGDIGEST_ADMINS: {part!r} is not a chat id (a whole number)")
         if config is not None:
             merged = tuple(dict.fromkeys(config.bot.admins + tuple(admins)))
-            config = _replace(config, bot=_replace(config.bot, admins=merged))
+            config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, admins=merged))
     if config is not None:
         _check_semantics(config, label, problems)
     if problems:
         raise ConfigError(problems)
     assert config is not None
-    return _replace(config, source_path=path)
+    return dataclasses.replace(config, source_path=path)
 
 
-def _replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)
+def _with_telegram_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """``TELEGRAM_SERVER`` & co. override the ``[telegram]`` table (containers set env, not files)."""
+    section = raw.get("telegram", {})
+    if not isinstance(section, dict):
+        return raw
+    section = dict(section)
+    for key, name in TELEGRAM_ENV.items():
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if key == "dc_id":
+            if not value.lstrip("-").isdigit():
+                problems.append(f"{name}: {value!r} is not a data centre number")
+                continue
+            section[key] = int(value)
+        elif key == "test_servers":
+            if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                problems.append(f"{name}: {value!r} is not true or false")
+                continue
+            section[key] = value.lower() in ("1", "true", "yes")
+        else:
+            section[key] = value
+    return {**raw, "telegram": section} if section else raw
+
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
@@ -261,6 +404,11 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
         problems.append(f"{label}: bot.paid_broadcast_rate: Telegram allows at most 1000 paid messages/s")
     if not 0 < config.dedupe.similarity <= 1:
         problems.append(f"{label}: dedupe.similarity: must be between 0 and 1")
+    if config.collect.max_channels_per_account < 1:
+        problems.append(f"{label}: collect.max_channels_per_account: must be 1 or more")
+    if config.collect.request_interval < 0:
+        problems.append(f"{label}: collect.request_interval: must be 0 or more")
+    _check_telegram(config.telegram, label, problems)
     seen_handles: set[str] = set()
     for i, channel in enumerate(config.channels):
         key = f"channels[{i}].handle"
@@ -280,12 +428,23 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
             problems.append(f"{label}: channels[{i}].interval: must be greater than 0")
         if channel.backfill is not None and channel.backfill < 0:
             problems.append(f"{label}: channels[{i}].backfill: must be 0 or more")
+        if channel.account is not None:
+            problem = account_name_problem(channel.account)
+            if problem:
+                problems.append(f"{label}: channels[{i}].account: {problem}")
+            if channel.source == "web":
+                problems.append(f"{label}: channels[{i}].account: the web preview reads without an account")
     names: set[str] = set()
     for i, category in enumerate(config.categories):
         if not category.name.strip():
             problems.append(f"{label}: categories[{i}].name: must not be empty")
         if category.name.casefold() == "other":
             problems.append(f"{label}: categories[{i}].name: \"Other\" is reserved for stories with no category")
+        if config.builtin_sections and category.name.casefold() in _section_names():
+            problems.append(
+                f"{label}: categories[{i}].name: {category.name!r} is a built-in section; "
+                "rename it or set [categories] builtin = false"
+            )
         if category.name.casefold() in names:
             problems.append(f"{label}: categories[{i}].name: {category.name!r} is defined twice")
         names.add(category.name.casefold())
@@ -299,6 +458,31 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
             )
         except QueryError as e:
             problems.append(f"{label}: categories[{i}].query: {e}")
+
+
+def _check_telegram(telegram: TelegramConfig, label: str, problems: list[str]) -> None:
+    where = f"{label}: telegram"
+    if telegram.server is not None and parse_server(telegram.server) is None:
+        problems.append(
+            f"{where}.server: {telegram.server!r} is not HOST:PORT with a port from 1 to 65535 "
+            f"(e.g. \"127.0.0.1:4430\" or \"[::1]:443\")"
+        )
+    if telegram.dc_id is not None and not 1 <= telegram.dc_id <= 5:
+        problems.append(f"{where}.dc_id: {telegram.dc_id} is not a data centre (1 to 5)")
+    if telegram.test_servers:
+        if telegram.server is not None:
+            problems.append(f"{where}.test_servers: give either server or test_servers, not both")
+        if telegram.dc_id is not None and telegram.dc_id not in TEST_DCS:
+            problems.append(f"{where}.dc_id: Telegram's test servers are DCs 1 to 3")
+    if telegram.public_key_file is not None:
+        try:
+            read_public_key(Path(telegram.public_key_file))
+        except ValueError as e:
+            problems.append(f"{where}.public_key_file: {e}")
+
+
+def _section_names() -> frozenset[str]:
+    return frozenset(name.casefold() for name in SECTIONS)
 
 
 def valid_timezone(name: str) -> bool:
@@ -322,12 +506,34 @@ def parse_hhmm(text: str) -> tuple[int, int] | None:
 
 # --- generic, type-driven validation -------------------------------------------------
 
+# Config fields that are not TOML keys of their own: set by load_config itself.
+_NOT_KEYS = frozenset({"source_path", "builtin_categories"})
+
+
+def _split_categories_table(raw: dict[str, Any], label: str, problems: list[str]) -> bool | None:
+    """``[categories]`` as a table: ``builtin = true|false`` and, optionally, the custom
+    categories as ``[[categories.custom]]`` (TOML cannot also have ``[[categories]]`` then).
+    Rewrites ``raw["categories"]`` to the list form; returns ``builtin`` (None: not set)."""
+    table = raw.get("categories")
+    if not isinstance(table, dict):
+        return None
+    for key in table:
+        if key not in ("builtin", "custom"):
+            problems.append(f"{label}: categories.{key}: unknown key (known: builtin, custom)")
+    builtin = table.get("builtin")
+    if builtin is not None and not isinstance(builtin, bool):
+        problems.append(f"{label}: categories.builtin: must be true or false, not {builtin!r}")
+        builtin = None
+    raw["categories"] = table.get("custom", [])
+    return builtin
+
+
 def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) -> Any:
     if not isinstance(raw, dict):
         problems.append(f"{label}: {prefix.rstrip('.') or 'top level'}: must be a table")
         return None
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls) if f.name != "source_path"}
+    known = {f.name for f in fields(cls) if f.name not in _NOT_KEYS}
     for key in raw:
         if key not in known:
             problems.append(f"{label}: {prefix}{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -336,7 +542,7 @@ def _build(cls: type, raw: Any, label: str, prefix: str, problems: list[str]) ->
     values: dict[str, Any] = {}
     ok = True
     for f in fields(cls):
-        if f.name not in raw or f.name == "source_path":
+        if f.name not in raw or f.name in _NOT_KEYS:
             continue
         value = _coerce(hints[f.name], raw[f.name], label, f"{prefix}{f.name}", problems)
         if value is _INVALID:

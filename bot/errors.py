@@ -6,6 +6,7 @@
     ├── ImportFormatError         an export file or one of its messages is malformed
     ├── SourceError               a channel source failed (per channel; others go on)
     │   ├── ChannelUnavailable    private, banned, renamed or invalid channel
+    │   │   └── StaleAccess       the stored access hash is no longer accepted by this account
     │   ├── FloodWait             Telegram asks us to wait ``seconds`` before the next call
     │   ├── SessionInvalid        no usable Telegram session: run ``tgdigest login``
     │   └── WebPreviewError       t.me/s page missing or its markup not understood
@@ -51,6 +52,11 @@ class SourceError(TgdigestError):
 
 class ChannelUnavailable(SourceError):
     """The channel is private, banned, renamed or does not exist."""
+
+
+class StaleAccess(ChannelUnavailable):
+    """PEER_ID_INVALID / CHANNEL_INVALID on a stored channel: its access hash belongs to another
+    account or session. A public channel is re-resolved by its handle; a private one re-joined."""
 
 
 class FloodWait(SourceError):
@@ -108,10 +114,6 @@ class BadRequest(BotAPIError):
     @property
     def is_chat_not_found(self) -> bool:
         return "chat not found" in self.description.lower()
-
-    @property
-    def is_empty_text(self) -> bool:
-        return "text is empty" in self.description.lower() or "message text is empty" in self.description.lower()
 
 
 class Unauthorized(BotAPIError):

@@ -141,3 +141,74 @@ def test_database_that_cannot_be_created_or_read_is_one_line(tmp_path: Path) -> 
                               capture_output=True, text=True, cwd=tmp_path, timeout=60)
         assert proc.returncode == 1 and needle in proc.stderr and "Traceback" not in proc.stderr
     assert garbage.read_text().startswith("this is not a database"), "the file is left as it was"
+
+
+def test_check_config_rejects_bad_server_values(tmp_path: Path) -> None:
+    """check-config names a bad [telegram] server in one line per problem, no traceback."""
+    config = tmp_path / "c.toml"
+    config.write_text('[telegram]\nserver = "no port here"\ndc_id = 9\n')
+    proc = run("--config", str(config), "check-config", tmp_path=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "telegram.server: 'no port here' is not HOST:PORT" in proc.stderr
+    assert "telegram.dc_id: 9 is not a data centre" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run("check-config", tmp_path=tmp_path, check=False, env={"TELEGRAM_SERVER": "127.0.0.1:99999"})
+    assert proc.returncode == 1 and "port from 1 to 65535" in proc.stderr
+
+
+def test_accounts_json_is_an_empty_list_without_accounts(tmp_path: Path) -> None:
+    """accounts --format json prints [] when no account exists; a session file makes one."""
+    assert json.loads(run("accounts", "--format", "json", tmp_path=tmp_path).stdout) == []
+    (tmp_path / "tgdigest-second.session").write_bytes(b"")
+    rows = json.loads(run("accounts", "--format", "json", tmp_path=tmp_path).stdout)
+    assert [(r["name"], r["session"], r["channels"]) for r in rows] == [("second", "file", 0)]
+    rows = json.loads(
+        run("accounts", "--format", "json", tmp_path=tmp_path, env={"TELEGRAM_SESSION": "x"}).stdout
+    )
+    assert [(r["name"], r["session"]) for r in rows] == [("default", "string"), ("second", "file")]
+
+
+def test_logout_removes_the_account_session_file(tmp_path: Path) -> None:
+    """logout --account NAME deletes that account's session only and marks it logged out."""
+    (tmp_path / "tgdigest.session").write_bytes(b"keep")
+    (tmp_path / "tgdigest-second.session").write_bytes(b"x")
+    out = run("logout", "--account", "second", tmp_path=tmp_path)
+    assert "account second logged out" in out.stdout
+    assert not (tmp_path / "tgdigest-second.session").exists()
+    assert (tmp_path / "tgdigest.session").read_bytes() == b"keep"
+    proc = run("logout", "--account", "second", tmp_path=tmp_path, check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "has no session" in proc.stderr
+    bad = run("login", "--account", "Not Valid", tmp_path=tmp_path, check=False)
+    assert bad.returncode == 2 and "is not an account name" in bad.stderr
+
+
+def test_story_explains_why_each_post_joined(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """story ID lists the posts, the first without a reason and each later one with its kind;
+    --format json gives the documented shape; an unknown id is one line."""
+    run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    run("import", str(repost_export), "--channel", "@worlddesk_demo", tmp_path=tmp_path)
+    posts = json.loads(run("posts", "--format", "json", tmp_path=tmp_path).stdout)
+    reposted = next(p for p in posts if p["channel"] == "worlddesk_demo" and p["message_id"] == 504)
+    shape = json.loads(run("story", str(reposted["story_id"]), "--format", "json", tmp_path=tmp_path).stdout)
+    assert shape["story_id"] == reposted["story_id"] and shape["channels"] == 2
+    assert shape["posts"][0]["joined"] is None
+    joined = {(p["channel"], p["message_id"]): p["joined"] for p in shape["posts"][1:]}
+    assert joined[("worlddesk_demo", 504)]["kind"] == "repost"
+    assert joined[("worlddesk_demo", 504)]["matched"] == {"channel_id": 1113692283, "message_id": 10}
+    assert all(j is not None and j["kind"] and j["label"] for j in joined.values())
+    text = run("story", str(reposted["story_id"]), tmp_path=tmp_path).stdout
+    assert "started the story" in text and "repost (same text; other emoji, credit or links)" in text
+    missing = run("story", "99999", tmp_path=tmp_path, check=False)
+    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0
+    assert "no story 99999" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_story_stored_before_reasons_were_kept_says_so(tmp_path: Path, sample_export: Path) -> None:
+    """Posts without a recorded reason (an older database) are not all shown as starters."""
+    import sqlite3
+
+    run("import", str(sample_export), "--channel", "@mfa_russia", tmp_path=tmp_path)
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:
+        conn.execute("DELETE FROM post_joins")
+    text = run("story", "1", tmp_path=tmp_path).stdout
+    assert "no reason recorded" in text and "started the story" not in text

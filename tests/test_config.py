@@ -139,3 +139,110 @@ def test_unknown_stemming_language_is_a_config_problem(tmp_path: Path) -> None:
     path.write_text('[query]\nlanguage = "klingon"\n')
     with pytest.raises(ConfigError, match="unknown stemming language 'klingon'.*russian"):
         load_config(path, env={})
+
+
+# --- [telegram]: which MTProto server (issue 12) -------------------------------------------
+
+
+def _rsa_pem(tmp_path: Path, *, pkcs1: bool = True) -> Path:
+    import rsa
+
+    public, _ = rsa.newkeys(512)
+    path = tmp_path / ("server.pem" if pkcs1 else "server-x509.pem")
+    path.write_bytes(public.save_pkcs1() if pkcs1 else _x509(public))
+    return path
+
+
+def _x509(public: object) -> bytes:
+    """The same key as an X.509 SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY", as openssl writes)."""
+    import base64
+
+    from pyasn1.codec.der import encoder
+    from pyasn1.type import univ
+    from rsa.asn1 import OpenSSLPubKey, PubKeyHeader
+
+    info = OpenSSLPubKey()
+    header = PubKeyHeader()
+    header["oid"] = univ.ObjectIdentifier("1.2.840.113549.1.1.1")
+    info["header"] = header
+    info["key"] = univ.BitString.fromOctetString(public.save_pkcs1(format="DER"))  # type: ignore[attr-defined]
+    body = base64.encodebytes(encoder.encode(info)).decode()
+    return f"-----BEGIN PUBLIC KEY-----\n{body}-----END PUBLIC KEY-----\n".encode()
+
+
+def test_server_settings_load(tmp_path: Path) -> None:
+    """server, dc_id and public_key_file (PKCS#1 or X.509 PEM) are accepted as written."""
+    key = _rsa_pem(tmp_path)
+    path = tmp_path / "c.toml"
+    path.write_text(f'[telegram]\nserver = "127.0.0.1:4430"\ndc_id = 3\npublic_key_file = "{key}"\n')
+    telegram = load_config(path, env={}).telegram
+    assert telegram.server_address() == ("127.0.0.1", 4430) and telegram.dc_id == 3
+    path.write_text(f'[telegram]\nserver = "[::1]:443"\npublic_key_file = "{_rsa_pem(tmp_path, pkcs1=False)}"\n')
+    assert load_config(path, env={}).telegram.server_address() == ("::1", 443)
+    path.write_text("[telegram]\ntest_servers = true\n")
+    assert load_config(path, env={}).telegram.test_servers is True
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('server = "no port here"', "telegram.server: 'no port here' is not HOST:PORT"),
+        ('server = "127.0.0.1:70000"', "with a port from 1 to 65535"),
+        ('server = "127.0.0.1:"', "is not HOST:PORT"),
+        ('server = ":443"', "is not HOST:PORT"),
+        ("dc_id = 0", "telegram.dc_id: 0 is not a data centre (1 to 5)"),
+        ("dc_id = 9", "telegram.dc_id: 9 is not a data centre"),
+        ('public_key_file = "missing.pem"', "telegram.public_key_file: cannot read missing.pem"),
+        ('server = "127.0.0.1:443"\ntest_servers = true', "either server or test_servers"),
+        ("test_servers = true\ndc_id = 5", "test servers are DCs 1 to 3"),
+        ('server = 443', "telegram.server: must be a string"),
+    ],
+)
+def test_bad_server_settings_are_config_errors(tmp_path: Path, toml: str, expected: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[telegram]\n{toml}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert any(expected in problem for problem in err.value.problems), err.value.problems
+
+
+def test_a_key_file_that_is_not_a_pem_rsa_key_is_refused(tmp_path: Path) -> None:
+    not_a_key = tmp_path / "key.pem"
+    not_a_key.write_text("-----BEGIN RSA PUBLIC KEY-----\nbm90IGEga2V5\n-----END RSA PUBLIC KEY-----\n")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[telegram]\npublic_key_file = "{not_a_key}"\n')
+    with pytest.raises(ConfigError, match="is not a PEM RSA public key"):
+        load_config(path, env={})
+
+
+def test_server_settings_from_the_environment_win(tmp_path: Path) -> None:
+    """TELEGRAM_SERVER, TELEGRAM_DC_ID, TELEGRAM_PUBLIC_KEY_FILE, TELEGRAM_TEST_SERVERS override
+    [telegram]; wrong values are reported like the file's."""
+    key = _rsa_pem(tmp_path)
+    path = tmp_path / "c.toml"
+    path.write_text('[telegram]\nserver = "10.0.0.1:443"\n')
+    env = {"TELEGRAM_SERVER": "127.0.0.1:4430", "TELEGRAM_DC_ID": "4", "TELEGRAM_PUBLIC_KEY_FILE": str(key)}
+    telegram = load_config(path, env=env).telegram
+    assert (telegram.server, telegram.dc_id, telegram.public_key_file) == ("127.0.0.1:4430", 4, str(key))
+    assert load_config(None, env={"TELEGRAM_TEST_SERVERS": "true"}).telegram.test_servers is True
+    with pytest.raises(ConfigError) as err:
+        load_config(None, env={"TELEGRAM_SERVER": "no port here", "TELEGRAM_DC_ID": "two"})
+    assert len(err.value.problems) == 2
+
+
+def test_account_sessions_from_the_environment() -> None:
+    """TELEGRAM_SESSION_<NAME> is account name's string session; secret, so redacted."""
+    secrets = secrets_from_env({"TELEGRAM_SESSION": "s-default", "TELEGRAM_SESSION_SECOND": "s-second"})
+    assert secrets.session_string("default") == "s-default"
+    assert secrets.session_string("second") == "s-second"
+    assert secrets.session_accounts() == ["default", "second"]
+    assert "s-second" in secrets.values() and "s-second" not in repr(secrets)
+    with pytest.raises(ConfigError, match="not an account name"):
+        secrets_from_env({"TELEGRAM_SESSION_NOT-OK": "x"})
+
+
+def test_channel_account_names_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[channels]]\nhandle = "@alpha_news"\naccount = "Bad Name"\n')
+    with pytest.raises(ConfigError, match="channels\\[0\\].account: 'Bad Name' is not an account name"):
+        load_config(path, env={})

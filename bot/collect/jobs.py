@@ -3,18 +3,24 @@
 The job runs on an ``AsyncIOScheduler`` with ``max_instances=1`` (a slow pass never overlaps
 the next), ``coalesce=True`` (after a pause, one pass catches up, not a burst) and a real
 ``misfire_grace_time`` (APScheduler's default of 1 s silently skips late runs).
-A ``SessionInvalid`` from the job pauses it: retrying every interval cannot help until
-someone runs ``tgdigest login``, and a crash loop would only hammer Telegram.
+A ``SessionInvalid`` from the job (every reading account's session is dead) pauses it:
+retrying every interval cannot help until someone runs ``tgdigest login``, and a crash loop
+would only hammer Telegram.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
+from bot.core.clock import utcnow
 from bot.errors import SessionInvalid
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,7 @@ def collection_interval(config: Config) -> float:
 
 
 def add_collection_job(
-    scheduler: Any,
+    scheduler: BaseScheduler,
     func: Callable[[], Awaitable[Any]],
     *,
     minutes: float,
@@ -37,10 +43,8 @@ def add_collection_job(
     on_session_invalid: Callable[[SessionInvalid], None] | None = None,
     job_id: str = COLLECTION_JOB_ID,
     run_now: bool = True,
-) -> Any:
+) -> Job:
     """Schedule ``func`` every ``minutes`` (plus up to ``jitter`` s); returns the Job."""
-    from datetime import UTC, datetime
-
     async def job() -> None:
         try:
             await func()
@@ -53,7 +57,7 @@ def add_collection_job(
     extra: dict[str, Any] = {}
     if run_now:
         # (next_run_time=None would add the job paused, so it is only passed when wanted.)
-        extra["next_run_time"] = datetime.now(UTC)
+        extra["next_run_time"] = utcnow()
     return scheduler.add_job(
         job,
         "interval",

@@ -17,9 +17,13 @@ def to_iso(value: datetime) -> str:
     return value.replace(microsecond=0).isoformat()
 
 
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or date-time as an instant in UTC; without an offset it is taken as
+    UTC. Raises ValueError if ``text`` is not ISO 8601."""
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def from_iso(value: str | None) -> datetime | None:
-    """An instant back from its stored form; naive values are taken as UTC."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """An instant back from its stored form (None for no value); naive values are taken as UTC."""
+    return parse_instant(value) if value else None

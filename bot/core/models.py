@@ -71,10 +71,16 @@ class Channel:
     last_poll_at: datetime | None = None
     last_error: str | None = None
     next_poll_at: datetime | None = None
+    account: str | None = None  # the Telegram account that reads it (Telethon channels)
+    pinned: bool = False  # never read by another account (private, or named in the config)
 
     @property
     def display_name(self) -> str:
         return self.title or (f"@{self.username}" if self.username else str(self.id))
+
+
+# The built-in news sections (bot.stories.sections sorts posts into them), in display order.
+SECTIONS = ("Society", "Economy", "Technology", "Sports", "Entertainment", "Science")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,8 @@ class StoredPost:
     post: Post
     story_id: int
     categories: tuple[str, ...] = ()
+    lang: str | None = None  # ISO 639-1 code, "und" when undetermined; None: not yet detected
+    news: bool = True  # False: advertising, promotion, how-to, listicle, greeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,7 @@ class Story:
     id: int
     posts: tuple[StoredPost, ...]
     categories: tuple[str, ...] = ()
+    news: bool = True  # False when most of its posts are not news
 
     @property
     def representative(self) -> StoredPost:
@@ -122,3 +131,4 @@ class Subscriber:
     username: str | None = None
     last_digest_at: datetime | None = None
     subscriptions: tuple[Subscription, ...] = field(default=())
+    include_nonnews: bool = False  # digests and alerts carry non-news posts too (/nonnews on)

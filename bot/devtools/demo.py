@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from bot.core.clock import utcnow
 from bot.devtools.sandbox import Sandbox
 
 DEMO_DIR = Path("data/demo")
@@ -99,7 +100,7 @@ def main() -> None:
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     (DEMO_DIR / "exports").mkdir(parents=True)
-    newest = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    newest = utcnow().replace(microsecond=0) - timedelta(hours=1)
     data = resources.files("bot") / "samples"
     print(bold("1. Import two sample channels (Telegram Desktop exports)"))
     with resources.as_file(data) as data_dir:

@@ -40,12 +40,13 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.core.text import utf16_len
 
 MAX_MESSAGE_LENGTH = 4096
 
@@ -64,11 +65,6 @@ _ATTRIBUTE = re.compile(r"\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*(?:=\s*(\"[^\"]*\"|'[^']
 
 class HTMLParseError(ValueError):
     """Text is not valid Telegram HTML; ``str(e)`` is what Telegram would say after the colon."""
-
-
-def utf16_length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _byte_offset(text: str, index: int) -> int:
@@ -391,6 +387,7 @@ class Sandbox:
         if self._server is None:
             raise RuntimeError("the sandbox is not started")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address is (str, int)
         return f"http://{host}:{port}"
 
     # --- what a user does ---
@@ -418,7 +415,7 @@ class Sandbox:
         }
         command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
         if command:
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(command.group(0))}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}]
         return self.inject_update({"message": message})
 
     def block(self, chat_id: int, *, notify: bool = True) -> None:
@@ -701,7 +698,7 @@ class Sandbox:
             raise _APIError(400, "Bad Request: unsupported parse_mode")
         if not plain.strip():
             raise _APIError(400, "Bad Request: message text is empty")
-        if utf16_length(plain) > MAX_MESSAGE_LENGTH:
+        if utf16_len(plain) > MAX_MESSAGE_LENGTH:
             raise _APIError(400, "Bad Request: message is too long")
         preview = _as_json(params.get("link_preview_options"))
         preview_off = bool(isinstance(preview, dict) and preview.get("is_disabled")) or _truthy(
@@ -847,8 +844,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a cancelled long poll); nothing to answer
-
-
-def messages_text(messages: Iterable[SentMessage]) -> list[str]:
-    """The plain texts of ``messages`` (a convenience for assertions)."""
-    return [m.plain_text for m in messages]

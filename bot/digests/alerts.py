@@ -35,8 +35,10 @@ from bot.core.models import Story
 from bot.digests.matching import highlights_for, story_docs, subscription_queries
 from bot.digests.outbox import Outbox, already_given, write_transaction
 from bot.digests.render import render_alert
+from bot.digests.selection import fold_linked
 from bot.query.matcher import SubscriptionIndex
 from bot.storage.db import get_meta, set_meta
+from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 
 CURSOR_KEY = "alerts.cursor"
@@ -49,10 +51,14 @@ def select_alert_stories(
     matched: Collection[int],
     already: Collection[int],
     not_before: datetime,
+    include_nonnews: bool = False,
 ) -> list[Story]:
-    """Matched stories first published at or after ``not_before`` that the chat has not had."""
+    """Matched stories first published at or after ``not_before`` that the chat has not had
+    (stories that are not news only when the chat asked for them)."""
     chosen: dict[int, Story] = {}
     for story in stories:
+        if not story.news and not include_nonnews:
+            continue
         if story.id in matched and story.id not in already and story.posts and story.first_date >= not_before:
             chosen.setdefault(story.id, story)
     return sorted(chosen.values(), key=lambda s: (s.first_date, s.id))
@@ -95,15 +101,18 @@ def build_alerts(
             continue
         with write_transaction(db):
             fresh = db.execute(
-                "SELECT 1 FROM subscribers WHERE chat_id = ? AND active = 1 AND paused = 0", [chat_id]
+                "SELECT include_nonnews FROM subscribers WHERE chat_id = ? AND active = 1 AND paused = 0", [chat_id]
             ).fetchone()
             if not fresh:
                 continue
             chosen = select_alert_stories(
-                stories, matched=mine, already=already_given(db, chat_id), not_before=not_before
+                stories, matched=mine, already=already_given(db, chat_id), not_before=not_before,
+                include_nonnews=bool(fresh[0]),
             )
             if not chosen:
                 continue
+            # stories a later post showed to be one (linked) are alerted as one
+            chosen = fold_linked(chosen, linked_groups(db, [s.id for s in chosen]))
             parts = render_alert(
                 chosen,
                 highlights=highlights_for(chosen, [q for _, q in queries.get(chat_id, [])]),

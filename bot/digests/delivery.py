@@ -36,15 +36,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import to_iso
+from bot.core.clock import to_iso, utcnow
 from bot.core.models import Story
 from bot.digests.alerts import build_alerts
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
@@ -65,16 +66,23 @@ from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
+    arrange,
     digest_window,
-    group_sections,
+    fold_linked,
+    importance,
     select_stories,
 )
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.db import open_db
+from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError
+
+if TYPE_CHECKING:
+    from apscheduler.job import Job
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +97,11 @@ ALERT_PRIORITY = 1
 DIGEST_PRIORITY = 2
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class SentLike(Protocol):
+    """What delivery reads of a sent message (``bot.telegram.sender.SendResult``)."""
+
+    @property
+    def message_id(self) -> int: ...
 
 
 class SenderLike(Protocol):
@@ -99,7 +110,7 @@ class SenderLike(Protocol):
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
         priority: int = ..., paid_broadcast: bool = False,
-    ) -> Any: ...
+    ) -> SentLike: ...
 
 
 # --- small data types ----------------------------------------------------------------------
@@ -115,6 +126,13 @@ class BuiltDigest:
     local_date: date
     timezone: str
     digest_id: int | None = None
+    # the sections as shown ("Top stories" first, when there are any), each story once
+    sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
+
+    @property
+    def shown(self) -> list[tuple[str, Story]]:
+        """(section, story) in display order."""
+        return [(name, story) for name, stories in self.sections for story in stories]
 
     @property
     def empty(self) -> bool:
@@ -236,33 +254,43 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: Collection[int],
+        matched: AbstractSet[int],
         already: Collection[int],
         queries: Sequence[Query],
         highlighter: Highlighter | None = None,
         blocks: BlockCache | None = None,
+        groups: Mapping[int, Collection[int]] | None = None,
     ) -> BuiltDigest:
-        """Select and render one chat's digest (pure: nothing is read or written)."""
+        """Select and render one chat's digest. ``groups``: each candidate story's linked
+        group (``bot.storage.explain.linked_groups``), read once per tick by the batch build;
+        None reads them here, on ``self.db``."""
         window = self._window(chat, now)
         today = local_date(now, chat.timezone)
         selection = select_stories(
             candidates, matched=matched, already=already, window=window,
             max_stories=self.config.digest.max_stories,
+            include_nonnews=chat.include_nonnews,
         )
         parts: tuple[Part, ...] = ()
+        sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
         if selection:
-            sections = group_sections(selection.stories, self.config.category_names())
+            if groups is None:
+                groups = linked_groups(self.db, selection.story_ids)
+            shown = fold_linked(selection.stories, groups)
+            sections = tuple(
+                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
+            )
             parts = tuple(
                 render_digest(
                     sections,
                     local_date=today,
-                    highlights=(highlighter or Highlighter()).for_chat(selection.stories, queries),
+                    highlights=(highlighter or Highlighter()).for_chat(shown, queries),
                     snippet_length=self.config.digest.snippet_length,
                     omitted=selection.omitted,
                     blocks=blocks,
                 )
             )
-        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone)
+        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, sections=sections)
 
     def _build(
         self,
@@ -270,7 +298,7 @@ class DigestService:
         *,
         now: datetime,
         candidates: Sequence[Story],
-        matched: Collection[int],
+        matched: AbstractSet[int],
         queries: Sequence[Query],
         mode: str,
     ) -> BuiltDigest:
@@ -361,6 +389,7 @@ class DigestService:
         blocks: BlockCache = {}  # rendered stories, shared by this tick's digests
         by_id = {s.id: s for s in stories}
         min_story_id = min(by_id, default=0)
+        groups = linked_groups(db, by_id)  # stories told again later, shown as one
 
         def draft(chat: ChatState, already: Collection[int]) -> BuiltDigest:
             mine = matched.get(chat.chat_id, frozenset())
@@ -369,6 +398,7 @@ class DigestService:
             return self._draft(
                 chat, now=now, candidates=[by_id[i] for i in mine], matched=mine, already=already,
                 queries=[q for _, q in queries.get(chat.chat_id, [])], highlighter=highlighter, blocks=blocks,
+                groups=groups,
             )
 
         for first in range(0, len(chats), self.build_batch):
@@ -611,7 +641,7 @@ class DigestService:
             return DeliveryReport()
         return await self.deliver_pending(digest_ids=ids)
 
-    def install(self, scheduler: Any, *, job_id: str = "digests") -> Any:
+    def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
         """Add the tick to an APScheduler ``AsyncIOScheduler``: once at start (catch-up and
         resuming the outbox), then every ``tick_seconds`` on the clock's multiples of it
         (:00 of each minute by default), so a digest due at 09:00 is built at 09:00:00, not up
@@ -652,13 +682,17 @@ def _db_file(db: Database) -> str | None:
 
 
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
-    """The ``tgdigest digest --format json`` shape: chat, stories (post objects, representative
-    first) and the Telegram HTML messages."""
+    """The ``tgdigest digest --format json`` shape: chat, stories in display order (post objects,
+    representative first; with the section, the channel count and the importance score) and
+    the Telegram HTML messages."""
     from bot.storage.store import story_to_json
 
     return {
         "chat_id": built.chat_id,
-        "stories": [story_to_json(s) for s in built.selection.stories],
+        "stories": [
+            {**story_to_json(s), "section": section, "channels": importance(s).channels, "score": importance(s).score}
+            for section, s in built.shown
+        ],
         "messages": built.messages,
     }
 
@@ -666,5 +700,5 @@ def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
 class NoSender:
     """For building only: sending through it is a bug."""
 
-    async def send(self, chat_id: int, text: str, **options: Any) -> Any:
+    async def send(self, chat_id: int, text: str, **options: Any) -> SentLike:
         raise RuntimeError("this DigestService was built for a dry run and cannot send")

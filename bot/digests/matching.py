@@ -11,7 +11,9 @@ from collections.abc import Set as AbstractSet
 from sqlite_utils import Database
 
 from bot.config import Config
+from bot.core.language import snowball_language
 from bot.core.models import Story
+from bot.core.text import merge_spans
 from bot.errors import QueryError
 from bot.query.parser import MatchDoc, Node, Query, highlight_spans, parse_query, story_matches, word_spans
 
@@ -45,18 +47,13 @@ def subscription_queries(
     return found
 
 
+def post_docs(story: Story) -> list[MatchDoc]:
+    """Match documents of a story's posts, each stemmed in its post's own language."""
+    return [MatchDoc.from_post(sp.post, language=snowball_language(sp.lang)) for sp in story.posts]
+
+
 def story_docs(stories: Sequence[Story]) -> list[tuple[int, list[MatchDoc]]]:
-    return [(s.id, [MatchDoc.from_post(sp.post) for sp in s.posts]) for s in stories]
-
-
-def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-        else:
-            merged.append((s, e))
-    return merged
+    return [(s.id, post_docs(s)) for s in stories]
 
 
 class Highlighter:
@@ -80,7 +77,7 @@ class Highlighter:
         self._matched = matched
         self._max_cached = max_cached
         self._tokens: dict[int, list[tuple[str, int, int]]] = {}
-        self._spans: dict[tuple[int, Node], list[tuple[int, int]] | None] = {}
+        self._spans: dict[tuple[int, str], list[tuple[int, int]] | None] = {}
 
     def _hits(self, query: Query) -> AbstractSet[int] | None:
         """The stories ``query`` matched, when known from the bulk matcher."""
@@ -91,7 +88,7 @@ class Highlighter:
             return hits is not None and story.id in hits
         docs = self._docs.get(story.id)
         if docs is None:
-            docs = self._docs[story.id] = [MatchDoc.from_post(sp.post) for sp in story.posts]
+            docs = self._docs[story.id] = post_docs(story)
         return story_matches(query, docs)
 
     def spans(
@@ -110,7 +107,9 @@ class Highlighter:
                 if len(self._tokens) >= self._max_cached // 10:
                     self._tokens.clear()
                 tokens = self._tokens[story.id] = word_spans(text)
-            found = highlight_spans(text, query, tokens=tokens)
+            found = highlight_spans(
+                text, query, language=snowball_language(story.representative.lang), tokens=tokens
+            )
         if len(self._spans) >= self._max_cached:
             self._spans.clear()
         self._spans[key] = found

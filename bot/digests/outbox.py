@@ -36,6 +36,7 @@ class ChatState:
     weekly_day: int | None
     last_digest_at: datetime | None
     last_digest_local_date: str | None
+    include_nonnews: bool = False  # /nonnews on: non-news stories too
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ def write_transaction(db: Database) -> Iterator[None]:
 
 
 _CHAT_COLUMNS = (
-    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date"
+    "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date, "
+    "include_nonnews"
 )
 
 
@@ -76,6 +78,7 @@ def _chat_state(row: Sequence[Any]) -> ChatState:
     return ChatState(
         chat_id=row[0], active=bool(row[1]), paused=bool(row[2]), digest_time=row[3], timezone=row[4],
         weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7],
+        include_nonnews=bool(row[8]),
     )
 
 
@@ -111,17 +114,34 @@ def already_given_many(db: Database, chat_ids: Sequence[int], *, min_story_id: i
     for start in range(0, len(chat_ids), 500):
         chunk = list(chat_ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
+        # As ``already_given``: and the stories linked to those (the same news, told again).
         for chat_id, story_id in db.execute(
-            f"SELECT chat_id, story_id FROM deliveries WHERE chat_id IN ({marks}) AND story_id >= ?",
-            [*chunk, min_story_id],
+            f"SELECT chat_id, story_id FROM deliveries WHERE chat_id IN ({marks}) AND story_id >= ? "
+            f"UNION SELECT d.chat_id, l.linked_id FROM deliveries d JOIN story_links l ON l.story_id = d.story_id "
+            f"WHERE d.chat_id IN ({marks}) AND l.linked_id >= ? "
+            f"UNION SELECT d.chat_id, l.story_id FROM deliveries d JOIN story_links l ON l.linked_id = d.story_id "
+            f"WHERE d.chat_id IN ({marks}) AND l.story_id >= ?",
+            [*chunk, min_story_id] * 3,
         ):
             found[chat_id].add(story_id)
     return found
 
 
 def already_given(db: Database, chat_id: int) -> set[int]:
-    """Stories this chat has a deliveries row for: delivered, or reserved by a pending outbox."""
-    return {r[0] for r in db.execute("SELECT story_id FROM deliveries WHERE chat_id = ?", [chat_id])}
+    """Stories this chat has a deliveries row for (delivered, or reserved by a pending outbox),
+    and the stories linked to those: a later post showed them to be the same news, so they
+    are not new to this chat."""
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT story_id FROM deliveries WHERE chat_id = ? "
+            "UNION SELECT l.linked_id FROM deliveries d JOIN story_links l ON l.story_id = d.story_id "
+            "WHERE d.chat_id = ? "
+            "UNION SELECT l.story_id FROM deliveries d JOIN story_links l ON l.linked_id = d.story_id "
+            "WHERE d.chat_id = ?",
+            [chat_id, chat_id, chat_id],
+        )
+    }
 
 
 class Outbox:
@@ -242,7 +262,7 @@ class Outbox:
                 "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND seq = ? AND delivered_at IS NULL",
                 [stamp, digest_id, seq],
             )
-            left = self.db.execute(
+            left: int = self.db.execute(
                 "SELECT count(*) FROM digest_parts WHERE digest_id = ? AND sent_at IS NULL", [digest_id]
             ).fetchone()[0]
             if left == 0:

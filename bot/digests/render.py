@@ -14,7 +14,6 @@ continues it. A single story that would not fit alone has its snippet shortened 
 from __future__ import annotations
 
 import functools
-import html
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -22,12 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.core.models import StoredPost, Story
+from bot.core.text import esc, esc_attr, telegram_length, utf16_len
 
 TELEGRAM_LIMIT = 4096
 TITLE_MAX = 150  # characters of the title line before it is cut at a word
 ALSO_IN_MAX = 3
 _SEP = "\n\n"
-_TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 Spans = Sequence[tuple[int, int]]
@@ -39,28 +38,6 @@ class Part:
 
     text: str
     story_ids: tuple[int, ...]
-
-
-def esc(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def esc_attr(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def visible_text(html_text: str) -> str:
-    """What Telegram displays of ``html_text``: tags removed, entities decoded."""
-    return html.unescape(_TAG.sub("", html_text))
-
-
-def telegram_length(html_text: str) -> int:
-    """Length of an HTML message as Telegram counts it (UTF-16 code units after parsing)."""
-    return utf16_len(visible_text(html_text))
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 # --- pieces of a story ------------------------------------------------------------------
@@ -182,7 +159,8 @@ def also_in_html(story: Story, *, limit: int = ALSO_IN_MAX) -> str:
 
 
 def story_html(story: Story, *, spans: Spans = (), snippet_length: int = 250, title_max: int = TITLE_MAX) -> str:
-    """One story: bold title line, snippet with matches in bold, link, "also in"."""
+    """One story: bold title line, snippet with matches in bold, "told by N channels" when
+    more than one told it, link, "also in"."""
     rep = story.representative
     text = rep.post.text or ""
     t_start, t_end, cut = title_bounds(text, max_chars=title_max)
@@ -195,7 +173,9 @@ def story_html(story: Story, *, spans: Spans = (), snippet_length: int = 250, ti
     lines = [f"<b>{title}</b>"]
     if snippet:
         lines.append(snippet)
-    lines.append(link + also_in_html(story))
+    channels = len({sp.post.channel_id for sp in story.posts})
+    told = f"told by {channels} channels: " if channels > 1 else ""
+    lines.append(told + link + also_in_html(story))
     return "\n".join(lines)
 
 
@@ -248,7 +228,7 @@ def _pack(
     highlights: Mapping[int, Spans],
     snippet_length: int,
     limit: int,
-    blocks: dict[tuple[int, Spans, int], _Block] | None = None,
+    blocks: BlockCache | None = None,
 ) -> list[Part]:
     sep = utf16_len(_SEP)
     parts: list[Part] = []

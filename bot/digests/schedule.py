@@ -23,7 +23,7 @@ occurrence of that weekday, so a weekly digest missed while down goes out on sta
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.config import parse_hhmm
 from bot.errors import TgdigestError
@@ -110,10 +110,3 @@ def is_due(
 def format_local_hhmm(instant: datetime, tz_name: str) -> str:
     """``instant`` as the subscriber's local ``HH:MM`` (for "Nothing new since HH:MM.")."""
     return local_now(instant, tz_name).strftime("%H:%M")
-
-
-def utc(dt: datetime) -> datetime:
-    """``dt`` (aware) converted to UTC."""
-    if dt.tzinfo is None:
-        raise ScheduleError("datetime must be timezone-aware")
-    return dt.astimezone(UTC)

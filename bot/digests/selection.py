@@ -11,19 +11,35 @@ late it arrives.
 Sections: a story tagged with several categories is listed once, under the first of them
 in config order; stories with no configured category go to "Other", always last.
 
-When a digest would list more than ``max_stories``, the ones told by the most channels are
-kept (newest first among equals) and the rest are only counted in the header.
+Importance: within each section stories are listed most important first. The score is
+``10 × channels + posts (at most 9) + engagement`` where channels is how many distinct
+channels told the story (the strongest signal), posts how many posts it has, and engagement
+a fraction below 1 that grows with the views and forwards the source reported (0 when it
+gave none); among equal scores the story with the newest post comes first. A digest of more
+than ``TOP_AFTER`` stories opens with up to ``TOP_COUNT`` "Top stories": the highest scored stories across categories
+(those told by the most channels, since channels weigh most); they are not repeated below.
+
+When a digest would list more than ``max_stories``, the most important are kept and the rest
+are only counted in the header.
+
+Linked stories (two stored stories a later post showed to be one): a story linked to one the
+chat already has is not new (``already`` holds both); linked stories selected together are
+shown as one, under the earliest, with the posts of both (``fold_linked``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.models import Story
 
 OTHER = "Other"
+TOP = "Top stories"
+TOP_COUNT = 3
+TOP_AFTER = 10  # a digest with more stories than this opens with the top stories
 DEFAULT_LATE_GRACE = timedelta(hours=1)
 
 
@@ -70,6 +86,80 @@ def channel_count(story: Story) -> int:
     return len({sp.post.channel_id for sp in story.posts})
 
 
+@dataclass(frozen=True, slots=True)
+class Importance:
+    """What ranks a story in a digest; ``score`` sums it up (see the module doc)."""
+
+    channels: int
+    posts: int
+    views: int
+    forwards: int
+    latest: datetime
+
+    @property
+    def score(self) -> float:
+        engagement = min(math.log10(1 + self.views + 10 * self.forwards) / 10, 0.99)
+        return round(10 * self.channels + min(self.posts, 9) + engagement, 3)
+
+
+def importance(story: Story) -> Importance:
+    posts = [sp.post for sp in story.posts]
+    return Importance(
+        channels=channel_count(story),
+        posts=len(posts),
+        views=sum(p.views or 0 for p in posts),
+        forwards=sum(p.forwards or 0 for p in posts),
+        latest=max(p.date for p in posts),
+    )
+
+
+def by_importance(stories: Sequence[Story]) -> list[Story]:
+    """Most important first; newest latest post, then the higher id, among equal scores."""
+    ranked = {s.id: importance(s) for s in stories}
+    return sorted(stories, key=lambda s: (ranked[s.id].score, ranked[s.id].latest, s.id), reverse=True)
+
+
+def fold_linked(stories: Sequence[Story], groups: Mapping[int, Collection[int]]) -> list[Story]:
+    """Stories of one linked group shown as one: the earliest (by first post, then id) with the
+    posts and categories of all, the others dropped. ``groups``: story id → its linked group."""
+    keeper: dict[int, Story] = {}
+    for story in sorted(stories, key=lambda s: (s.first_date, s.id)):
+        group = groups.get(story.id, ())
+        first = next((keeper[m] for m in sorted(group) if m in keeper), None) if group else None
+        keeper[story.id] = first if first is not None else story
+    folded: dict[int, Story] = {}
+    for story in stories:
+        head = keeper[story.id]
+        if head is story:
+            folded.setdefault(story.id, story)
+            continue
+        base = folded.get(head.id, head)
+        posts = tuple(sorted((*base.posts, *story.posts), key=lambda sp: (sp.post.date, sp.post.key)))
+        folded[head.id] = replace(
+            base, posts=posts, categories=tuple(dict.fromkeys((*base.categories, *story.categories)))
+        )
+    return [folded[s.id] for s in stories if s.id in folded]
+
+
+def arrange(
+    stories: Sequence[Story],
+    category_order: Sequence[str],
+    *,
+    top_count: int = TOP_COUNT,
+    top_after: int = TOP_AFTER,
+) -> list[tuple[str, list[Story]]]:
+    """The digest's sections in display order: "Top stories" first when the digest has more
+    than ``top_after`` stories (each listed there only), then the categories, each most
+    important first."""
+    ranked = by_importance(stories)
+    top: list[Story] = []
+    if len(ranked) > top_after:
+        top = ranked[:top_count]
+    chosen = {s.id for s in top}
+    sections = group_sections([s for s in ranked if s.id not in chosen], category_order)
+    return ([(TOP, top)] if top else []) + sections
+
+
 def select_stories(
     candidates: Sequence[Story],
     *,
@@ -77,16 +167,20 @@ def select_stories(
     already: Collection[int],
     window: Window,
     max_stories: int | None = None,
+    include_nonnews: bool = False,
 ) -> Selection:
     """Matched stories first published inside ``window`` that the chat has not been given.
 
     ``already`` holds the story ids the chat has a delivery row for (sent, or waiting in
-    an outbox), by digest or by alert.
+    an outbox), by digest or by alert. Stories that are not news (advertising, promotions,
+    greetings...) are left out unless the chat asked for them (``include_nonnews``).
     """
     seen: set[int] = set()
     chosen: list[Story] = []
     for story in candidates:
         if story.id in seen or story.id not in matched or story.id in already or not story.posts:
+            continue
+        if not story.news and not include_nonnews:
             continue
         if not window.start <= story.first_date < window.end:
             continue
@@ -94,7 +188,7 @@ def select_stories(
         chosen.append(story)
     omitted = 0
     if max_stories is not None and len(chosen) > max_stories:
-        ranked = sorted(chosen, key=lambda s: (channel_count(s), s.first_date, s.id), reverse=True)
+        ranked = by_importance(chosen)
         keep = {s.id for s in ranked[: max(max_stories, 0)]}
         omitted = len(chosen) - len(keep)
         chosen = [s for s in chosen if s.id in keep]

@@ -23,12 +23,12 @@ Nothing here raises on purpose; a broken database surfaces as sqlite3 errors to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.core.clock import to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.storage.db import get_meta, set_meta
 
 HEARTBEAT_KEY = "heartbeat_at"
@@ -52,13 +52,11 @@ class HealthReport:
 
 
 def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    """A stored instant, or None when it is missing or unreadable (health never fails on one)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return from_iso(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _ago(seconds: float) -> str:
@@ -117,12 +115,12 @@ def check_health(
 def _stuck_channels(db: Database, *, now: datetime, stuck_s: float) -> list[str]:
     placeholders = ", ".join("?" for _ in UNPOLLED_SOURCES)
     rows = db.execute(
-        "SELECT id, username, handle, last_poll_at, added_at, next_poll_at, last_error FROM channels "
+        "SELECT id, username, handle, last_poll_at, added_at, next_poll_at, last_error, account FROM channels "
         f"WHERE active = 1 AND source NOT IN ({placeholders}) ORDER BY id",
         list(UNPOLLED_SOURCES),
     ).fetchall()
     reasons = []
-    for channel_id, username, handle, last_poll, added, next_poll, last_error in rows:
+    for channel_id, username, handle, last_poll, added, next_poll, last_error, account in rows:
         waiting_until = _parse(next_poll)
         if waiting_until is not None and waiting_until > now:
             continue  # a flood wait: being patient on purpose is not being stuck
@@ -134,15 +132,17 @@ def _stuck_channels(db: Database, *, now: datetime, stuck_s: float) -> list[str]
             name = f"@{username}" if username else (handle or str(channel_id))
             what = "not polled successfully" if last_poll else "never polled successfully"
             error = f" (last error: {last_error})" if last_error else ""
+            by = f" [account {account}]" if account else ""
             reasons.append(
-                f"channel {name} {what} for {_ago(idle)} (limit {stuck_s / 3600:g} h){error}"
+                f"channel {name}{by} {what} for {_ago(idle)} (limit {stuck_s / 3600:g} h){error}"
             )
     return reasons
 
 
 def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
-    """Row counts and, per channel, how far behind polling and the newest post are."""
-    now = now or datetime.now(UTC)
+    """Row counts and, per channel, how far behind polling and the newest post are: the one
+    source of ``tgdigest stats`` (``format_stats``) and the bot's /stats."""
+    now = now or utcnow()
 
     def count(sql: str, params: list[Any] | None = None) -> int:
         return int(db.execute(sql, params or []).fetchone()[0])
@@ -154,13 +154,17 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
         "posts": count("SELECT COUNT(*) FROM posts"),
         "stories": count("SELECT COUNT(*) FROM stories"),
         "subscribers_active": count("SELECT COUNT(*) FROM subscribers WHERE active = 1"),
+        "subscribers_paused": count("SELECT COUNT(*) FROM subscribers WHERE paused = 1"),
+        "subscribers_blocked": count("SELECT COUNT(*) FROM subscribers WHERE active = 0"),
         "subscribers_total": count("SELECT COUNT(*) FROM subscribers"),
         "subscriptions": count("SELECT COUNT(*) FROM subscriptions"),
+        "subscriptions_urgent": count("SELECT COUNT(*) FROM subscriptions WHERE urgent = 1"),
         "pending_parts": count(
             "SELECT COUNT(*) FROM digest_parts p JOIN digests d ON d.id = p.digest_id "
             "WHERE p.sent_at IS NULL AND d.status = 'pending'"
         ),
         "send_errors_24h": count("SELECT COUNT(*) FROM send_errors WHERE at >= ?", [since_24h]),
+        "send_errors_total": count("SELECT COUNT(*) FROM send_errors"),
         "heartbeat_at": get_meta(db, HEARTBEAT_KEY),
     }
     newest = {
@@ -170,8 +174,9 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
         ).fetchall()
     }
     lag = []
-    for channel_id, username, title, source, active, last_poll, next_poll, last_error in db.execute(
-        "SELECT id, username, title, source, active, last_poll_at, next_poll_at, last_error "
+    accounts: dict[str, dict[str, Any]] = {}
+    for channel_id, username, title, source, active, last_poll, next_poll, last_error, account in db.execute(
+        "SELECT id, username, title, source, active, last_poll_at, next_poll_at, last_error, account "
         "FROM channels ORDER BY username COLLATE NOCASE, id"
     ).fetchall():
         newest_date, n = newest.get(channel_id, (None, 0))
@@ -191,9 +196,20 @@ def collect_stats(db: Database, *, now: datetime | None = None) -> dict[str, Any
                 "newest_post_lag_s": None if newest_post is None else round((now - newest_post).total_seconds()),
                 "next_poll_at": next_poll,
                 "last_error": last_error,
+                "account": account,
             }
         )
+        if account is not None:
+            totals = accounts.setdefault(
+                account, {"channels": 0, "channels_active": 0, "posts": 0, "channels_with_errors": 0}
+            )
+            totals["channels"] += 1
+            totals["channels_active"] += int(bool(active))
+            totals["posts"] += n
+            totals["channels_with_errors"] += int(last_error is not None)
     stats["channel_lag"] = lag
+    # Sums per reading account (Telethon channels only; web and imported ones have none).
+    stats["accounts"] = dict(sorted(accounts.items(), key=lambda item: (item[0] != "default", item[0])))
     return stats
 
 
@@ -209,6 +225,11 @@ def format_stats(stats: dict[str, Any]) -> list[str]:
         f"send errors (24 h): {stats['send_errors_24h']}",
         f"heartbeat: {stats['heartbeat_at'] or 'never'}",
     ]
+    for name, totals in stats.get("accounts", {}).items():
+        errors = f", {totals['channels_with_errors']} with errors" if totals["channels_with_errors"] else ""
+        lines.append(
+            f"account {name}: {totals['channels_active']} active channels, {totals['posts']} posts{errors}"
+        )
     if stats["channel_lag"]:
         lines.append("per channel (last poll / newest post):")
     for c in stats["channel_lag"]:
@@ -216,5 +237,6 @@ def format_stats(stats: dict[str, Any]) -> list[str]:
         poll = "never polled" if c["poll_lag_s"] is None else f"polled {_ago(c['poll_lag_s'])} ago"
         post = "no posts" if c["newest_post_lag_s"] is None else f"newest post {_ago(c['newest_post_lag_s'])} ago"
         flags = ("" if c["active"] else " [inactive]") + (f" [error: {c['last_error']}]" if c["last_error"] else "")
-        lines.append(f"  {name} ({c['source']}): {c['posts']} posts, {poll}, {post}{flags}")
+        source = f"{c['source']}, account {c['account']}" if c.get("account") else c["source"]
+        lines.append(f"  {name} ({source}): {c['posts']} posts, {poll}, {post}{flags}")
     return lines

@@ -124,7 +124,7 @@ def _extra(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and not k.startswith("_")}
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler):
     """Marks the handler this module installed, so a second call replaces it, not doubles it."""
 
 

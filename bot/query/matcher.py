@@ -13,17 +13,18 @@ each with the exact matcher (``Phrase.matches``).
 Bits are laid out post-position-major (all first posts, then all second posts, ...), so
 folding the layers onto each other turns "posts that match" into "stories with at least
 one matching post" -- the same rule as ``bot.query.parser.story_matches``. The result is
-identical to the naive loop (tests/test_matcher.py checks it on random data).
+identical to the naive loop (tests/query/test_matcher.py checks it on random data).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress
+from typing import TypeVar
 
 from bot.query.parser import (
     And,
@@ -38,12 +39,14 @@ from bot.query.parser import (
     Tag,
     Word,
     stem,
+    stems_in,
     story_matches,
 )
 
 __all__ = ["MatchResult", "StorySet", "SubscriptionIndex", "naive_match"]
 
-StoryId = Hashable
+StoryId = int
+_Key = TypeVar("_Key", str, tuple[str, ...])
 _BITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
@@ -59,7 +62,7 @@ class StorySet(AbstractSet[StoryId]):
         self._batch = batch
 
     def __contains__(self, story_id: object) -> bool:
-        bit = self._batch.position.get(story_id)  # type: ignore[arg-type]
+        bit = self._batch.position.get(story_id) if isinstance(story_id, int) else None
         return bit is not None and bool(self._mask >> bit & 1)
 
     def __iter__(self) -> Iterator[StoryId]:
@@ -101,12 +104,12 @@ class _Batch:
         order = sorted((s for s in stories if len(s[1])), key=lambda s: len(s[1]), reverse=True)
         self.story_ids: list[StoryId] = [sid for sid, _ in order]
         self.position: dict[StoryId, int] = {sid: i for i, sid in enumerate(self.story_ids)}
-        self.n_stories = len(order)
         self.layers: list[tuple[int, int]] = []  # (bit offset, stories in the layer)
         self.docs: list[MatchDoc] = []  # by bit number
         words: dict[str, list[int]] = defaultdict(list)
         tags: dict[str, list[int]] = defaultdict(list)
         channels: dict[str, list[int]] = defaultdict(list)
+        languages: dict[str | None, list[int]] = defaultdict(list)
         grams: dict[tuple[str, ...], list[int]] = defaultdict(list)
         lengths = sorted(phrases.items())
         depth = len(order[0][1]) if order else 0
@@ -126,6 +129,7 @@ class _Batch:
                     tags[t].append(bit)
                 if doc.channel is not None:
                     channels[doc.channel].append(bit)
+                languages[doc.language].append(bit)
                 ws = doc.words
                 for length, wanted in lengths:
                     if len(ws) < length:
@@ -139,6 +143,10 @@ class _Batch:
         self._word_bits = words
         self._tag_bits = tags
         self._channel_bits = channels
+        # Posts by language: a stemmed term is stemmed in each post's own language.
+        self._languages = sorted(
+            ((lang, _mask(bits, self.nbytes)) for lang, bits in languages.items()), key=lambda x: x[0] or ""
+        )
         self._gram_bits = grams
         self._words: dict[str, int] = {}
         self._tags: dict[str, int] = {}
@@ -152,7 +160,7 @@ class _Batch:
 
     # --- leaves -------------------------------------------------------------------------
 
-    def _cached(self, cache: dict, source: dict, key: object) -> int:  # type: ignore[type-arg]
+    def _cached(self, cache: dict[_Key, int], source: dict[_Key, list[int]], key: _Key) -> int:
         found = cache.get(key)
         if found is None:
             bits = source.get(key)
@@ -193,6 +201,21 @@ class _Batch:
             found = self._stems[(s, language)] = _mask(bits, self.nbytes) if bits else 0
         return found
 
+    def stemmed(self, words: tuple[str, ...], stems: tuple[str, ...], default: str) -> int:
+        """Posts holding every one of ``words`` by stem, each post in its own language
+        (posts of no known language: ``default``, the query's)."""
+        out = 0
+        for language, in_language in self._languages:
+            language = language or default
+            wanted = stems if language == default else stems_in(words, language)
+            candidates = in_language
+            for s in set(wanted):
+                candidates &= self.stem(s, language)
+                if not candidates:
+                    break
+            out |= candidates
+        return out
+
     def phrase(self, node: Phrase) -> int:
         if node.language is None:
             if len(node.words) == 1:
@@ -201,11 +224,7 @@ class _Batch:
         found = self._phrases.get(node)
         if found is None:
             assert node.stems is not None
-            candidates = self.universe
-            for s in set(node.stems):
-                candidates &= self.stem(s, node.language)
-                if not candidates:
-                    break
+            candidates = self.stemmed(node.words, node.stems, node.language)
             if candidates and len(node.stems) > 1:
                 docs = self.docs
                 verified = 0
@@ -220,40 +239,39 @@ class _Batch:
 
     def evaluate(self, node: Node) -> int:
         """Bitset of the posts ``node`` matches."""
-        kind = type(node)
-        if kind is Word:
+        if isinstance(node, Word):
             if node.language is None:
                 return self.word(node.value)
             assert node.stem is not None
-            return self.stem(node.stem, node.language)
-        if kind is And:
+            return self.stemmed((node.value,), (node.stem,), node.language)
+        if isinstance(node, And):
             running = self.universe
             # Required terms first (they only ever shrink the set), exclusions after.
             for child in node.children:
-                if type(child) is not Not:
+                if not isinstance(child, Not):
                     running &= self.evaluate(child)
                     if not running:
                         return 0
             for child in node.children:
-                if type(child) is Not:
+                if isinstance(child, Not):
                     running &= ~self.evaluate(child.child)
                     if not running:
                         return 0
             return running
-        if kind is Or:
+        if isinstance(node, Or):
             out = 0
             for child in node.children:
                 out |= self.evaluate(child)
             return out
-        if kind is Tag:
+        if isinstance(node, Tag):
             return self._cached(self._tags, self._tag_bits, node.value)
-        if kind is Channel:
+        if isinstance(node, Channel):
             return self._cached(self._channels, self._channel_bits, node.value)
-        if kind is Prefix:
+        if isinstance(node, Prefix):
             return self.prefix(node.value)
-        if kind is Phrase:
+        if isinstance(node, Phrase):
             return self.phrase(node)
-        assert kind is Not  # only inside And after parse_query; kept general
+        assert isinstance(node, Not)  # only inside And after parse_query; kept general
         return self.universe & ~self.evaluate(node.child)
 
     def stories_mask(self, posts: int) -> int:
@@ -288,14 +306,13 @@ def _bit_flags(mask: int) -> bytes:
 
 def _collect_phrases(node: Node, out: dict[int, set[tuple[str, ...]]]) -> None:
     """Word sequences of the exact multi-word phrases in ``node``, by length."""
-    kind = type(node)
-    if kind is Phrase:
+    if isinstance(node, Phrase):
         if node.language is None and len(node.words) > 1:
             out[len(node.words)].add(node.words)
-    elif kind is And or kind is Or:
+    elif isinstance(node, (And, Or)):
         for child in node.children:
             _collect_phrases(child, out)
-    elif kind is Not:
+    elif isinstance(node, Not):
         _collect_phrases(node.child, out)
 
 
@@ -401,4 +418,4 @@ def naive_match(
             if story_matches(query, docs):
                 by_subscription.setdefault(subscription_id, set()).add(story_id)
                 by_chat.setdefault(chat_id, set()).add(story_id)
-    return MatchResult(by_chat, {k: frozenset(v) for k, v in by_subscription.items()})
+    return MatchResult(dict(by_chat.items()), {k: frozenset(v) for k, v in by_subscription.items()})

@@ -27,9 +27,10 @@ import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.normalise import extract_hashtags, normalise, words
+from bot.core.text import merge_spans, shorten
 from bot.errors import QueryError
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ __all__ = [
     "highlight_spans",
     "parse_query",
     "stem",
+    "stem_in",
     "stemming_languages",
+    "stems_in",
     "story_matches",
 ]
 
@@ -70,8 +73,14 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]+")
 
 # --- stemming -------------------------------------------------------------------------
 
+class _Stemmer(Protocol):
+    """What we use of a ``snowballstemmer`` stemmer (the library ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 (the library's name)
+
+
 _stemmer_lock = threading.Lock()  # snowball stemmer objects keep state between calls
-_stemmers: dict[str, object] = {}
+_stemmers: dict[str, _Stemmer] = {}
 
 
 def stemming_languages() -> tuple[str, ...]:
@@ -95,7 +104,17 @@ def stem(word: str, language: str) -> str:
                     f"(one of: {', '.join(snowballstemmer.algorithms())})"
                 )
             stemmer = _stemmers[language] = snowballstemmer.stemmer(language)
-        return stemmer.stemWord(word)  # type: ignore[attr-defined]
+        return stemmer.stemWord(word)
+
+
+@functools.lru_cache(maxsize=65536)
+def stem_in(word: str, language: str) -> str:
+    """``stem`` memoised: a query word is re-stemmed in each post language it meets."""
+    return stem(word, language)
+
+
+def stems_in(words: tuple[str, ...], language: str) -> tuple[str, ...]:
+    return tuple(stem_in(w, language) for w in words)
 
 
 # --- documents --------------------------------------------------------------------------
@@ -103,11 +122,13 @@ def stem(word: str, language: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MatchDoc:
-    """What a query sees of one post: its normalised words, hashtags and channel username."""
+    """What a query sees of one post: its normalised words, hashtags and channel username,
+    and its language, which decides how ``~word`` terms are stemmed in it."""
 
     words: tuple[str, ...]
     hashtags: frozenset[str] = frozenset()
     channel: str | None = None  # username casefolded, or None
+    language: str | None = None  # snowball language of the post; None: the query's language
     # Derived once per document because every query looks words up by membership.
     word_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _stems: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
@@ -122,15 +143,22 @@ class MatchDoc:
 
     @classmethod
     def from_text(
-        cls, text: str, *, hashtags: Sequence[str] = (), channel: str | None = None
+        cls,
+        text: str,
+        *,
+        hashtags: Sequence[str] = (),
+        channel: str | None = None,
+        language: str | None = None,
     ) -> MatchDoc:
         """Build from original post text; hashtags in the text are added to ``hashtags``."""
         tags = {t.casefold().lstrip("#") for t in hashtags} | set(extract_hashtags(text))
-        return cls(words=tuple(words(normalise(text))), hashtags=frozenset(tags), channel=channel)
+        return cls(
+            words=tuple(words(normalise(text))), hashtags=frozenset(tags), channel=channel, language=language
+        )
 
     @classmethod
-    def from_post(cls, post: Post) -> MatchDoc:
-        return cls.from_text(post.text, hashtags=post.hashtags, channel=post.channel_username)
+    def from_post(cls, post: Post, *, language: str | None = None) -> MatchDoc:
+        return cls.from_text(post.text, hashtags=post.hashtags, channel=post.channel_username, language=language)
 
     def stems(self, language: str) -> tuple[str, ...]:
         """The stem of each word, in order (computed once per language)."""
@@ -154,7 +182,9 @@ class Word:
     def matches(self, doc: MatchDoc) -> bool:
         if self.language is None:
             return self.value in doc.word_set
-        return self.stem in doc.stems(self.language)
+        language = doc.language or self.language
+        want = self.stem if language == self.language else stem_in(self.value, language)
+        return want in doc.stems(language)
 
     def describe(self, *, global_stemming: bool = False) -> str:
         return self.value if self.language is None or global_stemming else "~" + self.value
@@ -172,7 +202,9 @@ class Phrase:
         if self.language is None:
             return contains_run(doc.words, self.words, doc.word_set)
         assert self.stems is not None
-        return contains_run(doc.stems(self.language), self.stems, None)
+        language = doc.language or self.language
+        run = self.stems if language == self.language else stems_in(self.words, language)
+        return contains_run(doc.stems(language), run, None)
 
     def describe(self, *, global_stemming: bool = False) -> str:
         quoted = '"' + " ".join(self.words) + '"'
@@ -334,10 +366,6 @@ class _Token:
     stem: bool = False
 
 
-def _snippet(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -360,7 +388,7 @@ def _tokenize(text: str) -> list[_Token]:
             start = i + (2 if c == "~" else 1)
             end = text.find('"', start)
             if end < 0:
-                raise QueryError(f"unbalanced quotes: {_snippet(text[i:])!r} is never closed with '\"'")
+                raise QueryError(f"unbalanced quotes: {shorten(text[i:], 24)!r} is never closed with '\"'")
             tokens.append(_Token("PHRASE", text[start:end], stem=c == "~"))
             i = end + 1
         else:
@@ -597,19 +625,30 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
 
 
 def highlight_spans(
-    text: str, query: Query, *, tokens: Sequence[tuple[str, int, int]] | None = None
+    text: str,
+    query: Query,
+    *,
+    language: str | None = None,
+    tokens: Sequence[tuple[str, int, int]] | None = None,
 ) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans of ``text`` (the original, not normalised) where
-    the query's positive terms occur, for bolding in a digest. ``tokens``: ``word_spans(text)``
-    when already computed."""
+    the query's positive terms occur, for bolding in a digest.
+
+    ``language`` is the snowball language of the text (the post's detected language), so
+    ``~word`` terms are stemmed as the matcher stems them (``MatchDoc.language``); None: the
+    query's configured language, as before. ``tokens``: ``word_spans(text)`` when already
+    computed (many queries highlighted in one text)."""
     terms = query.positive_terms()
     if not terms:
         return []
     if tokens is None:
         tokens = _word_spans(text)
-    toks = [t[0] for t in tokens]
+    toks = tuple(t[0] for t in tokens)
     spans: list[tuple[int, int]] = []
     stem_cache: dict[str, tuple[str, ...]] = {}
+    seq: tuple[str, ...]
+    want: str | None
+    run: tuple[str, ...] | None
 
     def stems(language: str) -> tuple[str, ...]:
         if language not in stem_cache:
@@ -618,14 +657,22 @@ def highlight_spans(
 
     for term in terms:
         if isinstance(term, Word):
-            seq = toks if term.language is None else stems(term.language)
-            want = term.value if term.language is None else term.stem
+            if term.language is None:
+                seq, want = toks, term.value
+            else:
+                in_language = language or term.language
+                seq = stems(in_language)
+                want = term.stem if in_language == term.language else stem_in(term.value, in_language)
             spans.extend((tokens[i][1], tokens[i][2]) for i, w in enumerate(seq) if w == want)
         elif isinstance(term, Prefix):
             spans.extend((s, e) for w, s, e in tokens if w.startswith(term.value))
         elif isinstance(term, Phrase):
-            seq = toks if term.language is None else stems(term.language)
-            run = term.words if term.language is None else term.stems
+            if term.language is None:
+                seq, run = toks, term.words
+            else:
+                in_language = language or term.language
+                seq = stems(in_language)
+                run = term.stems if in_language == term.language else stems_in(term.words, in_language)
             assert run is not None
             k = len(run)
             for i in range(len(seq) - k + 1):
@@ -635,12 +682,4 @@ def highlight_spans(
             for m in _HASHTAG_SPAN.finditer(text):
                 if unicodedata.normalize("NFKC", m.group(1)).casefold() == term.value:
                     spans.append((m.start(), m.end()))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
+    return merge_spans(spans)

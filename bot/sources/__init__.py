@@ -7,9 +7,13 @@ no account). Both return our own ``Post`` and map their wire errors once, into
 
     SourceError            a fetch failed for another reason (network, unexpected RPC error)
     ├── ChannelUnavailable private, banned, renamed, invalid, or the join cap is reached
+    │   └── StaleAccess    the stored access hash is not this account's (re-resolve or re-join)
     ├── FloodWait          Telegram asks to wait ``seconds`` (longer than we sleep inline)
-    ├── SessionInvalid     the user session is gone: run ``tgdigest login`` (stops a pass)
+    ├── SessionInvalid     the account's session is gone: run ``tgdigest login [--account NAME]``
     └── WebPreviewError    a t.me/s page is unreachable or its markup is not understood
+
+Anything else a source raises is turned into its channel's ``SourceError`` by the collector.
+Each reading account has its own ``TelethonSource`` (its own client, pace and access hashes).
 
 Cursor semantics are shared: a channel's cursor is the highest message id already stored
 (album parts and service messages included); sources return only messages above it,

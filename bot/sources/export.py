@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import ijson
 
+from bot.core.clock import parse_instant
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags
 from bot.errors import ImportFormatError
@@ -48,7 +49,7 @@ class ImportProblem:
     """A message that could not be read; the rest of the file still is."""
 
     file: str
-    message_id: Any
+    message_id: object  # as the file has it: possibly not a number at all
     reason: str
     skipped: bool = False  # True for service messages: expected, not an error
 
@@ -149,7 +150,7 @@ def _header(raw: dict[str, Any], label: str) -> ExportHeader:
 
 
 def _convert(
-    message: Any, header: ExportHeader, label: str, username: str | None
+    message: object, header: ExportHeader, label: str, username: str | None
 ) -> Post | ImportProblem:
     if not isinstance(message, dict):
         return ImportProblem(label, "?", "not an object")
@@ -186,7 +187,7 @@ def _convert(
 
 def _date(message: dict[str, Any], key: str) -> datetime | None:
     unix = message.get(f"{key}_unixtime")
-    if unix not in (None, ""):
+    if unix is not None and unix != "":
         try:
             return datetime.fromtimestamp(int(unix), UTC)
         except (TypeError, ValueError, OverflowError):
@@ -197,12 +198,11 @@ def _date(message: dict[str, Any], key: str) -> datetime | None:
     if not isinstance(raw, str):
         raise ValueError(f"{key} {raw!r} is not a date")
     try:
-        parsed = datetime.fromisoformat(raw)
+        # Old exports write the exporting machine's local time without an offset; we have
+        # no better guess than UTC (documented in docs/collection.md).
+        return parse_instant(raw)
     except ValueError:
         raise ValueError(f"{key} {raw!r} is not an ISO date") from None
-    # Old exports write the exporting machine's local time without an offset; we have no
-    # better guess than UTC (documented in the README).
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(message: dict[str, Any]) -> tuple[str, list[str], list[str]]:

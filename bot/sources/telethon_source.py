@@ -15,26 +15,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.config import Secrets
+from bot.config import (
+    DEFAULT_ACCOUNT,
+    SESSION_ENV_PREFIX,
+    TEST_DCS,
+    TEST_PORT,
+    Secrets,
+    TelegramConfig,
+    account_name_problem,
+    read_public_key,
+)
 from bot.core.handles import Handle
 from bot.core.models import Channel, Post
 from bot.core.normalise import extract_hashtags
-from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError
+from bot.errors import ChannelUnavailable, FloodWait, SessionInvalid, SourceError, StaleAccess
 from bot.sources import Page, ResolvedChannel
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+    from telethon.sessions import StringSession
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SESSION_NAME = "tgdigest.session"
+SESSION_STEM, SESSION_SUFFIX = "tgdigest", ".session"
+SESSION_NAME = SESSION_STEM + SESSION_SUFFIX  # the default account's (the name before accounts existed)
+DEFAULT_DC = 2  # Telethon's default data centre
 JOIN_CAP = 500  # channels one account can be a member of (Telegram's limit)
 LOGIN_HINT = "run `tgdigest login` (or set TELEGRAM_SESSION)"
 MAX_FLOOD_RETRIES = 3
+
+NO_SUCH_USERNAME = "no channel has this username (renamed or deleted?)"
+UNKNOWN_ID = "this account has never seen this channel id; add it by @username or invite link"
 
 # Telegram's names for "this session is dead": retrying never helps, only a new login.
 _DEAD_SESSION = (
@@ -47,24 +66,49 @@ _DEAD_SESSION = (
 )
 _UNAVAILABLE = {
     "ChannelPrivateError": "the channel is private or we were removed from it",
-    "ChannelInvalidError": "the channel id or access hash is invalid",
     "ChannelPublicGroupNaError": "the channel is not available",
     "ChatForbiddenError": "the channel is not accessible to this account",
     "ChatAdminRequiredError": "the channel is not accessible to this account",
-    "UsernameNotOccupiedError": "no channel has this username (renamed or deleted?)",
+    "UsernameNotOccupiedError": NO_SUCH_USERNAME,
     "UsernameInvalidError": "the username is not valid",
     "InviteHashExpiredError": "the invite link has expired",
     "InviteHashInvalidError": "the invite link is not valid",
     "InviteHashEmptyError": "the invite link is not valid",
     "InviteRequestSentError": "the invite needs an admin's approval (request sent)",
     "ChannelsTooMuchError": f"this account is in too many channels (Telegram's cap is {JOIN_CAP})",
-    "PeerIdInvalidError": "the channel id is not known to this account",
 }
+# A stored channel these answer for has an access hash from another account or session.
+_STALE = {
+    "PeerIdInvalidError": "the channel id is not known to this account",
+    "ChannelInvalidError": "the channel id or access hash is invalid",
+}
+# Telethon's own errors for replies it cannot read (a server speaking another layer, a
+# corrupted packet): the channel's error for this pass, never the whole pass's.
+_UNDECODABLE = (
+    "TypeNotFoundError",
+    "InvalidBufferError",
+    "InvalidChecksumError",
+    "SecurityError",
+    "BadMessageError",
+)
 
 
-def session_path(data_dir: Path) -> Path:
-    """Where ``tgdigest login`` keeps the session: next to the database."""
-    return data_dir / SESSION_NAME
+def session_path(data_dir: Path, account: str = DEFAULT_ACCOUNT) -> Path:
+    """Where ``tgdigest login`` keeps an account's session: next to the database,
+    ``tgdigest.session`` for the default account, ``tgdigest-NAME.session`` for others."""
+    if account == DEFAULT_ACCOUNT:
+        return data_dir / SESSION_NAME
+    return data_dir / f"{SESSION_STEM}-{account}{SESSION_SUFFIX}"
+
+
+def session_env_name(account: str) -> str:
+    return "TELEGRAM_SESSION" if account == DEFAULT_ACCOUNT else SESSION_ENV_PREFIX + account.upper()
+
+
+def login_hint(account: str = DEFAULT_ACCOUNT) -> str:
+    if account == DEFAULT_ACCOUNT:
+        return LOGIN_HINT
+    return f"run `tgdigest login --account {account}` (or set {session_env_name(account)})"
 
 
 # --- conversion at the edge --------------------------------------------------------------
@@ -144,7 +188,7 @@ def message_to_post(
     return Post(
         channel_id=channel_id,
         message_id=message.id,
-        date=_utc(message.date),  # type: ignore[arg-type]
+        date=_utc(message.date),  # type: ignore[arg-type]  # a Message always has a date
         text=text,
         channel_username=username,
         channel_title=title,
@@ -205,6 +249,9 @@ class TelethonSource:
     """``ChannelSource`` over a connected Telethon client (or a fake with the same methods).
 
     ``sleep`` is injectable so flood-wait handling is testable without waiting.
+    ``request_interval`` paces this account: at least that many seconds between the reads and
+    lookups we start (each account has its own source, hence its own pace; the follow-up
+    pages Telethon fetches inside one long read are not spaced).
     """
 
     name = "telethon"
@@ -215,10 +262,28 @@ class TelethonSource:
         *,
         flood_sleep_threshold: int = 60,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        request_interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        account: str = DEFAULT_ACCOUNT,
     ) -> None:
         self.client = client
+        self.account = account
         self.flood_sleep_threshold = flood_sleep_threshold
         self.sleep = sleep
+        self.request_interval = request_interval
+        self.clock = clock
+        self._last_request: float | None = None
+
+    async def _pace(self) -> None:
+        if self.request_interval <= 0:
+            return
+        now = self.clock()
+        if self._last_request is not None:
+            wait = self._last_request + self.request_interval - now
+            if wait > 0:
+                await self.sleep(wait)
+                now += wait
+        self._last_request = now
 
     # -- resolution (once per handle, ever) --
 
@@ -293,12 +358,17 @@ class TelethonSource:
             return
 
         # Catch-up: strictly newer than the cursor, oldest first, Telethon pages by 100.
-        min_id = channel.last_message_id
+        # Telethon's reverse mode does not filter by min_id itself, and some servers ignore
+        # it: without our own filter every pass would re-read the channel's first page.
+        cursor = min_id = channel.last_message_id
         buffer: list[Any] = []
         retries = 0
         while True:
             try:
+                await self._pace()
                 async for message in self.client.iter_messages(peer, min_id=min_id, reverse=True):
+                    if message.id <= cursor or message.id <= min_id:
+                        continue
                     buffer.append(message)
                     min_id = message.id
                     if len(buffer) > page_size:
@@ -326,6 +396,7 @@ class TelethonSource:
         retries = 0
         while True:
             try:
+                await self._pace()
                 return await make()
             except Exception as e:  # noqa: BLE001 - mapped below, re-raised typed
                 retries = await self._after_error(label, e, retries)
@@ -337,7 +408,7 @@ class TelethonSource:
             log.info("%s: flood wait of %d s, sleeping", label, seconds)
             await self.sleep(seconds)
             return retries + 1
-        mapped = _map_error(label, error)
+        mapped = _map_error(label, error, account=self.account)
         if mapped is error:
             raise error
         raise mapped from error
@@ -365,23 +436,34 @@ def _flood_seconds(error: Exception) -> int | None:
     return None
 
 
-def _map_error(label: str, error: Exception) -> Exception:
+def _map_error(label: str, error: Exception, *, account: str = DEFAULT_ACCOUNT) -> Exception:
     """Telethon/Telegram error → our typed error (the one place this happens)."""
     from telethon import errors
 
+    hint = login_hint(account)
     name = type(error).__name__
     seconds = _flood_seconds(error)
     if seconds is not None:
         return FloodWait(seconds, f"{label}: Telegram asks to wait {seconds} s (flood wait)")
     if name in _DEAD_SESSION:
-        return SessionInvalid(f"the Telegram session is no longer valid ({name}): {LOGIN_HINT}")
+        return SessionInvalid(f"the Telegram session is no longer valid ({name}): {hint}")
+    if name in _STALE:
+        return StaleAccess(f"{label}: {_STALE[name]}")
     if name in _UNAVAILABLE:
         return ChannelUnavailable(f"{label}: {_UNAVAILABLE[name]}")
     if isinstance(error, errors.UnauthorizedError):
-        return SessionInvalid(f"Telegram refused the session ({name}): {LOGIN_HINT}")
+        return SessionInvalid(f"Telegram refused the session ({name}): {hint}")
+    if name in _UNDECODABLE:
+        return SourceError(f"{label}: Telegram sent a reply this client cannot read ({name}); retried next pass")
     if isinstance(error, ValueError):
-        # get_entity's way of saying "no such username / id not in this account's cache"
-        return ChannelUnavailable(f"{label}: {error}")
+        # get_entity's way of saying "no such username / id not in this account's cache",
+        # in Telethon's words; the user gets ours.
+        text = str(error)
+        if "as username" in text or "username" in text.casefold():
+            return ChannelUnavailable(f"{label}: {NO_SUCH_USERNAME}")
+        if "input entity" in text or "PeerChannel" in text:
+            return ChannelUnavailable(f"{label}: {UNKNOWN_ID}")
+        return ChannelUnavailable(f"{label}: Telegram has no such channel")
     if isinstance(error, errors.RPCError):
         return SourceError(f"{label}: Telegram error {name}: {error}")
     if isinstance(error, OSError | ConnectionError | asyncio.TimeoutError):
@@ -392,7 +474,34 @@ def _map_error(label: str, error: Exception) -> Exception:
 # --- the real client ----------------------------------------------------------------------
 
 
-def _make_client(secrets: Secrets, session: Any) -> Any:
+def apply_server(client: TelegramClient, telegram: TelegramConfig) -> None:
+    """Point a client at the configured server before it connects: ``[telegram] server``
+    (+ ``dc_id``, default 2), or Telegram's test DCs; and trust ``public_key_file``.
+    A session already saved for that address keeps its auth key (Telethon keeps one per
+    session); with the defaults nothing changes."""
+    from telethon.crypto import rsa
+
+    if telegram.public_key_file:
+        # Telethon only talks to servers whose RSA key it knows (its list has Telegram's).
+        rsa.add_key(read_public_key(Path(telegram.public_key_file)).decode("ascii"), old=False)
+    address = telegram.server_address()
+    if address is not None:
+        dc_id = telegram.dc_id or DEFAULT_DC
+        host, port = address
+    elif telegram.test_servers:
+        dc_id = telegram.dc_id or DEFAULT_DC
+        host, port = TEST_DCS[dc_id], TEST_PORT
+    else:
+        return
+    session = client.session
+    if (session.dc_id, session.server_address, session.port) != (dc_id, host, port):
+        session.set_dc(dc_id, host, port)
+        session.save()
+
+
+def _make_client(
+    secrets: Secrets, session: StringSession | str, telegram: TelegramConfig | None = None
+) -> TelegramClient:
     from telethon import TelegramClient
 
     if not secrets.has_telegram_api:
@@ -403,37 +512,61 @@ def _make_client(secrets: Secrets, session: Any) -> Any:
     client = TelegramClient(session, secrets.api_id, secrets.api_hash)
     # We handle every flood wait ourselves (sleep short ones, schedule long ones).
     client.flood_sleep_threshold = 0
+    apply_server(client, telegram or TelegramConfig())
     return client
 
 
-def session_for(secrets: Secrets, data_dir: Path) -> Any:
-    """The session to use: ``TELEGRAM_SESSION`` if set, else the file in the data directory."""
+def session_for(secrets: Secrets, data_dir: Path, account: str = DEFAULT_ACCOUNT) -> StringSession | str:
+    """The session of ``account``: its string session from the environment if set
+    (``TELEGRAM_SESSION`` for the default account, ``TELEGRAM_SESSION_<NAME>`` for others),
+    else its file in the data directory."""
     from telethon.sessions import StringSession
 
-    if secrets.session:
+    text = secrets.session_string(account)
+    if text:
         try:
-            return StringSession(secrets.session)
+            return StringSession(text)
         except ValueError:
-            raise SessionInvalid(f"TELEGRAM_SESSION is not a valid session string: {LOGIN_HINT}") from None
-    path = session_path(data_dir)
+            raise SessionInvalid(
+                f"{session_env_name(account)} is not a valid session string: {login_hint(account)}"
+            ) from None
+    path = session_path(data_dir, account)
     if not path.exists():
-        raise SessionInvalid(f"no Telegram session in {data_dir}: {LOGIN_HINT}")
+        raise SessionInvalid(f"no Telegram session for account {account} in {data_dir}: {login_hint(account)}")
     return str(path)
 
 
-async def connect(secrets: Secrets, data_dir: Path) -> Any:
-    """A connected, authorised client; never prompts. Raises SessionInvalid if not logged in."""
-    client = _make_client(secrets, session_for(secrets, data_dir))
+def known_sessions(secrets: Secrets, data_dir: Path) -> dict[str, str]:
+    """Every account that has a session: name → "string" (environment) or "file"."""
+    found: dict[str, str] = {}
+    if session_path(data_dir).exists():
+        found[DEFAULT_ACCOUNT] = "file"
+    if data_dir.is_dir():
+        for path in sorted(data_dir.glob(f"{SESSION_STEM}-*{SESSION_SUFFIX}")):
+            name = path.name[len(SESSION_STEM) + 1 : -len(SESSION_SUFFIX)]
+            if account_name_problem(name) is None:
+                found[name] = "file"
+    for name in secrets.session_accounts():
+        found[name] = "string"
+    return dict(sorted(found.items(), key=lambda item: (item[0] != DEFAULT_ACCOUNT, item[0])))
+
+
+async def connect(
+    secrets: Secrets, data_dir: Path, *, account: str = DEFAULT_ACCOUNT, telegram: TelegramConfig | None = None
+) -> TelegramClient:
+    """A connected, authorised client for ``account``; never prompts. Raises SessionInvalid
+    if it is not logged in."""
+    client = _make_client(secrets, session_for(secrets, data_dir, account), telegram)
     try:
         await client.connect()
         authorised = await client.is_user_authorized()
     except Exception as e:
         await client.disconnect()
-        mapped = _map_error("telegram", e)
+        mapped = _map_error(f"account {account}", e, account=account)
         if mapped is e:
             raise
         raise mapped from e
     if not authorised:
         await client.disconnect()
-        raise SessionInvalid(f"the Telegram session is not logged in: {LOGIN_HINT}")
+        raise SessionInvalid(f"the Telegram session of account {account} is not logged in: {login_hint(account)}")
     return client

@@ -25,17 +25,18 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import httpx
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment
+from bs4 import BeautifulSoup
+from bs4.element import Comment, NavigableString, Tag
 
 from bot import __version__
+from bot.core.clock import parse_instant
 from bot.core.handles import Handle
 from bot.core.models import Channel, Post
 from bot.core.normalise import extract_hashtags
+from bot.core.retry import backoff_delay, parse_retry_after, retrying
 from bot.errors import ChannelUnavailable, FloodWait, WebPreviewError
 from bot.sources import Page, ResolvedChannel
 
@@ -122,7 +123,7 @@ def _media_kind(message: Tag) -> str | None:
     grouped = message.select_one(".tgme_widget_message_grouped_wrap")
     if grouped is not None:
         first = grouped.select_one(".grouped_media_wrap")
-        if first is not None and "tgme_widget_message_video_player" in first.get("class", []):
+        if first is not None and "tgme_widget_message_video_player" in first.get_attribute_list("class"):
             return "video"
         return "photo"
     checks = (
@@ -149,16 +150,15 @@ def _parse_message(message: Tag, where: str) -> tuple[WebPost | None, int, str]:
     if ref is None:
         raise WebPreviewError(f"{where}: a message has no readable data-post attribute (markup changed?)")
     message_id, name = int(ref.group("id")), ref.group("name")
-    if "service_message" in message.get("class", []):
+    if "service_message" in message.get_attribute_list("class"):
         return None, message_id, name
     time_tag = message.select_one(".tgme_widget_message_date time[datetime]")
     if time_tag is None:
         raise WebPreviewError(f"{where}: post {message_id} has no date (markup changed?)")
     try:
-        date = datetime.fromisoformat(str(time_tag["datetime"]))
+        date = parse_instant(str(time_tag["datetime"]))
     except ValueError:
         raise WebPreviewError(f"{where}: post {message_id} has an unreadable date {time_tag['datetime']!r}") from None
-    date = date.replace(tzinfo=UTC) if date.tzinfo is None else date.astimezone(UTC)
 
     text, links = "", []
     for candidate in message.select(".js-message_text"):
@@ -274,6 +274,10 @@ def web_post_to_post(
 # --- the source ---------------------------------------------------------------------------
 
 
+class _Transient(Exception):
+    """A failure worth another attempt (network, 5xx, a short 429); its text says which."""
+
+
 class WebPreviewSource:
     """``ChannelSource`` over the public web preview. ``client`` is an ``httpx.AsyncClient``
     (its transport decides where requests go); ``sleep``/``clock`` are injectable for tests."""
@@ -315,10 +319,8 @@ class WebPreviewSource:
         url = f"{self.base_url}/s/{name}"
         params = {"before": str(before)} if before else None
         where = f"{url}?before={before}" if before else url
-        problem = ""
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                await self.sleep(self.backoff * 2 ** (attempt - 1))
+
+        async def attempt() -> WebPage:
             await self._polite_wait()
             self.requests += 1
             try:
@@ -326,25 +328,30 @@ class WebPreviewSource:
                     url, params=params, headers={"User-Agent": USER_AGENT}, follow_redirects=False
                 )
             except httpx.TransportError as e:
-                problem = f"network error: {e or type(e).__name__}"
-                continue
+                raise _Transient(f"network error: {e or type(e).__name__}") from None
             status = response.status_code
             if status == 200:
                 return parse_page(response.text, where=where)
             if 300 <= status < 400 or status == 404:
                 raise ChannelUnavailable(f"@{name}: no public web preview (private, renamed, or preview disabled)")
             if status == 429:
-                retry_after = _retry_after(response)
+                retry_after = max(1, int(parse_retry_after(response.headers.get("Retry-After"), default=5)))
                 if retry_after > MAX_RETRY_AFTER:
                     raise FloodWait(retry_after, f"@{name}: t.me asks to wait {retry_after} s (HTTP 429)")
-                problem = "HTTP 429 Too Many Requests"
                 await self.sleep(retry_after)
-                continue
+                raise _Transient("HTTP 429 Too Many Requests")
             if status >= 500:
-                problem = f"HTTP {status}"
-                continue
+                raise _Transient(f"HTTP {status}")
             raise WebPreviewError(f"{where}: unexpected HTTP {status}")
-        raise WebPreviewError(f"{where}: {problem} after {self.max_retries + 1} attempts")
+
+        attempts = self.max_retries + 1
+        try:
+            return await retrying(
+                attempt, attempts=attempts, retry_on=(_Transient,),
+                delay=lambda _error, failures: backoff_delay(failures, base=self.backoff), pause=self.sleep,
+            )
+        except _Transient as e:
+            raise WebPreviewError(f"{where}: {e} after {attempts} attempts") from None
 
     async def resolve(self, handle: Handle) -> ResolvedChannel:
         if handle.kind != "username":
@@ -421,13 +428,6 @@ class WebPreviewSource:
         return []
 
 
-def _retry_after(response: httpx.Response) -> int:
-    try:
-        return max(1, int(float(response.headers.get("Retry-After", "5"))))
-    except ValueError:
-        return 5
-
-
-def make_client(*, timeout: float, transport: Any = None) -> httpx.AsyncClient:
+def make_client(*, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The HTTP client the web source uses (a transport may be given for tests)."""
     return httpx.AsyncClient(timeout=timeout, transport=transport)

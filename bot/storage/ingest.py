@@ -11,7 +11,16 @@ Rules kept here:
 - An edited post stays in its story: re-clustering on every edit would make stories flicker
   in digests already sent. Its categories are recomputed and the story is marked updated,
   so urgent alerts can notice an edit that adds a match.
-- A story's representative is its earliest post; its categories are the union of its posts'.
+- A story's representative is its earliest post; its custom categories are the union of its
+  posts', its built-in section (``bot.stories.sections``) their majority, and it is news when
+  at least half its posts are.
+- Story ids never change: a post joins the story already stored (so a story already in a
+  digest keeps its id), and why it joined is stored with it (``post_joins``). When a post
+  matches two stored stories, it joins the best match and the two are *linked*
+  (``story_links``), never merged or renumbered; only on word-level evidence (``LINK_KINDS``).
+- The in-memory index sees every stored post, also those another process wrote (an import
+  while the service runs): each batch first indexes the rows stored since the last one
+  (by rowid), so a repeat collected afterwards folds into their story.
 """
 
 from __future__ import annotations
@@ -27,27 +36,31 @@ from datetime import UTC, date, datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
+from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
+from bot.storage.schema import POST_COLUMNS
 from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
-from bot.stories.dedupe import DedupeItem, Fingerprint, StoryIndex, fingerprint
+from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprint
+from bot.stories.sections import majority_section, section_model
 
 log = logging.getLogger(__name__)
 
 CATEGORIES_META_KEY = "categories_hash"
+# A post that also matches a second story links the two only on word-level evidence: a link
+# keeps the linked story from subscribers who had the other, so it must be as sure as a copy.
+# A retelling of both (shared names and numbers alone) joins its best story but links nothing.
+LINK_KINDS = frozenset({"forward", "copy", "similar", "containment"})
 
 
 class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
-_POST_COLUMNS = (
-    "channel_id, message_id, date, edited_at, text, text_norm, content_hash, hashtags, links, media_kind, "
-    "grouped_id, fwd_channel_id, fwd_message_id, views, forwards, story_id, categories, updated_at"
-)
+_POST_COLUMNS = ", ".join(POST_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -84,19 +97,31 @@ class Prepared:
     text_norm: str
     fingerprint: Fingerprint
     hashtags: tuple[str, ...]
-    categories: tuple[str, ...]
+    categories: tuple[str, ...]  # the custom categories, then the built-in section if any
+    lang: str | None = None  # None: no text to tell
+    news: bool = True
+    section: str | None = None
 
 
 def prepare(post: Post, categoriser: Categoriser) -> Prepared:
-    """The pure half of ingesting a post: normalise, dedupe fingerprint, hashtags, categories."""
+    """The pure half of ingesting a post: normalise, dedupe fingerprint, hashtags, language,
+    news or not, categories."""
     text_norm = normalise(post.text)
     hashtags = post.hashtags
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
         hashtags = extract_hashtags(post.text)
+    lang = detect_language(post.text) if text_norm else None
     categories: tuple[str, ...] = ()
     if categoriser.names:
-        categories = categoriser.categories_for(match_doc(text_norm, hashtags, post.channel_username))
-    return Prepared(post, text_norm, fingerprint(text_norm), hashtags, categories)
+        doc = match_doc(text_norm, hashtags, post.channel_username, language=snowball_language(lang))
+        categories = categoriser.categories_for(doc)
+    verdict = categoriser.verdict(text_norm)
+    if verdict.section is not None:
+        categories = (*categories, verdict.section)
+    return Prepared(
+        post, text_norm, fingerprint(text_norm, post.text), hashtags, categories,
+        lang=lang, news=verdict.news, section=verdict.section,
+    )
 
 
 @dataclass(slots=True)
@@ -105,8 +130,17 @@ class _StoryState:
     first_date: datetime
     last_date: datetime
     post_count: int
-    categories: list[str]
+    categories: list[str]  # custom categories only; the section comes from section_votes
+    news_posts: int = 1
+    section_votes: dict[str, int] = field(default_factory=dict)
     is_new: bool = False
+
+    def vote(self, section: str | None, news: bool, weight: int = 1) -> None:
+        key = section or ""
+        self.section_votes[key] = self.section_votes.get(key, 0) + weight
+        if self.section_votes[key] <= 0:
+            del self.section_votes[key]
+        self.news_posts += weight if news else 0
 
 
 class Ingestor:
@@ -118,14 +152,15 @@ class Ingestor:
         self.config = config
         self.window = timedelta(days=config.dedupe.window_days)
         self.index = StoryIndex(window=self.window, similarity=config.dedupe.similarity)
-        self.categoriser = Categoriser(
-            [(c.name, c.query) for c in config.categories],
-            stemming=config.query.stemming,
-            language=config.query.language,
-        )
+        self.categoriser = Categoriser.from_config(config)
         self._loaded_days: set[date] = set()
         self._known_channels: set[int] = set()
         self._next_story_id: int | None = None
+        # posts.rowid up to which every stored post is in the index (or will be, when its
+        # day is loaded); None until the first batch
+        self._indexed_rowid: int | None = None
+        self._joins: list[tuple] = []  # this batch's post_joins rows
+        self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
 
     def _forget_cache(self) -> None:
         """After a rolled-back batch, in-memory state may name rows that were never stored."""
@@ -133,6 +168,7 @@ class Ingestor:
         self._loaded_days.clear()
         self._known_channels.clear()
         self._next_story_id = None
+        self._indexed_rowid = None
 
     # --- public ------------------------------------------------------------------------
 
@@ -151,12 +187,14 @@ class Ingestor:
         result = IngestResult()
         if not batch and not cursors:
             return result
-        now = to_iso(datetime.now(UTC))
+        now = to_iso(utcnow())
         try:
             with self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
+                self._catch_up()
+                self._joins, self._links = [], {}
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
                 stories: dict[int, _StoryState] = {}
@@ -165,6 +203,9 @@ class Ingestor:
                     self._ingest_one(item, existing, stories, rows, result, now)
                 self._write_posts(rows, existing_keys=set(existing))
                 self._write_stories(stories, now)
+                self._write_joins(now)
+                # every row up to here is ours (one writer at a time) and indexed
+                self._indexed_rowid = self._max_rowid()
                 if cursors:
                     self.db.conn.executemany(
                         "UPDATE channels SET last_message_id = max(last_message_id, ?) WHERE id = ?",
@@ -176,33 +217,57 @@ class Ingestor:
         return result
 
     def recategorise(self) -> int:
-        """Recompute every post's and story's categories from the config; returns stories changed."""
-        changed = 0
+        """Recompute every post's language, news flag, section and categories, and every
+        story's, from the config and the shipped model; returns stories changed."""
         with self.db.atomic():
-            per_story: dict[int, set[str]] = {}
+            stories: dict[int, _StoryState] = {}
             updates = []
             rows = self.db.execute(
-                "SELECT p.channel_id, p.message_id, p.text_norm, p.hashtags, c.username, p.story_id, "
-                "p.categories FROM posts p JOIN channels c ON c.id = p.channel_id"
+                "SELECT p.channel_id, p.message_id, p.text, p.text_norm, p.hashtags, c.username, p.story_id, "
+                "p.categories, p.lang, p.news, p.section FROM posts p JOIN channels c ON c.id = p.channel_id"
             ).fetchall()
-            for channel_id, message_id, text_norm, hashtags, username, story_id, old in rows:
-                cats = list(self.categoriser.categories_for(match_doc(text_norm, json.loads(hashtags), username)))
-                per_story.setdefault(story_id, set()).update(cats)
-                if _json_list(cats) != old:
-                    updates.append((_json_list(cats), channel_id, message_id))
+            for channel_id, message_id, text, text_norm, hashtags, username, story_id, *old in rows:
+                lang = detect_language(text) if text_norm else None
+                custom: tuple[str, ...] = ()
+                if self.categoriser.names:
+                    doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
+                    custom = self.categoriser.categories_for(doc)
+                verdict = self.categoriser.verdict(text_norm)
+                cats = _json_list([*custom, verdict.section] if verdict.section else custom)
+                state = stories.setdefault(story_id, _StoryState(
+                    rep_key=(0, 0), first_date=_EPOCH, last_date=_EPOCH, post_count=0, categories=[],
+                    news_posts=0,
+                ))
+                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.vote(verdict.section, verdict.news)
+                new = [cats, lang, int(verdict.news), verdict.section]
+                if new != old:
+                    updates.append((*new, channel_id, message_id))
             self.db.conn.executemany(
-                "UPDATE posts SET categories = ? WHERE channel_id = ? AND message_id = ?", updates
+                "UPDATE posts SET categories = ?, lang = ?, news = ?, section = ? "
+                "WHERE channel_id = ? AND message_id = ?",
+                updates,
             )
-            order = {name: i for i, name in enumerate(self.config.category_names())}
             story_updates = []
-            for story_id, old in self.db.execute("SELECT id, categories FROM stories").fetchall():
-                cats = sorted(per_story.get(story_id, ()), key=lambda n: order.get(n, len(order)))
-                if _json_list(cats) != old:
-                    story_updates.append((_json_list(cats), story_id))
-            self.db.conn.executemany("UPDATE stories SET categories = ? WHERE id = ?", story_updates)
-            changed = len(story_updates)
+            for story_id, post_count, *old in self.db.execute(
+                "SELECT id, post_count, categories, news, news_posts, section_votes FROM stories"
+            ).fetchall():
+                state = stories.get(story_id) or _StoryState(
+                    rep_key=(0, 0), first_date=_EPOCH, last_date=_EPOCH, post_count=0, categories=[],
+                    news_posts=0,
+                )
+                new = [
+                    _story_categories(state), int(state.news_posts * 2 >= post_count), state.news_posts,
+                    _json_votes(state.section_votes),
+                ]
+                if new != old:
+                    story_updates.append((*new, story_id))
+            self.db.conn.executemany(
+                "UPDATE stories SET categories = ?, news = ?, news_posts = ?, section_votes = ? WHERE id = ?",
+                story_updates,
+            )
             set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
-        return changed
+        return len(story_updates)
 
     def ensure_categories_current(self) -> bool:
         """Recategorise if the configured categories changed since last time; True if it ran."""
@@ -210,7 +275,7 @@ class Ingestor:
             return False
         has_posts = self.db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None
         if has_posts:
-            log.info("categories changed in the config: recategorising stored posts")
+            log.info("categories or the sections model changed: recategorising stored posts")
             self.recategorise()
         else:
             set_meta(self.db, CATEGORIES_META_KEY, categories_fingerprint(self.config))
@@ -264,7 +329,8 @@ class Ingestor:
                 chunk = id_list[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for row in self.db.execute(
-                    "SELECT channel_id, message_id, content_hash, edited_at, story_id, text, views, media_kind "
+                    "SELECT channel_id, message_id, content_hash, edited_at, story_id, text, views, media_kind, "
+                    "news, section "
                     f"FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
                     [channel_id, *chunk],
                 ):
@@ -280,12 +346,13 @@ class Ingestor:
         result: IngestResult,
         now: str,
     ) -> None:
-        post, text_norm, hashtags = item.post, item.text_norm, item.hashtags
+        post, text_norm = item.post, item.text_norm
         digest = item.fingerprint.content_hash
         categories = list(item.categories)
+        custom = categories[:-1] if item.section is not None else categories
         old = existing.get(post.key)
         if old is not None:
-            _, _, old_hash, old_edited, story_id, old_text, old_views, old_media = old
+            _, _, old_hash, old_edited, story_id, old_text, old_views, old_media, old_news, old_section = old
             edited = to_iso(post.edited_at) if post.edited_at else None
             if old_text == post.text and (edited or None) == old_edited and old_media == post.media_kind:
                 if post.views is not None and post.views != old_views:
@@ -295,10 +362,12 @@ class Ingestor:
                     )
                 result.unchanged += 1
                 return
-            rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
+            rows[post.key] = _post_row(item, digest, categories, story_id, now)
             state = self._story_state(story_id, stories)
             if state is not None:
-                state.categories = _union(state.categories, categories, self.config.category_names())
+                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.vote(old_section, bool(old_news), -1)
+                state.vote(item.section, item.news)
             result.updated += 1
             result.changed_story_ids.add(story_id)
             return
@@ -306,17 +375,19 @@ class Ingestor:
         self._ensure_index_covers(post.date)
         dedupe_item = DedupeItem(
             key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
-            fingerprint=item.fingerprint,
+            fingerprint=item.fingerprint, text=post.text,
         )
         story_id = self.index.find(dedupe_item)
+        join, also = self.index.last_join, self.index.last_also
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)
+            join = Join("forward")
         state = self._story_state(story_id, stories) if story_id is not None else None
-        if state is None:  # a new story (or one that retention deleted meanwhile)
+        if state is None or story_id is None:  # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
                 rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
-                categories=categories, is_new=True,
+                categories=custom, news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
             )
             result.stories_new += 1
         else:
@@ -324,14 +395,22 @@ class Ingestor:
             if post.date < state.first_date:
                 state.first_date, state.rep_key = post.date, post.key
             state.last_date = max(state.last_date, post.date)
-            state.categories = _union(state.categories, categories, self.config.category_names())
+            state.categories = _union(state.categories, custom, self.config.category_names())
+            state.vote(item.section, item.news)
             result.duplicate += 1
+            # no reason only when the index already held this key (a post retention dropped)
+            self._joins.append((*post.key, story_id, join or Join("same post")))
+            for other, why in also.items():
+                if why.kind in LINK_KINDS and other != story_id and self._story_exists(other, stories):
+                    pair = (min(story_id, other), max(story_id, other))
+                    self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
+                                           f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[post.key] = _post_row(post, text_norm, digest, hashtags, categories, story_id, now)
+        rows[post.key] = _post_row(item, digest, categories, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
         existing[post.key] = (
             *post.key, digest, to_iso(post.edited_at) if post.edited_at else None, story_id,
-            post.text, post.views, post.media_kind,
+            post.text, post.views, post.media_kind, int(item.news), item.section,
         )
         result.new += 1
         result.changed_story_ids.add(story_id)
@@ -346,7 +425,7 @@ class Ingestor:
             f"CREATE TEMP TABLE IF NOT EXISTS post_staging AS SELECT {_POST_COLUMNS} FROM main.posts WHERE 0"
         )
         self.db.conn.executemany(
-            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * 18)})",
+            f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             [row[:-1] for row in rows.values()],
         )
         self.db.execute(
@@ -356,7 +435,8 @@ class Ingestor:
             "hashtags = excluded.hashtags, links = excluded.links, media_kind = excluded.media_kind, "
             "views = coalesce(excluded.views, posts.views), "
             "forwards = coalesce(excluded.forwards, posts.forwards), "
-            "categories = excluded.categories, updated_at = excluded.updated_at"
+            "categories = excluded.categories, updated_at = excluded.updated_at, "
+            "lang = excluded.lang, news = excluded.news, section = excluded.section"
         )
         self.db.execute("DELETE FROM temp.post_staging")
         updated = [key for key in rows if key in existing_keys]
@@ -373,15 +453,16 @@ class Ingestor:
         state = stories.get(story_id)
         if state is None:
             row = self.db.execute(
-                "SELECT rep_channel_id, rep_message_id, first_date, last_date, post_count, categories "
-                "FROM stories WHERE id = ?",
+                "SELECT rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, "
+                "news_posts, section_votes FROM stories WHERE id = ?",
                 [story_id],
             ).fetchone()
             if row is None:
                 return None
             state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]
-                post_count=row[4], categories=json.loads(row[5]),
+                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
+                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self.categoriser.names],
+                news_posts=row[6], section_votes=json.loads(row[7]),
             )
             stories[story_id] = state
         return state
@@ -390,19 +471,77 @@ class Ingestor:
         rows = [
             (
                 story_id, state.rep_key[0], state.rep_key[1], to_iso(state.first_date),
-                to_iso(state.last_date), state.post_count, _json_list(state.categories), now,
+                to_iso(state.last_date), state.post_count, _story_categories(state), now,
+                int(state.news_posts * 2 >= state.post_count), state.news_posts, _json_votes(state.section_votes),
             )
             for story_id, state in stories.items()
         ]
         self.db.conn.executemany(
             "INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, post_count, "
-            "categories, updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "categories, updated_at, news, news_posts, section_votes) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET "
             "rep_channel_id = excluded.rep_channel_id, rep_message_id = excluded.rep_message_id, "
             "first_date = excluded.first_date, last_date = excluded.last_date, "
             "post_count = excluded.post_count, categories = excluded.categories, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, news = excluded.news, news_posts = excluded.news_posts, "
+            "section_votes = excluded.section_votes",
             rows,
         )
+
+    def _story_exists(self, story_id: int, stories: dict[int, _StoryState]) -> bool:
+        return story_id in stories or self.db.execute(
+            "SELECT 1 FROM stories WHERE id = ?", [story_id]
+        ).fetchone() is not None
+
+    def _write_joins(self, now: str) -> None:
+        if self._joins:
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO post_joins (channel_id, message_id, story_id, kind, score, "
+                "shared_entities, shared_numbers, joined_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (channel_id, message_id, story_id, join.kind, join.score,
+                     _json_list(join.shared_entities), _json_list(join.shared_numbers), now)
+                    for channel_id, message_id, story_id, join in self._joins
+                ],
+            )
+        if self._links:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO story_links (story_id, linked_id, reason, linked_at) VALUES (?,?,?,?)",
+                [(a, b, reason, now) for (a, b), reason in self._links.items()],
+            )
+        self._joins, self._links = [], {}
+
+    def _max_rowid(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0])
+
+    def _catch_up(self) -> None:
+        """Index the posts another process stored since our last batch (by rowid), so the
+        in-memory index sees every stored post. Runs inside the batch's transaction."""
+        # Another process may have created stories too: take the next id from the table.
+        self._next_story_id = None
+        if self._indexed_rowid is None:
+            # Rows stored so far are read when their day is first loaded.
+            self._indexed_rowid = self._max_rowid()
+            return
+        last = self._indexed_rowid
+        for row in self.db.execute(
+            "SELECT rowid, channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id, "
+            "text FROM posts WHERE rowid > ? ORDER BY rowid",
+            [last],
+        ):
+            last = max(last, row[0])
+            when = from_iso(row[3])
+            # a day not loaded yet is read whole when first needed
+            if when is None or when.date() not in self._loaded_days:
+                continue
+            if self.index.story_of((row[1], row[2])) is not None:
+                continue
+            origin = (row[5], row[6]) if row[5] is not None and row[6] is not None else None
+            self.index.add(
+                DedupeItem(key=(row[1], row[2]), date=when, text_norm=row[4], forward_origin=origin, text=row[8]),
+                row[7],
+            )
+        self._indexed_rowid = last
 
     def _new_story_id(self) -> int:
         # Story ids are handed out here (not by AUTOINCREMENT at insert time) so a whole
@@ -434,7 +573,7 @@ class Ingestor:
         start = datetime.combine(min(missing), datetime.min.time(), UTC)
         end = datetime.combine(max(missing) + timedelta(days=1), datetime.min.time(), UTC)
         for row in self.db.execute(
-            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id "
+            "SELECT channel_id, message_id, date, text_norm, fwd_channel_id, fwd_message_id, story_id, text "
             "FROM posts WHERE date >= ? AND date < ? ORDER BY date",
             [to_iso(start), to_iso(end)],
         ):
@@ -442,7 +581,7 @@ class Ingestor:
                 continue
             origin = (row[4], row[5]) if row[4] is not None and row[5] is not None else None
             self.index.add(
-                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin),  # type: ignore[arg-type]
+                DedupeItem(key=(row[0], row[1]), date=from_iso(row[2]), text_norm=row[3], forward_origin=origin, text=row[7]),  # type: ignore[arg-type]  # date NOT NULL
                 row[6],
             )
         self._loaded_days.update(missing)
@@ -459,24 +598,40 @@ def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
     return _json_tuple(tuple(items)) if items else "[]"
 
 
-def _post_row(
-    post: Post,
-    text_norm: str,
-    digest: str,
-    hashtags: tuple[str, ...],
-    categories: list[str],
-    story_id: int,
-    now: str,
-) -> tuple:
+def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
     """The posts-table row (and, last, the hashtags for post_hashtags)."""
+    post, hashtags = item.post, item.hashtags
     return (
         post.channel_id, post.message_id, to_iso(post.date),
         to_iso(post.edited_at) if post.edited_at else None,
-        post.text, text_norm, digest, _json_list(hashtags),
+        post.text, item.text_norm, digest, _json_list(hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(categories), now, hashtags,
+        story_id, _json_list(categories), now, item.lang, int(item.news), item.section, hashtags,
     )
+
+
+def _describe(join: Join) -> str:
+    """A join in a few words, for a link's reason."""
+    if join.kind == "rewrite":
+        shared = ", ".join([*join.shared_entities, *join.shared_numbers])
+        return f"rewrite {join.score:.2f}" + (f": {shared}" if shared else "")
+    if join.kind in ("similar", "containment"):
+        return f"{join.kind} {join.score:.2f}"
+    return join.kind
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _story_categories(state: _StoryState) -> str:
+    """Stored categories of a story: its custom ones, then its majority section if any."""
+    section = majority_section(state.section_votes)
+    return _json_list([*state.categories, section] if section else state.categories)
+
+
+def _json_votes(votes: Mapping[str, int]) -> str:
+    return json.dumps(dict(sorted(votes.items())), ensure_ascii=False, separators=(",", ":"))
 
 
 def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:
@@ -485,7 +640,9 @@ def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[st
 
 
 def categories_fingerprint(config: Config) -> str:
+    """Changes whenever stored categories would: the config's categories and the model."""
     payload = json.dumps(
-        [[c.name, c.query] for c in config.categories] + [config.query.stemming, config.query.language]
+        [[c.name, c.query] for c in config.categories]
+        + [config.query.stemming, config.query.language, config.builtin_sections, section_model().version]
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

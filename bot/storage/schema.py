@@ -10,6 +10,14 @@ from sqlite_utils import Database, Migrations
 
 MIGRATIONS = Migrations("tgdigest")
 
+# The posts table's columns as the migrations leave it, in the order the write path fills
+# them (bot/storage/ingest.py); reads (bot/storage/store.py) pick theirs from here by name.
+POST_COLUMNS: tuple[str, ...] = (
+    "channel_id", "message_id", "date", "edited_at", "text", "text_norm", "content_hash", "hashtags", "links",
+    "media_kind", "grouped_id", "fwd_channel_id", "fwd_message_id", "views", "forwards", "story_id",
+    "categories", "updated_at", "lang", "news", "section",
+)
+
 
 @MIGRATIONS(name="0001_core")
 def _core(db: Database) -> None:
@@ -89,7 +97,7 @@ def _core(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_post_hashtags_tag ON post_hashtags(tag)")
-    db["posts"].enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.table("posts").enable_fts(["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
@@ -214,3 +222,103 @@ def _outbox_parts(db: Database) -> None:
     # processes (the service and `tgdigest digest`) never send the same part twice.
     db.execute("ALTER TABLE digests ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE digests ADD COLUMN claimed_until TEXT")
+
+
+@MIGRATIONS(name="0006_sections")
+def _sections(db: Database) -> None:
+    # Each post's language, whether it is news, and its built-in section (bot.stories.sections;
+    # NULL: none). Stored posts get them when `recategorise` runs, which the service and
+    # `tgdigest import` do on their own when they see the model or the categories changed.
+    db.execute("ALTER TABLE posts ADD COLUMN lang TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE posts ADD COLUMN section TEXT")
+    # A story is news when at least half its posts are; its section is its posts' majority.
+    # section_votes counts its posts per section ("": none), so a joining post needs no re-read.
+    db.execute("ALTER TABLE stories ADD COLUMN news INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN news_posts INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE stories ADD COLUMN section_votes TEXT NOT NULL DEFAULT '{}'")
+    # Subscribers who asked for non-news posts too (/nonnews on).
+    db.execute("ALTER TABLE subscribers ADD COLUMN include_nonnews INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0007_reading_accounts")
+def _reading_accounts(db: Database) -> None:
+    # Several Telegram accounts read channels (one account can join at most 500). Each
+    # channel is read by one account; `pinned` channels never move to another (private ones
+    # need the account that joined them; the config may name one). The cursor stays per
+    # channel, so a channel read by another account for a while is never read twice.
+    db.execute("ALTER TABLE channels ADD COLUMN account TEXT")  # the reading account (telethon)
+    db.execute("ALTER TABLE channels ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE channel_handles ADD COLUMN account TEXT")  # the config's account = "NAME"
+    # Access hashes are per account: the one resolution per handle becomes one per
+    # (channel, account); `resolved_at` (the last re-resolution after a stale hash) rate-limits the next.
+    db.execute(
+        """
+        CREATE TABLE channel_access (
+            channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+            account TEXT NOT NULL,
+            access_hash INTEGER,
+            resolved_at TEXT,
+            PRIMARY KEY (channel_id, account)
+        )
+        """
+    )
+    # What the collector last saw of each account, for `tgdigest accounts` and handovers.
+    db.execute(
+        """
+        CREATE TABLE accounts (
+            name TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'ok',   -- ok | flood_wait | logged_out
+            flood_until TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT
+        )
+        """
+    )
+    # Until now there was one account: it reads every Telethon channel it resolved.
+    db.execute("UPDATE channels SET account = 'default' WHERE source = 'telethon'")
+    db.execute("UPDATE channels SET pinned = 1 WHERE source = 'telethon' AND username IS NULL")
+    db.execute(
+        "INSERT INTO channel_access (channel_id, account, access_hash) "
+        "SELECT id, 'default', access_hash FROM channels WHERE source = 'telethon' AND access_hash IS NOT NULL"
+    )
+
+
+@MIGRATIONS(name="0008_story_joins_and_links")
+def _story_joins_and_links(db: Database) -> None:
+    # Why each post joined its story, written by ingest as it decides (the first post of a
+    # story has no row): kind = forward | copy | similar | containment | rewrite, the score
+    # the dedupe rule gave, and for a rewrite the entities and numbers both posts share.
+    db.execute(
+        """
+        CREATE TABLE post_joins (
+            channel_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            story_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            score REAL,
+            shared_entities TEXT NOT NULL DEFAULT '[]',
+            shared_numbers TEXT NOT NULL DEFAULT '[]',
+            joined_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id),
+            FOREIGN KEY (channel_id, message_id) REFERENCES posts(channel_id, message_id)
+                ON DELETE CASCADE
+        )
+        """
+    )
+    # Two stored stories that a later post showed to be one. Story ids never change under
+    # a sent digest, so they are linked instead of merged; story_id < linked_id always.
+    db.execute(
+        """
+        CREATE TABLE story_links (
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            linked_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,               -- e.g. "rewrite 0.71 via post 1113692283/57"
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (story_id, linked_id),
+            CHECK (story_id < linked_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_story_links_linked ON story_links(linked_id)")

@@ -15,15 +15,19 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.core.clock import from_iso, to_iso
+from bot.core.language import snowball_language
 from bot.core.models import Post, StoredPost, Story, channel_url
 from bot.core.normalise import words
-from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Word
+from bot.query.parser import And, MatchDoc, Node, Phrase, Prefix, Query, Word
+from bot.storage.schema import POST_COLUMNS
 
-_POST_COLUMNS = (
-    "p.channel_id, p.message_id, p.date, p.edited_at, p.text, p.hashtags, p.links, p.media_kind, "
-    "p.grouped_id, p.fwd_channel_id, p.fwd_message_id, p.views, p.forwards, p.story_id, "
-    "p.categories, c.username, c.title"
+# What a StoredPost needs: the posts columns but the write path's own (normalised text,
+# hash, write time, section), then the channel's name.
+_READ = tuple(
+    name for name in POST_COLUMNS if name not in ("text_norm", "content_hash", "updated_at", "section")
 )
+_POST_COLUMNS = ", ".join(f"p.{name}" for name in _READ) + ", c.username, c.title"
+_AT = {name: i for i, name in enumerate((*_READ, "username", "title"))}
 
 
 _FTS_SAFE = re.compile(r"[a-z0-9]+")
@@ -34,46 +38,53 @@ def required_fts_terms(node: Node) -> list[str]:
     drop a match. Only plain ASCII words and prefixes qualify (for them our normaliser and
     FTS5's unicode61 tokenizer agree exactly); they are quoted, so no user text ever
     reaches FTS syntax. ``OR``, exclusions, hashtags, channels and stemmed words add none."""
-    kind = type(node)
-    if kind is Word:
+    if isinstance(node, Word):
         return [f'"{node.value}"'] if node.stem is None and _FTS_SAFE.fullmatch(node.value) else []
-    if kind is Phrase:
+    if isinstance(node, Phrase):
         return [f'"{w}"' for w in node.words if _FTS_SAFE.fullmatch(w)] if node.stems is None else []
-    if kind is Prefix:
+    if isinstance(node, Prefix):
         return [f'"{node.value}"*'] if _FTS_SAFE.fullmatch(node.value) else []
-    if kind is And:
+    if isinstance(node, And):
         return [term for child in node.children for term in required_fts_terms(child)]
     return []
 
 
-def match_doc(text_norm: str, hashtags: Iterable[str], username: str | None) -> MatchDoc:
-    """What the query language sees of a stored post (its text is already normalised)."""
+def match_doc(
+    text_norm: str, hashtags: Iterable[str], username: str | None, *, language: str | None = None
+) -> MatchDoc:
+    """What the query language sees of a stored post (its text is already normalised);
+    ``language``: the snowball language of the post (``bot.core.language.snowball_language``)."""
     return MatchDoc(
         words=tuple(words(text_norm)),
         hashtags=frozenset(hashtags),
         channel=username.casefold() if username else None,
+        language=language,
     )
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredPost:
+    at = _AT
     post = Post(
-        channel_id=row[0],
-        message_id=row[1],
-        date=from_iso(row[2]),  # type: ignore[arg-type]
-        edited_at=from_iso(row[3]),
-        text=row[4],
-        hashtags=tuple(json.loads(row[5])),
-        links=tuple(json.loads(row[6])),
-        media_kind=row[7],
-        grouped_id=row[8],
-        forward_channel_id=row[9],
-        forward_message_id=row[10],
-        views=row[11],
-        forwards=row[12],
-        channel_username=row[15],
-        channel_title=row[16],
+        channel_id=row[at["channel_id"]],
+        message_id=row[at["message_id"]],
+        date=from_iso(row[at["date"]]),  # type: ignore[arg-type]  # posts.date is NOT NULL
+        edited_at=from_iso(row[at["edited_at"]]),
+        text=row[at["text"]],
+        hashtags=tuple(json.loads(row[at["hashtags"]])),
+        links=tuple(json.loads(row[at["links"]])),
+        media_kind=row[at["media_kind"]],
+        grouped_id=row[at["grouped_id"]],
+        forward_channel_id=row[at["fwd_channel_id"]],
+        forward_message_id=row[at["fwd_message_id"]],
+        views=row[at["views"]],
+        forwards=row[at["forwards"]],
+        channel_username=row[at["username"]],
+        channel_title=row[at["title"]],
     )
-    return StoredPost(post=post, story_id=row[13], categories=tuple(json.loads(row[14])))
+    return StoredPost(
+        post=post, story_id=row[at["story_id"]], categories=tuple(json.loads(row[at["categories"]])),
+        lang=row[at["lang"]], news=bool(row[at["news"]]),
+    )
 
 
 class Store:
@@ -92,7 +103,8 @@ class Store:
         limit: int | None = None,
     ) -> list[StoredPost]:
         """Posts oldest first, optionally from ``since`` on and of one channel."""
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_iso(since))
@@ -131,15 +143,15 @@ class Store:
         if not ids:
             return []
         by_story: dict[int, list[StoredPost]] = {i: [] for i in ids}
-        meta: dict[int, tuple[int, int, list[str]]] = {}
+        meta: dict[int, tuple[int, int, list[str], bool]] = {}
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                f"SELECT id, rep_channel_id, rep_message_id, categories FROM stories WHERE id IN ({marks})",
+                f"SELECT id, rep_channel_id, rep_message_id, categories, news FROM stories WHERE id IN ({marks})",
                 chunk,
             ):
-                meta[row[0]] = (row[1], row[2], json.loads(row[3]))
+                meta[row[0]] = (row[1], row[2], json.loads(row[3]), bool(row[4]))
             for row in self.db.execute(
                 f"SELECT {_POST_COLUMNS} FROM posts p JOIN channels c ON c.id = p.channel_id "
                 f"WHERE p.story_id IN ({marks}) ORDER BY p.date, p.channel_id, p.message_id",
@@ -153,7 +165,9 @@ class Store:
                 continue
             rep_key = meta[story_id][:2]
             posts.sort(key=lambda sp: (sp.post.key != rep_key, sp.post.date, sp.post.key))
-            result.append(Story(id=story_id, posts=tuple(posts), categories=tuple(meta[story_id][2])))
+            result.append(
+                Story(id=story_id, posts=tuple(posts), categories=tuple(meta[story_id][2]), news=meta[story_id][3])
+            )
         return result
 
     def story(self, story_id: int) -> Story | None:
@@ -183,7 +197,7 @@ class Store:
 
     def search(
         self,
-        query: Any,
+        query: Query,
         *,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -191,9 +205,12 @@ class Store:
     ) -> list[Story]:
         """Stories with a post matching ``query`` (a ``bot.query.parser.Query``), newest first.
 
-        A story matches when any of its posts matches; it is listed once.
+        A story matches when any of its posts matches; it is listed once. Of stories linked
+        to each other (a later post showed them to be one, see ``story_links``) only the
+        newest matching one is listed.
         """
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
         if since is not None:
             where.append("s.last_date >= ?")
             params.append(to_iso(since))
@@ -207,30 +224,33 @@ class Store:
             where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(" AND ".join(required))
         sql = (
-            "SELECT p.story_id, p.text_norm, p.hashtags, c.username FROM posts p "
+            "SELECT p.story_id, p.text_norm, p.hashtags, c.username, p.lang FROM posts p "
             "JOIN stories s ON s.id = p.story_id JOIN channels c ON c.id = p.channel_id "
             f"WHERE {' AND '.join(where)} ORDER BY s.first_date DESC, s.id DESC"
         )
         found: list[int] = []
         seen: set[int] = set()
-        for story_id, text_norm, hashtags, username in self.db.execute(sql, params):
+        for story_id, text_norm, hashtags, username, lang in self.db.execute(sql, params):
             if story_id in seen:
                 continue
-            if query.matches(match_doc(text_norm, json.loads(hashtags), username)):
+            doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
+            if query.matches(doc):
                 seen.add(story_id)
+                seen.update(self._linked(story_id))
                 found.append(story_id)
                 if limit is not None and len(found) >= limit:
                     break
         return self.stories(found)
 
-    def counts(self) -> dict[str, int]:
-        def one(sql: str) -> int:
-            return int(self.db.execute(sql).fetchone()[0])
-
+    def _linked(self, story_id: int) -> set[int]:
+        """Stories directly linked to ``story_id``."""
         return {
-            "channels": one("SELECT count(*) FROM channels"),
-            "posts": one("SELECT count(*) FROM posts"),
-            "stories": one("SELECT count(*) FROM stories"),
+            r[0]
+            for r in self.db.execute(
+                "SELECT linked_id FROM story_links WHERE story_id = ? "
+                "UNION SELECT story_id FROM story_links WHERE linked_id = ?",
+                [story_id, story_id],
+            )
         }
 
 
@@ -249,6 +269,8 @@ def post_to_json(sp: StoredPost) -> dict[str, Any]:
         "links": list(p.links),
         "media": p.media_kind,
         "categories": list(sp.categories),
+        "news": sp.news,
+        "lang": sp.lang,
         "story_id": sp.story_id,
         "url": channel_url(p.channel_id, p.message_id, p.channel_username),
         "forwarded_from": (
@@ -264,5 +286,6 @@ def story_to_json(story: Story) -> dict[str, Any]:
     return {
         "story_id": story.id,
         "categories": list(story.categories),
+        "news": story.news,
         "posts": [post_to_json(sp) for sp in story.posts],
     }

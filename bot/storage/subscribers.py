@@ -11,12 +11,12 @@ Errors: ``SubscriptionLimitError`` (a chat already has the maximum number of sub
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.core.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.models import Subscriber, Subscription
 from bot.errors import TgdigestError
 
@@ -27,10 +27,6 @@ class SubscriptionLimitError(TgdigestError):
 
 class UnknownSubscriberError(TgdigestError):
     """The chat has not registered with /start."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _subscription(row: dict[str, Any] | Any) -> Subscription:
@@ -61,7 +57,7 @@ def register(
             db.execute(
                 "INSERT INTO subscribers (chat_id, username, first_name, active, paused, digest_time, "
                 "timezone, created_at) VALUES (?, ?, ?, 1, 0, ?, ?, ?)",
-                [chat_id, username, first_name, default_time, default_timezone, to_iso(now or _now())],
+                [chat_id, username, first_name, default_time, default_timezone, to_iso(now or utcnow())],
             )
     subscriber = get_subscriber(db, chat_id)
     assert subscriber is not None
@@ -79,6 +75,7 @@ def get_subscriber(db: Database, chat_id: int) -> Subscriber | None:
         digest_time=row["digest_time"], timezone=row["timezone"], username=row["username"],
         last_digest_at=from_iso(row["last_digest_at"]),
         subscriptions=tuple(list_subscriptions(db, chat_id)),
+        include_nonnews=bool(row["include_nonnews"]),
     )
 
 
@@ -109,7 +106,7 @@ def add_subscription(
             raise SubscriptionLimitError(f"at most {limit} subscriptions per chat")
         cursor = db.execute(
             "INSERT INTO subscriptions (chat_id, query, urgent, created_at) VALUES (?, ?, ?, ?)",
-            [chat_id, query, 1 if urgent else 0, to_iso(now or _now())],
+            [chat_id, query, 1 if urgent else 0, to_iso(now or utcnow())],
         )
         new_id = cursor.lastrowid
     row = next(iter(_rows(db, "SELECT * FROM subscriptions WHERE id = ?", [new_id])))
@@ -144,6 +141,14 @@ def set_paused(db: Database, chat_id: int, paused: bool) -> bool:
     return cursor.rowcount > 0
 
 
+def set_include_nonnews(db: Database, chat_id: int, include: bool) -> bool:
+    """Whether the chat's digests and alerts also carry posts that are not news."""
+    cursor = db.execute(
+        "UPDATE subscribers SET include_nonnews = ? WHERE chat_id = ?", [1 if include else 0, chat_id]
+    )
+    return cursor.rowcount > 0
+
+
 def set_digest_time(db: Database, chat_id: int, hhmm: str) -> bool:
     """Store a digest time already validated as ``HH:MM`` (zero-padded)."""
     cursor = db.execute("UPDATE subscribers SET digest_time = ? WHERE chat_id = ?", [hhmm, chat_id])
@@ -162,20 +167,9 @@ def set_timezone(db: Database, chat_id: int, zone: str) -> bool:
     return cursor.rowcount > 0
 
 
-def active_subscribers(db: Database) -> list[Subscriber]:
-    """Subscribers that are active and not paused, with their subscriptions."""
-    chat_ids = [
-        r[0] for r in db.execute(
-            "SELECT chat_id FROM subscribers WHERE active = 1 AND paused = 0 ORDER BY chat_id"
-        ).fetchall()
-    ]
-    found = (get_subscriber(db, c) for c in chat_ids)
-    return [s for s in found if s is not None]
-
-
 def record_send_error(db: Database, chat_id: int | None, error: str, *, now: datetime | None = None) -> None:
     """Log a failed send in ``send_errors`` (counted by /stats)."""
     db.execute(
         "INSERT INTO send_errors (chat_id, at, error) VALUES (?, ?, ?)",
-        [chat_id, to_iso(now or _now()), error[:500]],
+        [chat_id, to_iso(now or utcnow()), error[:500]],
     )

@@ -1,4 +1,5 @@
-"""Categories: operator-written queries from the config, applied to posts and stories.
+"""Categories: operator-written queries from the config, applied to posts and stories,
+and the built-in sections (``bot.stories.sections``) when they are on.
 
 A post belongs to every category whose query matches it, in config order; a story
 belongs to a category when any of its posts does (the same rule as subscriptions).
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import QueryError
 from bot.query.parser import MatchDoc, Query, parse_query
+from bot.stories.sections import Verdict, section_model
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -26,7 +28,7 @@ CATEGORY_MAX_TERMS = 100
 class Categoriser:
     """Compiled category queries; raises QueryError naming the first invalid category."""
 
-    __slots__ = ("_categories",)
+    __slots__ = ("_categories", "builtin")
 
     def __init__(
         self,
@@ -34,7 +36,9 @@ class Categoriser:
         *,
         stemming: bool = False,
         language: str = "english",
+        builtin: bool = False,
     ) -> None:
+        self.builtin = builtin  # sort posts into the built-in sections too
         compiled: list[tuple[str, Query]] = []
         for name, text in categories:
             try:
@@ -56,6 +60,7 @@ class Categoriser:
             ((c.name, c.query) for c in config.categories),
             stemming=config.query.stemming,
             language=config.query.language,
+            builtin=config.builtin_sections,
         )
 
     @property
@@ -71,3 +76,11 @@ class Categoriser:
         return tuple(
             name for name, query in self._categories if any(query.matches(d) for d in docs)
         )
+
+    def verdict(self, text_norm: str) -> Verdict:
+        """News or not, and the built-in section (None when the sections are off), of one
+        post's normalised text. News is judged whether or not the sections are on."""
+        verdict = section_model().classify(text_norm)
+        if not self.builtin and verdict.section is not None:
+            return Verdict(section=None, news=verdict.news)
+        return verdict

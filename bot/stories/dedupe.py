@@ -59,10 +59,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
+from typing import Literal
 from zlib import crc32
+
+from bot.stories.similarity import DEFAULT_THRESHOLD, Gist, RewriteMatch, entities_of, gist, rewrite_match
 
 __all__ = [
     "DedupeItem",
+    "Join",
     "Fingerprint",
     "StoryIndex",
     "canonical",
@@ -334,15 +338,29 @@ def same_story(
     *,
     similarity: float = 0.7,
     containment: float = DEFAULT_CONTAINMENT,
+    a_text: str | None = None,
+    b_text: str | None = None,
+    gap_hours: float = 0.0,
+    rewrite_threshold: float = DEFAULT_THRESHOLD,
 ) -> bool:
-    """Whether two normalised texts tell one story by content alone (no time, no forwards).
+    """Whether two normalised texts tell one story by content alone (no forwards).
 
-    The pairwise rule ``StoryIndex`` applies to its candidates; for tests and tuning.
+    The pairwise rule ``StoryIndex`` applies to its candidates; for tests and tuning. With
+    the raw texts (``a_text``, ``b_text``: their capitalisation names the entities) a
+    retelling is recognised too (``bot.stories.similarity``), ``gap_hours`` apart.
     """
     (a_canon, a_hash), (b_canon, b_hash) = _head(a_norm), _head(b_norm)
     if a_hash == b_hash:
         return bool(a_norm.strip())
-    return _similar(_signature(a_canon), _signature(b_canon), similarity, containment) > 0.0
+    if _similar(_signature(a_canon), _signature(b_canon), similarity, containment) > 0.0:
+        return True
+    if a_text is None or b_text is None:
+        return False
+    match = rewrite_match(
+        gist(a_canon, entities_of(a_text)), gist(b_canon, entities_of(b_text)),
+        gap_hours=gap_hours, threshold=rewrite_threshold,
+    )
+    return match is not None and match.joined
 
 
 def _similar(a: _Signature, b: _Signature, similarity: float, containment: float) -> float:
@@ -369,6 +387,8 @@ class DedupeItem:
     text_norm: str
     forward_origin: tuple[int, int] | None = None
     fingerprint: Fingerprint | None = field(default=None, compare=False)
+    # the post's raw text: its capitalisation names the entities a retelling must share
+    text: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,15 +399,46 @@ class Fingerprint:
     canon: str
     chash: bytes
     keys: tuple[int, ...]
+    entities: frozenset[str] = frozenset()
 
     @property
     def content_hash(self) -> str:
         return self.chash.hex()
 
 
-def fingerprint(text_norm: str) -> Fingerprint:
+# How many of a post's first entities are paired into keys: a pair of names ("lavrov" with
+# "fidan") stays rare where each name alone is boilerplate in a channel's window.
+ENTITY_PAIR_SPAN = 5
+
+
+def _entity_keys(entities: frozenset[str]) -> list[int]:
+    """Keys that let a retelling meet its story: each entity stem and each pair of the first
+    few (sorted, so both posts choose the same ones). Entities that saturate are dropped
+    like any boilerplate key, so lookup stays bounded."""
+    names = sorted(entities)
+    keys = [_stable("\x01" + name) for name in names]
+    head = names[:ENTITY_PAIR_SPAN]
+    keys += [_stable(f"\x02{x} {y}") for i, x in enumerate(head) for y in head[i + 1 :]]
+    return keys
+
+
+def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     canon, chash = _head(text_norm)
-    return Fingerprint(canon, chash, tuple(_keys(canon)))
+    entities = entities_of(text) if text else frozenset()
+    return Fingerprint(canon, chash, tuple(_keys(canon) + _entity_keys(entities)), entities)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Why ``find`` put a post into an existing story: ``kind`` is "forward", "copy" (the same
+    canonical text: a repost with other emoji, credit or links), "similar" (word pairs
+    shared or contained: a light edit, a repeated body) or "rewrite" (a retelling:
+    ``score`` with the shared entities and numbers)."""
+
+    kind: str
+    score: float = 1.0
+    shared_entities: tuple[str, ...] = ()
+    shared_numbers: tuple[str, ...] = ()
 
 
 class _Entry:
@@ -395,7 +446,7 @@ class _Entry:
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
     with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys."""
 
-    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored")
+    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "entities", "gist")
 
     def __init__(self, key: tuple[int, int], ts: float, story: int, origin: tuple[int, int] | None) -> None:
         self.key = key
@@ -404,16 +455,18 @@ class _Entry:
         self.chash: bytes | None = None
         self.canon = ""
         # derived on first use: most posts are never anyone's candidate
-        self.numbers: frozenset[int | tuple[int, int]] | None | bool = False
+        self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
+        self.entities: frozenset[str] = frozenset()
+        self.gist: Gist | None = None  # built when first a candidate for a rewrite
 
 
 class _Probe:
     """What ``find`` and then ``add`` derive from one new post; the signature only if a
     candidate passes the number guard."""
 
-    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig")
+    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_gist")
 
     def __init__(self, item: DedupeItem) -> None:
         self.item = item
@@ -421,23 +474,32 @@ class _Probe:
         if made is not None:
             self.canon, self.chash = made.canon, made.chash
             self._keys: list[int] | None = list(made.keys)
+            self.entities = made.entities
         else:
             self.canon, self.chash = _head(item.text_norm)
             self._keys = None
-        self._numbers: frozenset[int | tuple[int, int]] | None | bool = False
+            self.entities = entities_of(item.text) if item.text else frozenset()
+        self._gist: Gist | None = None
+        self._numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self._sig: _Signature | None = None
 
     @property
     def keys(self) -> list[int]:
         if self._keys is None:
-            self._keys = _keys(self.canon)
+            self._keys = _keys(self.canon) + _entity_keys(self.entities)
         return self._keys
+
+    @property
+    def gist(self) -> Gist:
+        if self._gist is None:
+            self._gist = gist(self.canon, self.entities)
+        return self._gist
 
     @property
     def numbers(self) -> frozenset[int | tuple[int, int]] | None:
         if self._numbers is False:
             self._numbers = _numbers(self.canon)
-        return self._numbers  # type: ignore[return-value]
+        return self._numbers
 
     @property
     def sig(self) -> _Signature:
@@ -480,12 +542,12 @@ def _bag_remove(bag: dict, key: object, value: _Entry) -> None:
         bag[key] = old[0]
 
 
-def _bag_values(found: object) -> Iterable[_Entry]:
+def _bag_values(found: _Entry | list[_Entry] | None) -> Iterable[_Entry]:
     if found is None:
         return ()
-    if type(found) is list:
-        return found  # type: ignore[return-value]
-    return (found,)  # type: ignore[return-value]
+    if isinstance(found, list):
+        return found
+    return (found,)
 
 
 class StoryIndex:
@@ -502,6 +564,7 @@ class StoryIndex:
         window: timedelta = timedelta(days=7),
         similarity: float = 0.7,
         containment: float = DEFAULT_CONTAINMENT,
+        rewrite_threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError(f"dedupe window must be positive, got {window}")
@@ -512,6 +575,12 @@ class StoryIndex:
         self.window = window
         self.similarity = similarity
         self.containment = containment
+        self.rewrite_threshold = rewrite_threshold
+        # why the last ``find`` joined a story (None: it started a new one)
+        self.last_join: Join | None = None
+        # other stories the last ``find``'s post also matched (story → why): the post shows
+        # they tell its story too; the ingest path links them (story ids never change)
+        self.last_also: dict[int, Join] = {}
         self._window_s = window.total_seconds()
         self._entries: dict[tuple[int, int], _Entry] = {}  # post key → entry
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
@@ -548,18 +617,24 @@ class StoryIndex:
         """The story ``item`` joins, or None for a new story. An already indexed key
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
+        self.last_join = None
+        self.last_also = {}
         own = self._entries.get(item.key)
         if own is not None:
             return own.story
 
         # 1. forwards: of an indexed post, of a post others forwarded, or of a shared origin
+        forward = Join("forward")
         if item.forward_origin is not None:
             story = self.story_of(item.forward_origin)
             if story is not None:
+                self.last_join = forward
                 return story
             for entry in _bag_values(self._origins.get(item.forward_origin)):
+                self.last_join = forward
                 return entry.story
         for entry in _bag_values(self._origins.get(item.key)):
+            self.last_join = forward
             return entry.story
 
         if not item.text_norm or item.text_norm.isspace():
@@ -569,6 +644,7 @@ class StoryIndex:
         probe = self._probe_of(item)
         copy = self._copy_in_window(probe.chash, ts)
         if copy is not None:
+            self.last_join = Join("copy")
             return copy.story
 
         # 3. similarity / containment among candidates that share a key
@@ -581,12 +657,12 @@ class StoryIndex:
         get = hits.get
         for h in common:
             found = postings[h]
-            if type(found) is list:
+            if isinstance(found, list):
                 weight = 1.0 / len(found)
                 for entry in found:
                     hits[entry] = get(entry, 0.0) + weight
             else:
-                hits[found] = get(found, 0.0) + 1.0  # type: ignore[index]
+                hits[found] = get(found, 0.0) + 1.0
         candidates: Iterable[_Entry] = hits
         if len(hits) > MAX_VERIFY:
             candidates = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
@@ -595,24 +671,45 @@ class StoryIndex:
     def _verify(self, probe: _Probe, ts: float, candidates: Iterable[_Entry]) -> int | None:
         best_score = 0.0
         best: _Entry | None = None
+        best_why: Join | None = None
+        matched: dict[int, tuple[float, Join]] = {}
         window = self._window_s
         numbers = probe.numbers
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]
+                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # indexed: chash set; None skipped
                 if entry is None:
                     continue
             other = entry.numbers
             if other is False:
                 other = entry.numbers = _numbers(entry.canon)
+            score = 0.0
+            why: Join | None = None
             # the number guard first: it needs no signature, and settles most candidates
-            if numbers is not None and other is not None and not (numbers <= other or other <= numbers):
-                continue
-            score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
+            if numbers is None or other is None or numbers <= other or other <= numbers:
+                score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
+                if score:
+                    why = Join("similar", round(min(score, 1.0), 3))
+            if not score and probe.entities and entry.entities:
+                # a retelling: other words, same facts (scored below any copy or containment)
+                match = self._rewrite(probe, entry, (ts - entry.ts) / 3600)
+                if match is not None and match.joined:
+                    score = match.score / 10
+                    why = Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                matched[entry.story] = (score, why)
             if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
-                best_score, best = score, entry
+                best_score, best, best_why = score, entry, why
+        self.last_join = best_why
+        if best is not None:
+            self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
         return best.story if best is not None else None
+
+    def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
+        if entry.gist is None:
+            entry.gist = gist(entry.canon, entry.entities)
+        return rewrite_match(probe.gist, entry.gist, gap_hours=gap_hours, threshold=self.rewrite_threshold)
 
     def add(self, item: DedupeItem, story_id: int) -> None:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
@@ -633,6 +730,7 @@ class StoryIndex:
             probe = self._probe_of(item)
             entry.chash = probe.chash
             copy = self._any_copy(probe.chash)
+            entry.entities = probe.entities
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
                 entry.canon, entry.numbers = copy.canon, copy.numbers
@@ -660,7 +758,7 @@ class StoryIndex:
                     saturated[h] += 1
                 else:
                     postings[h] = entry
-            elif type(old) is not list:
+            elif not isinstance(old, list):
                 postings[h] = [old, entry]
             elif len(old) < POSTING_CAP:
                 old.append(entry)
@@ -688,11 +786,11 @@ class StoryIndex:
         if entry.chash is not None:
             _bag_remove(self._by_hash, entry.chash, entry)
         if entry.anchored:
-            keys = _keys(entry.canon)
+            keys = _keys(entry.canon) + _entity_keys(entry.entities)
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any
-            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]
+            for other in _bag_values(self._by_hash.get(entry.chash)):  # type: ignore[arg-type]  # indexed entries have a chash
                 self._anchor(keys, other)
                 other.anchored = True
                 break

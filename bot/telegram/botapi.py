@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bot.core.retry import parse_retry_after
 from bot.errors import (
     BadRequest,
     BotAPIError,
@@ -151,7 +152,7 @@ class BotAPI:
             if response.status_code >= 500 or response.status_code == 0:
                 raise ServerError(text, method=method, error_code=response.status_code)
             if response.status_code == 429:
-                raise RetryAfter(text, retry_after=_retry_header(response), method=method)
+                raise RetryAfter(text, retry_after=parse_retry_after(response.headers.get("Retry-After"), default=1.0), method=method)
             raise BotAPIError(text, method=method, error_code=response.status_code)
         if payload.get("ok") is True:
             return payload.get("result")
@@ -160,7 +161,8 @@ class BotAPI:
     # --- the methods the bot uses ------------------------------------------------------
 
     async def get_me(self) -> dict[str, Any]:
-        return await self.call("getMe")
+        me: dict[str, Any] = await self.call("getMe")
+        return me
 
     async def get_updates(
         self,
@@ -210,13 +212,6 @@ class BotAPI:
 
     async def answer_callback_query(self, callback_query_id: str, *, text: str | None = None) -> bool:
         return bool(await self.call("answerCallbackQuery", {"callback_query_id": callback_query_id, "text": text}))
-
-
-def _retry_header(response: httpx.Response) -> float:
-    try:
-        return float(response.headers.get("Retry-After", "1"))
-    except ValueError:
-        return 1.0
 
 
 def error_from_payload(method: str, payload: dict[str, Any], *, http_status: int = 0) -> BotAPIError:

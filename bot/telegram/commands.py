@@ -18,12 +18,11 @@ Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.storage.s
 
 from __future__ import annotations
 
-import html
 import inspect
 import logging
 import re
 import zoneinfo
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -31,10 +30,13 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.collect.collector import ChannelListError, add_channel, remove_channel
+from bot.collect.collector import ChannelListError, add_channel, list_channels, remove_channel
 from bot.config import Config, parse_hhmm, valid_timezone
-from bot.core.models import Story
+from bot.core.clock import utcnow
+from bot.core.models import SECTIONS, Story, Subscriber
+from bot.core.text import esc, esc_attr, shorten, utf16_len
 from bot.errors import QueryError
+from bot.ops.health import collect_stats
 from bot.query.parser import Query, parse_query
 from bot.storage import subscribers as subs
 from bot.telegram.botapi import BotCommand
@@ -60,6 +62,7 @@ MENU: tuple[BotCommand, ...] = (
     BotCommand("weekly", "Weekly instead of daily: /weekly monday, or /weekly off"),
     BotCommand("pause", "Stop digests for now"),
     BotCommand("resume", "Start digests again"),
+    BotCommand("nonnews", "Ads, promos, greetings in digests too: /nonnews on, or /nonnews off"),
     BotCommand("channels", "The channels I watch"),
     BotCommand("categories", "The categories of stories"),
     BotCommand("help", "Commands and the query language"),
@@ -75,26 +78,19 @@ class StoryLookup(Protocol):
 DigestNow = Callable[[int], "Awaitable[str | None] | str | None"]
 
 
-def esc(text: str) -> str:
-    """Escape user text for Telegram HTML: only ``<``, ``>`` and ``&``."""
-    return html.escape(text, quote=False)
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis (cut before escaping)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
-
-
 def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
-    """Join lines into as few messages as fit ``limit``, splitting only between lines."""
+    """Join lines into as few messages as fit ``limit``, splitting only between lines.
+
+    Lengths are UTF-16 units, as Telegram counts them (a math letter or a CJK extension
+    character is 2), of the HTML as written: never less than what Telegram counts after
+    parsing the markup, so a part can never be rejected as too long."""
     messages: list[str] = []
     current = ""
     for line in lines:
-        if len(line) > limit:
+        if utf16_len(line) > limit:
             raise ValueError("a single reply line is longer than a message")  # a bug here, not input
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             messages.append(current)
             current = line
         else:
@@ -220,6 +216,7 @@ HELP = """<b>Commands</b>
 /weekly DAY: one digest a week instead (e.g. <code>/weekly monday</code>; <code>/weekly off</code> for daily)
 /tz ZONE: your time zone (e.g. <code>/tz Europe/Moscow</code>; default UTC)
 /pause, /resume: stop and restart digests
+/nonnews on: also get posts that are not news (ads, promos, guides, greetings); <code>/nonnews off</code> (default) leaves them out
 /channels: the channels I watch; /categories: how stories are grouped
 
 <b>Queries</b>
@@ -244,7 +241,7 @@ class CommandHandler:
         *,
         stories: StoryLookup | None = None,
         digest_now: DigestNow | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utcnow,
         bot_username: str | None = None,
     ) -> None:
         self.db = db
@@ -296,12 +293,15 @@ class CommandHandler:
         if name in ("addchannel", "removechannel", "stats"):
             if user not in self.config.bot.admins and chat_id not in self.config.bot.admins:
                 return ["Not allowed."]
-            return getattr(self, f"_cmd_{name}")(args)
+            admin_command: Callable[[str], list[str]] = getattr(self, f"_cmd_{name}")
+            return admin_command(args)
         if name == "start":
             return self._cmd_start(chat_id, username, first_name)
         if name == "digest":
             return await self._cmd_digest(chat_id)
-        handler = getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
+        handler: Callable[[int, str], list[str]] | None = (
+            getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
+        )
         if handler is None:
             return [f"I don't know /{esc(shorten(name, 40))}. Send /help for the list of commands."]
         return handler(chat_id, args)
@@ -319,7 +319,7 @@ class CommandHandler:
 
     # --- helpers ---
 
-    def _register(self, chat_id: int, username: str | None = None, first_name: str | None = None) -> subs.Subscriber:
+    def _register(self, chat_id: int, username: str | None = None, first_name: str | None = None) -> Subscriber:
         subscriber, _ = subs.register(
             self.db, chat_id, username=username, first_name=first_name,
             default_time=self.config.digest.default_time,
@@ -336,6 +336,8 @@ class CommandHandler:
         line = f"{when} at {subscriber.digest_time} ({esc(subscriber.timezone)})."
         if subscriber.paused:
             line += " Paused: send /resume to get digests again."
+        if subscriber.include_nonnews:
+            line += " Non-news posts included (/nonnews off to leave them out)."
         return line
 
     def _parse(self, text: str) -> Query:
@@ -351,7 +353,7 @@ class CommandHandler:
         post = story.representative.post
         first_line = next((line for line in post.text.splitlines() if line.strip()), "") or "(no text)"
         channel = f"@{post.channel_username}" if post.channel_username else (post.channel_title or str(post.channel_id))
-        url = html.escape(post.url, quote=True)
+        url = esc_attr(post.url)
         return (
             f"• <a href=\"{url}\">{esc(shorten(first_line, 120))}</a>"
             f" ({esc(shorten(channel, 40))}, {post.date.astimezone(UTC):%Y-%m-%d})"
@@ -546,8 +548,20 @@ class CommandHandler:
         subs.set_paused(self.db, chat_id, False)
         return ["Resumed. " + self._settings_line(chat_id)]
 
+    def _cmd_nonnews(self, chat_id: int, args: str) -> list[str]:
+        word = args.strip().casefold()
+        if word not in ("on", "off"):
+            return ["Usage: /nonnews on (digests and alerts also carry ads, promos, guides, greetings) "
+                    "or /nonnews off (the default: news only)."]
+        self._register(chat_id)
+        subs.set_include_nonnews(self.db, chat_id, word == "on")
+        if word == "on":
+            return ["Non-news posts (ads, promos, guides, greetings) will be in your digests and alerts too."]
+        return ["Only news from now on: ads, promos, guides and greetings are left out."]
+
     def _cmd_channels(self, chat_id: int, args: str) -> list[str]:
-        channels = list_channels(self.db)
+        # Admins also see which reading account reads each channel.
+        channels = channel_names(self.db, accounts=chat_id in self.config.bot.admins)
         if not channels:
             return ["I am not watching any channel yet."]
         lines = [f"<b>Channels I watch</b> ({len(channels)})"]
@@ -555,11 +569,15 @@ class CommandHandler:
         return pack(lines)
 
     def _cmd_categories(self, chat_id: int, args: str) -> list[str]:
-        if not self.config.categories:
+        builtin = self.config.builtin_sections
+        if not self.config.categories and not builtin:
             return ["No categories are configured: every story is shown under Other."]
         lines = ["<b>Categories</b>"]
         for category in self.config.categories:
             lines.append(f"• <b>{esc(shorten(category.name, 60))}</b>: <code>{esc(shorten(category.query, 200))}</code>")
+        if builtin:
+            lines.append("• " + ", ".join(f"<b>{name}</b>" for name in SECTIONS) + ": news sections, "
+                         "each story in the one that fits it best (English and Russian)")
         lines.append("• <b>Other</b>: stories in no category")
         return pack(lines)
 
@@ -586,73 +604,57 @@ class CommandHandler:
         return [f"Removed {esc(handle)}; its stored posts stay until they expire."]
 
     def _cmd_stats(self, args: str) -> list[str]:
-        return pack(stats_lines(self.db, now=self.now()))
+        return pack(stats_lines(collect_stats(self.db, now=self.now())))
 
 
 _SIMPLE = frozenset(
     {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "weekly", "pause", "resume",
-     "channels", "categories"}
+     "channels", "categories", "nonnews"}
 )
 
 
 # --- channel tables (bot side) --------------------------------------------------------------
 
-def list_channels(db: Database) -> list[str]:
-    """Display names of the watched channels: requested handles and stored active channels."""
+def channel_names(db: Database, *, accounts: bool = False) -> list[str]:
+    """Display names of the watched channels (the collector's one list, active ones only);
+    with ``accounts`` (admins), each followed by the reading account that reads it."""
     names: list[str] = []
-    seen_ids: set[int] = set()
-    if "channel_handles" in db.table_names():
-        for handle, title, channel_id, username, ctitle in db.execute(
-            "SELECT h.handle, h.title, h.channel_id, c.username, c.title FROM channel_handles h "
-            "LEFT JOIN channels c ON c.id = h.channel_id "
-            "WHERE c.id IS NULL OR c.active = 1 ORDER BY lower(h.handle)"
-        ):
-            label = ctitle or title
-            shown = f"@{username}" if username else handle
-            names.append(f"{label} ({shown})" if label else shown)
-            if channel_id is not None:
-                seen_ids.add(channel_id)
-    for channel_id, username, title in db.execute(
-        "SELECT id, username, title FROM channels WHERE active = 1 ORDER BY lower(coalesce(title, username, ''))"
-    ):
-        if channel_id in seen_ids:
+    for row in list_channels(db):
+        if not row["active"]:
             continue
-        shown = f"@{username}" if username else str(channel_id)
-        names.append(f"{title} ({shown})" if title else shown)
+        shown = f"@{row['username']}" if row["username"] else (row["handle"] or str(row["id"]))
+        name = f"{row['title']} ({shown})" if row["title"] else shown
+        names.append(name + (f" — account {row['account']}" if accounts and row["account"] else ""))
     return names
 
 
-def stats_lines(db: Database, *, now: datetime) -> list[str]:
-    """The /stats report, one line per fact (admins only)."""
-
-    def one(sql: str, params: list[Any] | None = None) -> int:
-        return int(db.execute(sql, params or []).fetchone()[0] or 0)
-
-    day_ago = (now - timedelta(days=1)).astimezone(UTC).isoformat(timespec="seconds")
+def stats_lines(stats: Mapping[str, Any]) -> list[str]:
+    """The /stats report from ``bot.ops.health.collect_stats`` (what `tgdigest stats` shows)."""
     lines = [
         "<b>Stats</b>",
-        f"Subscribers: {one('SELECT count(*) FROM subscribers WHERE active = 1')} active, "
-        f"{one('SELECT count(*) FROM subscribers WHERE paused = 1')} paused, "
-        f"{one('SELECT count(*) FROM subscribers WHERE active = 0')} blocked the bot",
-        f"Subscriptions: {one('SELECT count(*) FROM subscriptions')} "
-        f"({one('SELECT count(*) FROM subscriptions WHERE urgent = 1')} alerts)",
-        f"Posts: {one('SELECT count(*) FROM posts')}, stories: {one('SELECT count(*) FROM stories')}",
-        f"Send errors: {one('SELECT count(*) FROM send_errors WHERE at >= ?', [day_ago])} in 24 h, "
-        f"{one('SELECT count(*) FROM send_errors')} in all",
+        f"Subscribers: {stats['subscribers_active']} active, {stats['subscribers_paused']} paused, "
+        f"{stats['subscribers_blocked']} blocked the bot",
+        f"Subscriptions: {stats['subscriptions']} ({stats['subscriptions_urgent']} alerts)",
+        f"Posts: {stats['posts']}, stories: {stats['stories']}",
+        f"Send errors: {stats['send_errors_24h']} in 24 h, {stats['send_errors_total']} in all",
         "",
         "<b>Last poll per channel</b>",
     ]
-    rows = db.execute(
-        "SELECT username, title, id, last_poll_at, last_error FROM channels WHERE active = 1 "
-        "ORDER BY last_poll_at IS NULL, last_poll_at DESC"
-    ).fetchall()
+    active = [c for c in stats["channel_lag"] if c["active"]]
+    # Most recently polled first, never-polled last.
+    rows = sorted((c for c in active if c["last_poll_at"]), key=lambda c: c["last_poll_at"], reverse=True)
+    rows += [c for c in active if not c["last_poll_at"]]
     if not rows:
         lines.append("no channels yet")
-    for username, title, channel_id, last_poll_at, last_error in rows[:60]:
+    for c in rows[:60]:
+        username, title, channel_id, last_poll_at, last_error, account = (
+            c["username"], c["title"], c["id"], c["last_poll_at"], c["last_error"], c.get("account")
+        )
         name = f"@{username}" if username else (title or str(channel_id))
         when = (last_poll_at or "never")[:16].replace("T", " ")
         error = f" — {esc(shorten(last_error, 80))}" if last_error else ""
-        lines.append(f"• {esc(shorten(name, 40))}: {esc(when)}{error}")
+        by = f" [{esc(account)}]" if account else ""
+        lines.append(f"• {esc(shorten(name, 40))}{by}: {esc(when)}{error}")
     if len(rows) > 60:
         lines.append(f"… and {len(rows) - 60} more")
     return lines

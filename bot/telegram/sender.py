@@ -300,7 +300,7 @@ class Sender:
         *,
         parse_mode: str | None = "HTML",
         disable_preview: bool = True,
-        priority: Priority = Priority.REPLY,
+        priority: int = Priority.REPLY,
         paid_broadcast: bool = False,
     ) -> SendResult:
         """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error."""

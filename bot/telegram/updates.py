@@ -23,11 +23,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
+from bot.core.retry import backoff_delay, retrying
 from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta, open_db, set_meta
@@ -35,7 +36,12 @@ from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
 from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
 from bot.telegram.sender import Sender
 
+if TYPE_CHECKING:
+    from bot.digests.delivery import DigestService
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 OFFSET_KEY = "bot_update_offset"
 SORRY = "Sorry, something went wrong on my side. Please try again later."
@@ -172,7 +178,7 @@ class UpdateLoop:
         except BotAPIError as e:
             log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
 
-    async def _until_stopped(self, call: Awaitable[Any]) -> Any:
+    async def _until_stopped(self, call: Awaitable[T]) -> T | None:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
         task = asyncio.ensure_future(call)
         stopper = asyncio.create_task(self._stop.wait())
@@ -190,22 +196,19 @@ class UpdateLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
-    def _delay(self, error: BotAPIError, failures: int) -> float:
+    def _delay(self, error: Exception, failures: int) -> float:
         if isinstance(error, RetryAfter):
             return error.retry_after
-        return min(self.max_backoff, 0.5 * 2 ** min(failures, 10))
+        return backoff_delay(failures + 1, base=0.5, cap=self.max_backoff)
 
-    async def _retrying(self, call: Callable[[], Awaitable[Any]], attempts: int = 5) -> Any:
-        for attempt in range(1, attempts + 1):
-            try:
-                return await call()
-            except (NetworkError, ServerError, RetryAfter) as e:
-                if attempt == attempts:
-                    raise
-                delay = self._delay(e, attempt)
-                log.warning("Bot API call failed (%s); retrying in %.0f s", e, delay)
-                await self._pause(delay)
-        raise AssertionError("unreachable")
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+        def warn(error: Exception, seconds: float) -> None:
+            log.warning("Bot API call failed (%s); retrying in %.0f s", error, seconds)
+
+        return await retrying(
+            call, attempts=attempts, retry_on=(NetworkError, ServerError, RetryAfter),
+            delay=self._delay, pause=self._pause, on_retry=warn,
+        )
 
 
 @dataclass
@@ -269,9 +272,10 @@ async def run_bot(
     """
     db = open_db(db_path)
     try:
-        service: Any = None
+        service: DigestService | None = None
 
         async def on_demand(chat_id: int) -> str | None:
+            assert service is not None  # set below, before the loop can call this
             return await service.digest_now(chat_id)
 
         app = build_bot(config, secrets, db, digest_now=digest_now or on_demand)

@@ -11,10 +11,19 @@ and behaves like Telegram where it matters to us:
 - errors can be queued per request kind (and channel) to fire once: FloodWaitError, ...
 ``requests`` counts every request by kind: history, by_ids, resolve, get_entity,
 check_invite, join.
+
+Several reading accounts: ``tg.account("b")`` is a second client on the SAME server (it sees
+the same channels and posts) with what is per account on Telegram: its own access hashes
+(a hash from one account is CHANNEL_INVALID on another), its own joined channels, request
+counts, queued errors, flood state (``flood_seconds``) and session (``dead_session``).
+``latency`` (seconds) makes every request take that long, for benchmarks; ``ignores_min_id``
+plays a server that answers a reverse history read from the start whatever ``min_id`` says.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -24,6 +33,8 @@ from typing import Any
 
 from telethon import errors
 from telethon.tl import functions, types
+
+from bot.core.text import utf16_len
 
 T0 = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -61,10 +72,6 @@ def poll() -> types.MessageMediaPoll:
     )
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def entity_for(text: str, part: str, cls: Any, **kw: Any) -> Any:
     """An entity covering the first occurrence of ``part`` (offsets in UTF-16 units, like Telegram)."""
     start = text.index(part)
@@ -83,10 +90,10 @@ class FakeChannel:
     messages: dict[int, types.Message | types.MessageService] = field(default_factory=dict)
     next_id: int = 1
 
-    def entity(self) -> types.Channel:
+    def entity(self, access_hash: int | None = None) -> types.Channel:
         return types.Channel(
             id=self.id, title=self.title, photo=types.ChatPhotoEmpty(), date=T0, broadcast=True,
-            access_hash=self.access_hash, username=self.username,
+            access_hash=self.access_hash if access_hash is None else access_hash, username=self.username,
         )
 
 
@@ -94,13 +101,38 @@ class FakeTelegram:
     """The fake client. Build channels with ``add_channel`` and ``post``; hand it to
     ``TelethonSource`` as the client."""
 
-    def __init__(self) -> None:
-        self.channels: dict[int, FakeChannel] = {}
+    def __init__(
+        self,
+        *,
+        server: FakeTelegram | None = None,
+        name: str = "default",
+        latency: float = 0.0,
+        ignores_min_id: bool = False,
+    ) -> None:
+        self.name = name
+        # Accounts on one server share its channels; everything else is per account.
+        self.channels: dict[int, FakeChannel] = server.channels if server is not None else {}
         self.requests: Counter[str] = Counter()
+        self.requests_by_channel: Counter[tuple[str, int]] = Counter()
         self.joined: set[int] = set()
         self.dead_session: Exception | None = None
+        self.flood_seconds: int | None = None  # while set, every request answers FLOOD_WAIT
+        self.latency = latency
+        self.ignores_min_id = ignores_min_id
+        self.in_flight = 0  # requests waiting on the server (counted on the server object)
+        self.max_in_flight = 0
+        self._server = server if server is not None else self
         self._queued: dict[tuple[str, int | None], list[Exception]] = {}
+        self._salt = 0 if name == "default" else int.from_bytes(hashlib.sha1(name.encode()).digest()[:3], "big") + 1
         self.now = T0
+
+    def account(self, name: str, **kw: Any) -> FakeTelegram:
+        """Another logged-in account on the same server."""
+        return FakeTelegram(server=self, name=name, **{"latency": self.latency, **kw})
+
+    def access_hash(self, channel_id: int) -> int:
+        """The access hash THIS account gets for a channel (Telegram's are per account)."""
+        return self.channels[channel_id].access_hash + self._salt
 
     # -- building the world --
 
@@ -176,10 +208,22 @@ class FakeTelegram:
 
     # -- request plumbing --
 
-    def _request(self, kind: str, channel_id: int | None = None) -> None:
+    async def _request(self, kind: str, channel_id: int | None = None) -> None:
         self.requests[kind] += 1
+        if channel_id is not None:
+            self.requests_by_channel[(kind, channel_id)] += 1
+        if self.latency:
+            server = self._server
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                await asyncio.sleep(self.latency)
+            finally:
+                server.in_flight -= 1
         if self.dead_session is not None:
             raise self.dead_session
+        if self.flood_seconds is not None:
+            raise errors.FloodWaitError(request=None, capture=self.flood_seconds)
         for key in ((kind, channel_id), (kind, None)):
             queue = self._queued.get(key)
             if queue:
@@ -189,7 +233,7 @@ class FakeTelegram:
         if not isinstance(peer, types.InputPeerChannel):
             raise TypeError(f"the source must pass an InputPeerChannel, got {type(peer).__name__}")
         channel = self.channels.get(peer.channel_id)
-        if channel is None or channel.access_hash != peer.access_hash:
+        if channel is None or self.access_hash(channel.id) != peer.access_hash:
             raise errors.ChannelInvalidError(request=None)
         if channel.banned or (channel.private and channel.id not in self.joined):
             raise errors.ChannelPrivateError(request=None)
@@ -205,19 +249,20 @@ class FakeTelegram:
 
     async def get_entity(self, entity: Any) -> Any:
         if isinstance(entity, str):
-            self._request("resolve")
+            await self._request("resolve")
             name = entity.lstrip("@").lower()
             for channel in self.channels.values():
                 if channel.username and channel.username.lower() == name:
-                    return channel.entity()
-            raise errors.UsernameNotOccupiedError(request=None)
+                    return channel.entity(self.access_hash(channel.id))
+            # What Telethon's get_entity raises when ResolveUsername says USERNAME_NOT_OCCUPIED
+            raise ValueError(f'No user has "{name}" as username')
         if isinstance(entity, types.PeerChannel):
-            self._request("get_entity", entity.channel_id)
+            await self._request("get_entity", entity.channel_id)
             channel = self.channels.get(entity.channel_id)
             if channel is None or (channel.private and channel.id not in self.joined):
                 # Telethon's words when the id is not in the session's entity cache
                 raise ValueError(f"Could not find the input entity for PeerChannel(channel_id={entity.channel_id})")
-            return channel.entity()
+            return channel.entity(self.access_hash(channel.id))
         raise TypeError(f"unexpected entity {entity!r}")
 
     async def iter_messages(
@@ -230,9 +275,9 @@ class FakeTelegram:
     ) -> AsyncIterator[Any]:
         peer = await self.get_input_entity(entity)
         left = float("inf") if limit is None else limit
-        last = min_id if reverse else None
+        last = (0 if self.ignores_min_id else min_id) if reverse else None
         while left > 0:
-            self._request("history", peer.channel_id)
+            await self._request("history", peer.channel_id)
             channel = self._readable(peer)
             ids = sorted(channel.messages)
             size = int(min(100, left))
@@ -253,28 +298,30 @@ class FakeTelegram:
         peer = await self.get_input_entity(entity)
         out: list[Any] = []
         for start in range(0, len(ids), 100):
-            self._request("by_ids", peer.channel_id)
+            await self._request("by_ids", peer.channel_id)
             channel = self._readable(peer)
             out.extend(channel.messages.get(i) for i in ids[start : start + 100])
         return out
 
     async def __call__(self, request: Any) -> Any:
         if isinstance(request, functions.messages.CheckChatInviteRequest):
-            self._request("check_invite")
+            await self._request("check_invite")
             channel = self._by_invite(request.hash)
             if channel.id in self.joined:
-                return types.ChatInviteAlready(chat=channel.entity())
+                return types.ChatInviteAlready(chat=channel.entity(self.access_hash(channel.id)))
             return types.ChatInvite(
                 title=channel.title, photo=types.PhotoEmpty(id=0), participants_count=10, color=0,
                 channel=True, broadcast=True,
             )
         if isinstance(request, functions.messages.ImportChatInviteRequest):
-            self._request("join")
+            await self._request("join")
             channel = self._by_invite(request.hash)
             if len(self.joined) >= 500:
                 raise errors.ChannelsTooMuchError(request=None)
             self.joined.add(channel.id)
-            return types.Updates(updates=[], users=[], chats=[channel.entity()], date=T0, seq=0)
+            return types.Updates(
+                updates=[], users=[], chats=[channel.entity(self.access_hash(channel.id))], date=T0, seq=0
+            )
         raise TypeError(f"the fake does not serve {type(request).__name__}")
 
     def _by_invite(self, invite_hash: str) -> FakeChannel:

@@ -1,0 +1,121 @@
+"""Build ``bench/data/dedupe_pairs.jsonl`` from the hand-written frames and retellings.
+
+    python bench/data/build_pairs.py      # rewrites the .jsonl next to this script
+
+One line per pair: ``a``, ``b`` (post texts), ``label`` (true: one story), ``kind``,
+``lang``, ``date_a``/``date_b`` (ISO, when the posts were published) and ``split``
+("dev" or "test", by frame, so a test pair's event never appears in dev).
+Deterministic: the same input files give the same output, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+ROOT = HERE.parent.parent
+
+from frames_en import FRAMES as EN  # noqa: E402
+from frames_ru import FRAMES as RU  # noqa: E402
+from sample_retellings import DIFFERENT, SAME  # noqa: E402
+
+START = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
+
+
+def _jitter(*parts: object) -> int:
+    """A stable pseudo-random number from the pair's identity (no RNG state to keep in sync)."""
+    return int(hashlib.blake2b(repr(parts).encode(), digest_size=4).hexdigest(), 16)
+
+
+def _split(frame_id: str) -> str:
+    return "test" if _jitter("split", frame_id) % 3 == 0 else "dev"
+
+
+def frame_pairs(lang: str, number: int, frame: dict) -> list[dict]:
+    frame_id = f"{lang}{number}"
+    base = START + timedelta(days=number * 9 % 60, hours=number % 10)
+    slots, tell = frame["slots"], frame["tell"]
+    out = []
+
+    def pair(a: str, b: str, label: bool, kind: str, hours: float) -> None:
+        out.append({"a": a, "b": b, "label": label, "kind": kind, "lang": lang,
+                    "date_a": base.isoformat(), "date_b": (base + timedelta(hours=hours)).isoformat(),
+                    "split": _split(frame_id), "frame": frame_id})
+
+    variants = [slots] + [{**slots, **alt} for alt in frame["alt"]]
+    for v, values in enumerate(variants):
+        texts = [t.format(**values) for t in tell]
+        for (i, a), (j, b) in itertools.combinations(enumerate(texts), 2):
+            kind = "rewrite: headline" if j == 1 or i == 1 else "rewrite: retold"
+            pair(a, b, True, kind, 0.5 + _jitter(frame_id, v, i, j) % 8)
+    for k, alt in enumerate(frame["alt"], start=1):
+        values = {**slots, **alt}
+        changed = "/".join(sorted(alt))
+        date_changed = "d" in alt or "mon" in alt
+        for i, j in itertools.product(range(len(tell)), repeat=2):
+            if i == j and (i + k) % 2:
+                continue  # half of the same-wording pairs: the template case is the easy one
+            if not all("{" + slot + "}" in tell[i] and "{" + slot + "}" in tell[j] for slot in alt):
+                continue  # a text that does not state the changed fact cannot tell the events apart
+            a, b = tell[i].format(**slots), tell[j].format(**values)
+            hours = 24 * (1 + _jitter(frame_id, k, i, j) % 6) if date_changed else 1 + _jitter(frame_id, k, i, j) % 10
+            pair(a, b, False, f"look-alike: other {changed}", hours)
+    for f in frame["future"]:
+        for i, t in enumerate(tell):
+            pair(f.format(**slots), t.format(**slots), False, "look-alike: upcoming vs held", 24 + _jitter(frame_id, i) % 48)
+    for o in frame["other"]:
+        for i, t in enumerate(tell):
+            pair(t.format(**slots), o.format(**slots), False, "look-alike: same names, other event", 24 * (1 + _jitter(frame_id, "o", i) % 5))
+    return out
+
+
+def sample_pairs() -> list[dict]:
+    data = json.loads((ROOT / "tests" / "fixtures" / "sample_channel_export.json").read_text(encoding="utf-8"))
+    posts = {}
+    for m in data["messages"]:
+        text = m["text"] if isinstance(m["text"], str) else "".join(
+            p if isinstance(p, str) else p["text"] for p in m["text"])
+        posts[m["id"]] = (datetime.fromtimestamp(int(m["date_unixtime"]), UTC), text)
+    out = []
+    for table, label, kind in ((SAME, True, "sample: retold by another channel"),
+                               (DIFFERENT, False, "sample: same names, other event")):
+        for mid, retellings in table.items():
+            date, text = posts[mid]
+            for hours, retold in retellings:
+                out.append({"a": text, "b": retold, "label": label, "kind": kind, "lang": "en",
+                            "date_a": date.isoformat(), "date_b": (date + timedelta(hours=hours)).isoformat(),
+                            "split": _split(f"sample{mid}"), "frame": f"sample{mid}"})
+    # the two retellings of one post are one story too
+    for mid, retellings in SAME.items():
+        date, _ = posts[mid]
+        (h1, r1), (h2, r2) = retellings[:2]
+        out.append({"a": r1, "b": r2, "label": True, "kind": "sample: two retellings", "lang": "en",
+                    "date_a": (date + timedelta(hours=h1)).isoformat(),
+                    "date_b": (date + timedelta(hours=h2)).isoformat(),
+                    "split": _split(f"sample{mid}"), "frame": f"sample{mid}"})
+    return out
+
+
+def main() -> None:
+    pairs = []
+    for lang, frames in (("en", EN), ("ru", RU)):
+        for number, frame in enumerate(frames):
+            pairs += frame_pairs(lang, number, frame)
+    pairs += sample_pairs()
+    path = HERE / "dedupe_pairs.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for p in pairs:
+            out.write(json.dumps(p, ensure_ascii=False) + "\n")
+    same = sum(p["label"] for p in pairs)
+    print(f"{path.name}: {len(pairs)} pairs, {same} same-story, {len(pairs) - same} different; "
+          f"test split: {sum(p['split'] == 'test' for p in pairs)}")
+
+
+if __name__ == "__main__":
+    main()

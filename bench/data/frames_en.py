@@ -1,0 +1,247 @@
+"""English event frames: one news event told several ways, and the look-alikes that are not it.
+
+Each frame: ``slots`` (the facts), ``tell`` (retellings of that event: a fuller report, a
+summary, a headline, a reordered version with other verbs; any two are one story),
+``alt`` (slot values for another event of the same kind: a different date, figure, place or
+counterpart), ``future`` (the event announced ahead: an upcoming event, not the one that
+happened) and ``other`` (the same people or places, another event). Written by hand for the
+dedupe benchmark, in the style of the sample channel and of wire-service Telegram channels.
+"""
+
+FRAMES = [
+    dict(
+        slots=dict(a="Sergey Lavrov", a2="Lavrov", b="Hakan Fidan", b2="Fidan", cb="Turkish", d="3", mon="July"),
+        tell=[
+            "On {mon} {d}, Russian Foreign Minister {a} held a telephone conversation with {cb} Foreign Minister {b}. The ministers discussed the situation in Syria and the prospects for the grain corridor, and agreed to keep in close contact.",
+            "{a2} and {b2} talk by phone: Syria and grain exports on the agenda ({mon} {d})",
+            "Phone call between {a2} and his {cb} counterpart {b2} on {mon} {d}: the two focused on Syria and grain shipments and promised to stay in touch.",
+            "{cb} top diplomat {b} spoke with {a} over the phone on {mon} {d}, the Russian Foreign Ministry reports. Syria and the Black Sea grain route were discussed.",
+        ],
+        alt=[dict(d="9"), dict(b="Abbas Araghchi", b2="Araghchi", cb="Iranian")],
+        future=["{a2} and {b2} are expected to hold a phone call on {mon} {d} to discuss Syria and grain exports, diplomatic sources said."],
+        other=["{a2} and {b2} met in Antalya on {mon} {d} on the sidelines of the diplomacy forum, where they signed a consultations plan for the next two years."],
+    ),
+    dict(
+        slots=dict(bank="Bank of Russia", cut="cut", n="18", m="21", mon="June", d="6"),
+        tell=[
+            "The {bank} {cut} its key rate from {m}% to {n}% on {mon} {d}, the first move since 2022, citing slowing inflation and cooling consumer demand.",
+            "Key rate down to {n}%: the {bank} lowers borrowing costs for the first time since 2022",
+            "Citing cooler inflation and weaker demand, the {bank} decided on {mon} {d} to bring its key rate down to {n} percent from {m} percent.",
+            "{bank}: key rate now {n}% (was {m}%). Regulator says inflation is slowing.",
+        ],
+        alt=[dict(n="19"), dict(n="20", m="21", d="25", mon="July")],
+        future=["Analysts expect the {bank} to bring its key rate down to {n}% from {m}% at the board meeting on {mon} {d}."],
+        other=["The {bank} kept its key rate at {m}% on {mon} {d} and warned that inflation expectations remain high."],
+    ),
+    dict(
+        slots=dict(a="Narendra Modi", a2="Modi", place="Brasilia", host="Lula da Silva", host2="Lula", d="8", mon="July", n="20"),
+        tell=[
+            "Indian Prime Minister {a} arrived in {place} on {mon} {d} for a state visit and held talks with President {host}. The leaders agreed to raise bilateral trade to ${n} billion and signed six agreements on energy, defence and agriculture.",
+            "{a2} in {place}: India and Brazil sign six deals and target ${n}bn in trade",
+            "India and Brazil want ${n} billion in annual trade, {host2} and {a2} said after their talks in {place} on {mon} {d}. Six agreements were signed, covering energy, defence and farming.",
+        ],
+        alt=[dict(place="Buenos Aires", host="Javier Milei", host2="Milei"), dict(n="15")],
+        future=["{a} will travel to {place} on {mon} {d} for talks with President {host}; the sides plan to sign agreements on energy and defence."],
+        other=["{a2} and {host2} met in Johannesburg on the sidelines of the G20 and discussed climate finance and the reform of the UN Security Council."],
+    ),
+    dict(
+        slots=dict(place="Kamchatka", mag="8.8", d="30", mon="July", town="Petropavlovsk-Kamchatsky", km="119"),
+        tell=[
+            "A magnitude {mag} earthquake struck off the coast of {place} on {mon} {d}, the strongest in the region since 1952. Tsunami warnings were issued across the Pacific; buildings were damaged in {town}, {km} km from the epicentre.",
+            "Magnitude {mag} quake off {place}: tsunami alerts across the Pacific, damage in {town}",
+            "Buildings were damaged in {town} after an {mag}-magnitude earthquake hit {km} km away, off {place}, on {mon} {d}. Pacific countries issued tsunami warnings.",
+            "The strongest quake off {place} since 1952, magnitude {mag}, triggered tsunami warnings around the Pacific on {mon} {d}.",
+        ],
+        alt=[dict(mag="7.4"), dict(d="20", mag="7.4")],
+        future=[],
+        other=["Aftershocks continue off {place}: a magnitude 6.2 tremor was recorded on {mon} 31, with no new damage reported in {town}."],
+    ),
+    dict(
+        slots=dict(air="Aeroflot", city="Hanoi", d="1", mon="August", n="3"),
+        tell=[
+            "{air} will resume direct flights from Moscow to {city} on {mon} {d}, the airline said. Flights will operate {n} times a week on wide-body aircraft.",
+            "Direct Moscow–{city} flights are back from {mon} {d}: {air} plans {n} a week",
+            "From {mon} {d}, travellers can again fly nonstop between Moscow and {city}: {air} announced {n} weekly flights.",
+        ],
+        alt=[dict(city="Bangkok"), dict(n="5"), dict(d="15")],
+        future=[],
+        other=["{air} suspended its Moscow–{city} flights from {mon} 20 because of low demand, the carrier said."],
+    ),
+    dict(
+        slots=dict(c1="Armenia", c2="Azerbaijan", place="Washington", d="8", mon="August", host="Donald Trump"),
+        tell=[
+            "The leaders of {c1} and {c2} signed a joint declaration in {place} on {mon} {d} in the presence of US President {host}, committing to end decades of conflict and open transport routes through the region.",
+            "{c1}, {c2} sign peace declaration at the White House; {host} hosts the ceremony",
+            "In {place}, with {host} looking on, {c2} and {c1} agreed on {mon} {d} to end their long conflict and to reopen regional transport links.",
+        ],
+        alt=[dict(c1="Georgia"), dict(place="Abu Dhabi", host="Mohammed bin Zayed")],
+        future=["The leaders of {c1} and {c2} are set to sign a peace declaration in {place} on {mon} {d}, with {host} expected to attend."],
+        other=["Talks between the foreign ministers of {c1} and {c2} in Almaty ended on {mon} 20 without agreement on border delimitation."],
+    ),
+    dict(
+        slots=dict(org="OPEC+", n="411", mon="July", d="5", y="August"),
+        tell=[
+            "{org} agreed on {mon} {d} to raise oil output by {n} thousand barrels per day in {y}, continuing to unwind earlier cuts despite weak prices.",
+            "{org} to pump {n},000 bpd more in {y}",
+            "Eight {org} members decided on Saturday, {mon} {d}, to increase production by another {n} kb/d from {y}, sources in the alliance said; prices have been weak.",
+        ],
+        alt=[dict(n="548"), dict(y="September", d="28")],
+        future=[],
+        other=["{org} ministers will review the market at an online meeting on {mon} 28; delegates say a pause in output hikes is possible."],
+    ),
+    dict(
+        slots=dict(a="Vladimir Putin", a2="Putin", b="Anwar Ibrahim", b2="Anwar", place="Kremlin", d="14", mon="May"),
+        tell=[
+            "On {mon} {d}, President {a} held talks in the {place} with Prime Minister of Malaysia {b}. The sides discussed trade, energy and cooperation within BRICS, where Malaysia is a partner country.",
+            "{a2} receives Malaysian PM {b2} in the {place}: trade, energy and BRICS discussed",
+            "Malaysia's Prime Minister {b} was received by {a} in Moscow on {mon} {d}; the two talked about energy, trade and Malaysia's role as a BRICS partner.",
+        ],
+        alt=[dict(b="Prabowo Subianto", b2="Prabowo"), dict(d="21")],
+        future=["{b2} will visit Moscow on {mon} {d} for talks with {a2}, the {place} announced; trade and BRICS are on the agenda."],
+        other=["{a2} and {b2} met again in Kazan on the sidelines of the BRICS summit and discussed a new payment system for trade."],
+    ),
+    dict(
+        slots=dict(c1="Russia", c2="Ukraine", n="1000", place="Istanbul", mon="June", d="2"),
+        tell=[
+            "{c1} and {c2} agreed in {place} on {mon} {d} to exchange {n} prisoners of war each, the largest swap since the start of the conflict. The delegations also discussed handing over the bodies of fallen soldiers.",
+            "{place} talks: {c1} and {c2} agree on the largest prisoner swap yet, {n} for {n}",
+            "The largest exchange of prisoners so far, {n} for {n}, was agreed on {mon} {d} when the {c1}n and {c2}ian delegations met in {place}. Repatriation of bodies was also on the table.",
+        ],
+        alt=[dict(n="390"), dict(d="16", n="1200")],
+        future=["{c1}n and {c2}ian delegations will meet in {place} on {mon} {d}; a large exchange of prisoners is expected to be discussed."],
+        other=["{c1} and {c2} carried out a new exchange of 84 prisoners on {mon} 20 with mediation by the UAE."],
+    ),
+    dict(
+        slots=dict(a="Wang Yi", a2="Wang", b="Marco Rubio", b2="Rubio", place="Kuala Lumpur", d="11", mon="July"),
+        tell=[
+            "Chinese Foreign Minister {a} met US Secretary of State {b} in {place} on {mon} {d}, their first face-to-face talks. Both sides called the meeting constructive and agreed to expand contacts ahead of a possible leaders' summit.",
+            "First in-person {a2}–{b2} meeting in {place}: 'constructive', more contacts agreed",
+            "{b2} and {a2} held their first talks in person on {mon} {d} in {place}. The two diplomats described the conversation as constructive and said contacts would be expanded.",
+            "US top diplomat {b} sat down with China's {a} in the Malaysian capital on {mon} {d}: a constructive first meeting, both sides say, with a possible summit in view.",
+        ],
+        alt=[dict(b="Sergey Lavrov", b2="Lavrov"), dict(place="Geneva", d="25")],
+        future=["{b2} will meet {a2} in {place} on {mon} {d} for their first face-to-face talks, the State Department said."],
+        other=["{a2} and {b2} spoke by phone on {mon} 28 about tariffs and export controls on chips, the Chinese foreign ministry said."],
+    ),
+    dict(
+        slots=dict(co="Gazprom", n="48", c="China", pipe="Power of Siberia 2", d="2", mon="September"),
+        tell=[
+            "{co} and CNPC signed a legally binding memorandum on {mon} {d} to build the {pipe} gas pipeline to {c}, with capacity of {n} billion cubic metres a year, {co} CEO Alexei Miller said.",
+            "{pipe}: {co} and CNPC sign binding memorandum, {n} bcm a year to {c}",
+            "Russia's {co} says a binding deal on the {pipe} pipeline to {c} has been signed with CNPC. Planned capacity is {n} bcm per year, Miller told reporters on {mon} {d}.",
+        ],
+        alt=[dict(n="50"), dict(c="Mongolia", pipe="Soyuz Vostok")],
+        future=["{co} and CNPC are expected to sign a memorandum on the {pipe} pipeline to {c} on {mon} {d}, Miller said."],
+        other=["{co} reported record gas supplies to {c} via the first Power of Siberia line on {mon} 1, at 38.8 bcm for the year."],
+    ),
+    dict(
+        slots=dict(c="Moldova", party="PAS", n="50.2", d="28", mon="September"),
+        tell=[
+            "The ruling {party} party won {c}'s parliamentary election on {mon} {d} with {n}% of the vote, keeping its majority, the central electoral commission said after counting all ballots.",
+            "{c} election: {party} keeps majority with {n}%",
+            "With all ballots counted, the electoral commission says {party} received {n} percent in {c}'s {mon} {d} parliamentary vote and retains its majority.",
+        ],
+        alt=[dict(n="44.1"), dict(c="Georgia", party="Georgian Dream")],
+        future=["{c} holds a parliamentary election on {mon} {d}; polls suggest the ruling {party} could lose its majority."],
+        other=["Opposition supporters rallied in Chisinau on {mon} 30 to dispute the results announced by the electoral commission in {c}."],
+    ),
+    dict(
+        slots=dict(co="Apple", n="500", place="Texas", d="24", mon="February", what="AI servers"),
+        tell=[
+            "{co} said on {mon} {d} it will invest more than ${n} billion in the United States over four years, including a new factory in {place} to build {what}, and hire 20,000 people.",
+            "{co} pledges ${n}bn US investment, {what} plant in {place}",
+            "A new plant in {place} for {what} is part of {co}'s plan, announced {mon} {d}, to spend over ${n} billion in the US and add 20,000 jobs within four years.",
+        ],
+        alt=[dict(n="600"), dict(co="Nvidia")],
+        future=[],
+        other=["{co} opened its first flagship store in Riyadh on {mon} {d}, the company said."],
+    ),
+    dict(
+        slots=dict(c="Japan", pm="Shigeru Ishiba", pm2="Ishiba", d="7", mon="September"),
+        tell=[
+            "{c}'s Prime Minister {pm} announced his resignation on {mon} {d}, taking responsibility for his party's defeat in the upper house election in July.",
+            "{pm2} resigns as {c}'s prime minister after election losses",
+            "Taking the blame for the ruling party's upper house defeat in July, {pm2} said on {mon} {d} he would step down as prime minister of {c}.",
+        ],
+        alt=[dict(d="21"), dict(c="Thailand", pm="Paetongtarn Shinawatra", pm2="Paetongtarn")],
+        future=["{pm2} is expected to announce his resignation as {c}'s prime minister on {mon} {d}, local media report."],
+        other=["{pm2} survived a no-confidence vote in {c}'s lower house on {mon} {d}, the parliament said."],
+    ),
+    dict(
+        slots=dict(c1="India", c2="Pakistan", d="10", mon="May"),
+        tell=[
+            "{c1} and {c2} agreed to a full ceasefire on {mon} {d} after four days of cross-border strikes, officials in both countries confirmed. The military operations directors spoke by hotline.",
+            "Ceasefire between {c1} and {c2} after four days of strikes",
+            "After four days of strikes across the border, {c2} and {c1} stopped firing on {mon} {d}: both governments confirmed the truce, agreed in a call between their military operations chiefs.",
+        ],
+        alt=[dict(c1="Afghanistan"), dict(c1="Thailand", c2="Cambodia", d="28", mon="July")],
+        future=["Officials from {c1} and {c2} will discuss a possible ceasefire on {mon} {d}, sources said, after four days of strikes."],
+        other=["{c1} and {c2} accused each other of violating the ceasefire on {mon} 12, hours after the truce was agreed."],
+    ),
+    dict(
+        slots=dict(c="Indonesia", n="7.2", town="Ternate", d="14", mon="November", dead="12"),
+        tell=[
+            "A magnitude {n} earthquake hit eastern {c} on {mon} {d}, killing at least {dead} people near {town} and damaging hundreds of homes, the disaster agency said.",
+            "{c}: at least {dead} dead after magnitude {n} quake near {town}",
+            "At least {dead} people died and hundreds of houses were damaged when an {n}-magnitude tremor struck near {town} in eastern {c} on {mon} {d}, according to disaster officials.",
+        ],
+        alt=[dict(dead="3"), dict(town="Palu", n="6.1")],
+        future=[],
+        other=["Rescuers in {c} are still searching for survivors near {town}, three days after the earthquake, officials said on {mon} 17."],
+    ),
+    dict(
+        slots=dict(a="Ursula von der Leyen", a2="von der Leyen", n="18th", d="18", mon="July", cap="$47.6"),
+        tell=[
+            "EU countries approved the {n} package of sanctions against Russia on {mon} {d}, lowering the price cap on Russian crude to {cap} a barrel and adding 105 shadow-fleet tankers to the blacklist, {a} said.",
+            "EU adopts {n} sanctions package: oil price cap lowered to {cap}",
+            "The price cap on Russian oil drops to {cap} per barrel under the EU's {n} sanctions package, approved on {mon} {d}; 105 more tankers are blacklisted, according to {a2}.",
+        ],
+        alt=[dict(n="19th", cap="$44.1"), dict(d="23", cap="$45")],
+        future=["The EU plans to adopt its {n} sanctions package on {mon} {d}, including a lower oil price cap of {cap}, {a2} said."],
+        other=["Slovakia blocked the EU's {n} sanctions package on {mon} 15, demanding guarantees on gas prices, diplomats said."],
+    ),
+    dict(
+        slots=dict(team="Chelsea", opp="Paris Saint-Germain", score="3-0", place="New Jersey", d="13", mon="July"),
+        tell=[
+            "{team} beat {opp} {score} in the Club World Cup final in {place} on {mon} {d}, with Cole Palmer scoring twice and setting up the third.",
+            "{team} win the Club World Cup, {score} over {opp}",
+            "Cole Palmer's two goals and an assist gave {team} a {score} victory over {opp} in the Club World Cup final, played in {place} on {mon} {d}.",
+        ],
+        alt=[dict(opp="Real Madrid"), dict(score="2-1")],
+        future=["{team} face {opp} in the Club World Cup final in {place} on {mon} {d}."],
+        other=["{team} lost to {opp} in a pre-season friendly in {place} on {mon} 30."],
+    ),
+    dict(
+        slots=dict(c="Iran", org="IAEA", a="Abbas Araghchi", a2="Araghchi", d="9", mon="September", place="Cairo"),
+        tell=[
+            "{c} and the {org} signed an agreement in {place} on {mon} {d} on resuming inspections at {c}'s nuclear facilities, Foreign Minister {a} said after meeting {org} chief Rafael Grossi.",
+            "{org} inspections in {c} to resume under deal signed in {place}",
+            "After talks with Rafael Grossi in {place}, {a2} announced on {mon} {d} that {c} and the {org} had agreed on how inspections of {c}ian nuclear sites will resume.",
+        ],
+        alt=[dict(place="Vienna"), dict(d="23")],
+        future=["{a2} will meet {org} chief Rafael Grossi in {place} on {mon} {d} to discuss the resumption of inspections in {c}."],
+        other=["{c} suspended cooperation with the {org} on {mon} 2, after parliament passed a law requiring approval of every inspection."],
+    ),
+    dict(
+        slots=dict(co="Tesla", n="384,122", q="second", pct="13.5", d="2", mon="July"),
+        tell=[
+            "{co} delivered {n} vehicles in the {q} quarter, down {pct}% from a year earlier, the company reported on {mon} {d}, its second straight quarterly decline.",
+            "{co} {q}-quarter deliveries fall {pct}% to {n}",
+            "Deliveries at {co} dropped for a second quarter running: {n} cars in the {q} quarter, {pct} percent fewer than a year ago, according to figures released on {mon} {d}.",
+        ],
+        alt=[dict(q="third", n="497,099", pct="7.4"), dict(pct="11.2")],
+        future=["{co} will report {q}-quarter deliveries on {mon} {d}; analysts expect a drop of about {pct}%."],
+        other=["{co} shares rose 5% on {mon} {d} after the company announced a robotaxi launch in Austin."],
+    ),
+    dict(
+        slots=dict(a="Xi Jinping", a2="Xi", place="Tianjin", n="20", d="1", mon="September", org="SCO"),
+        tell=[
+            "The {org} summit in {place} ended on {mon} {d} with the adoption of the {place} Declaration and a development strategy to 2035. Leaders of {n} countries attended; {a} proposed an {org} development bank.",
+            "{org} leaders adopt {place} Declaration; {a2} proposes a development bank",
+            "{a} called for an {org} development bank as leaders from {n} countries wrapped up the summit in {place} on {mon} {d}, adopting a declaration and a strategy up to 2035.",
+        ],
+        alt=[dict(place="Astana", a="Kassym-Jomart Tokayev", a2="Tokayev", mon="July", d="4"), dict(n="26")],
+        future=["{a2} will host the {org} summit in {place} on August 31-{mon} {d}; leaders of {n} countries are expected."],
+        other=["{a2} held bilateral talks in {place} with Indian Prime Minister Narendra Modi on the eve of the {org} summit."],
+    ),
+]

@@ -1,0 +1,54 @@
+"""Text helpers shared by replies, digests and the CLI: Telegram's length unit, HTML escaping,
+shortening and highlight spans. Pure functions; Telegram HTML is the only markup we write."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units: how Telegram measures messages (an emoji or a math
+    letter outside the Basic Multilingual Plane counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML: only ``<``, ``>`` and ``&``."""
+    return html.escape(text, quote=False)
+
+
+def esc_attr(text: str) -> str:
+    """Escape text for a Telegram HTML attribute value (quotes too)."""
+    return html.escape(text, quote=True)
+
+
+def visible_text(html_text: str) -> str:
+    """What Telegram displays of ``html_text``: tags removed, entities decoded."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
+def telegram_length(html_text: str) -> int:
+    """Length of an HTML message as Telegram counts it (UTF-16 code units after parsing)."""
+    return utf16_len(visible_text(html_text))
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis (cut before escaping)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(start, end)`` spans sorted, with overlapping and touching ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged

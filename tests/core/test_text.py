@@ -1,0 +1,51 @@
+"""The shared text helpers: Telegram's length unit, escaping, shortening, span merging."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.text import esc, esc_attr, merge_spans, shorten, telegram_length, utf16_len, visible_text
+
+
+def test_utf16_len_counts_astral_characters_twice() -> None:
+    assert utf16_len("") == 0
+    assert utf16_len("abc") == 3
+    assert utf16_len("中文") == 2  # BMP CJK: one unit each
+    assert utf16_len("\U0001D400") == 2  # MATHEMATICAL BOLD CAPITAL A
+    assert utf16_len("\U00020000") == 2  # CJK Extension B
+    assert utf16_len("😀a") == 3
+
+
+def test_escaping_for_text_and_attributes() -> None:
+    assert esc('<b> & "q"') == '&lt;b&gt; &amp; "q"'
+    assert esc_attr('a"b') == "a&quot;b"
+    assert visible_text('<a href="x">A &amp; B</a>') == "A & B"
+    assert telegram_length("<b>😀</b>") == 2
+
+
+def test_shorten_flattens_whitespace_and_cuts_with_an_ellipsis() -> None:
+    assert shorten("short", 10) == "short"
+    assert shorten("two\n  lines", 20) == "two lines"
+    assert shorten("abcdefghij", 5) == "abcd…"
+    assert shorten("abc defgh", 5) == "abc…"  # no space before the ellipsis
+    assert shorten("abcdef", 0) == "…"
+
+
+@given(st.text(), st.integers(min_value=1, max_value=50))
+def test_shorten_never_exceeds_its_width(text: str, width: int) -> None:
+    assert len(shorten(text, width)) <= width
+
+
+def test_merge_spans_joins_overlapping_and_touching_spans() -> None:
+    assert merge_spans([]) == []
+    assert merge_spans([(5, 7), (0, 2), (1, 3), (3, 4), (6, 6)]) == [(0, 4), (5, 7)]
+    assert merge_spans([(0, 10), (2, 3)]) == [(0, 10)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 20)).map(lambda t: (t[0], t[0] + t[1]))))
+def test_merged_spans_cover_the_same_positions_and_are_disjoint(spans: list[tuple[int, int]]) -> None:
+    merged = merge_spans(spans)
+    assert all(a[1] < b[0] for a, b in zip(merged, merged[1:], strict=False))
+    covered = {i for s, e in spans for i in range(s, e)}
+    assert {i for s, e in merged for i in range(s, e)} == covered
