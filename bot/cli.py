@@ -590,3 +590,67 @@ def digest_cmd(app: AppContext, chat_id: int, dry_run: bool, fmt: str) -> None:
         f"{stories} {'story' if stories == 1 else 'stories'} in {parts} {'message' if parts == 1 else 'messages'}, {action}",
         err=True,
     )
+
+
+@cli.group("subscribers")
+def subscribers_group() -> None:
+    """Back up, move or restore subscribers: their subscriptions, settings and mutes as JSON."""
+
+
+@subscribers_group.command("export")
+@click.option("--chat", "chat_ids", type=int, multiple=True, help="Only this chat (repeatable); default: everyone.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, writable=True, allow_dash=True), default="-",
+              show_default=True, help="File to write (- for stdout).")
+@pass_app
+def subscribers_export_cmd(app: AppContext, chat_ids: tuple[int, ...], output: str) -> None:
+    """Write every subscriber (or --chat) as one JSON document `subscribers import` reads."""
+    from bot.storage.subscriber_data import all_subscribers_document
+
+    document = all_subscribers_document(app.db, chat_ids=list(chat_ids) if chat_ids else None)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise TgdigestError(f"{output}: cannot write: {e.strerror or e}") from None
+    entries = document["subscribers"]
+    count = sum(len(e["subscriptions"]) for e in entries)
+    click.echo(f"{len(entries)} subscribers, {count} subscriptions exported", err=True)
+
+
+@subscribers_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@pass_app
+def subscribers_import_cmd(app: AppContext, file: str) -> None:
+    """Merge a `subscribers export` file into this database (one transaction: all or nothing)."""
+    from bot.query.parser import parse_query
+    from bot.storage.subscriber_data import import_all, parse_all
+
+    try:
+        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TgdigestError(f"{file}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise TgdigestError(f"{file}: not JSON (line {e.lineno}: {e.msg})") from None
+    q = app.config.query
+
+    def check(text: str) -> object:
+        return parse_query(text, max_length=q.max_length, max_terms=q.max_terms, stemming=q.stemming, language=q.language)
+
+    try:
+        entries = parse_all(document, check_query=check)
+    except TgdigestError as e:
+        raise TgdigestError(f"{file}: {e}; nothing was imported") from None
+    report = import_all(
+        app.db, entries, limit=app.config.bot.max_subscriptions,
+        default_time=app.config.digest.default_time, default_timezone=app.config.digest.default_timezone,
+    )
+    click.echo(
+        f"{report.subscribers} subscribers ({report.created} new): {report.added} subscriptions added, "
+        f"{report.changed_mode} changed mode, {report.unchanged} already there; {report.mutes_added} mutes added",
+        err=True,
+    )

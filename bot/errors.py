@@ -18,7 +18,8 @@
     │   ├── Conflict              409: a webhook or another getUpdates caller
     │   ├── ServerError           5xx, or an answer that is not the Bot API's JSON
     │   └── NetworkError          no answer: refused, reset, timeout, DNS
-    └── LockedError               another ``tgdigest run`` owns this data directory
+    ├── LockedError               another ``tgdigest run`` owns this data directory
+    └── SubscriberDataError       a subscriber export document to import is malformed
 
 Library code raises these; only ``bot.cli`` prints them.
 """
@@ -134,3 +135,8 @@ class NetworkError(BotAPIError):
 
 class LockedError(TgdigestError):
     """Another process already owns this data directory."""
+
+
+class SubscriberDataError(TgdigestError):
+    """A subscriber export document (``/import``, ``tgdigest subscribers import``) is not usable;
+    ``str(e)`` names the first problem and where it is. Nothing is stored when it is raised."""

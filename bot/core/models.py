@@ -112,13 +112,26 @@ class Story:
         return self.posts[0].post.date
 
 
+DELIVERY_MODES = ("digest", "alert", "silent")
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
+    """``urgent``: sent at once instead of in the digest; ``silent``: and without a notification."""
+
     id: int
     chat_id: int
     query: str
     urgent: bool = False
     created_at: datetime | None = None
+    silent: bool = False
+
+    @property
+    def mode(self) -> str:
+        """The delivery mode: "digest" (default), "alert" (at once) or "silent" (at once, quietly)."""
+        if not self.urgent:
+            return "digest"
+        return "silent" if self.silent else "alert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +145,25 @@ class Subscriber:
     last_digest_at: datetime | None = None
     subscriptions: tuple[Subscription, ...] = field(default=())
     include_nonnews: bool = False  # digests and alerts carry non-news posts too (/nonnews on)
+    weekly_day: int | None = None  # None: daily; 0=Monday..6=Sunday: weekly
+    digest_style: str = "full"  # "full": as many messages as needed; "compact": one, paged
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Something a chat no longer wants to see: a channel (``target`` = channel id) or a story."""
+
+    kind: str  # "channel" | "story"
+    target: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mutes:
+    """A chat's muted channel ids and story ids, as filters need them."""
+
+    channels: frozenset[int] = frozenset()
+    stories: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.channels or self.stories)

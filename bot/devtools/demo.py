@@ -3,7 +3,8 @@
 It runs the same commands an operator would: `tgdigest import` of two sample channels, then
 `tgdigest run --no-fetch` (the real service: bot loop, digests, housekeeping) against a
 loopback Bot API sandbox that stands in for Telegram. A demo user talks to the bot through
-the sandbox (/start, /subscribe, /digest) and the terminal shows what they would see.
+the sandbox (/start, /subscribe, /digest, then the buttons under the digest) and the terminal
+shows what they would see, buttons drawn as ``[ ⚙ Settings ]`` under each message.
 
 The sample posts are from July 2025; the demo moves their dates so the newest is an hour
 old (a copy in the demo's data directory), so the digest window has something to show.
@@ -19,12 +20,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from bot.core.buttons import from_markup, render_keyboard
 from bot.core.clock import utcnow
-from bot.devtools.sandbox import Sandbox
+from bot.devtools.sandbox import Sandbox, SentMessage
 
 DEMO_DIR = Path("data/demo")
 CONFIG = Path("config/demo.toml")
@@ -86,14 +89,52 @@ def wait_for_replies(sandbox: Sandbox, count: int, *, timeout: float = 20.0) -> 
         raise SystemExit(f"demo failed: the bot sent {len(sandbox.sent_to(CHAT_ID))} messages, expected {count}") from None
 
 
-def say(sandbox: Sandbox, text: str, expect: int = 1) -> None:
+def show(message: SentMessage) -> None:
+    """A message as the user sees it, with its buttons drawn under it."""
+    print(dim("─" * 72))
+    print(telegram_html_to_terminal(message.text))
+    buttons = from_markup(message.reply_markup)
+    if buttons:
+        print(render_keyboard(buttons))
+
+
+def say(sandbox: Sandbox, text: str, expect: int = 1, *, until_buttons: bool = False) -> list[SentMessage]:
+    """Type ``text``; show the replies (``until_buttons``: all parts, up to the one with buttons)."""
     before = len(sandbox.sent_to(CHAT_ID))
     print()
     print(bold(f"👤 you → bot: {text}"))
     sandbox.send_user_message(CHAT_ID, text, username="demo_user", first_name="Demo")
-    for reply in wait_for_replies(sandbox, before + expect)[before:]:
-        print(dim("─" * 72))
-        print(telegram_html_to_terminal(reply))
+    wait_for_replies(sandbox, before + expect)
+    deadline = time.monotonic() + 20
+    while until_buttons and not sandbox.sent_to(CHAT_ID)[-1].buttons and time.monotonic() < deadline:
+        time.sleep(0.02)
+    replies = sandbox.sent_to(CHAT_ID)[before:]
+    for reply in replies:
+        show(reply)
+    return replies
+
+
+def press(sandbox: Sandbox, message: SentMessage, label: str, *, timeout: float = 20.0) -> SentMessage:
+    """Press a button under ``message``; show the answer and the message it changed or sent."""
+    print()
+    print(bold(f"👤 you press [ {label} ]"))
+    before = len(sandbox.sent_to(CHAT_ID))
+    answered = len(sandbox.answers)
+    sandbox.press(CHAT_ID, message, label)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = sandbox.message(CHAT_ID, message.message_id)
+        new = sandbox.sent_to(CHAT_ID)[before:]
+        if len(sandbox.answers) > answered and (new or (now is not None and now.edits > message.edits)):
+            notice = sandbox.answers[-1].text
+            if notice:
+                print(dim(f"(Telegram shows: {notice})"))
+            shown = new[-1] if new else now
+            assert shown is not None
+            show(shown)
+            return shown
+        time.sleep(0.02)
+    raise SystemExit(f"demo failed: pressing {label!r} changed nothing")
 
 
 def main() -> None:
@@ -130,7 +171,9 @@ def main() -> None:
             say(sandbox, '/subscribe "Kuala Lumpur" -#RussiaUSA')
             say(sandbox, "/subscribe Trump OR Rubio")
             say(sandbox, "/list")
-            say(sandbox, "/digest")
+            digest = say(sandbox, "/digest", until_buttons=True)[-1]
+            settings = press(sandbox, digest, "⚙ Settings")
+            press(sandbox, settings, "+1 h")
         finally:
             service.send_signal(signal.SIGTERM)
             try:

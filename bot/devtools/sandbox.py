@@ -7,6 +7,18 @@ does: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "des
 Telegram's tags, balanced; at most 4,096 UTF-16 code units after entity parsing; not empty),
 and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit.
 
+Buttons and files, as Telegram does them: ``reply_markup`` must be an InlineKeyboardMarkup
+(JSON-serialised in form and multipart requests) of at most 100 buttons, each with one action
+and ``callback_data`` of 1-64 bytes. ``press_button``/``press`` queue the ``callback_query``
+a user's press produces (the button must be under the message as it is now);
+``answerCallbackQuery`` is recorded in ``answers`` (once per press; a second answer is
+refused like Telegram's "query is too old"); ``editMessageText`` and
+``editMessageReplyMarkup`` change the stored message in place (``message(chat, id)`` returns
+the current version; an identical edit is refused as "message is not modified").
+``sendDocument`` takes multipart uploads; ``getFile`` and ``GET /file/bot<token>/<path>``
+give files back; ``send_user_document`` and ``send_user_message(reply_to=...)`` are a user
+sending a file or replying to one of the bot's messages.
+
 The rate limit comes in two kinds: the lenient token bucket (``rate_limit``/``burst``) and
 the strict one Telegram behaves like (``window_limit``): at most that many messages
 accepted in any sliding 1-second window, the next one answered 429 with ``retry_after``.
@@ -40,7 +52,9 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -241,17 +255,62 @@ class BotAPISpec:
 # --- the server --------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file uploaded by the bot (sendDocument) or by a user (a document message)."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str
+    mime_type: str
+    content: bytes
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id, "file_unique_id": self.file_unique_id, "file_name": self.file_name,
+            "mime_type": self.mime_type, "file_size": len(self.content),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
-    """A message the bot sent, as the sandbox accepted it."""
+    """A message the bot sent, as the sandbox accepted it (its latest version after edits)."""
 
     message_id: int
     chat_id: int
-    text: str  # as sent (HTML when parse_mode is HTML)
+    text: str  # as sent (HTML when parse_mode is HTML); a document's caption
     plain_text: str  # what the user sees
     parse_mode: str | None
     link_preview_disabled: bool
     at: float  # time.monotonic() when accepted
+    reply_markup: dict[str, Any] | None = None  # the InlineKeyboardMarkup under it, if any
+    disable_notification: bool = False
+    document: StoredFile | None = None
+    edits: int = 0  # how many times editMessageText/ReplyMarkup changed it
     paid_broadcast: bool = False  # sent with allow_paid_broadcast
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """``(label, callback_data)`` of every button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [(b.get("text", ""), b.get("callback_data", "")) for row in rows for b in row]
+
+    def button(self, label: str) -> str:
+        """The callback_data of the button whose label contains ``label``; KeyError if none."""
+        for text, data in self.buttons:
+            if label in text:
+                return data
+        raise KeyError(f"no button {label!r} on message {self.message_id}: {[t for t, _ in self.buttons]}")
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    """An ``answerCallbackQuery``: its text, and how long after the press it came."""
+
+    callback_query_id: str
+    chat_id: int
+    data: str
+    text: str | None
+    delay: float  # seconds between the press and the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +345,10 @@ class _State:
     allowed_updates: list[str] | None = None
     webhook_deleted: int = 0
     confirmed_up_to: int = 0  # every update_id below this has been confirmed by an offset
+    pressed: dict[str, tuple[int, str, float]] = field(default_factory=dict)  # unanswered callback queries
+    press_ids: dict[int, str] = field(default_factory=dict)  # update_id of a press -> its callback query id
+    answers: list[CallbackAnswer] = field(default_factory=list)
+    files: dict[str, StoredFile] = field(default_factory=dict)
     tokens: float = 0.0  # rate-limit bucket
     accepted_at: deque[float] = field(default_factory=deque)  # the strict window
     paid_accepted_at: deque[float] = field(default_factory=deque)
@@ -356,7 +419,7 @@ class Sandbox:
         class Handler(_Handler):
             owner = sandbox
 
-        self._server = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._server = _Server((self._host, self._port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="bot-sandbox", daemon=True
@@ -394,9 +457,70 @@ class Sandbox:
 
     def send_user_message(
         self, chat_id: int, text: str, *, user_id: int | None = None, username: str | None = None,
-        first_name: str = "Test", chat_type: str = "private",
+        first_name: str = "Test", chat_type: str = "private", reply_to: SentMessage | None = None,
     ) -> int:
-        """Queue a text message from a user, as Telegram delivers it; return its update_id."""
+        """Queue a text message from a user, as Telegram delivers it; return its update_id.
+
+        ``reply_to``: the bot's message the user replies to (Telegram includes it whole)."""
+        message = self._user_message(chat_id, user_id=user_id, username=username, first_name=first_name,
+                                     chat_type=chat_type, reply_to=reply_to)
+        message["text"] = text
+        command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}]
+        return self.inject_update({"message": message})
+
+    def send_user_document(
+        self, chat_id: int, file_name: str, content: bytes, *, mime_type: str = "application/json",
+        caption: str | None = None, reply_to: SentMessage | None = None,
+    ) -> int:
+        """Queue a message with a file from a user (the bot fetches it with getFile); return its update_id."""
+        stored = self._store_file(file_name, content, mime_type)
+        message = self._user_message(chat_id, reply_to=reply_to)
+        message["document"] = stored.as_document()
+        if caption:
+            message["caption"] = caption
+        return self.inject_update({"message": message})
+
+    def press_button(self, chat_id: int, message: SentMessage | int, callback_data: str) -> int:
+        """Press an inline button under one of the bot's messages, as Telegram reports it: a
+        ``callback_query`` with the message as it is now. The button must be there (a test
+        presses only what the user sees); return the update_id."""
+        message_id = message if isinstance(message, int) else message.message_id
+        current = self.message(chat_id, message_id)
+        if current is None:
+            raise KeyError(f"the bot sent no message {message_id} to chat {chat_id}")
+        if callback_data not in [data for _, data in current.buttons]:
+            raise KeyError(f"message {message_id} has no button {callback_data!r}: {current.buttons}")
+        query_id = f"{chat_id}-{time.monotonic_ns()}"
+        with self._cond:
+            self._state.pressed[query_id] = (chat_id, callback_data, time.monotonic())
+        user = {"id": chat_id, "is_bot": False, "first_name": "Test"}
+        return self._queue_press(query_id, {
+            "callback_query": {
+                "id": query_id, "from": user, "message": self._message_json(current),
+                "chat_instance": str(chat_id), "data": callback_data,
+            }
+        })
+
+    def _queue_press(self, query_id: str, update: dict[str, Any]) -> int:
+        update_id = self.inject_update(update)
+        with self._cond:
+            self._state.press_ids[update_id] = query_id
+        return update_id
+
+    def press(self, chat_id: int, message: SentMessage | int, label: str) -> int:
+        """``press_button`` by (part of) the button's label."""
+        message_id = message if isinstance(message, int) else message.message_id
+        current = self.message(chat_id, message_id)
+        if current is None:
+            raise KeyError(f"the bot sent no message {message_id} to chat {chat_id}")
+        return self.press_button(chat_id, current, current.button(label))
+
+    def _user_message(
+        self, chat_id: int, *, user_id: int | None = None, username: str | None = None,
+        first_name: str = "Test", chat_type: str = "private", reply_to: SentMessage | None = None,
+    ) -> dict[str, Any]:
         user = {"id": user_id if user_id is not None else chat_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
@@ -410,13 +534,33 @@ class Sandbox:
         with self._cond:
             message_id = self._next_message_id(chat_id)
             self._state.known_chats.add(chat_id)
-        message: dict[str, Any] = {
-            "message_id": message_id, "from": user, "chat": chat, "date": int(time.time()), "text": text,
+        message: dict[str, Any] = {"message_id": message_id, "from": user, "chat": chat, "date": int(time.time())}
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_json(reply_to)
+        return message
+
+    def _message_json(self, m: SentMessage) -> dict[str, Any]:
+        """A bot's message as Telegram shows it in updates (callback queries, replies)."""
+        body: dict[str, Any] = {
+            "message_id": m.message_id, "from": self.bot_user, "date": int(time.time()),
+            "chat": {"id": m.chat_id, "type": "private", "first_name": "Test"},
         }
-        command = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
-        if command:
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}]
-        return self.inject_update({"message": message})
+        if m.document is not None:
+            body["document"] = m.document.as_document()
+            if m.plain_text:
+                body["caption"] = m.plain_text
+        else:
+            body["text"] = m.plain_text
+        if m.reply_markup:
+            body["reply_markup"] = m.reply_markup
+        return body
+
+    def _store_file(self, file_name: str, content: bytes, mime_type: str) -> StoredFile:
+        with self._cond:
+            number = len(self._state.files) + 1
+            stored = StoredFile(f"BQACAgIAAx{number:06d}", f"AgAD{number:06d}", file_name, mime_type, content)
+            self._state.files[stored.file_id] = stored
+        return stored
 
     def block(self, chat_id: int, *, notify: bool = True) -> None:
         """The user blocks the bot: sendMessage answers 403; a my_chat_member update if ``notify``."""
@@ -432,9 +576,13 @@ class Sandbox:
             self._member_update(chat_id, old="kicked", new="member")
 
     def send_callback_query(self, chat_id: int, data: str) -> int:
+        """A press of a button the sandbox knows nothing of (a message too old to be shown)."""
         user = {"id": chat_id, "is_bot": False, "first_name": "Test"}
-        return self.inject_update(
-            {"callback_query": {"id": f"cb{time.monotonic_ns()}", "from": user, "chat_instance": str(chat_id), "data": data}}
+        query_id = f"cb{time.monotonic_ns()}"
+        with self._cond:
+            self._state.pressed[query_id] = (chat_id, data, time.monotonic())
+        return self._queue_press(
+            query_id, {"callback_query": {"id": query_id, "from": user, "chat_instance": str(chat_id), "data": data}}
         )
 
     def inject_update(self, update: dict[str, Any]) -> int:
@@ -490,6 +638,42 @@ class Sandbox:
     def sent_to(self, chat_id: int) -> list[SentMessage]:
         with self._cond:
             return [m for m in self._state.sent if m.chat_id == chat_id]
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """The bot's message as the user sees it now (after any edits), or None."""
+        with self._cond:
+            return next((m for m in self._state.sent if m.chat_id == chat_id and m.message_id == message_id), None)
+
+    @property
+    def answers(self) -> list[CallbackAnswer]:
+        """Every answerCallbackQuery, in order."""
+        with self._cond:
+            return list(self._state.answers)
+
+    @property
+    def unanswered(self) -> list[str]:
+        """callback_data of presses the bot has not answered (yet)."""
+        with self._cond:
+            return [data for _, data, _ in self._state.pressed.values()]
+
+    async def wait_answer(self, update_id: int, *, timeout: float = 10.0) -> CallbackAnswer:
+        """Wait for the answer to the press queued as ``update_id`` (see ``press_button``)."""
+        with self._cond:
+            query_id = self._state.press_ids.get(update_id)
+        if query_id is None:
+            raise KeyError(f"update {update_id} is not a button press")
+        deadline = time.monotonic() + timeout
+        while True:
+            for answer in self.answers:
+                if answer.callback_query_id == query_id:
+                    return answer
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the press {update_id} was not answered")
+            await asyncio.sleep(0.01)
+
+    def file(self, file_id: str) -> StoredFile | None:
+        with self._cond:
+            return self._state.files.get(file_id)
 
     @property
     def calls(self) -> list[Call]:
@@ -561,8 +745,13 @@ class Sandbox:
         self._state.next_message_id[chat_id] = value + 1
         return value
 
-    def handle(self, token: str, method: str, params: dict[str, Any], *, typed: bool) -> tuple[int, dict[str, Any]]:
-        """Answer one request: (HTTP status, JSON body). Called on the server's threads."""
+    def handle(
+        self, token: str, method: str, params: dict[str, Any], *, typed: bool,
+        files: dict[str, tuple[str, str, bytes]] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one request: (HTTP status, JSON body). Called on the server's threads.
+
+        ``files``: the uploads of a multipart request, field → (file name, MIME type, bytes)."""
         if self.latency or self.jitter:
             with self._cond:
                 delay = self.latency + self._random.uniform(0.0, self.jitter)
@@ -582,7 +771,7 @@ class Sandbox:
         if handler is None:
             return self._record(method, params, 404, _error(404, "Not Found"))
         try:
-            status, body = handler(params)
+            status, body = handler(params, files or {}) if method == "sendDocument" else handler(params)
         except _APIError as e:
             status, body = e.error_code, _error(e.error_code, e.description, e.parameters)
         return self._record(method, params, status, body)
@@ -642,6 +831,18 @@ class Sandbox:
         return 200, _ok(self.commands)
 
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        query_id = str(params.get("callback_query_id") or "")
+        text = params.get("text")
+        if isinstance(text, str) and len(text) > 200:
+            raise _APIError(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._cond:
+            pressed = self._state.pressed.pop(query_id, None)
+            if pressed is None:
+                raise _APIError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            chat_id, data, at = pressed
+            self._state.answers.append(
+                CallbackAnswer(query_id, chat_id, data, text if isinstance(text, str) else None, time.monotonic() - at)
+            )
         return 200, _ok(True)
 
     def _api_getUpdates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -672,19 +873,23 @@ class Sandbox:
                     return 200, _ok([])
                 self._cond.wait(left)
 
-    def _api_sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _chat(self, params: dict[str, Any]) -> int:
+        """The target chat of a sending method, refused as Telegram refuses it."""
         chat_id = _as_int(params.get("chat_id"))
         if chat_id is None:
             raise _APIError(400, "Bad Request: chat_id is empty" if "chat_id" not in params else "Bad Request: chat not found")
-        text = params.get("text")
-        if not isinstance(text, str):
-            raise _APIError(400, "Bad Request: message text is empty")
         with self._cond:
             if chat_id in self._state.blocked:
                 raise _APIError(403, "Forbidden: bot was blocked by the user")
             if self.known_chats_only and chat_id not in self._state.known_chats:
                 raise _APIError(400, "Bad Request: chat not found")
-        parse_mode = params.get("parse_mode") or None
+        return chat_id
+
+    def _plain(self, text: Any, parse_mode: Any, *, limit: int = MAX_MESSAGE_LENGTH, what: str = "message text") -> str:
+        """What the user sees of ``text``: checked like Telegram (HTML, empty, length)."""
+        if not isinstance(text, str):
+            raise _APIError(400, f"Bad Request: {what} is empty")
+        parse_mode = parse_mode or None
         if parse_mode is None:
             plain = text
         elif str(parse_mode).lower() == "html":
@@ -697,9 +902,16 @@ class Sandbox:
         else:
             raise _APIError(400, "Bad Request: unsupported parse_mode")
         if not plain.strip():
-            raise _APIError(400, "Bad Request: message text is empty")
-        if utf16_len(plain) > MAX_MESSAGE_LENGTH:
-            raise _APIError(400, "Bad Request: message is too long")
+            raise _APIError(400, f"Bad Request: {what} is empty")
+        if utf16_len(plain) > limit:
+            raise _APIError(400, "Bad Request: message is too long" if what == "message text" else "Bad Request: message caption is too long")
+        return plain
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = self._chat(params)
+        text = params.get("text")
+        plain = self._plain(text, params.get("parse_mode"))
+        markup = _inline_markup(params.get("reply_markup"))
         preview = _as_json(params.get("link_preview_options"))
         preview_off = bool(isinstance(preview, dict) and preview.get("is_disabled")) or _truthy(
             params.get("disable_web_page_preview")
@@ -716,16 +928,44 @@ class Sandbox:
                     raise _APIError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
                 self._state.tokens -= 1
             message_id = self._next_message_id(chat_id)
-            self._state.sent.append(
-                SentMessage(message_id, chat_id, text, plain, parse_mode, preview_off, time.monotonic(), paid)
+            sent = SentMessage(
+                message_id, chat_id, str(text), plain, params.get("parse_mode") or None, preview_off,
+                time.monotonic(), markup, _truthy(params.get("disable_notification")), paid_broadcast=paid,
             )
+            self._state.sent.append(sent)
+        return 200, _ok(self._message_json(sent))
+
+    def _api_sendDocument(self, params: dict[str, Any], files: dict[str, tuple[str, str, bytes]]) -> tuple[int, dict[str, Any]]:
+        chat_id = self._chat(params)
+        upload = files.get("document")
+        if upload is not None:
+            stored = self._store_file(upload[0] or "document", upload[2], upload[1] or "application/octet-stream")
+        else:
+            known = self.file(str(params.get("document") or ""))
+            if known is None:
+                raise _APIError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            stored = known
+        if not stored.content:
+            raise _APIError(400, "Bad Request: file must be non-empty")
+        caption = params.get("caption")
+        plain = self._plain(caption, params.get("parse_mode"), limit=1024, what="caption") if caption else ""
+        markup = _inline_markup(params.get("reply_markup"))
+        with self._cond:
+            sent = SentMessage(
+                self._next_message_id(chat_id), chat_id, str(caption or ""), plain, params.get("parse_mode") or None,
+                False, time.monotonic(), markup, _truthy(params.get("disable_notification")), stored,
+            )
+            self._state.sent.append(sent)
+        return 200, _ok(self._message_json(sent))
+
+    def _api_getFile(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        stored = self.file(str(params.get("file_id") or ""))
+        if stored is None:
+            raise _APIError(400, "Bad Request: invalid file_id")
         return 200, _ok(
             {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": self.bot_user,
-                "text": plain,
+                "file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.content),
+                "file_path": f"documents/{stored.file_id}/{stored.file_name}",
             }
         )
 
@@ -741,6 +981,66 @@ class Sandbox:
         if len(accepted) >= limit:
             raise _APIError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         accepted.append(now)
+
+    def download(self, token: str, path: str) -> tuple[int, bytes]:
+        """``GET /file/bot<token>/<file_path>``: the file's bytes, as Telegram's file server."""
+        if self.token is not None and token != self.token:
+            return 401, b""
+        m = re.fullmatch(r"documents/([^/]+)/.*", path)
+        stored = self.file(m.group(1)) if m else None
+        with self._cond:
+            self._state.calls.append(Call("(download)", {"file_path": path}, 200 if stored else 404))
+        return (200, stored.content) if stored else (404, b"")
+
+    def _editable(self, params: dict[str, Any]) -> SentMessage:
+        chat_id = _as_int(params.get("chat_id"))
+        message_id = _as_int(params.get("message_id"))
+        if chat_id is None or message_id is None:
+            raise _APIError(400, "Bad Request: message identifier is not specified")
+        found = self.message(chat_id, message_id)
+        if found is None:
+            raise _APIError(400, "Bad Request: message to edit not found")
+        return found
+
+    def _replace(self, old: SentMessage, new: SentMessage) -> dict[str, Any]:
+        with self._cond:
+            index = next(i for i, m in enumerate(self._state.sent) if m.chat_id == old.chat_id and m.message_id == old.message_id)
+            self._state.sent[index] = new
+            self._cond.notify_all()
+        return self._message_json(new)
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        current = self._editable(params)
+        if current.document is not None:
+            raise _APIError(400, "Bad Request: there is no text in the message to edit")
+        text = params.get("text")
+        plain = self._plain(text, params.get("parse_mode"))
+        # Like Telegram: an edit without reply_markup removes the keyboard.
+        markup = _inline_markup(params.get("reply_markup"))
+        if str(text) == current.text and markup == current.reply_markup:
+            raise _APIError(
+                400, "Bad Request: message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
+        updated = replace(current, text=str(text), plain_text=plain, parse_mode=params.get("parse_mode") or None,
+                          reply_markup=markup, edits=current.edits + 1)
+        return 200, _ok(self._replace(current, updated))
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        current = self._editable(params)
+        markup = _inline_markup(params.get("reply_markup"))
+        if markup == current.reply_markup:
+            raise _APIError(
+                400, "Bad Request: message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
+        return 200, _ok(self._replace(current, replace(current, reply_markup=markup, edits=current.edits + 1)))
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog of 5 resets connections when a client opens many at once
+    # (httpx's pool does, under load); Telegram's servers never do that.
+    request_queue_size = 256
 
 
 class _APIError(Exception):
@@ -760,6 +1060,43 @@ def _error(code: int, description: str, parameters: dict[str, Any] | None = None
     if parameters:
         body["parameters"] = parameters
     return body
+
+
+MAX_BUTTONS = 100  # Telegram refuses bigger inline keyboards (REPLY_MARKUP_TOO_LONG)
+_BUTTON_ACTIONS = (
+    "url", "callback_data", "web_app", "login_url", "switch_inline_query", "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay",
+)
+
+
+def _inline_markup(value: Any) -> dict[str, Any] | None:
+    """A ``reply_markup`` checked as Telegram checks an InlineKeyboardMarkup (it arrives
+    JSON-serialised in form and multipart requests); None when absent."""
+    if value is None:
+        return None
+    markup = _as_json(value)
+    if not isinstance(markup, dict):
+        raise _APIError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard")
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _APIError(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays")
+    count = 0
+    for row in rows:
+        for button in row:
+            count += 1
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"].strip():
+                raise _APIError(400, "Bad Request: can't find field \"text\" in the InlineKeyboardButton")
+            actions = [a for a in _BUTTON_ACTIONS if a in button]
+            if len(actions) != 1:
+                raise _APIError(400, "Bad Request: inline keyboard button must have exactly one optional field")
+            data = button.get("callback_data")
+            if "callback_data" in button and (
+                not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64
+            ):
+                raise _APIError(400, "Bad Request: BUTTON_DATA_INVALID")
+    if count > MAX_BUTTONS:
+        raise _APIError(400, "Bad Request: REPLY_MARKUP_TOO_LONG")
+    return markup if rows else None
 
 
 def _as_int(value: Any) -> int | None:
@@ -807,13 +1144,20 @@ class _Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/bot([^/]+)/([A-Za-z0-9_]+)", parts.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        download = re.fullmatch(r"/file/bot([^/]+)/(.+)", parts.path)
+        if download:
+            status, content = self.owner.download(download.group(1), download.group(2))
+            self._reply_bytes(status, content)
+            return
         if not m:
             self._reply(404, _error(404, "Not Found"))
             return
         token, method = m.group(1), m.group(2)
         params: dict[str, Any] = dict(parse_qsl(parts.query))
+        files: dict[str, tuple[str, str, bytes]] = {}
         typed = False
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        full_type = self.headers.get("Content-Type") or ""
+        content_type = full_type.split(";")[0].strip().lower()
         if raw:
             if content_type == "application/json":
                 try:
@@ -828,11 +1172,30 @@ class _Handler(BaseHTTPRequestHandler):
                 typed = not parts.query
             elif content_type == "application/x-www-form-urlencoded":
                 params.update(parse_qsl(raw.decode("utf-8", "replace")))
+            elif content_type == "multipart/form-data":
+                try:
+                    fields, files = _multipart(full_type, raw)
+                except ValueError as e:
+                    self._reply(400, _error(400, f"Bad Request: {e}"))
+                    return
+                params.update(fields)
+                # An upload stands where the spec expects its InputFile, for the spec check.
+                params.update({name: f"attach://{name}" for name in files})
             else:
                 self._reply(400, _error(400, f"Bad Request: unsupported Content-Type {content_type!r}"))
                 return
-        status, body = self.owner.handle(token, method, params, typed=typed)
+        status, body = self.owner.handle(token, method, params, typed=typed, files=files)
         self._reply(status, body)
+
+    def _reply_bytes(self, status: int, content: bytes) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -844,3 +1207,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a cancelled long poll); nothing to answer
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:
+    """Fields and files of a ``multipart/form-data`` body (how uploads reach the Bot API)."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw)
+    if not message.is_multipart():
+        raise ValueError("multipart body without parts")
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            raise ValueError("multipart part without a name")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, part.get_content_type(), content)
+        else:
+            fields[name] = content.decode(part.get_content_charset() or "utf-8", "replace")
+    return fields, files
+

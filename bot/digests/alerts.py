@@ -13,6 +13,9 @@ is never repeated in the digest. So an edit that makes a story match alerts once
 edit that does not add a match -- the story did not match, or it matched and was already
 delivered -- never alerts.
 
+Mutes apply (``bot.digests.selection.apply_mutes``). An alert goes without a notification
+(``disable_notification``) when every story in it came through a "silent" subscription.
+
 Old stories never alert: only stories first published within ``first_lookback_hours`` count,
 so an import or backfill does not flood anyone. Alerts go through the same outbox as digests
 (kind ``alert``), with the same exactly-once delivery.
@@ -35,11 +38,13 @@ from bot.core.models import Story
 from bot.digests.matching import highlights_for, story_docs, subscription_queries
 from bot.digests.outbox import Outbox, already_given, write_transaction
 from bot.digests.render import render_alert
-from bot.digests.selection import fold_linked
+from bot.digests.selection import apply_mutes, fold_linked
 from bot.query.matcher import SubscriptionIndex
+from bot.query.parser import story_matches
 from bot.storage.db import get_meta, set_meta
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
+from bot.storage.subscribers import mutes_of
 
 CURSOR_KEY = "alerts.cursor"
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -62,6 +67,21 @@ def select_alert_stories(
         if story.id in matched and story.id not in already and story.posts and story.first_date >= not_before:
             chosen.setdefault(story.id, story)
     return sorted(chosen.values(), key=lambda s: (s.first_date, s.id))
+
+
+def silent_subscriptions(db: Database, chat_ids: Collection[int]) -> set[int]:
+    """Ids of the "silent" subscriptions (alerts sent without a notification) of these chats."""
+    ids = list(chat_ids)
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            r[0] for r in db.execute(
+                f"SELECT id FROM subscriptions WHERE urgent = 1 AND silent = 1 AND chat_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    return found
 
 
 def urgent_chats(db: Database) -> list[int]:
@@ -92,7 +112,10 @@ def build_alerts(
         return []
     queries = subscription_queries(db, config, chats, urgent_only=True)
     index = SubscriptionIndex((sub_id, chat_id, q) for chat_id, subs in queries.items() for sub_id, q in subs)
-    matched = index.match(story_docs(stories))
+    docs = story_docs(stories)
+    matched = index.match(docs)
+    docs_by_story = dict(docs)
+    silent_ids = silent_subscriptions(db, chats)
     not_before = now - timedelta(hours=config.digest.first_lookback_hours)
     created: list[int] = []
     for chat_id in chats:
@@ -105,9 +128,10 @@ def build_alerts(
             ).fetchone()
             if not fresh:
                 continue
+            mutes = mutes_of(db, chat_id)
             chosen = select_alert_stories(
-                stories, matched=mine, already=already_given(db, chat_id), not_before=not_before,
-                include_nonnews=bool(fresh[0]),
+                apply_mutes(stories, mutes) if mutes else stories, matched=mine,
+                already=already_given(db, chat_id), not_before=not_before, include_nonnews=bool(fresh[0]),
             )
             if not chosen:
                 continue
@@ -118,6 +142,10 @@ def build_alerts(
                 highlights=highlights_for(chosen, [q for _, q in queries.get(chat_id, [])]),
                 snippet_length=min(config.digest.snippet_length, 160),
             )
-            created.append(outbox.store(chat_id=chat_id, kind="alert", parts=parts, now=now))
+            # Quiet only when every story came through a "silent" subscription: one that
+            # matched through a loud alert is worth the notification.
+            loud = [q for sub_id, q in queries.get(chat_id, []) if sub_id not in silent_ids]
+            silent = not any(story_matches(q, docs_by_story[s.id]) for s in chosen for q in loud)
+            created.append(outbox.store(chat_id=chat_id, kind="alert", parts=parts, now=now, silent=silent))
     set_meta(db, CURSOR_KEY, to_iso(max(now, cursor)))
     return created

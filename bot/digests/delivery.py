@@ -45,14 +45,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlite_utils import Database
 
 from bot.config import Config
+from bot.core.buttons import to_markup
 from bot.core.clock import to_iso, utcnow
-from bot.core.models import Story
+from bot.core.models import Mutes, Story
 from bot.digests.alerts import build_alerts
+from bot.digests.keyboard import digest_keyboard
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
 from bot.digests.outbox import (
     ChatState,
+    NewDigest,
     Outbox,
-    StoredDigest,
     already_given,
     already_given_many,
     chat_state,
@@ -66,6 +68,7 @@ from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
     Selection,
     Window,
+    apply_mutes,
     arrange,
     digest_window,
     fold_linked,
@@ -78,7 +81,7 @@ from bot.query.parser import MatchDoc, Query, story_matches
 from bot.storage.db import open_db
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
-from bot.storage.subscribers import UnknownSubscriberError
+from bot.storage.subscribers import UnknownSubscriberError, mutes_of, mutes_of_many
 
 if TYPE_CHECKING:
     from apscheduler.job import Job
@@ -109,6 +112,7 @@ class SenderLike(Protocol):
 
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
+        reply_markup: dict[str, Any] | None = None, disable_notification: bool = False,
         priority: int = ..., paid_broadcast: bool = False,
     ) -> SentLike: ...
 
@@ -154,8 +158,9 @@ class _Batch:
     chats: Sequence[ChatState]
     given: dict[int, set[int]]  # story ids each chat had been given when drafted
     drafts: Sequence[BuiltDigest]
-    redraft: Callable[[ChatState, Collection[int]], BuiltDigest]
+    redraft: Callable[[ChatState, Collection[int], Mutes | None], BuiltDigest]
     min_story_id: int
+    mutes: dict[int, Mutes]  # of the chats that muted something
 
 
 @dataclass(slots=True)
@@ -260,14 +265,20 @@ class DigestService:
         highlighter: Highlighter | None = None,
         blocks: BlockCache | None = None,
         groups: Mapping[int, Collection[int]] | None = None,
+        mutes: Mutes | None = None,
     ) -> BuiltDigest:
-        """Select and render one chat's digest. ``groups``: each candidate story's linked
-        group (``bot.storage.explain.linked_groups``), read once per tick by the batch build;
-        None reads them here, on ``self.db``."""
+        """Select and render one chat's digest. ``groups`` (each candidate story's linked
+        group, ``bot.storage.explain.linked_groups``) and ``mutes`` are read in bulk by the
+        batch build; None reads them here, on ``self.db``."""
         window = self._window(chat, now)
         today = local_date(now, chat.timezone)
+        if mutes is None:
+            mutes = mutes_of(self.db, chat.chat_id)
         selection = select_stories(
-            candidates, matched=matched, already=already, window=window,
+            apply_mutes(candidates, mutes) if mutes else candidates,
+            matched=matched,
+            already=already,
+            window=window,
             max_stories=self.config.digest.max_stories,
             include_nonnews=chat.include_nonnews,
         )
@@ -315,6 +326,7 @@ class DigestService:
             return built
         digest_id = self.outbox.store(
             chat_id=chat.chat_id, kind="digest", parts=built.parts, now=now, window=built.window, local_date=None,
+            style=chat.digest_style,
         )
         self.db.execute(
             "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(built.window.end), chat.chat_id]
@@ -391,23 +403,25 @@ class DigestService:
         min_story_id = min(by_id, default=0)
         groups = linked_groups(db, by_id)  # stories told again later, shown as one
 
-        def draft(chat: ChatState, already: Collection[int]) -> BuiltDigest:
+        def draft(chat: ChatState, already: Collection[int], mutes: Mutes | None) -> BuiltDigest:
             mine = matched.get(chat.chat_id, frozenset())
             # Only the chat's matched stories, not every candidate of the tick: a chat
             # matches a few percent of them.
             return self._draft(
                 chat, now=now, candidates=[by_id[i] for i in mine], matched=mine, already=already,
                 queries=[q for _, q in queries.get(chat.chat_id, [])], highlighter=highlighter, blocks=blocks,
-                groups=groups,
+                groups=groups, mutes=mutes or Mutes(),
             )
 
         for first in range(0, len(chats), self.build_batch):
             chunk = chats[first : first + self.build_batch]
             if len(blocks) > 50_000:
                 blocks.clear()  # memory stays bounded however many chats are due
-            given = already_given_many(db, [c.chat_id for c in chunk], min_story_id=min_story_id)
-            drafts = [draft(c, given[c.chat_id]) for c in chunk]
-            commit(_Batch(now, chunk, given, drafts, draft, min_story_id))
+            ids = [c.chat_id for c in chunk]
+            given = already_given_many(db, ids, min_story_id=min_story_id)
+            mutes = mutes_of_many(db, ids)
+            drafts = [draft(c, given[c.chat_id], mutes.get(c.chat_id)) for c in chunk]
+            commit(_Batch(now, chunk, given, drafts, draft, min_story_id, mutes))
 
     def _committer(
         self, report: TickReport, on_batch: Callable[[list[int]], None] | None = None
@@ -430,26 +444,29 @@ class DigestService:
         with write_transaction(db):
             fresh = chat_states(db, ids)
             given_now = already_given_many(db, ids, min_story_id=batch.min_story_id)
-            to_store: list[tuple[BuiltDigest, date]] = []
+            to_store: list[tuple[BuiltDigest, date, ChatState]] = []
             for chat, built in zip(batch.chats, batch.drafts, strict=True):
                 state = fresh.get(chat.chat_id)
                 due = self._due(state, batch.now) if state is not None and state.active and not state.paused else None
                 if state is None or due is None:
                     continue  # built by another process, paused or gone meanwhile
                 if state != chat or given_now[chat.chat_id] != batch.given[chat.chat_id]:
-                    built = batch.redraft(state, given_now[chat.chat_id])  # changed meanwhile
-                to_store.append((built, due))
+                    built = batch.redraft(state, given_now[chat.chat_id], batch.mutes.get(chat.chat_id))
+                to_store.append((built, due, state))
             stored = self.outbox.store_many(
-                [StoredDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat()) for b, due in to_store if b.parts],
+                [
+                    NewDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat(), style=state.digest_style)
+                    for b, due, state in to_store if b.parts
+                ],
                 now=batch.now,
             )
             db.conn.executemany(
                 "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
-                [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due in to_store],
+                [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due, _ in to_store],
             )
         report.built.extend(stored)
-        report.empty.extend(b.chat_id for b, _ in to_store if not b.parts)
-        return [b.chat_id for b, _ in to_store if b.parts]
+        report.empty.extend(b.chat_id for b, _, _ in to_store if not b.parts)
+        return [b.chat_id for b, _, _ in to_store if b.parts]
 
     def build_now(self, chat_id: int, *, dry_run: bool = False, now: datetime | None = None) -> BuiltDigest:
         """Build (and unless ``dry_run`` store) the digest of what is new for one chat now."""
@@ -492,13 +509,7 @@ class DigestService:
                     else {"priority": DIGEST_PRIORITY, "paid_broadcast": self.config.bot.paid_broadcast}
                 )
                 try:
-                    for seq, text in self.outbox.unsent_parts(digest_id):
-                        result = await self.sender.send(
-                            chat_id, text, parse_mode="HTML", disable_preview=True, **options
-                        )
-                        report.parts_sent += 1
-                        if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
-                            report.digests_completed += 1
+                    await self._send_parts(chat_id, digest_id, report, options)
                 except Forbidden:
                     cancelled = self.outbox.cancel_chat(chat_id)
                     log.info("chat %s blocked the bot: deactivated, %d pending digest(s) cancelled", chat_id, cancelled)
@@ -528,6 +539,37 @@ class DigestService:
                     raise
                 self.outbox.release(digest_id)
         return report
+
+    async def _send_parts(
+        self, chat_id: int, digest_id: int, report: DeliveryReport, options: dict[str, Any] | None = None
+    ) -> None:
+        """Send a claimed digest's unsent parts in order: the buttons go under the last part; a
+        compact digest of several parts goes as its first page with ◀ ▶ (the others are
+        shown by editing that message), so it is complete once that one message is sent."""
+        info = self.outbox.info(digest_id)
+        unsent = self.outbox.unsent_parts(digest_id)
+        if info is None or not unsent:
+            return
+        last = info.pages - 1
+        if info.style == "compact" and info.pages > 1 and unsent[0][0] == 0:
+            markup = to_markup(digest_keyboard(digest_id, page=0, pages=info.pages))
+            result = await self.sender.send(
+                chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
+                disable_notification=info.silent, **(options or {}),
+            )
+            report.parts_sent += 1
+            if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
+                report.digests_completed += 1
+            return
+        for seq, text in unsent:
+            under: dict[str, Any] | None = to_markup(digest_keyboard(digest_id)) if seq == last else None
+            result = await self.sender.send(
+                chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
+                disable_notification=info.silent, **(options or {}),
+            )
+            report.parts_sent += 1
+            if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
+                report.digests_completed += 1
 
     async def deliver_pending(
         self,

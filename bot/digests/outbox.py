@@ -37,17 +37,33 @@ class ChatState:
     last_digest_at: datetime | None
     last_digest_local_date: str | None
     include_nonnews: bool = False  # /nonnews on: non-news stories too
+    digest_style: str = "full"
 
 
 @dataclass(frozen=True, slots=True)
 class StoredDigest:
-    """A digest to store with ``Outbox.store_many``."""
+    """How a stored digest or alert is to be sent, and was."""
+
+    id: int
+    chat_id: int
+    kind: str  # digest | alert
+    style: str  # full | compact
+    silent: bool  # without a notification
+    created_at: datetime | None
+    pages: int  # its parts
+
+
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    """A digest to store with ``Outbox.store_many`` (the arguments of ``Outbox.store``)."""
 
     chat_id: int
     kind: str
     parts: Sequence[Part]
     window: Window | None = None
     local_date: str | None = None
+    style: str = "full"
+    silent: bool = False
 
 
 @contextmanager
@@ -70,15 +86,15 @@ def write_transaction(db: Database) -> Iterator[None]:
 
 _CHAT_COLUMNS = (
     "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date, "
-    "include_nonnews"
+    "digest_style, include_nonnews"
 )
 
 
 def _chat_state(row: Sequence[Any]) -> ChatState:
     return ChatState(
         chat_id=row[0], active=bool(row[1]), paused=bool(row[2]), digest_time=row[3], timezone=row[4],
-        weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7],
-        include_nonnews=bool(row[8]),
+        weekly_day=row[5], last_digest_at=from_iso(row[6]), last_digest_local_date=row[7], digest_style=row[8],
+        include_nonnews=bool(row[9]),
     )
 
 
@@ -163,17 +179,21 @@ class Outbox:
         now: datetime,
         window: Window | None = None,
         local_date: str | None = None,
+        style: str = "full",
+        silent: bool = False,
     ) -> int:
         """Insert a digest, its parts and a reserved deliveries row per story; return its id.
 
-        Call inside ``write_transaction`` together with whatever else must commit with it."""
+        ``style`` "compact": sent as one message paged through its parts; ``silent``: sent
+        without a notification. Call inside ``write_transaction`` together with whatever
+        else must commit with it."""
         cursor = self.db.execute(
-            "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date) "
-            "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+            "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date, style, silent) "
+            "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
             [
                 chat_id, kind, to_iso(now),
                 to_iso(window.start) if window else None, to_iso(window.end) if window else None,
-                local_date,
+                local_date, style, 1 if silent else 0,
             ],
         )
         digest_id = int(cursor.lastrowid or 0)
@@ -189,7 +209,7 @@ class Outbox:
                 )
         return digest_id
 
-    def store_many(self, digests: Sequence[StoredDigest], *, now: datetime) -> list[int]:
+    def store_many(self, digests: Sequence[NewDigest], *, now: datetime) -> list[int]:
         """``store`` for many digests at once (executemany); ids in order. Call inside
         ``write_transaction``."""
         ids: list[int] = []
@@ -198,11 +218,11 @@ class Outbox:
         stamp = to_iso(now)
         for d in digests:
             cursor = self.db.execute(
-                "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date) "
-                "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+                "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date, "
+                "style, silent) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 [d.chat_id, d.kind, stamp,
                  to_iso(d.window.start) if d.window else None, to_iso(d.window.end) if d.window else None,
-                 d.local_date],
+                 d.local_date, d.style, 1 if d.silent else 0],
             )
             digest_id = int(cursor.lastrowid or 0)
             ids.append(digest_id)
@@ -238,6 +258,49 @@ class Outbox:
     def is_pending(self, digest_id: int) -> bool:
         row = self.db.execute("SELECT status FROM digests WHERE id = ?", [digest_id]).fetchone()
         return bool(row) and row[0] == "pending"
+
+    def info(self, digest_id: int, *, chat_id: int | None = None) -> StoredDigest | None:
+        """How the digest is sent (of this chat only, when given); None if there is no such."""
+        row = self.db.execute(
+            "SELECT d.id, d.chat_id, d.kind, d.style, d.silent, d.created_at, "
+            "(SELECT count(*) FROM digest_parts p WHERE p.digest_id = d.id) FROM digests d WHERE d.id = ?",
+            [digest_id],
+        ).fetchone()
+        if row is None or (chat_id is not None and row[1] != chat_id):
+            return None
+        return StoredDigest(row[0], row[1], row[2], row[3], bool(row[4]), from_iso(row[5]), row[6])
+
+    def part_text(self, digest_id: int, seq: int) -> str | None:
+        """The text of one part (a compact digest's page), or None."""
+        row = self.db.execute(
+            "SELECT text FROM digest_parts WHERE digest_id = ? AND seq = ?", [digest_id, seq]
+        ).fetchone()
+        return row[0] if row else None
+
+    def story_ids(self, digest_id: int) -> list[int]:
+        """The stories the digest lists, in its order."""
+        return [
+            r[0] for r in self.db.execute(
+                "SELECT story_id FROM deliveries WHERE digest_id = ? ORDER BY seq, rowid", [digest_id]
+            )
+        ]
+
+    def mark_all_sent(self, digest_id: int, message_id: int, now: datetime) -> bool:
+        """A compact digest's one message was acknowledged: every page is in it, so every part
+        is sent and every story delivered, atomically. Returns True (the digest is complete)."""
+        stamp = to_iso(now)
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE digest_parts SET sent_at = ?, telegram_message_id = ? WHERE digest_id = ? AND sent_at IS NULL",
+                [stamp, message_id, digest_id],
+            )
+            self.db.execute(
+                "UPDATE deliveries SET delivered_at = ? WHERE digest_id = ? AND delivered_at IS NULL", [stamp, digest_id]
+            )
+            self.db.execute(
+                "UPDATE digests SET status = 'sent', claimed_by = NULL, claimed_until = NULL WHERE id = ?", [digest_id]
+            )
+        return True
 
     def unsent_parts(self, digest_id: int) -> list[tuple[int, str]]:
         return [

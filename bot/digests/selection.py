@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.models import Story
+from bot.core.models import Mutes, Story
 
 OTHER = "Other"
 TOP = "Top stories"
@@ -220,3 +220,22 @@ def group_sections(stories: Sequence[Story], category_order: Sequence[str]) -> l
         buckets[section_of(story, category_order)].append(story)
     ordered = [name for name in category_order if name != OTHER] + [OTHER]
     return [(name, buckets[name]) for name in ordered if buckets[name]]
+
+
+def apply_mutes(stories: Sequence[Story], mutes: Mutes) -> list[Story]:
+    """``stories`` as a chat that muted things sees them: muted stories left out, posts of
+    muted channels taken out of the rest, and a story only muted channels told left out.
+
+    A story another channel also told still comes, told by that channel (its post becomes
+    the representative), so muting a noisy channel never hides news from the others."""
+    if not mutes:
+        return list(stories)
+    kept: list[Story] = []
+    for story in stories:
+        if story.id in mutes.stories:
+            continue
+        posts = tuple(sp for sp in story.posts if sp.post.channel_id not in mutes.channels)
+        if not posts:
+            continue
+        kept.append(story if len(posts) == len(story.posts) else replace(story, posts=posts))
+    return kept

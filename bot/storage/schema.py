@@ -322,3 +322,35 @@ def _story_joins_and_links(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_story_links_linked ON story_links(linked_id)")
+
+
+@MIGRATIONS(name="0009_subscriber_controls")
+def _subscriber_controls(db: Database) -> None:
+    # Delivery mode per subscription: urgent=0 is "digest"; urgent=1 is "alert", or "silent"
+    # (sent with disable_notification) when silent=1. Keeping ``urgent`` as it was means every
+    # reader of urgent subscriptions (alerts, /stats) is unchanged.
+    db.execute("ALTER TABLE subscriptions ADD COLUMN silent INTEGER NOT NULL DEFAULT 0")
+    # "full": the digest in as many messages as it needs (as before); "compact": one message
+    # paged with ◀ ▶ buttons. ``awaiting``: what the chat's next plain message is taken as
+    # (after a button asked for it, e.g. "subscribe": the query to follow); NULL: nothing.
+    db.execute("ALTER TABLE subscribers ADD COLUMN digest_style TEXT NOT NULL DEFAULT 'full'")
+    db.execute("ALTER TABLE subscribers ADD COLUMN awaiting TEXT")
+    # What a chat no longer wants to see, in digests, alerts and /search: a channel (target =
+    # channels.id; its posts are left out) or a story (target = stories.id). ``label`` is how
+    # it was shown when muted, so /mutes can name it even after the channel or story is gone.
+    db.execute(
+        """
+        CREATE TABLE mutes (
+            chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                 -- channel | story
+            target INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, kind, target)
+        )
+        """
+    )
+    # How a digest was sent: its style (compact digests page their stored parts in one
+    # message) and whether it goes without a notification (alerts of silent subscriptions).
+    db.execute("ALTER TABLE digests ADD COLUMN style TEXT NOT NULL DEFAULT 'full'")
+    db.execute("ALTER TABLE digests ADD COLUMN silent INTEGER NOT NULL DEFAULT 0")

@@ -10,14 +10,14 @@ Errors: ``SubscriptionLimitError`` (a chat already has the maximum number of sub
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.core.clock import from_iso, to_iso, utcnow
-from bot.core.models import Subscriber, Subscription
+from bot.core.models import DELIVERY_MODES, Mute, Mutes, Subscriber, Subscription
 from bot.errors import TgdigestError
 
 
@@ -32,7 +32,7 @@ class UnknownSubscriberError(TgdigestError):
 def _subscription(row: dict[str, Any] | Any) -> Subscription:
     return Subscription(
         id=row["id"], chat_id=row["chat_id"], query=row["query"], urgent=bool(row["urgent"]),
-        created_at=from_iso(row["created_at"]),
+        created_at=from_iso(row["created_at"]), silent=bool(row["silent"]),
     )
 
 
@@ -76,6 +76,7 @@ def get_subscriber(db: Database, chat_id: int) -> Subscriber | None:
         last_digest_at=from_iso(row["last_digest_at"]),
         subscriptions=tuple(list_subscriptions(db, chat_id)),
         include_nonnews=bool(row["include_nonnews"]),
+        weekly_day=row["weekly_day"], digest_style=row["digest_style"],
     )
 
 
@@ -95,9 +96,11 @@ def list_subscriptions(db: Database, chat_id: int) -> list[Subscription]:
 
 def add_subscription(
     db: Database, chat_id: int, query: str, *, urgent: bool = False, limit: int = 50,
-    now: datetime | None = None,
+    now: datetime | None = None, silent: bool = False,
 ) -> Subscription:
-    """Store a subscription; raise SubscriptionLimitError at ``limit``, UnknownSubscriberError."""
+    """Store a subscription; raise SubscriptionLimitError at ``limit``, UnknownSubscriberError.
+
+    ``silent`` (with ``urgent``) makes it a "silent" alert: sent at once without a notification."""
     with db.atomic():
         if not db.execute("SELECT 1 FROM subscribers WHERE chat_id = ?", [chat_id]).fetchone():
             raise UnknownSubscriberError(f"chat {chat_id} has not sent /start")
@@ -105,8 +108,8 @@ def add_subscription(
         if count >= limit:
             raise SubscriptionLimitError(f"at most {limit} subscriptions per chat")
         cursor = db.execute(
-            "INSERT INTO subscriptions (chat_id, query, urgent, created_at) VALUES (?, ?, ?, ?)",
-            [chat_id, query, 1 if urgent else 0, to_iso(now or utcnow())],
+            "INSERT INTO subscriptions (chat_id, query, urgent, silent, created_at) VALUES (?, ?, ?, ?, ?)",
+            [chat_id, query, 1 if urgent else 0, 1 if urgent and silent else 0, to_iso(now or utcnow())],
         )
         new_id = cursor.lastrowid
     row = next(iter(_rows(db, "SELECT * FROM subscriptions WHERE id = ?", [new_id])))
@@ -122,6 +125,31 @@ def remove_subscription(db: Database, chat_id: int, number: int) -> Subscription
         target = subscriptions[number - 1]
         db.execute("DELETE FROM subscriptions WHERE id = ? AND chat_id = ?", [target.id, chat_id])
     return target
+
+
+def get_subscription(db: Database, chat_id: int, subscription_id: int) -> Subscription | None:
+    """This chat's subscription with this id (buttons carry ids, which never shift), or None."""
+    rows = list(_rows(db, "SELECT * FROM subscriptions WHERE id = ? AND chat_id = ?", [subscription_id, chat_id]))
+    return _subscription(rows[0]) if rows else None
+
+
+def remove_subscription_by_id(db: Database, chat_id: int, subscription_id: int) -> Subscription | None:
+    """Remove this chat's subscription with this id; None if there is none (already removed)."""
+    found = get_subscription(db, chat_id, subscription_id)
+    if found is not None:
+        db.execute("DELETE FROM subscriptions WHERE id = ? AND chat_id = ?", [subscription_id, chat_id])
+    return found
+
+
+def set_subscription_mode(db: Database, chat_id: int, subscription_id: int, mode: str) -> Subscription | None:
+    """Set a subscription's delivery mode ("digest", "alert", "silent"); None if it is gone."""
+    if mode not in DELIVERY_MODES:
+        raise ValueError(f"unknown delivery mode {mode!r}")  # a bug: callers pass one of DELIVERY_MODES
+    db.execute(
+        "UPDATE subscriptions SET urgent = ?, silent = ? WHERE id = ? AND chat_id = ?",
+        [0 if mode == "digest" else 1, 1 if mode == "silent" else 0, subscription_id, chat_id],
+    )
+    return get_subscription(db, chat_id, subscription_id)
 
 
 def remove_all_subscriptions(db: Database, chat_id: int) -> int:
@@ -165,6 +193,86 @@ def set_timezone(db: Database, chat_id: int, zone: str) -> bool:
     """Store an IANA zone name already validated."""
     cursor = db.execute("UPDATE subscribers SET timezone = ? WHERE chat_id = ?", [zone, chat_id])
     return cursor.rowcount > 0
+
+
+def set_digest_style(db: Database, chat_id: int, style: str) -> bool:
+    """"full" or "compact" (see ``bot.core.models.Subscriber.digest_style``)."""
+    if style not in ("full", "compact"):
+        raise ValueError(f"unknown digest style {style!r}")
+    cursor = db.execute("UPDATE subscribers SET digest_style = ? WHERE chat_id = ?", [style, chat_id])
+    return cursor.rowcount > 0
+
+
+def set_awaiting(db: Database, chat_id: int, what: str | None) -> bool:
+    """Remember what the chat's next plain message answers (e.g. "subscribe"); None: nothing."""
+    cursor = db.execute("UPDATE subscribers SET awaiting = ? WHERE chat_id = ?", [what, chat_id])
+    return cursor.rowcount > 0
+
+
+def awaiting(db: Database, chat_id: int) -> str | None:
+    row = db.execute("SELECT awaiting FROM subscribers WHERE chat_id = ?", [chat_id]).fetchone()
+    return row[0] if row else None
+
+
+# --- mutes ---------------------------------------------------------------------------------
+
+MUTE_KINDS = ("channel", "story")
+
+
+def add_mute(db: Database, chat_id: int, kind: str, target: int, label: str, *, now: datetime | None = None) -> bool:
+    """Mute a channel or a story for this chat; False if it was muted already."""
+    if kind not in MUTE_KINDS:
+        raise ValueError(f"unknown mute kind {kind!r}")
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO mutes (chat_id, kind, target, label, created_at) VALUES (?, ?, ?, ?, ?)",
+        [chat_id, kind, target, label[:200], to_iso(now or utcnow())],
+    )
+    return cursor.rowcount > 0
+
+
+def remove_mute(db: Database, chat_id: int, kind: str, target: int) -> Mute | None:
+    """Unmute; return what was muted, or None if it was not."""
+    row = db.execute(
+        "SELECT kind, target, label FROM mutes WHERE chat_id = ? AND kind = ? AND target = ?", [chat_id, kind, target]
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM mutes WHERE chat_id = ? AND kind = ? AND target = ?", [chat_id, kind, target])
+    return Mute(row[0], row[1], row[2])
+
+
+def list_mutes(db: Database, chat_id: int) -> list[Mute]:
+    """This chat's mutes: channels first, then stories, each oldest first."""
+    return [
+        Mute(r[0], r[1], r[2])
+        for r in db.execute(
+            "SELECT kind, target, label FROM mutes WHERE chat_id = ? ORDER BY kind = 'story', created_at, target",
+            [chat_id],
+        )
+    ]
+
+
+def mutes_of(db: Database, chat_id: int) -> Mutes:
+    """The chat's muted channel and story ids (what digests, alerts and /search leave out)."""
+    channels: set[int] = set()
+    stories: set[int] = set()
+    for kind, target in db.execute("SELECT kind, target FROM mutes WHERE chat_id = ?", [chat_id]):
+        (channels if kind == "channel" else stories).add(target)
+    return Mutes(frozenset(channels), frozenset(stories))
+
+
+def mutes_of_many(db: Database, chat_ids: Sequence[int]) -> dict[int, Mutes]:
+    """``mutes_of`` for many chats, a query per 500 (chats with no mutes are absent)."""
+    found: dict[int, tuple[set[int], set[int]]] = {}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for chat_id, kind, target in db.execute(
+            f"SELECT chat_id, kind, target FROM mutes WHERE chat_id IN ({marks})", chunk
+        ):
+            channels, stories = found.setdefault(chat_id, (set(), set()))
+            (channels if kind == "channel" else stories).add(target)
+    return {chat: Mutes(frozenset(c), frozenset(s)) for chat, (c, s) in found.items()}
 
 
 def record_send_error(db: Database, chat_id: int | None, error: str, *, now: datetime | None = None) -> None:

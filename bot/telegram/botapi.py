@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,21 +126,34 @@ class BotAPI:
     async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
         """Call ``method`` with JSON ``params`` (None values dropped); return ``result`` or raise."""
         body = {k: v for k, v in (params or {}).items() if v is not None}
-        url = f"{self.base_url}/bot{_TOKEN_PLACEHOLDER}/{method}"
         request_timeout = (
             httpx.Timeout(timeout, connect=min(self._timeout, 10.0)) if timeout is not None else None
         )
+        extra: dict[str, Any] = {"timeout": request_timeout} if request_timeout is not None else {}
+        response = await self._send(method, lambda url: self._client.post(url, json=body, **extra))
+        return self._result(method, response)
+
+    async def call_multipart(
+        self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> Any:
+        """Call ``method`` as ``multipart/form-data`` (uploads): objects in ``params`` go as JSON
+        strings, as the Bot API reads them; ``files`` maps a field to (name, bytes, MIME type)."""
+        fields = {
+            k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in params.items() if v is not None
+        }
+        response = await self._send(method, lambda url: self._client.post(url, data=fields, files=files))
+        return self._result(method, response)
+
+    async def _send(self, method: str, post: Callable[[str], Awaitable[httpx.Response]]) -> httpx.Response:
+        url = f"{self.base_url}/bot{_TOKEN_PLACEHOLDER}/{method}"
         try:
-            if request_timeout is not None:
-                response = await self._client.post(url, json=body, timeout=request_timeout)
-            else:
-                response = await self._client.post(url, json=body)
+            return await post(url)
         except httpx.TimeoutException as e:
             raise NetworkError(f"timed out ({type(e).__name__})", method=method) from None
         except httpx.HTTPError as e:
             # ``from None``: the httpx exception holds the request; keep tracebacks minimal.
             raise NetworkError(self.redact(f"{type(e).__name__}: {e}"), method=method) from None
-        return self._result(method, response)
 
     def _result(self, method: str, response: httpx.Response) -> Any:
         try:
@@ -189,6 +202,7 @@ class BotAPI:
         parse_mode: str | None = "HTML",
         disable_preview: bool = True,
         disable_notification: bool | None = None,
+        reply_markup: dict[str, Any] | None = None,
         allow_paid_broadcast: bool = False,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": parse_mode}
@@ -198,10 +212,83 @@ class BotAPI:
             params["disable_notification"] = True
         if allow_paid_broadcast:
             params["allow_paid_broadcast"] = True  # up to 1,000 msg/s, billed in Stars
-        result = await self.call("sendMessage", params)
-        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-            raise ServerError("sendMessage did not return a Message", method="sendMessage")
+        if reply_markup is not None:
+            params["reply_markup"] = reply_markup
+        return _message(await self.call("sendMessage", params), "sendMessage")
+
+    async def edit_message_text(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = "HTML",
+        disable_preview: bool = True,
+        reply_markup: dict[str, Any] | None = None,
+    ) -> Any:
+        """Replace a message's text (and its keyboard: without ``reply_markup`` it is removed)."""
+        params: dict[str, Any] = {
+            "chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": parse_mode,
+            "reply_markup": reply_markup,
+        }
+        if disable_preview:
+            params["link_preview_options"] = {"is_disabled": True}
+        return await self.call("editMessageText", params)
+
+    async def edit_message_reply_markup(
+        self, chat_id: int, message_id: int, *, reply_markup: dict[str, Any] | None = None
+    ) -> Any:
+        """Replace a message's inline keyboard (None removes it)."""
+        return await self.call(
+            "editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup}
+        )
+
+    async def send_document(
+        self,
+        chat_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        parse_mode: str | None = "HTML",
+        mime_type: str = "application/json",
+        reply_markup: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Upload ``content`` as a file named ``filename`` (``sendDocument``, multipart)."""
+        params: dict[str, Any] = {
+            "chat_id": chat_id, "caption": caption, "parse_mode": parse_mode if caption else None,
+            "reply_markup": reply_markup,
+        }
+        result = await self.call_multipart("sendDocument", params, {"document": (filename, content, mime_type)})
+        return _message(result, "sendDocument")
+
+    async def get_file(self, file_id: str) -> dict[str, Any]:
+        """The ``File`` to download (``file_path``, ``file_size``)."""
+        result = await self.call("getFile", {"file_id": file_id})
+        if not isinstance(result, dict) or not isinstance(result.get("file_path"), str):
+            raise ServerError("getFile did not return a File with a file_path", method="getFile")
         return result
+
+    async def download_file(self, file_path: str, *, max_bytes: int = 1_000_000) -> bytes:
+        """The bytes of a file from ``getFile`` (``/file/bot<token>/<file_path>``), at most ``max_bytes``."""
+        url = f"{self.base_url}/file/bot{_TOKEN_PLACEHOLDER}/{file_path.lstrip('/')}"
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise BadRequest(f"file download answered HTTP {response.status_code}", method="getFile",
+                                     error_code=response.status_code)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BadRequest(f"file is larger than {max_bytes} bytes", method="getFile", error_code=400)
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.TimeoutException as e:
+            raise NetworkError(f"timed out ({type(e).__name__})", method="getFile") from None
+        except httpx.HTTPError as e:
+            raise NetworkError(self.redact(f"{type(e).__name__}: {e}"), method="getFile") from None
 
     async def delete_webhook(self, *, drop_pending_updates: bool = False) -> bool:
         return bool(await self.call("deleteWebhook", {"drop_pending_updates": drop_pending_updates}))
@@ -211,7 +298,15 @@ class BotAPI:
         return bool(await self.call("setMyCommands", {"commands": payload}))
 
     async def answer_callback_query(self, callback_query_id: str, *, text: str | None = None) -> bool:
-        return bool(await self.call("answerCallbackQuery", {"callback_query_id": callback_query_id, "text": text}))
+        """Stop the button's spinner; ``text`` shows as a short notice (at most 200 characters)."""
+        shown = text[:200] if text else None
+        return bool(await self.call("answerCallbackQuery", {"callback_query_id": callback_query_id, "text": shown}))
+
+
+def _message(result: Any, method: str) -> dict[str, Any]:
+    if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+        raise ServerError(f"{method} did not return a Message", method=method)
+    return result
 
 
 def error_from_payload(method: str, payload: dict[str, Any], *, http_status: int = 0) -> BotAPIError:

@@ -13,37 +13,58 @@ Rules every reply follows (the property tests check them):
   gets one line saying what is wrong and how to do it right, and changes nothing.
 
 Collaborators are injected: ``stories`` (a ``StoryLookup``, e.g. ``bot.storage.store.Store``) for
-``/subscribe``'s preview and ``/search``; ``digest_now`` (from the digest module) for ``/digest``.
+``/subscribe``'s preview and ``/search``; ``digest_now`` (from the digest module) for ``/digest``;
+``fetch_file`` (the Bot API's getFile and download) for ``/import``.
+
+Button presses (``callback_query``) go to ``bot.telegram.buttons``; the screens they show are
+in ``bot.telegram.screens``. Some commands put buttons under their reply (/start, /list,
+/subscribe, /settings, /mutes) so that everything can be done by pressing them; a button that
+needs text ("➕ Add subscription") asks for it, and the chat's next plain message is taken
+as the answer (``subscribers.awaiting``).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import re
-import zoneinfo
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlite_utils import Database
 
 from bot.collect.collector import ChannelListError, add_channel, list_channels, remove_channel
-from bot.config import Config, parse_hhmm, valid_timezone
+from bot.config import Config, parse_hhmm
+from bot.core.buttons import Keyboard
 from bot.core.clock import utcnow
 from bot.core.models import SECTIONS, Story, Subscriber
-from bot.core.text import esc, esc_attr, shorten, utf16_len
-from bot.errors import QueryError
+from bot.core.text import esc, esc_attr, shorten
+from bot.digests.selection import apply_mutes
+from bot.errors import BotAPIError, QueryError, TgdigestError
 from bot.ops.health import collect_stats
 from bot.query.parser import Query, parse_query
+from bot.storage import subscriber_data
 from bot.storage import subscribers as subs
+from bot.telegram import screens
 from bot.telegram.botapi import BotCommand
+from bot.telegram.buttons import ButtonHandler
+from bot.telegram.messages import (
+    Command,
+    Document,
+    FileRef,
+    Incoming,
+    Reply,
+    pack,
+    parse_command,
+    parse_update,
+)
+from bot.telegram.screens import canonical_timezone
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 4096
 PREVIEW_DAYS = 7
 SEARCH_LIMIT = 10
 
@@ -62,6 +83,11 @@ MENU: tuple[BotCommand, ...] = (
     BotCommand("weekly", "Weekly instead of daily: /weekly monday, or /weekly off"),
     BotCommand("pause", "Stop digests for now"),
     BotCommand("resume", "Start digests again"),
+    BotCommand("settings", "Digest time, time zone, style, mutes: with buttons"),
+    BotCommand("mutes", "Muted channels and hidden stories"),
+    BotCommand("digest_style", "One paged message or full: /digest_style compact"),
+    BotCommand("export", "Your subscriptions and settings as a file"),
+    BotCommand("import", "Reply to an /export file to restore it"),
     BotCommand("nonnews", "Ads, promos, greetings in digests too: /nonnews on, or /nonnews off"),
     BotCommand("channels", "The channels I watch"),
     BotCommand("categories", "The categories of stories"),
@@ -76,134 +102,11 @@ class StoryLookup(Protocol):
 
 
 DigestNow = Callable[[int], "Awaitable[str | None] | str | None"]
-
-
-def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
-    """Join lines into as few messages as fit ``limit``, splitting only between lines.
-
-    Lengths are UTF-16 units, as Telegram counts them (a math letter or a CJK extension
-    character is 2), of the HTML as written: never less than what Telegram counts after
-    parsing the markup, so a part can never be rejected as too long."""
-    messages: list[str] = []
-    current = ""
-    for line in lines:
-        if utf16_len(line) > limit:
-            raise ValueError("a single reply line is longer than a message")  # a bug here, not input
-        candidate = f"{current}\n{line}" if current else line
-        if utf16_len(candidate) > limit:
-            messages.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        messages.append(current)
-    return messages
-
-
-# --- updates ------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """The parts of an update the bot uses. ``kind``: message, member, callback or other."""
-
-    kind: str
-    update_id: int
-    chat_id: int | None = None
-    chat_type: str = "private"
-    user_id: int | None = None
-    username: str | None = None
-    first_name: str | None = None
-    text: str | None = None
-    member_status: str | None = None
-    callback_id: str | None = None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def parse_update(update: Any) -> Incoming:
-    """Read an update defensively: odd shapes become ``kind="other"``, never an exception."""
-    data = _dict(update)
-    update_id = _int(data.get("update_id")) or 0
-    if "message" in data:
-        message = _dict(data["message"])
-        chat = _dict(message.get("chat"))
-        sender = _dict(message.get("from"))
-        return Incoming(
-            kind="message", update_id=update_id, chat_id=_int(chat.get("id")),
-            chat_type=_str(chat.get("type")) or "private", user_id=_int(sender.get("id")),
-            username=_str(sender.get("username")), first_name=_str(sender.get("first_name")),
-            text=_str(message.get("text")),
-        )
-    if "my_chat_member" in data:
-        member = _dict(data["my_chat_member"])
-        chat = _dict(member.get("chat"))
-        new = _dict(member.get("new_chat_member"))
-        return Incoming(
-            kind="member", update_id=update_id, chat_id=_int(chat.get("id")),
-            chat_type=_str(chat.get("type")) or "private", member_status=_str(new.get("status")),
-        )
-    if "callback_query" in data:
-        callback = _dict(data["callback_query"])
-        sender = _dict(callback.get("from"))
-        return Incoming(
-            kind="callback", update_id=update_id, chat_id=_int(sender.get("id")),
-            user_id=_int(sender.get("id")), callback_id=_str(callback.get("id")),
-        )
-    return Incoming(kind="other", update_id=update_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str  # lower case, without "/" and "@bot"
-    args: str  # the rest, stripped
-    mention: str | None = None  # the "@bot" part, if any
-
-
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
-
-
-def parse_command(text: str) -> Command | None:
-    """``"/subscribe@my_bot  iran"`` → Command("subscribe", "iran", "my_bot"); not a command → None."""
-    stripped = text.strip()
-    m = _COMMAND.match(stripped)
-    if not m:
-        return None
-    return Command(m.group(1).lower(), stripped[m.end():].strip(), m.group(2))
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    chat_id: int
-    text: str
+FetchFile = Callable[[FileRef], Awaitable[bytes]]
+IMPORT_MAX_BYTES = 256_000  # an export of 50 subscriptions and many mutes is a few kB
 
 
 # --- the handler --------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _zones_by_folded_name() -> dict[str, str]:
-    return {name.casefold(): name for name in zoneinfo.available_timezones()}
-
-
-def canonical_timezone(text: str) -> str | None:
-    """The IANA name ``text`` means (case-insensitive), or None."""
-    name = text.strip()
-    if not name or len(name) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
-        return None
-    found = _zones_by_folded_name().get(name.casefold())
-    if found:
-        return found
-    return name if name.upper() == "UTC" or valid_timezone(name) else None
-
 
 HELP = """<b>Commands</b>
 /subscribe QUERY: follow a topic (e.g. <code>/subscribe BRICS OR "New Development Bank"</code>)
@@ -216,6 +119,9 @@ HELP = """<b>Commands</b>
 /weekly DAY: one digest a week instead (e.g. <code>/weekly monday</code>; <code>/weekly off</code> for daily)
 /tz ZONE: your time zone (e.g. <code>/tz Europe/Moscow</code>; default UTC)
 /pause, /resume: stop and restart digests
+/settings: all of the above with buttons; /mutes: muted channels and hidden stories
+/digest_style compact: each digest as one message paged with ◀ ▶ (<code>full</code>: as before)
+/export: your subscriptions and settings as a file; /import: reply with it to that file to restore them
 /nonnews on: also get posts that are not news (ads, promos, guides, greetings); <code>/nonnews off</code> (default) leaves them out
 /channels: the channels I watch; /categories: how stories are grouped
 
@@ -243,6 +149,7 @@ class CommandHandler:
         digest_now: DigestNow | None = None,
         now: Callable[[], datetime] = utcnow,
         bot_username: str | None = None,
+        fetch_file: FetchFile | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -250,6 +157,8 @@ class CommandHandler:
         self.digest_now = digest_now
         self.now = now
         self.bot_username = bot_username
+        self.fetch_file = fetch_file
+        self.buttons = ButtonHandler(self, now=now)
 
     # --- entry points ---
 
@@ -261,6 +170,10 @@ class CommandHandler:
         if incoming.kind == "member":
             self._member_changed(incoming)
             return []
+        if incoming.kind == "callback":
+            return await self.buttons.handle(incoming)
+        if incoming.kind == "message" and incoming.document is not None and incoming.chat_type == "private":
+            return await self._document(incoming.chat_id, incoming.document, caption=incoming.caption)
         if incoming.kind != "message" or incoming.text is None:
             return []
         if incoming.chat_type != "private":
@@ -271,22 +184,40 @@ class CommandHandler:
             if command.mention.lower() != self.bot_username.lower():
                 return []
             return [Reply(incoming.chat_id, "I work in private chats only: open a chat with me and send /start.")]
-        texts = await self.handle_text(
+        return await self.respond(
             incoming.chat_id, incoming.text, user_id=incoming.user_id,
-            username=incoming.username, first_name=incoming.first_name,
+            username=incoming.username, first_name=incoming.first_name, reply_document=incoming.reply_document,
         )
-        return [Reply(incoming.chat_id, t) for t in texts]
 
     async def handle_text(
         self, chat_id: int, text: str, *, user_id: int | None = None,
         username: str | None = None, first_name: str | None = None,
     ) -> list[str]:
-        """The replies to ``text`` typed in the private chat ``chat_id``."""
+        """The texts of the replies to ``text`` typed in the private chat ``chat_id``."""
+        replies = await self.respond(chat_id, text, user_id=user_id, username=username, first_name=first_name)
+        return [r.text for r in replies]
+
+    async def respond(
+        self, chat_id: int, text: str, *, user_id: int | None = None,
+        username: str | None = None, first_name: str | None = None, reply_document: FileRef | None = None,
+    ) -> list[Reply]:
+        """The replies (with their buttons) to ``text`` typed in the private chat ``chat_id``."""
         command = parse_command(text)
         if command is None:
-            return ["I understand commands only: send /help to see them, or /subscribe QUERY to follow a topic."]
+            if subs.awaiting(self.db, chat_id) == "subscribe":
+                subs.set_awaiting(self.db, chat_id, None)
+                return self._cmd_subscribe(chat_id, text.strip())
+            return [Reply(chat_id, "I understand commands only: send /help to see them, or /subscribe QUERY to follow a topic.")]
         if command.mention and self.bot_username and command.mention.lower() != self.bot_username.lower():
             return []
+        if subs.awaiting(self.db, chat_id) is not None:
+            subs.set_awaiting(self.db, chat_id, None)  # any command ends a question a button asked
+        return _as_replies(chat_id, await self._command(chat_id, command, user_id, username, first_name, reply_document))
+
+    async def _command(
+        self, chat_id: int, command: Command, user_id: int | None, username: str | None,
+        first_name: str | None, reply_document: FileRef | None,
+    ) -> list[str] | list[Reply]:
         user = user_id if user_id is not None else chat_id
         name = command.name
         args = command.args
@@ -299,12 +230,15 @@ class CommandHandler:
             return self._cmd_start(chat_id, username, first_name)
         if name == "digest":
             return await self._cmd_digest(chat_id)
-        handler: Callable[[int, str], list[str]] | None = (
+        if name == "import":
+            return await self._cmd_import(chat_id, reply_document)
+        handler: Callable[[int, str], list[str] | list[Reply]] | None = (
             getattr(self, f"_cmd_{name}", None) if name in _SIMPLE else None
         )
         if handler is None:
             return [f"I don't know /{esc(shorten(name, 40))}. Send /help for the list of commands."]
-        return handler(chat_id, args)
+        result: list[str] | list[Reply] = handler(chat_id, args)
+        return result
 
     # --- my_chat_member ---
 
@@ -331,14 +265,7 @@ class CommandHandler:
         subscriber = subs.get_subscriber(self.db, chat_id)
         if subscriber is None:
             return "Send /start to set up your daily digest."
-        day = subs.weekly_day(self.db, chat_id)
-        when = "Daily digest" if day is None else f"Weekly digest on {WEEKDAYS[day].capitalize()}s"
-        line = f"{when} at {subscriber.digest_time} ({esc(subscriber.timezone)})."
-        if subscriber.paused:
-            line += " Paused: send /resume to get digests again."
-        if subscriber.include_nonnews:
-            line += " Non-news posts included (/nonnews off to leave them out)."
-        return line
+        return screens.when_line(subscriber)
 
     def _parse(self, text: str) -> Query:
         # "<" and ">" mean nothing in the query language; markup pasted into a query is a mistake.
@@ -361,11 +288,11 @@ class CommandHandler:
 
     # --- commands ---
 
-    def _cmd_start(self, chat_id: int, username: str | None, first_name: str | None) -> list[str]:
+    def _cmd_start(self, chat_id: int, username: str | None, first_name: str | None) -> list[Reply]:
         existing = subs.get_subscriber(self.db, chat_id)
         subscriber = self._register(chat_id, username, first_name)
         greeting = "<b>Welcome back!</b>" if existing is not None else "<b>Welcome to tgdigest!</b>"
-        return [
+        text = (
             f"{greeting}\n"
             "I watch Telegram channels and send you one digest a day with the stories that match "
             "your subscriptions, each story once however many channels told it.\n\n"
@@ -375,12 +302,22 @@ class CommandHandler:
             "<code>/subscribe #economy</code>\n\n"
             f"Your digest comes at {subscriber.digest_time} ({esc(subscriber.timezone)}); change it with "
             "/time and /tz. /help lists every command and the query language."
-        ]
+        )
+        return [Reply(chat_id, text, buttons=screens.start_keyboard())]
 
     def _cmd_help(self, chat_id: int, args: str) -> list[str]:
         return [HELP.format(max_subs=self.config.bot.max_subscriptions, max_len=self.config.query.max_length)]
 
-    def _cmd_subscribe(self, chat_id: int, args: str, *, urgent: bool = False) -> list[str]:
+    def _cmd_subscribe(self, chat_id: int, args: str, *, urgent: bool = False) -> list[Reply]:
+        """/subscribe and /alert; a new subscription gets buttons to change its delivery mode."""
+        before = {s.id for s in subs.list_subscriptions(self.db, chat_id)}
+        replies = _as_replies(chat_id, self._subscribe(chat_id, args, urgent=urgent))
+        added = [s for s in subs.list_subscriptions(self.db, chat_id) if s.id not in before]
+        if added and replies:
+            replies[-1] = replace(replies[-1], buttons=screens.mode_keyboard(added[0]))
+        return replies
+
+    def _subscribe(self, chat_id: int, args: str, *, urgent: bool = False) -> list[str]:
         verb = "alert" if urgent else "subscribe"
         if not args:
             return [
@@ -432,7 +369,7 @@ class CommandHandler:
         lines.extend(self._story_line(s) for s in found[:2])
         return lines
 
-    def _cmd_alert(self, chat_id: int, args: str) -> list[str]:
+    def _cmd_alert(self, chat_id: int, args: str) -> list[Reply]:
         return self._cmd_subscribe(chat_id, args, urgent=True)
 
     def _cmd_unsubscribe(self, chat_id: int, args: str) -> list[str]:
@@ -455,18 +392,26 @@ class CommandHandler:
             return [f"There is no subscription #{number}; you have {have}."]
         return [f"Removed #{number}: <code>{esc(shorten(removed_one.query, 250))}</code>."]
 
-    def _cmd_list(self, chat_id: int, args: str) -> list[str]:
+    def _cmd_list(self, chat_id: int, args: str) -> list[Reply]:
+        pages, buttons = self.list_screen(chat_id)
+        replies = [Reply(chat_id, page) for page in pages]
+        replies[-1] = replace(replies[-1], buttons=buttons)
+        return replies
+
+    def list_screen(self, chat_id: int, *, removing: bool = False) -> tuple[list[str], Keyboard]:
+        """/list's messages and the buttons under the last: a mode button per subscription
+        (or, ``removing``, a remove button), Add, Remove."""
         subscriptions = subs.list_subscriptions(self.db, chat_id)
         if not subscriptions:
             lines = ["You have no subscriptions yet. Add one: /subscribe QUERY (see /help)."]
         else:
             lines = ["<b>Your subscriptions</b>"]
             for number, s in enumerate(subscriptions, 1):
-                mark = " (alert)" if s.urgent else ""
+                mark = {"digest": "", "alert": " (alert)", "silent": " (silent alert)"}[s.mode]
                 lines.append(f"{number}. <code>{esc(shorten(s.query, 250))}</code>{mark}")
         lines.append("")
         lines.append(self._settings_line(chat_id))
-        return pack(lines)
+        return pack(lines), screens.list_keyboard(subscriptions, removing=removing)
 
     async def _cmd_digest(self, chat_id: int) -> list[str]:
         if self.digest_now is None:
@@ -489,7 +434,12 @@ class CommandHandler:
             return [f"Cannot search: {esc(shorten(str(e), 300))}."]
         if self.stories is None:
             return ["Search is not available right now."]
-        found = self.stories.search(query, limit=SEARCH_LIMIT)
+        mutes = subs.mutes_of(self.db, chat_id)
+        if mutes:
+            # Muted channels and hidden stories stay out of /search too; look further to fill the page.
+            found = apply_mutes(self.stories.search(query, limit=SEARCH_LIMIT * 5), mutes)[:SEARCH_LIMIT]
+        else:
+            found = self.stories.search(query, limit=SEARCH_LIMIT)
         shown = esc(shorten(query.text, 100))
         if not found:
             return [f"No stored story matches <code>{shown}</code>."]
@@ -581,6 +531,91 @@ class CommandHandler:
         lines.append("• <b>Other</b>: stories in no category")
         return pack(lines)
 
+    def _cmd_settings(self, chat_id: int, args: str) -> list[Reply]:
+        subscriber = self._register(chat_id)
+        text, buttons = screens.settings_screen(subscriber, subs.list_mutes(self.db, chat_id))
+        return [Reply(chat_id, text, buttons=buttons)]
+
+    def _cmd_mutes(self, chat_id: int, args: str) -> list[Reply]:
+        text, buttons = screens.mutes_screen(subs.list_mutes(self.db, chat_id))
+        return [Reply(chat_id, text, buttons=buttons)]
+
+    def _cmd_digest_style(self, chat_id: int, args: str) -> list[str]:
+        word = args.strip().casefold()
+        current = subscriber.digest_style if (subscriber := subs.get_subscriber(self.db, chat_id)) else "full"
+        if word not in ("compact", "full"):
+            head = "Usage: /digest_style compact (one message, paged with ◀ ▶) or /digest_style full (as many messages as needed)."
+            if word:
+                head = f"“{esc(shorten(args, 40))}” is not a style: use /digest_style compact or /digest_style full."
+            return [f"{head} Now: {current}."]
+        self._register(chat_id)
+        subs.set_digest_style(self.db, chat_id, word)
+        if word == "compact":
+            return ["Each digest now comes as one message; page through it with ◀ ▶."]
+        return ["Each digest now comes in full, in as many messages as it needs."]
+
+    def _cmd_export(self, chat_id: int, args: str) -> list[Reply]:
+        if subs.get_subscriber(self.db, chat_id) is None:
+            return [Reply(chat_id, "Send /start first: there is nothing to export yet.")]
+        return [self.export_reply(chat_id)]
+
+    def export_reply(self, chat_id: int) -> Reply:
+        """The chat's subscriptions and settings as a JSON file (see ``bot.storage.subscriber_data``)."""
+        document = subscriber_data.subscriber_document(self.db, chat_id, now=self.now())
+        content = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+        count = len(document["subscriptions"])
+        caption = (
+            f"Your {count} {'subscription' if count == 1 else 'subscriptions'}, mutes and settings. "
+            "To restore them, here or from another account, reply to this file with /import."
+        )
+        return Reply(chat_id, caption, document=Document("tgdigest-export.json", content))
+
+    async def _cmd_import(self, chat_id: int, file: FileRef | None) -> list[str]:
+        if subs.get_subscriber(self.db, chat_id) is None:
+            return ["Send /start first, then /import."]
+        if file is None:
+            subs.set_awaiting(self.db, chat_id, "import")
+            return ["Reply with /import to the file /export sent you, or send me that file now."]
+        return await self._import(chat_id, file)
+
+    async def _document(self, chat_id: int, file: FileRef, *, caption: str | None) -> list[Reply]:
+        """A file sent to the bot: imported when /import asked for it (or is its caption)."""
+        command = parse_command(caption or "")
+        wanted = subs.awaiting(self.db, chat_id) == "import" or (command is not None and command.name == "import")
+        if not wanted:
+            return [Reply(chat_id, "To restore subscriptions from this file, reply to it with /import.")]
+        subs.set_awaiting(self.db, chat_id, None)
+        if subs.get_subscriber(self.db, chat_id) is None:
+            return [Reply(chat_id, "Send /start first, then /import.")]
+        return _as_replies(chat_id, await self._import(chat_id, file))
+
+    async def _import(self, chat_id: int, file: FileRef) -> list[str]:
+        if self.fetch_file is None:
+            return ["Import is not available right now."]
+        if file.file_size is not None and file.file_size > IMPORT_MAX_BYTES:
+            return [f"Not imported: the file is larger than {IMPORT_MAX_BYTES // 1000} kB; an /export file is a few kB."]
+        try:
+            raw = await self.fetch_file(file)
+        except BotAPIError as e:
+            log.warning("chat %s: import file not downloaded: %s", chat_id, e)
+            return ["Not imported: I could not download the file from Telegram; please send it again."]
+        try:
+            document = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return ["Not imported: this file is not JSON. Reply with /import to the file /export sent you."]
+        try:
+            data = subscriber_data.parse_document(document, check_query=self._parse)
+            report = subscriber_data.import_subscriber(
+                self.db, chat_id, data, limit=self.config.bot.max_subscriptions, now=self.now()
+            )
+        except TgdigestError as e:
+            return [f"Not imported: {esc(shorten(str(e), 300))}. Nothing was changed."]
+        return [
+            f"Imported: {report.added} {'subscription' if report.added == 1 else 'subscriptions'} added, "
+            f"{report.changed_mode} with a new delivery mode, {report.unchanged} already there; "
+            f"{report.mutes_added} mutes added; settings restored. See /list and /settings."
+        ]
+
     # --- admin ---
 
     def _cmd_addchannel(self, args: str) -> list[str]:
@@ -609,8 +644,12 @@ class CommandHandler:
 
 _SIMPLE = frozenset(
     {"help", "subscribe", "alert", "unsubscribe", "list", "search", "time", "tz", "weekly", "pause", "resume",
-     "channels", "categories", "nonnews"}
+     "channels", "categories", "settings", "mutes", "digest_style", "export", "nonnews"}
 )
+
+
+def _as_replies(chat_id: int, result: list[str] | list[Reply]) -> list[Reply]:
+    return [r if isinstance(r, Reply) else Reply(chat_id, r) for r in result]
 
 
 # --- channel tables (bot side) --------------------------------------------------------------

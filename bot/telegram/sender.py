@@ -4,9 +4,9 @@
     result = await sender.send(chat_id, html_text)          # -> SendResult
     result.message_id                                       # Telegram's id of the message
 
-``send(chat_id, text, *, parse_mode="HTML", disable_preview=True, priority=Priority.REPLY,
-paid_broadcast=False) -> SendResult`` is the stable entry point (digest delivery calls it).
-It is safe to call from many tasks at once.
+``send(chat_id, text, *, parse_mode="HTML", disable_preview=True, reply_markup=None,
+disable_notification=False, priority=Priority.REPLY, paid_broadcast=False) -> SendResult`` is
+the stable entry point (digest delivery calls it). It is safe to call from many tasks at once.
 
 What it guarantees:
 
@@ -85,6 +85,7 @@ class MessageAPI(Protocol):
 
     async def send_message(
         self, chat_id: int, text: str, *, parse_mode: str | None = ..., disable_preview: bool = ...,
+        disable_notification: bool | None = ..., reply_markup: dict[str, Any] | None = ...,
         allow_paid_broadcast: bool = ...,
     ) -> dict[str, Any]: ...
 
@@ -300,14 +301,27 @@ class Sender:
         *,
         parse_mode: str | None = "HTML",
         disable_preview: bool = True,
+        reply_markup: dict[str, Any] | None = None,
+        disable_notification: bool = False,
         priority: int = Priority.REPLY,
         paid_broadcast: bool = False,
     ) -> SendResult:
-        """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error."""
+        """Send one message; return its ``SendResult`` or raise a ``bot.telegram.botapi`` error.
+
+        ``reply_markup`` (an InlineKeyboardMarkup) and ``disable_notification`` go to Telegram as
+        they are; only the fake APIs of old tests lack them, so they are passed only when set.
+        ``priority``: replies (default) go ahead of alerts, alerts ahead of digest parts.
+        ``paid_broadcast``: Telegram's ``allow_paid_broadcast``, in the paid lane's pace."""
+        extra: dict[str, Any] = {}
+        if reply_markup is not None:
+            extra["reply_markup"] = reply_markup
+        if disable_notification:
+            extra["disable_notification"] = True
         attempt = 0
         body, mode, fallback = text, parse_mode, False
         pace = self.paid_pace if paid_broadcast else self.pace
-        extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid_broadcast else {}
+        if paid_broadcast:
+            extra["allow_paid_broadcast"] = True
         while True:
             attempt += 1
             stamp = await self._turn(chat_id, priority, pace)

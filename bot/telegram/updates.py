@@ -28,12 +28,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlite_utils import Database
 
 from bot.config import Config, Secrets
+from bot.core.buttons import to_markup
 from bot.core.retry import backoff_delay, retrying
-from bot.errors import BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
+from bot.errors import BadRequest, BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta, open_db, set_meta
 from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
-from bot.telegram.commands import MENU, CommandHandler, DigestNow, Reply, StoryLookup, parse_update
+from bot.telegram.commands import IMPORT_MAX_BYTES, MENU, CommandHandler, DigestNow, StoryLookup
+from bot.telegram.messages import FileRef, Reply, parse_update
 from bot.telegram.sender import Sender
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ class UpdateLoop:
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
+        self._answers: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._prepared = False
         self._prepare_lock = asyncio.Lock()
@@ -135,17 +138,30 @@ class UpdateLoop:
             self.handled += 1
             incoming = parse_update(update)
             if incoming.kind == "callback" and incoming.callback_id:
-                try:
-                    await self.api.answer_callback_query(incoming.callback_id)
-                except BotAPIError as e:
-                    log.info("answerCallbackQuery failed: %s", e)
+                # Answered at once (the button spins until then), in a task of its own: not
+                # behind this chat's rate-limited messages, and without holding up the next
+                # update for a round trip to Telegram.
+                notice = next((r.text for r in replies if r.notice), "")
+                self._answer(incoming.callback_id, notice)
             for reply in replies:
-                self._queue(reply)
+                if not reply.notice:
+                    self._queue(reply)
 
     async def drain(self) -> None:
-        """Wait for every reply already queued to be sent (or to fail)."""
-        while self._chat_tasks:
-            await asyncio.gather(*list(self._chat_tasks.values()), return_exceptions=True)
+        """Wait for every reply and press answer already queued to be sent (or to fail)."""
+        while self._chat_tasks or self._answers:
+            await asyncio.gather(*list(self._chat_tasks.values()), *self._answers, return_exceptions=True)
+
+    def _answer(self, callback_id: str, notice: str) -> None:
+        async def answer() -> None:
+            try:
+                await self.api.answer_callback_query(callback_id, text=notice or None)
+            except BotAPIError as e:
+                log.info("answerCallbackQuery failed: %s", e)
+
+        task = asyncio.create_task(answer())
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     async def _handle(self, update: dict[str, Any]) -> list[Reply]:
         try:
@@ -157,6 +173,8 @@ class UpdateLoop:
             incoming = parse_update(update)
             if incoming.kind == "message" and incoming.chat_id is not None and incoming.chat_type == "private":
                 return [Reply(incoming.chat_id, SORRY)]
+            if incoming.kind == "callback" and incoming.chat_id is not None:
+                return [Reply(incoming.chat_id, SORRY, notice=True)]  # the press's answer says so
             return []
 
     def _queue(self, reply: Reply) -> None:
@@ -174,9 +192,34 @@ class UpdateLoop:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         try:
-            await self.sender.send(reply.chat_id, reply.text)
+            await self._deliver(reply)
         except BotAPIError as e:
             log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+
+    async def _deliver(self, reply: Reply) -> None:
+        """Send one reply: a message through the sender, a document, or an edit in place."""
+        markup = to_markup(reply.buttons) if reply.buttons else None
+        if reply.document is not None:
+            await self.api.send_document(
+                reply.chat_id, reply.document.file_name, reply.document.content, caption=reply.text or None,
+                reply_markup=markup,
+            )
+            return
+        if reply.edit_message_id is not None:
+            try:
+                if reply.keyboard_only:
+                    await self.api.edit_message_reply_markup(reply.chat_id, reply.edit_message_id, reply_markup=markup)
+                else:
+                    await self.api.edit_message_text(reply.chat_id, reply.edit_message_id, reply.text, reply_markup=markup)
+                return
+            except BadRequest as e:
+                if "not modified" in e.description.lower():
+                    return  # pressed twice: it already shows this
+                gone = "to edit not found" in e.description.lower() or "can't be edited" in e.description.lower()
+                if reply.keyboard_only or not gone:
+                    raise
+                # The message is gone (deleted by the user) or too old: show the screen anew.
+        await self.sender.send(reply.chat_id, reply.text, reply_markup=markup)
 
     async def _until_stopped(self, call: Awaitable[T]) -> T | None:
         """``await call`` unless ``stop`` is set first (then cancel it and return None)."""
@@ -252,7 +295,11 @@ def build_bot(
         subs.record_send_error(db, chat_id, str(error))
 
     sender = Sender.from_config(api, config.bot, on_blocked=blocked, on_error=failed, **sender_options)
-    handler = CommandHandler(db, config, stories=stories, digest_now=digest_now)
+    async def fetch_file(file: FileRef) -> bytes:
+        found = await api.get_file(file.file_id)
+        return await api.download_file(found["file_path"], max_bytes=IMPORT_MAX_BYTES)
+
+    handler = CommandHandler(db, config, stories=stories, digest_now=digest_now, fetch_file=fetch_file)
     loop = UpdateLoop(api, db, handler, sender, poll_timeout=config.bot.poll_timeout)
     return BotApp(api, sender, handler, loop)
 
