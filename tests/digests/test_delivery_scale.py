@@ -215,3 +215,17 @@ def test_sandbox_latency_delays_each_request() -> None:
             took.append(time.perf_counter() - started)
     assert min(took) >= 0.02
     assert max(took) - min(took) > 0.001
+
+
+def test_batched_build_reads_mutes_and_styles_in_bulk(db: Any) -> None:
+    """A chat that muted the channel gets no digest from it; another chose the compact style,
+    which its stored digest keeps -- both read in bulk for a batch, as one by one."""
+    populate(db, 3)
+    subscribers.add_mute(db, 2, "channel", 1, "Channel 1")
+    subscribers.set_digest_style(db, 3, "compact")
+    assert subscribers.mutes_of_many(db, [1, 2, 3]) == {2: subscribers.mutes_of(db, 2)}
+
+    report = DigestService(db, RecordingSender(Path("unused")), Config(), now=lambda: NOW, build_batch=3).build_due()
+    assert report.empty == [2]
+    stored = dict(db.execute("SELECT chat_id, style FROM digests").fetchall())
+    assert stored == {1: "full", 3: "compact"}
