@@ -66,6 +66,7 @@ from bot.digests.render import BlockCache, Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
 from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
+    Importance,
     Selection,
     Window,
     apply_mutes,
@@ -266,6 +267,7 @@ class DigestService:
         blocks: BlockCache | None = None,
         groups: Mapping[int, Collection[int]] | None = None,
         mutes: Mutes | None = None,
+        rank: Callable[[Story], Importance] = importance,
     ) -> BuiltDigest:
         """Select and render one chat's digest. ``groups`` (each candidate story's linked
         group, ``bot.storage.explain.linked_groups``) and ``mutes`` are read in bulk by the
@@ -281,6 +283,7 @@ class DigestService:
             window=window,
             max_stories=self.config.digest.max_stories,
             include_nonnews=chat.include_nonnews,
+            rank=rank,
         )
         parts: tuple[Part, ...] = ()
         sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
@@ -402,6 +405,13 @@ class DigestService:
         by_id = {s.id: s for s in stories}
         min_story_id = min(by_id, default=0)
         groups = linked_groups(db, by_id)  # stories told again later, shown as one
+        ranks: dict[int, Importance] = {}
+
+        def rank(story: Story) -> Importance:  # each story's importance, once per tick
+            found = ranks.get(story.id)
+            if found is None:
+                found = ranks[story.id] = importance(story)
+            return found
 
         def draft(chat: ChatState, already: Collection[int], mutes: Mutes | None) -> BuiltDigest:
             mine = matched.get(chat.chat_id, frozenset())
@@ -410,7 +420,7 @@ class DigestService:
             return self._draft(
                 chat, now=now, candidates=[by_id[i] for i in mine], matched=mine, already=already,
                 queries=[q for _, q in queries.get(chat.chat_id, [])], highlighter=highlighter, blocks=blocks,
-                groups=groups, mutes=mutes or Mutes(),
+                groups=groups, mutes=mutes or Mutes(), rank=rank,
             )
 
         for first in range(0, len(chats), self.build_batch):
