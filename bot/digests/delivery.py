@@ -66,7 +66,7 @@ from bot.digests.render import BlockCache, Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
 from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
-    Importance,
+    RankKey,
     Selection,
     Window,
     apply_mutes,
@@ -74,6 +74,7 @@ from bot.digests.selection import (
     digest_window,
     fold_linked,
     importance,
+    importance_key,
     select_stories,
 )
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
@@ -267,7 +268,7 @@ class DigestService:
         blocks: BlockCache | None = None,
         groups: Mapping[int, Collection[int]] | None = None,
         mutes: Mutes | None = None,
-        rank: Callable[[Story], Importance] = importance,
+        rank: Callable[[Story], RankKey] = importance_key,
     ) -> BuiltDigest:
         """Select and render one chat's digest. ``groups`` (each candidate story's linked
         group, ``bot.storage.explain.linked_groups``) and ``mutes`` are read in bulk by the
@@ -405,12 +406,12 @@ class DigestService:
         by_id = {s.id: s for s in stories}
         min_story_id = min(by_id, default=0)
         groups = linked_groups(db, by_id)  # stories told again later, shown as one
-        ranks: dict[int, Importance] = {}
+        ranks: dict[int, RankKey] = {}
 
-        def rank(story: Story) -> Importance:  # each story's importance, once per tick
+        def rank(story: Story) -> RankKey:  # each story's importance, once per tick
             found = ranks.get(story.id)
             if found is None:
-                found = ranks[story.id] = importance(story)
+                found = ranks[story.id] = importance_key(story)
             return found
 
         def draft(chat: ChatState, already: Collection[int], mutes: Mutes | None) -> BuiltDigest:
