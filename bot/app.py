@@ -9,8 +9,9 @@ APScheduler ``AsyncIOScheduler`` running coroutine jobs on that loop:
     housekeeping hourly: delete posts past [service] retention_days
 
 plus the bot's long-polling update loop as a task. SIGTERM/SIGINT stop it gracefully: no
-new work is taken, the message in flight finishes (or stays pending in the outbox for the
-next start), Telethon is disconnected, the database closed. A second signal exits at once.
+new work is taken, digest parts in flight finish and are marked sent (up to DRAIN_SECONDS;
+one still going then stays pending in the outbox for the next start), Telethon is
+disconnected, the database closed. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
+DRAIN_SECONDS = 5.0  # how long a graceful stop waits for digest parts in flight
 
 
 def check_can_run(config: Config, secrets: Secrets, *, fetch: bool) -> None:
@@ -64,6 +66,8 @@ def delete_expired_posts(db: Database, *, now: datetime, retention_days: float) 
     Delivery records are kept: they are what stops a story being sent twice, and they cost
     a few bytes per story and subscriber.
     """
+    if retention_days <= 0:  # the config check refuses this; never let it empty the database
+        raise ConfigError(f"service.retention_days: {retention_days} would delete every post (must be > 0)")
     cutoff = to_iso(now - timedelta(days=retention_days))
     with db.atomic():
         deleted = db.execute("DELETE FROM posts WHERE date < ?", [cutoff]).rowcount
@@ -174,7 +178,9 @@ async def run_service(
                 misfire_grace=config.collect.misfire_grace,
             )
 
-        await bot.loop.prepare()
+        # The scheduler starts before the bot has reached the Bot API: an API unreachable at
+        # start is waited out by the update loop while the heartbeat, collection and the outbox
+        # go on (a wrong token still ends the run: the update loop raises Unauthorized).
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         bot_task = asyncio.create_task(bot.loop.run(stop), name="bot-updates")
@@ -184,13 +190,19 @@ async def run_service(
         if bot_task in done and (failure := bot_task.exception()) is not None:
             stopper.cancel()
             raise failure
-        # Graceful stop: no new jobs, let the update loop finish the update in hand.
+        # Graceful stop: no new jobs, let the update loop finish the update in hand, and let
+        # digest parts in flight finish and be marked sent (bounded), so a part Telegram has
+        # already received is never cancelled unmarked and sent again after the restart.
         scheduler.pause()
         stop.set()
-        try:
-            await asyncio.wait_for(bot_task, timeout=SHUTDOWN_SECONDS - 2)
-        except (TimeoutError, asyncio.CancelledError):
-            bot_task.cancel()
+
+        async def finish_updates() -> None:
+            try:
+                await asyncio.wait_for(bot_task, timeout=SHUTDOWN_SECONDS - 2)
+            except (TimeoutError, asyncio.CancelledError):
+                bot_task.cancel()
+
+        await asyncio.gather(finish_updates(), digests.stop_sending(timeout=DRAIN_SECONDS))
         log.info("tgdigest stopped")
 
 

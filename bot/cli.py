@@ -89,7 +89,9 @@ class _Group(click.Group):
         except TgdigestError as e:
             raise click.ClickException(str(e)) from None
         except sqlite3.DatabaseError as e:
-            raise click.ClickException(f"database error: {e}") from None
+            app = ctx.obj
+            path = app.db_path if isinstance(app, AppContext) else None
+            raise click.ClickException(database_error_line(path, e)) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -98,6 +100,18 @@ class _Group(click.Group):
             if isinstance(app, AppContext):
                 for close in reversed(app.closers):
                     close()
+
+
+def database_error_line(path: Path | None, error: sqlite3.DatabaseError) -> str:
+    """One line for a database error: which file, what SQLite said, what to check."""
+    where = f"{path}: " if path is not None else ""
+    message = str(error)
+    hint = ""
+    if "readonly" in message or "read-only" in message:
+        hint = " (tgdigest needs write access to the file and to its directory, for the -wal and -shm files)"
+    elif "locked" in message:
+        hint = " (another process holds it: a running `tgdigest run`, or a tool with it open)"
+    return f"{where}database error: {message}{hint}"
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -163,8 +177,12 @@ def _echo_json(data: Any) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--channel", "username", metavar="@NAME", help="Public username of the exported channel, for t.me links (exports do not record it).")
 @click.option("--batch-size", default=1000, show_default=True, help="Posts stored per transaction.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes reading and preparing large exports (default: cores - 1, 1 to 4).")
 @pass_app
-def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int) -> None:
+def import_cmd(
+    app: AppContext, files: tuple[Path, ...], username: str | None, batch_size: int, workers: int | None
+) -> None:
     """Import Telegram Desktop channel exports (result.json, machine-readable JSON).
 
     Streams the file, so exports of hundreds of MB are fine. Importing the same export
@@ -195,7 +213,7 @@ def import_cmd(app: AppContext, files: tuple[Path, ...], username: str | None, b
             done[0] = position
 
         for report in import_exports(list(files), ingestor, username=username, batch_size=batch_size,
-                                     on_progress=progress):
+                                     on_progress=progress, workers=workers):
             if show_bar:
                 click.echo(err=True)  # keep the summary lines off the bar's line
             if report.error:

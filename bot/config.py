@@ -88,17 +88,68 @@ def read_public_key(path: Path) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class Range:
+    """The values a numeric setting accepts, declared once on its field.
+
+    The checker, the comments in ``config.example.toml`` and the table in
+    ``docs/configuration.md`` all show ``text`` (a test keeps them equal).
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+    def contains(self, value: float) -> bool:
+        too_low = self.minimum is not None and (
+            value < self.minimum or (self.exclusive_minimum and value == self.minimum)
+        )
+        if too_low:
+            return False
+        return self.maximum is None or value <= self.maximum
+
+    @property
+    def text(self) -> str:
+        low = None if self.minimum is None else f"{self.minimum:g}"
+        high = None if self.maximum is None else f"{self.maximum:g}"
+        if low is not None and high is not None:
+            return f"> {low}, <= {high}" if self.exclusive_minimum else f"{low} to {high}"
+        if low is not None:
+            return f"> {low}" if self.exclusive_minimum else f">= {low}"
+        return f"<= {high}"
+
+
+def ranged(default: Any, *, minimum: float | None = None, maximum: float | None = None,
+           above: float | None = None, message: str | None = None) -> Any:
+    """A dataclass field whose value must lie in a range: ``minimum``/``maximum`` inclusive,
+    ``above`` exclusive (``above=0``: greater than 0). ``message`` replaces the checker's
+    "is out of range (must be ...)" after the value."""
+    if above is not None:
+        allowed = Range(minimum=above, maximum=maximum, exclusive_minimum=True)
+    else:
+        allowed = Range(minimum=minimum, maximum=maximum)
+    metadata: dict[str, Any] = {"range": allowed}
+    if message is not None:
+        metadata["message"] = message
+    return field(default=default, metadata=metadata)
+
+
+def one_of(default: Any, *choices: str) -> Any:
+    """A string field that must be one of ``choices`` (None is always allowed as "unset")."""
+    return field(default=default, metadata={"choices": choices})
+
+
+@dataclass(frozen=True, slots=True)
 class CollectConfig:
-    interval: float = 10.0  # minutes between collection passes
-    jitter: int = 30  # seconds of random delay added to each pass
-    misfire_grace: int = 300  # seconds a late pass may still run (APScheduler's default is 1)
-    backfill: int = 50  # posts taken from a channel the first time it is seen
-    edit_window_hours: float = 24.0  # recent posts re-read for edits
-    edit_ids_per_poll: int = 100  # at most this many recent ids re-read per channel and pass
-    flood_sleep_threshold: int = 60  # flood waits up to this many seconds are slept inline
-    page_size: int = 100
-    max_channels_per_account: int = 450  # new channels go to another account past this (Telegram caps at 500)
-    request_interval: float = 0.0  # seconds between the requests one account starts (its own pace)
+    interval: float = ranged(10.0, above=0)  # minutes between collection passes
+    jitter: int = ranged(30, minimum=0)  # seconds of random delay added to each pass
+    misfire_grace: int = ranged(300, minimum=1)  # seconds a late pass may still run (APScheduler's default is 1)
+    backfill: int = ranged(50, minimum=0)  # posts taken from a channel the first time it is seen
+    edit_window_hours: float = ranged(24.0, minimum=0)  # recent posts re-read for edits
+    edit_ids_per_poll: int = ranged(100, minimum=0)  # at most this many recent ids re-read per channel and pass
+    flood_sleep_threshold: int = ranged(60, minimum=0)  # flood waits up to this many seconds are slept inline
+    page_size: int = ranged(100, minimum=1, maximum=100)  # Telegram returns at most 100 per request
+    max_channels_per_account: int = ranged(450, minimum=1)  # new channels go to another account past this (Telegram caps at 500)
+    request_interval: float = ranged(0.0, minimum=0)  # seconds between the requests one account starts (its own pace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +157,7 @@ class TelegramConfig:
     """Which MTProto server the reading accounts talk to (default: Telegram's production DCs)."""
 
     server: str | None = None  # "HOST:PORT" of a self-hosted or proxied MTProto server
-    dc_id: int | None = None  # the data centre id the server answers as (default 2)
+    dc_id: int | None = ranged(None, minimum=1, maximum=5, message="is not a data centre (1 to 5)")  # the data centre id the server answers as (default 2)
     public_key_file: str | None = None  # the server's RSA public key (PEM)
     test_servers: bool = False  # Telegram's test DCs (separate accounts, test phone numbers)
 
@@ -118,66 +169,66 @@ class TelegramConfig:
 @dataclass(frozen=True, slots=True)
 class WebConfig:
     base_url: str = "https://t.me"
-    request_interval: float = 2.0  # seconds between page requests (politeness)
-    max_retries: int = 3
-    timeout: float = 20.0
+    request_interval: float = ranged(2.0, minimum=0)  # seconds between page requests (politeness)
+    max_retries: int = ranged(3, minimum=0)
+    timeout: float = ranged(20.0, above=0)
 
 
 @dataclass(frozen=True, slots=True)
 class DedupeConfig:
-    window_days: float = 7.0  # only posts this close in time can join one story
-    similarity: float = 0.7  # shingle Jaccard above which two posts tell the same story
+    window_days: float = ranged(7.0, above=0)  # only posts this close in time can join one story
+    similarity: float = ranged(0.7, above=0, maximum=1)  # shingle Jaccard above which two posts tell the same story
 
 
 @dataclass(frozen=True, slots=True)
 class QueryConfig:
     stemming: bool = False  # opt-in snowball stemming for every query
     language: str = "english"
-    max_length: int = 200
-    max_terms: int = 20
+    max_length: int = ranged(200, minimum=1)
+    max_terms: int = ranged(20, minimum=1)
 
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:
     admins: tuple[int, ...] = ()
-    max_subscriptions: int = 50
+    max_subscriptions: int = ranged(50, minimum=1)
     # Messages in any 1-second window over all chats: one under Telegram's ~30/s, so request
     # latency jitter cannot make Telegram count 31 in one of its seconds.
-    global_rate: float = 29.0
-    per_chat_rate: float = 1.0  # messages per second to one chat
-    poll_timeout: int = 30  # getUpdates long-poll seconds
-    max_retries: int = 5
+    global_rate: float = ranged(29.0, above=0)
+    per_chat_rate: float = ranged(1.0, above=0)  # messages per second to one chat
+    poll_timeout: int = ranged(30, minimum=0, maximum=300)  # getUpdates long-poll seconds
+    max_retries: int = ranged(5, minimum=0)
     # Telegram's paid broadcast (``allow_paid_broadcast``, billed in Stars): digest parts go
     # out at up to ``paid_broadcast_rate`` messages/s instead of ``global_rate``.
     paid_broadcast: bool = False
-    paid_broadcast_rate: float = 1000.0
+    paid_broadcast_rate: float = ranged(1000.0, above=0, maximum=1000)  # Telegram allows at most 1000
 
 
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
     default_time: str = "09:00"
     default_timezone: str = "UTC"
-    first_lookback_hours: float = 24.0
-    snippet_length: int = 250
-    tick_seconds: int = 60
-    max_stories: int = 100  # per digest; the rest are counted, not listed
+    first_lookback_hours: float = ranged(24.0, minimum=0)
+    snippet_length: int = ranged(250, minimum=0, maximum=3000)  # a digest message holds 4096 characters
+    tick_seconds: int = ranged(60, minimum=1)
+    max_stories: int = ranged(100, minimum=1)  # per digest; the rest are counted, not listed
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
-    retention_days: float = 30.0
-    heartbeat_seconds: int = 30
-    health_max_age: int = 180  # heartbeat older than this: unhealthy
-    channel_stuck_hours: float = 6.0  # a channel not polled successfully this long: unhealthy
+    retention_days: float = ranged(30.0, above=0)  # 0 or less would delete every post
+    heartbeat_seconds: int = ranged(30, minimum=1)
+    health_max_age: int = ranged(180, minimum=1)  # heartbeat older than this: unhealthy
+    channel_stuck_hours: float = ranged(6.0, above=0)  # a channel not polled successfully this long: unhealthy
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelConfig:
     handle: str
     title: str | None = None
-    interval: float | None = None  # minutes; None: [collect] interval
-    backfill: int | None = None
-    source: str | None = None  # "telethon" | "web"; None: telethon when credentials exist
+    interval: float | None = ranged(None, above=0)  # minutes; None: [collect] interval
+    backfill: int | None = ranged(None, minimum=0)
+    source: str | None = one_of(None, "telethon", "web")  # None: telethon when credentials exist
     account: str | None = None  # the reading account that must read it (private channels: the one that joined)
 
 
@@ -388,26 +439,12 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
         problems.append(f"{label}: digest.default_time: {config.digest.default_time!r} is not HH:MM")
     if not config.web.base_url.startswith(("http://", "https://")):
         problems.append(f"{label}: web.base_url: must start with http:// or https://")
-    positive = {
-        "collect.interval": config.collect.interval,
-        "collect.page_size": config.collect.page_size,
-        "bot.global_rate": config.bot.global_rate,
-        "bot.per_chat_rate": config.bot.per_chat_rate,
-        "bot.paid_broadcast_rate": config.bot.paid_broadcast_rate,
-        "dedupe.window_days": config.dedupe.window_days,
-        "digest.tick_seconds": config.digest.tick_seconds,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            problems.append(f"{label}: {key}: must be greater than 0")
-    if config.bot.paid_broadcast_rate > 1000:
-        problems.append(f"{label}: bot.paid_broadcast_rate: Telegram allows at most 1000 paid messages/s")
-    if not 0 < config.dedupe.similarity <= 1:
-        problems.append(f"{label}: dedupe.similarity: must be between 0 and 1")
-    if config.collect.max_channels_per_account < 1:
-        problems.append(f"{label}: collect.max_channels_per_account: must be 1 or more")
-    if config.collect.request_interval < 0:
-        problems.append(f"{label}: collect.request_interval: must be 0 or more")
+    _check_declared_limits(config, label, "", problems)
+    if config.service.health_max_age <= config.service.heartbeat_seconds:
+        problems.append(
+            f"{label}: service.health_max_age: must be more than service.heartbeat_seconds "
+            f"({config.service.heartbeat_seconds}), or a healthy service reads as unhealthy"
+        )
     _check_telegram(config.telegram, label, problems)
     seen_handles: set[str] = set()
     for i, channel in enumerate(config.channels):
@@ -420,14 +457,8 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
         if str(handle) in seen_handles:
             problems.append(f"{label}: {key}: {channel.handle!r} is listed twice")
         seen_handles.add(str(handle))
-        if channel.source not in (None, "telethon", "web"):
-            problems.append(f"{label}: channels[{i}].source: must be \"telethon\" or \"web\"")
         if channel.source == "web" and handle.kind != "username":
             problems.append(f"{label}: channels[{i}].source: the web preview only reads public @name channels")
-        if channel.interval is not None and channel.interval <= 0:
-            problems.append(f"{label}: channels[{i}].interval: must be greater than 0")
-        if channel.backfill is not None and channel.backfill < 0:
-            problems.append(f"{label}: channels[{i}].backfill: must be 0 or more")
         if channel.account is not None:
             problem = account_name_problem(channel.account)
             if problem:
@@ -460,6 +491,37 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
             problems.append(f"{label}: categories[{i}].query: {e}")
 
 
+def _check_declared_limits(obj: Any, label: str, prefix: str, problems: list[str]) -> None:
+    """Check every field's declared ``Range``/choices, recursing into sections and lists."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if hasattr(value, "__dataclass_fields__"):
+            _check_declared_limits(value, label, f"{key}.", problems)
+        elif isinstance(value, tuple) and value and hasattr(value[0], "__dataclass_fields__"):
+            for i, item in enumerate(value):
+                _check_declared_limits(item, label, f"{key}[{i}].", problems)
+        elif value is None:
+            continue
+        elif "range" in f.metadata and not f.metadata["range"].contains(value):
+            reason = f.metadata.get("message") or f"is out of range (must be {f.metadata['range'].text})"
+            problems.append(f"{label}: {key}: {value!r} {reason}")
+        elif "choices" in f.metadata and value not in f.metadata["choices"]:
+            quoted = " or ".join(f'"{c}"' for c in f.metadata["choices"])
+            problems.append(f"{label}: {key}: must be {quoted}, not {value!r}")
+
+
+def declared_limits(section: Any) -> dict[str, str]:
+    """``{key: "> 0"}`` for every ranged or enumerated field of a section (docs and tests)."""
+    limits: dict[str, str] = {}
+    for f in fields(section):
+        if "range" in f.metadata:
+            limits[f.name] = f.metadata["range"].text
+        elif "choices" in f.metadata:
+            limits[f.name] = " or ".join(f'"{c}"' for c in f.metadata["choices"])
+    return limits
+
+
 def _check_telegram(telegram: TelegramConfig, label: str, problems: list[str]) -> None:
     where = f"{label}: telegram"
     if telegram.server is not None and parse_server(telegram.server) is None:
@@ -467,8 +529,6 @@ def _check_telegram(telegram: TelegramConfig, label: str, problems: list[str]) -
             f"{where}.server: {telegram.server!r} is not HOST:PORT with a port from 1 to 65535 "
             f"(e.g. \"127.0.0.1:4430\" or \"[::1]:443\")"
         )
-    if telegram.dc_id is not None and not 1 <= telegram.dc_id <= 5:
-        problems.append(f"{where}.dc_id: {telegram.dc_id} is not a data centre (1 to 5)")
     if telegram.test_servers:
         if telegram.server is not None:
             problems.append(f"{where}.test_servers: give either server or test_servers, not both")

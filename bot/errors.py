@@ -4,6 +4,7 @@
     ├── ConfigError               config file or environment is wrong (lists every problem)
     ├── QueryError                a query in the query language is invalid
     ├── ImportFormatError         an export file or one of its messages is malformed
+    │   └── ExportBrokenOff       the file stops being valid JSON part-way through
     ├── SourceError               a channel source failed (per channel; others go on)
     │   ├── ChannelUnavailable    private, banned, renamed or invalid channel
     │   │   └── StaleAccess       the stored access hash is no longer accepted by this account
@@ -45,6 +46,10 @@ class QueryError(TgdigestError, ValueError):
 
 class ImportFormatError(TgdigestError):
     """An export file, or one message in it, is not what Telegram Desktop writes."""
+
+
+class ExportBrokenOff(ImportFormatError):
+    """The export stops being valid JSON part-way (cut off, corrupted); what came before is good."""
 
 
 class SourceError(TgdigestError):

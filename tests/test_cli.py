@@ -212,3 +212,35 @@ def test_story_stored_before_reasons_were_kept_says_so(tmp_path: Path, sample_ex
         conn.execute("DELETE FROM post_joins")
     text = run("story", "1", tmp_path=tmp_path).stdout
     assert "no reason recorded" in text and "started the story" not in text
+
+
+def test_database_errors_name_the_database_file(tmp_path: Path, sample_export: Path) -> None:
+    """A database another process holds locked fails in one line that names the file."""
+    import sqlite3
+
+    run("import", str(sample_export), tmp_path=tmp_path)
+    holder = sqlite3.connect(tmp_path / "t.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        proc = run("recategorise", tmp_path=tmp_path, check=False)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "t.sqlite") in lines[0] and "locked" in lines[0], proc.stderr
+
+
+def test_read_only_database_error_names_the_path_and_the_fix(tmp_path: Path) -> None:
+    """The read-only error (as SQLite raises it) becomes a line naming the file and what to check."""
+    import sqlite3
+
+    from bot.cli import database_error_line
+
+    path = tmp_path / "ro.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as err:
+        reader.execute("INSERT INTO t VALUES (1)")
+    line = database_error_line(path, err.value)
+    assert line.startswith(f"{path}: ") and "readonly" in line and "write access" in line

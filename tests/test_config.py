@@ -246,3 +246,80 @@ def test_channel_account_names_are_checked(tmp_path: Path) -> None:
     path.write_text('[[channels]]\nhandle = "@alpha_news"\naccount = "Bad Name"\n')
     with pytest.raises(ConfigError, match="channels\\[0\\].account: 'Bad Name' is not an account name"):
         load_config(path, env={})
+
+
+def test_negative_retention_and_subscriptions_are_refused_all_at_once(tmp_path: Path) -> None:
+    """A negative retention (which would delete every post) and other out-of-range numbers are all reported."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[service]\nretention_days = -1\n[bot]\nmax_subscriptions = -1\nper_chat_rate = 0\n"
+        "[collect]\npage_size = 500\n[dedupe]\nsimilarity = 1.5\n"
+        '[[channels]]\nhandle = "@some_channel"\ninterval = -5\nsource = "carrier pigeon"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    problems = err.value.problems
+    expected = ["service.retention_days: -1.0 is out of range (must be > 0)",
+                "bot.max_subscriptions: -1 is out of range (must be >= 1)",
+                "bot.per_chat_rate: 0.0 is out of range (must be > 0)",
+                "collect.page_size: 500 is out of range (must be 1 to 100)",
+                "dedupe.similarity: 1.5 is out of range (must be > 0, <= 1)",
+                "channels[0].interval: -5.0 is out of range (must be > 0)",
+                'channels[0].source: must be "telethon" or "web"']
+    assert len(problems) == len(expected)
+    for needle in expected:
+        assert any(needle in p for p in problems), needle
+
+
+def test_every_numeric_setting_declares_a_range_that_the_defaults_satisfy() -> None:
+    """No number in any section goes unchecked, and every default lies inside its range."""
+    import dataclasses
+
+    from bot.config import ChannelConfig
+
+    for section in (*(getattr(Config(), name) for name in (*SECTIONS, "telegram")), ChannelConfig("@x")):
+        for f in dataclasses.fields(section):
+            if f.type in ("int", "float", "int | None", "float | None"):
+                assert "range" in f.metadata, f"{type(section).__name__}.{f.name} has no range"
+                value = getattr(section, f.name)
+                assert value is None or f.metadata["range"].contains(value), f.name
+
+
+SECTIONS = ("collect", "web", "dedupe", "query", "bot", "digest", "service")
+
+
+def test_example_and_docs_state_the_same_ranges_as_the_checker() -> None:
+    """config.example.toml's comment and docs/configuration.md's row of each key show its declared range."""
+    from bot.config import declared_limits
+
+    example = (ROOT / "config" / "config.example.toml").read_text().splitlines()
+    docs = (ROOT / "docs" / "configuration.md").read_text().splitlines()
+    for name in SECTIONS:
+        for key, text in declared_limits(getattr(Config(), name)).items():
+            in_section = _section_lines(example, name)
+            line = next(line for line in in_section if line.startswith(f"{key} = "))
+            assert f"({text})" in line.split("#", 1)[1], f"[{name}] {key}: example comment lacks ({text})"
+            rows = [row for row in docs if f"`{key}`" in row and f"`{text}`" in row]
+            assert rows, f"docs/configuration.md has no row for {name}.{key} with range `{text}`"
+
+
+def _section_lines(lines: list[str], section: str) -> list[str]:
+    start = lines.index(next(line for line in lines if line.startswith(f"[{section}]")))
+    out = []
+    for line in lines[start + 1:]:
+        if line.startswith("["):
+            break
+        out.append(line)
+    return out
+
+
+def test_retention_housekeeping_refuses_a_non_positive_period(tmp_path: Path) -> None:
+    """Even called directly, housekeeping never turns a bad retention into deleting every post."""
+    from datetime import UTC, datetime
+
+    from bot.app import delete_expired_posts
+    from bot.storage.db import open_db
+
+    db = open_db(tmp_path / "t.sqlite")
+    with pytest.raises(ConfigError, match="retention_days"):
+        delete_expired_posts(db, now=datetime.now(UTC), retention_days=-1)

@@ -1,10 +1,13 @@
 """Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
 
-A large export is read and prepared (JSON streaming, normalise, hash, categorise: no
-database needed) in a worker process while this process dedupes and stores the batches it
-receives, so both cores work. Small files are imported in-process: starting a worker costs
-more than it saves. Either way the same ``Ingestor`` stores the same batches, one
-transaction each, and the result is identical.
+Large exports are read and prepared (JSON streaming, normalise, hash, categorise: no
+database needed) in worker processes, one file each in turn, while this process dedupes and
+stores the batches it receives in file order. Small files are imported in-process: starting
+a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
+batches, one transaction each, and the result is identical. Workers die with this process
+(also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
+of a killed import outlives it; importing again completes it (re-imported posts are
+unchanged, never doubled).
 
 One bad message never loses the rest: it is reported as an ``ImportProblem``. A file that
 is not an export (or breaks off) is reported on the ``FileImport`` after everything read
@@ -13,18 +16,22 @@ before the break has been stored.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
 from bot.core.models import Post
-from bot.errors import ImportFormatError
+from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
 from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare
 from bot.stories.categorise import Categoriser
@@ -32,6 +39,15 @@ from bot.stories.dedupe import Fingerprint
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this a worker process costs more than it saves
 _QUEUE_DEPTH = 16  # events in flight (mostly batches, ~1 MB each): bounds memory, keeps both cores busy
+MAX_DEFAULT_WORKERS = 4  # past this the one writing process is the bottleneck anyway
+
+
+def default_workers(files: int) -> int:
+    """Reading workers when none are asked for: a core each, less the one this process
+    stores with (one worker on 2 cores: a second one measured slower there, as it takes
+    CPU from the writer, which is the bound); never more than files."""
+    cores = os.cpu_count() or 1
+    return max(1, min(files, MAX_DEFAULT_WORKERS, cores - 1))
 
 
 @dataclass(slots=True)
@@ -53,11 +69,14 @@ def import_exports(
     batch_size: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     parallel: bool | None = None,
+    workers: int | None = None,
 ) -> Iterator[FileImport]:
     """Import export files in order, yielding each file's report as it completes.
 
     ``on_progress`` gets the bytes read so far over all files. ``parallel=None`` uses a
-    worker process when the files add up to ``PARALLEL_MIN_BYTES`` or more. A file that is
+    worker process when the files add up to ``PARALLEL_MIN_BYTES`` or more; ``workers``: how
+    many (``default_workers`` when None). Files are dealt to the workers in turn and stored in
+    the given order whatever the count, so the result does not depend on it. A file that is
     not an export, or breaks off, sets ``error`` on its report (what came before the break
     is stored) and the next file is imported.
     """
@@ -69,11 +88,16 @@ def import_exports(
             sizes.append(0)
     if parallel is None:
         parallel = sum(sizes) >= PARALLEL_MIN_BYTES
-    source = _events_in_worker if parallel else _events
+    indexed = list(enumerate(paths))
+    if parallel:
+        count = max(1, min(len(indexed), workers if workers is not None else default_workers(len(indexed))))
+        events = _events_in_workers(indexed, ingestor.config, username=username, batch_size=batch_size, workers=count)
+    else:
+        events = _events(indexed, ingestor.config, username=username, batch_size=batch_size)
     done_before = 0
     report: FileImport | None = None
     started = time.perf_counter()
-    for kind, payload in source(list(paths), ingestor.config, username=username, batch_size=batch_size):
+    for kind, payload in events:
         if kind == "start":
             report = FileImport(path=paths[payload])
             started = time.perf_counter()
@@ -91,9 +115,11 @@ def import_exports(
         elif kind == "progress":
             if on_progress is not None:
                 on_progress(done_before + payload)
-        elif kind in ("error", "end"):
+        elif kind in ("error", "broken", "end"):
             if kind == "error":
                 report.error = report.error or payload
+            elif kind == "broken":
+                report.error = report.error or f"{payload}; {report.result.total} messages before it were stored"
             report.seconds = time.perf_counter() - started
             yield report
 
@@ -106,7 +132,33 @@ def import_export(path: Path, ingestor: Ingestor, **options: Any) -> FileImport:
 Event = tuple[str, Any]
 
 
-def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, batch_size: int) -> Iterator[Event]:
+class RepeatCache:
+    """``prepare`` that remembers the latest ``size`` distinct texts: exports repeat posts
+    (cross-posts, re-posts, a channel's own repeats), and a repeat then costs a dict lookup
+    instead of normalising, fingerprinting, detecting language and categorising again.
+    Everything ``prepare`` derives depends only on the text, hashtags and channel username,
+    which make the key."""
+
+    def __init__(self, categoriser: Categoriser, *, size: int = 4096) -> None:
+        self.categoriser = categoriser
+        self.size = size
+        self.hits = 0
+        self._seen: dict[tuple[str, tuple[str, ...], str | None], Prepared] = {}
+
+    def prepare(self, post: Post) -> Prepared:
+        key = (post.text, post.hashtags, post.channel_username)
+        known = self._seen.get(key)
+        if known is not None:
+            self.hits += 1
+            return replace(known, post=post)
+        made = prepare(post, self.categoriser)
+        if len(self._seen) >= self.size:
+            del self._seen[next(iter(self._seen))]  # the oldest: repeats come close together
+        self._seen[key] = made
+        return made
+
+
+def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, batch_size: int) -> Iterator[Event]:
     """Events of one file: ("batch", [Prepared]), ("problem", ImportProblem), ("progress", bytes).
 
     Progress is reported once per batch: the queue to the parent is bounded by events, and
@@ -114,32 +166,43 @@ def _file_events(path: Path, categoriser: Categoriser, *, username: str | None, 
     """
     batch: list[Prepared] = []
     progress: list[int] = []
-    for item in read_export(path, username=username, on_progress=progress.append):
-        if isinstance(item, Post):
-            batch.append(prepare(item, categoriser))
-            if len(batch) >= batch_size:
-                yield "batch", batch
-                batch = []
-                if progress:
-                    yield "progress", progress[-1]
-                    progress.clear()
-        elif isinstance(item, ImportProblem):
-            yield "problem", item
-        elif not isinstance(item, ExportHeader):
-            raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    try:
+        for item in read_export(path, username=username, on_progress=progress.append):
+            if isinstance(item, Post):
+                batch.append(preparer.prepare(item))
+                if len(batch) >= batch_size:
+                    yield "batch", batch
+                    batch = []
+                    if progress:
+                        yield "progress", progress[-1]
+                        progress.clear()
+            elif isinstance(item, ImportProblem):
+                yield "problem", item
+            elif not isinstance(item, ExportHeader):
+                raise TypeError(f"unexpected item from the export reader: {item!r}")  # a bug
+    except ExportBrokenOff:
+        # Every message read completely before the break is stored, the partial batch too.
+        if batch:
+            yield "batch", batch
+        raise
     if batch:
         yield "batch", batch
     if progress:
         yield "progress", progress[-1]
 
 
-def _events(paths: list[Path], config: Config, *, username: str | None, batch_size: int) -> Iterator[Event]:
-    """Every file's events between ("start", i) and ("end", i) or ("error", message)."""
-    categoriser = Categoriser.from_config(config)
-    for i, path in enumerate(paths):
+def _events(
+    paths: list[tuple[int, Path]], config: Config, *, username: str | None, batch_size: int
+) -> Iterator[Event]:
+    """Every file's events between ("start", i) and ("end", i), ("broken", message) or
+    ("error", message); ``i`` is the file's index in the whole import."""
+    preparer = RepeatCache(Categoriser.from_config(config))
+    for i, path in paths:
         yield "start", i
         try:
-            yield from _file_events(path, categoriser, username=username, batch_size=batch_size)
+            yield from _file_events(path, preparer, username=username, batch_size=batch_size)
+        except ExportBrokenOff as e:
+            yield "broken", str(e)
         except ImportFormatError as e:
             yield "error", str(e)
         else:
@@ -147,9 +210,18 @@ def _events(paths: list[Path], config: Config, *, username: str | None, batch_si
 
 
 # Batches cross the process boundary as plain tuples: pickling dataclasses costs a
-# __reduce__ per object, which made the pipe as expensive as the work it moved.
+# __reduce__ per object, which made the pipe as expensive as the work it moved. The tuples
+# follow the dataclasses' own field lists, so a field added to Post, Fingerprint or
+# Prepared travels too (two did not, and imports silently lost them).
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 _post_values = attrgetter(*_POST_FIELDS)
+_FINGERPRINT_REST = tuple(f.name for f in fields(Fingerprint))[1:]  # all but canon
+_fingerprint_rest = attrgetter(*_FINGERPRINT_REST)
+_PREPARED_REST = tuple(f.name for f in fields(Prepared))[3:]  # all but post, text_norm, fingerprint
+_prepared_rest = attrgetter(*_PREPARED_REST)
+assert tuple(f.name for f in fields(Fingerprint))[0] == "canon"
+assert tuple(f.name for f in fields(Prepared))[:3] == ("post", "text_norm", "fingerprint")
+assert len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter then returns tuples
 
 
 def _pack(batch: list[Prepared]) -> list[tuple]:
@@ -158,57 +230,113 @@ def _pack(batch: list[Prepared]) -> list[tuple]:
         f = item.fingerprint
         # The canonical text is usually the normalised text itself: then it is not sent twice.
         canon = None if f.canon == item.text_norm else f.canon
-        out.append((_post_values(item.post), item.text_norm, canon, f.chash, f.keys, item.hashtags, item.categories))
+        out.append((_post_values(item.post), item.text_norm, canon, _fingerprint_rest(f), _prepared_rest(item)))
     return out
 
 
 def _unpack(rows: list[tuple]) -> list[Prepared]:
     return [
         Prepared(
-            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, chash, keys),
-            hashtags, categories,
+            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, *fingerprint_rest), *rest
         )
-        for values, text_norm, canon, chash, keys, hashtags, categories in rows
+        for values, text_norm, canon, fingerprint_rest, rest in rows
     ]
 
 
-def _worker(paths: list[Path], config: Config, username: str | None, batch_size: int, out: Any) -> None:
-    """Runs in the worker process: every event goes to ``out``, then ("done", None)."""
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker end when the importing process dies, even by SIGKILL.
+
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and for the
+    moment before prctl took effect, ``_put`` notices the new parent pid.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the portable check still works
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _put(out: Any, event: Event, parent_pid: int) -> None:
+    """Put on the bounded queue, giving up (and exiting) if the parent is gone meanwhile."""
+    while True:
+        try:
+            out.put(event, timeout=_PARENT_CHECK_SECONDS)
+            return
+        except queue.Full:
+            if os.getppid() != parent_pid:
+                # No reader is left: exit without joining the queue's feeder thread,
+                # which would wait forever on the full pipe.
+                os._exit(1)
+
+
+def _worker(
+    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any, parent_pid: int
+) -> None:
+    """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
+    _die_with_parent(parent_pid)
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
-            out.put((kind, _pack(payload) if kind == "batch" else payload))
+            _put(out, (kind, _pack(payload) if kind == "batch" else payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
-        out.put(("crash", f"{type(e).__name__}: {e}"))
-    out.put(("done", None))
+        _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
+    _put(out, ("done", None), parent_pid)
 
 
-def _events_in_worker(
-    paths: list[Path], config: Config, *, username: str | None, batch_size: int
+def _events_in_workers(
+    paths: list[tuple[int, Path]], config: Config, *, username: str | None, batch_size: int, workers: int
 ) -> Iterator[Event]:
+    """``_events`` of every file, prepared by ``workers`` processes. Worker k reads files
+    k, k + workers, ...; this process takes each file's events from its worker in file
+    order, so what is stored, and in which order, is the same for any count."""
     # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
     context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=_QUEUE_DEPTH)
-    process = context.Process(
-        target=_worker, args=(paths, config, username, batch_size, channel), name="tgdigest-import", daemon=True
-    )
-    process.start()
+    depth = max(4, _QUEUE_DEPTH // workers)
+    channels = [context.Queue(maxsize=depth) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid()),
+            name=f"tgdigest-import-{k + 1}", daemon=True,
+        )
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
     try:
-        while True:
-            try:
-                kind, payload = channel.get(timeout=1.0)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise ImportFormatError(
-                        f"the process reading the exports stopped unexpectedly (exit code {process.exitcode})"
-                    ) from None
-                continue
-            if kind == "done":
-                break
-            if kind == "crash":
-                raise RuntimeError(f"reading the exports failed: {payload}")
-            yield kind, (_unpack(payload) if kind == "batch" else payload)
+        for position in range(len(paths)):
+            k = position % workers
+            # One file's events: its "start" up to its "end", "broken" or "error".
+            while True:
+                kind, payload = _next_event(channels[k], processes[k])
+                if kind == "done":  # a worker ends only after its files' ends: a bug if not
+                    raise RuntimeError("a reading worker finished before its files did")
+                if kind == "crash":
+                    raise RuntimeError(f"reading the exports failed: {payload}")
+                yield kind, (_unpack(payload) if kind == "batch" else payload)
+                if kind in ("end", "broken", "error"):
+                    break
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join(timeout=5)
-        channel.close()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process, channel in zip(processes, channels, strict=True):
+            process.join(timeout=5)
+            channel.close()
+
+
+def _next_event(channel: Any, process: Any) -> tuple[str, Any]:
+    while True:
+        try:
+            event: tuple[str, Any] = channel.get(timeout=1.0)
+            return event
+        except queue.Empty:
+            if not process.is_alive():
+                raise ImportFormatError(
+                    f"the process reading the exports stopped unexpectedly (exit code {process.exitcode})"
+                ) from None

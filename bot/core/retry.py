@@ -4,6 +4,7 @@ one pause for all chats, refunded tokens -- is delivery logic and stays in the s
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -32,23 +33,26 @@ def parse_retry_after(value: str | None, *, default: float) -> float:
 async def retrying(
     call: Callable[[], Awaitable[T]],
     *,
-    attempts: int,
+    attempts: int | None,
     retry_on: tuple[type[Exception], ...],
     delay: Callable[[Exception, int], float],
     pause: Callable[[float], Awaitable[None]],
     on_retry: Callable[[Exception, float], None] | None = None,
 ) -> T:
-    """``await call()`` up to ``attempts`` times while it raises one of ``retry_on``, pausing
-    ``delay(error, failures)`` seconds in between; the last error propagates. ``pause`` is
-    injected so tests use virtual time and a stopping service can cut the wait short."""
-    for failures in range(1, attempts + 1):
+    """``await call()`` up to ``attempts`` times (None: until it succeeds) while it raises one
+    of ``retry_on``, pausing ``delay(error, failures)`` seconds in between; the last error
+    propagates. ``pause`` is injected so tests use virtual time and a stopping service can
+    cut the wait short (by returning early, or raising)."""
+    if attempts is not None and attempts < 1:
+        raise ValueError(f"attempts must be at least 1, not {attempts}")
+    for failures in itertools.count(1):
         try:
             return await call()
         except retry_on as error:
-            if failures >= attempts:
+            if attempts is not None and failures >= attempts:
                 raise
             seconds = delay(error, failures)
             if on_retry is not None:
                 on_retry(error, seconds)
             await pause(seconds)
-    raise ValueError(f"attempts must be at least 1, not {attempts}")
+    raise AssertionError("unreachable: itertools.count never ends")

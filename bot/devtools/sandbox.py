@@ -5,7 +5,8 @@ does: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "des
 ..., "parameters": {"retry_after": ...}}``. It long-polls ``getUpdates`` (honouring
 ``timeout`` and ``offset``), validates ``sendMessage`` like Telegram (HTML parse mode with only
 Telegram's tags, balanced; at most 4,096 UTF-16 code units after entity parsing; not empty),
-and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit.
+and can be told to fail: 429 with ``retry_after``, 403 for a blocked chat, 500s, a rate limit,
+and an outage (``go_down``/``come_up``: connections dropped unanswered).
 
 Buttons and files, as Telegram does them: ``reply_markup`` must be an InlineKeyboardMarkup
 (JSON-serialised in form and multipart requests) of at most 100 buttons, each with one action
@@ -45,10 +46,12 @@ Everything here is thread-safe: the HTTP threads and the test share one conditio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -63,6 +66,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.core.text import utf16_len
 
 MAX_MESSAGE_LENGTH = 4096
+DROPPED = 0  # the "status" of a request whose connection was dropped during an outage
 
 # Telegram's HTML parse mode: these tags and nothing else.
 TELEGRAM_TAGS = frozenset(
@@ -354,6 +358,8 @@ class _State:
     paid_accepted_at: deque[float] = field(default_factory=deque)
     bucket_at: float = 0.0
     closing: bool = False
+    down: bool = False  # an outage: every request's connection is dropped unanswered
+    answer_delay: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
 
 
 class Sandbox:
@@ -628,6 +634,31 @@ class Sandbox:
         with self._cond:
             self._state.failures.append(_Failure(method, error_code, text, retry_after, times, chat_id))
 
+    def go_down(self) -> None:
+        """Start an outage: from now every request (and every long poll waiting) has its
+        connection dropped without an answer, as when the network or a proxy is gone."""
+        with self._cond:
+            self._state.down = True
+            self._cond.notify_all()
+
+    def come_up(self) -> None:
+        """End the outage: requests are answered again."""
+        with self._cond:
+            self._state.down = False
+            self._cond.notify_all()
+
+    def delay_answers(self, method: str, seconds: float) -> None:
+        """Answer ``method`` only ``seconds`` after handling it (0: at once again). For
+        sendMessage the message counts as sent before the wait, like a Telegram that got
+        the request but whose answer is slow to come back."""
+        with self._cond:
+            self._state.answer_delay[method] = seconds
+
+    @property
+    def is_down(self) -> bool:
+        with self._cond:
+            return self._state.down
+
     # --- what a test inspects ---
 
     @property
@@ -749,9 +780,12 @@ class Sandbox:
         self, token: str, method: str, params: dict[str, Any], *, typed: bool,
         files: dict[str, tuple[str, str, bytes]] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Answer one request: (HTTP status, JSON body). Called on the server's threads.
+        """Answer one request: (HTTP status, JSON body); status 0 (DROPPED): drop the
+        connection unanswered (an outage). Called on the server's threads.
 
         ``files``: the uploads of a multipart request, field → (file name, MIME type, bytes)."""
+        if self.is_down:
+            return self._record(method, params, DROPPED, {})
         if self.latency or self.jitter:
             with self._cond:
                 delay = self.latency + self._random.uniform(0.0, self.jitter)
@@ -866,6 +900,8 @@ class Sandbox:
                     u for u in self._state.updates
                     if wanted is None or any(kind in u for kind in wanted)
                 ][:limit]
+                if self._state.down:
+                    return DROPPED, {}
                 if ready or self._state.closing:
                     return 200, _ok(ready)
                 left = deadline - time.monotonic()
@@ -1185,6 +1221,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(400, _error(400, f"Bad Request: unsupported Content-Type {content_type!r}"))
                 return
         status, body = self.owner.handle(token, method, params, typed=typed, files=files)
+        with self.owner._cond:
+            delay = self.owner._state.answer_delay.get(method, 0.0)
+        if delay > 0:
+            time.sleep(delay)
         self._reply(status, body)
 
     def _reply_bytes(self, status: int, content: bytes) -> None:
@@ -1198,6 +1238,11 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
+        if status == DROPPED:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)

@@ -36,12 +36,12 @@ from bot.config import Config
 from bot.core.clock import from_iso, to_iso
 from bot.core.models import Story
 from bot.digests.matching import highlights_for, story_docs, subscription_queries
-from bot.digests.outbox import Outbox, already_given, write_transaction
+from bot.digests.outbox import Outbox, already_given
 from bot.digests.render import render_alert
 from bot.digests.selection import apply_mutes, fold_linked
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import story_matches
-from bot.storage.db import get_meta, set_meta
+from bot.storage.db import get_meta, set_meta, write_transaction
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import mutes_of

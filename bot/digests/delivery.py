@@ -34,9 +34,10 @@ a chat that never sent /start) and ``bot.telegram.botapi.Unauthorized``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -60,7 +61,6 @@ from bot.digests.outbox import (
     chat_state,
     chat_states,
     schedulable_chats,
-    write_transaction,
 )
 from bot.digests.render import BlockCache, Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
@@ -80,7 +80,7 @@ from bot.digests.selection import (
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
-from bot.storage.db import open_db
+from bot.storage.db import open_db, write_transaction
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
 from bot.storage.subscribers import UnknownSubscriberError, mutes_of, mutes_of_many
@@ -229,6 +229,11 @@ class DigestService:
         self.outbox = Outbox(db, owner=owner)
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._tick_lock = asyncio.Lock()
+        # Graceful stop: no part is started once stopping; the parts in flight may finish.
+        self._stopping = False
+        self._sending: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # --- building ---
 
@@ -425,6 +430,8 @@ class DigestService:
             )
 
         for first in range(0, len(chats), self.build_batch):
+            if self._stopping:
+                break  # graceful stop: the rest are still due at the next start
             chunk = chats[first : first + self.build_batch]
             if len(blocks) > 50_000:
                 blocks.clear()  # memory stays bounded however many chats are due
@@ -551,6 +558,48 @@ class DigestService:
                 self.outbox.release(digest_id)
         return report
 
+    @contextlib.contextmanager
+    def _sending_part(self) -> Iterator[None]:
+        """Count this task as sending one part (what ``stop_sending`` waits for)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._sending.add(task)
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._sending.discard(task)
+            if not self._sending:
+                self._idle.set()
+
+    async def stop_sending(self, *, timeout: float) -> bool:
+        """Graceful stop: start no new part and let the parts in flight finish and be marked
+        sent, for at most ``timeout`` seconds; a send still going then is cancelled (it stays
+        pending and goes out after the next start). True if all finished in time.
+
+        Cancelling a request Telegram has already received is what would send a part twice;
+        waiting here is what prevents it. (A SIGKILL cannot wait: then at most the one part in
+        flight per chat goes out again after the restart.)
+        """
+        self._stopping = True
+
+        async def quiet() -> None:
+            await self._idle.wait()
+            async with self._tick_lock:  # a tick that was building stops at its next chat
+                pass
+            await self._idle.wait()
+
+        try:
+            await asyncio.wait_for(quiet(), timeout=timeout)
+            return True
+        except TimeoutError:
+            stuck = list(self._sending)
+            log.warning("stopping: %d digest part(s) still sending after %.0f s; left pending", len(stuck), timeout)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+            return False
+
     async def _send_parts(
         self, chat_id: int, digest_id: int, report: DeliveryReport, options: dict[str, Any] | None = None
     ) -> None:
@@ -562,25 +611,32 @@ class DigestService:
         if info is None or not unsent:
             return
         last = info.pages - 1
+        if self._stopping:
+            return  # stays pending in the outbox for the next start
         if info.style == "compact" and info.pages > 1 and unsent[0][0] == 0:
             markup = to_markup(digest_keyboard(digest_id, page=0, pages=info.pages))
-            result = await self.sender.send(
-                chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
-                disable_notification=info.silent, **(options or {}),
-            )
-            report.parts_sent += 1
-            if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
-                report.digests_completed += 1
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
+                    disable_notification=info.silent, **(options or {}),
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
+                    report.digests_completed += 1
             return
         for seq, text in unsent:
+            if self._stopping:
+                return  # the rest stays pending in the outbox for the next start
             under: dict[str, Any] | None = to_markup(digest_keyboard(digest_id)) if seq == last else None
-            result = await self.sender.send(
-                chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
-                disable_notification=info.silent, **(options or {}),
-            )
-            report.parts_sent += 1
-            if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
-                report.digests_completed += 1
+            # Sent and marked as one unit that a graceful stop waits for (stop_sending).
+            with self._sending_part():
+                result = await self.sender.send(
+                    chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
+                    disable_notification=info.silent, **(options or {}),
+                )
+                report.parts_sent += 1
+                if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
+                    report.digests_completed += 1
 
     async def deliver_pending(
         self,
@@ -656,6 +712,8 @@ class DigestService:
         """The scheduled job: store what is due (sending each batch as soon as it is stored),
         then send everything else pending (resumes after a crash)."""
         async with self._tick_lock:
+            if self._stopping:
+                return TickReport()
             now = self.now()
             if self._started_at is None:
                 self._started_at = now

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sqlite_utils import Database
 from bot.core.clock import from_iso, to_iso
 from bot.digests.render import Part
 from bot.digests.selection import Window
+from bot.storage.db import write_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +64,6 @@ class NewDigest:
     local_date: str | None = None
     style: str = "full"
     silent: bool = False
-
-
-@contextmanager
-def write_transaction(db: Database) -> Iterator[None]:
-    """One write transaction that takes the write lock at once (``BEGIN IMMEDIATE``), so a
-    read-then-write (select stories, then reserve them) cannot interleave with another
-    process. Inside an open transaction it becomes a savepoint."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
 
 
 _CHAT_COLUMNS = (

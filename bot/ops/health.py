@@ -11,6 +11,8 @@ runs (``run --no-fetch`` does not poll channels) under ``heartbeat_fetching``.
   had no successful poll (``channels.last_poll_at``, or ``added_at`` if never polled) for
   ``channel_stuck_hours``, and is not deliberately waiting out a flood wait
   (``next_poll_at`` in the future). Skipped while the collector is off;
+- the bot cannot reach the Bot API (``bot_api_unreachable_since``, set by the update loop
+  when a call first fails for network or 5xx reasons and cleared by the next success);
 - the sender is stuck: the oldest unsent part of a pending digest belongs to a digest composed
   more than ``sender_stuck_s`` ago (default an hour: rate limits and Bot API retry-after delay
   a part by seconds or minutes, never by an hour, so this means sending has stopped, e.g. a
@@ -33,6 +35,7 @@ from bot.storage.db import get_meta, set_meta
 
 HEARTBEAT_KEY = "heartbeat_at"
 FETCHING_KEY = "heartbeat_fetching"
+BOT_API_DOWN_KEY = "bot_api_unreachable_since"
 DEFAULT_SENDER_STUCK_S = 3600.0
 # Channels the collector never polls: their posts only ever come from imports.
 UNPOLLED_SOURCES = ("export",)
@@ -74,6 +77,15 @@ def write_heartbeat(db: Database, *, now: datetime, fetching: bool = True) -> No
         set_meta(db, FETCHING_KEY, "1" if fetching else "0")
 
 
+def mark_bot_api_unreachable(db: Database, *, since: datetime) -> None:
+    """The Bot API stopped answering at ``since`` (the bot keeps retrying)."""
+    set_meta(db, BOT_API_DOWN_KEY, to_iso(since))
+
+
+def mark_bot_api_reachable(db: Database) -> None:
+    set_meta(db, BOT_API_DOWN_KEY, "")
+
+
 def check_health(
     db: Database,
     *,
@@ -93,6 +105,13 @@ def check_health(
         age = (now - heartbeat).total_seconds()
         if age > max_age_s:
             reasons.append(f"heartbeat is {_ago(age)} old (limit {max_age_s:.0f} s): the service is down or hung")
+
+    down_since = _parse(get_meta(db, BOT_API_DOWN_KEY))
+    if down_since is not None:
+        reasons.append(
+            f"Bot API unreachable since {to_iso(down_since)} ({_ago((now - down_since).total_seconds())}; "
+            "retrying with backoff)"
+        )
 
     if get_meta(db, FETCHING_KEY, "1") != "0":
         reasons.extend(_stuck_channels(db, now=now, stuck_s=channel_stuck_hours * 3600))

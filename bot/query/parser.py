@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from bot.core.normalise import extract_hashtags, normalise, words
+from bot.core.normalise import extract_hashtags, normalise, strip_decorations, strip_invisible, words
 from bot.core.text import merge_spans, shorten
 from bot.errors import QueryError
 
@@ -554,6 +554,14 @@ def parse_query(
     """Parse ``text``; raise QueryError saying what is wrong if it is not a valid query."""
     if not isinstance(text, str):
         raise QueryError("a query must be text")
+    # Emoji and decorative symbols mean nothing to matching (posts lose them in
+    # normalisation too); invisible characters would split or change words. The query is
+    # kept without them, so "/subscribe iran 🔥" subscribes to "iran".
+    cleaned = strip_decorations(strip_invisible(text))
+    if cleaned != text:
+        text = " ".join(cleaned.split())
+        if not text:
+            raise QueryError("emoji and symbols are ignored in queries: give at least one word to look for")
     if not text.strip():
         raise QueryError("the query is empty: give at least one word to look for")
     if len(text) > max_length:

@@ -7,7 +7,8 @@ as a string or a list of strings and entity objects) and the current one
 
 One bad message never loses the rest: it is yielded as an ``ImportProblem`` naming the file
 and message id, and reading goes on. A file that is not an export at all raises
-``ImportFormatError``.
+``ImportFormatError``; one that breaks off part-way raises ``ExportBrokenOff`` after every
+message read completely before the break has been yielded.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import ijson
 from bot.core.clock import parse_instant
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags
-from bot.errors import ImportFormatError
+from bot.errors import ExportBrokenOff, ImportFormatError
 
 CHANNEL_TYPES = ("public_channel", "private_channel")
 
@@ -94,20 +95,33 @@ def _read(
     # assembling each message from parse events in Python.
     handle.seek(0)
     last_reported = 0
+    last_id: Any = None
     try:
         for message in ijson.items(handle, "messages.item", use_float=True):
-            yield _convert(message, header_obj, label, username)
+            item = _convert(message, header_obj, label, username)
+            last_id = item.message_id
+            yield item
             if on_progress is not None:
                 position = handle.tell()
                 if position - last_reported >= 1 << 16:
                     last_reported = position
                     on_progress(position)
     except ijson.JSONError as e:
-        raise ImportFormatError(f"{label}: not valid JSON: {e}") from None
+        raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), _first_line(str(e)))) from None
     except UnicodeDecodeError:
-        raise ImportFormatError(f"{label}: not UTF-8 text") from None
+        raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), "not UTF-8 text")) from None
     if on_progress is not None:
         on_progress(handle.tell())
+
+
+def _broken_off(label: str, last_id: Any, offset: int, reason: str) -> str:
+    where = f"after message {last_id}" if last_id is not None else "before the first message"
+    return f"{label}: not valid JSON {where}, reading stopped at byte {offset} ({reason})"
+
+
+def _first_line(text: str) -> str:
+    """The JSON parser's own message without the caret drawing it adds on the next lines."""
+    return text.strip().splitlines()[0].strip() if text.strip() else "parse error"
 
 
 def _scan_header(handle: BinaryIO, label: str) -> ExportHeader:
@@ -121,7 +135,7 @@ def _scan_header(handle: BinaryIO, label: str) -> ExportHeader:
                 return _header(header, label)
     except ijson.JSONError as e:
         raise ImportFormatError(
-            f"{label}: not valid JSON: {e} (is this the result.json of a Telegram Desktop export?)"
+            f"{label}: not valid JSON: {_first_line(str(e))} (is this the result.json of a Telegram Desktop export?)"
         ) from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{label}: not UTF-8 text") from None

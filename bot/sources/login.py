@@ -8,7 +8,8 @@ With ``string_session=True`` nothing is written and the session comes back as a 
 Telethon prints its sign-in banner to stdout; it goes to stderr here, so
 ``$(tgdigest login --string-session)`` captures the session string and nothing else.
 
-Errors: ``LoginError`` (credentials missing, Telegram refused the phone, code or password).
+Errors: ``LoginError`` (credentials missing, Telegram refused the phone, code or password,
+Telegram unreachable or the connection cut).
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ async def login(
     account: str = DEFAULT_ACCOUNT,
     telegram: TelegramConfig | None = None,
     client_factory: Callable[[Any], Any] | None = None,
+    connection_retries: int = 5,
 ) -> LoginResult:
     """Log in interactively (the prompts are callables, so the CLI owns all I/O).
-    ``client_factory(session)`` builds the client (tests pass a fake); default Telethon's."""
+    ``client_factory(session)`` builds the client (tests pass a fake); default Telethon's.
+    ``connection_retries``: how often Telethon reconnects before giving up."""
     from telethon import errors
     from telethon.sessions import StringSession
 
@@ -78,10 +81,12 @@ async def login(
     if client_factory is None:
         from telethon import TelegramClient
 
-        client = TelegramClient(session, secrets.api_id, secrets.api_hash)
+        client = TelegramClient(session, secrets.api_id, secrets.api_hash, connection_retries=connection_retries)
         apply_server(client, telegram or TelegramConfig())
     else:
         client = client_factory(session)
+    server = (telegram or TelegramConfig()).server_address()
+    where = f" at {server[0]}:{server[1]}" if server is not None else ""
     try:
         # Telethon prints "Signed in successfully as …" to stdout: keep stdout for the result.
         with contextlib.redirect_stdout(sys.stderr):
@@ -91,7 +96,14 @@ async def login(
     except errors.RPCError as e:
         raise LoginError(f"Telegram refused the login ({type(e).__name__}): {e}") from None
     except (OSError, ConnectionError) as e:
-        raise LoginError(f"cannot reach Telegram: {e}") from None
+        raise LoginError(f"cannot reach Telegram{where}: {e} (check the network, proxy or firewall)") from None
+    except EOFError:
+        # asyncio.IncompleteReadError: the connection was cut mid-answer. It must not escape:
+        # click reports an EOFError as a bare "Aborted!".
+        raise LoginError(
+            f"cannot reach Telegram{where}: the connection was closed before Telegram answered "
+            "(check the network, proxy or firewall, then try again)"
+        ) from None
     finally:
         await client.disconnect()
         if path is not None and path.exists():

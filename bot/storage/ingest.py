@@ -43,7 +43,6 @@ from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
 from bot.storage.schema import POST_COLUMNS
-from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprint
 from bot.stories.sections import majority_section, section_model
@@ -111,10 +110,9 @@ def prepare(post: Post, categoriser: Categoriser) -> Prepared:
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
         hashtags = extract_hashtags(post.text)
     lang = detect_language(post.text) if text_norm else None
-    categories: tuple[str, ...] = ()
-    if categoriser.names:
-        doc = match_doc(text_norm, hashtags, post.channel_username, language=snowball_language(lang))
-        categories = categoriser.categories_for(doc)
+    categories = categoriser.categories_of(
+        text_norm, hashtags, post.channel_username, language=snowball_language(lang)
+    )
     verdict = categoriser.verdict(text_norm)
     if verdict.section is not None:
         categories = (*categories, verdict.section)
@@ -197,11 +195,12 @@ class Ingestor:
                 self._joins, self._links = [], {}
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
+                stored_keys = set(existing)  # before _ingest_one adds this batch's new posts to it
                 stories: dict[int, _StoryState] = {}
                 rows: dict[tuple[int, int], tuple] = {}
                 for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
                     self._ingest_one(item, existing, stories, rows, result, now)
-                self._write_posts(rows, existing_keys=set(existing))
+                self._write_posts(rows, existing_keys=stored_keys)
                 self._write_stories(stories, now)
                 self._write_joins(now)
                 # every row up to here is ours (one writer at a time) and indexed
@@ -228,10 +227,9 @@ class Ingestor:
             ).fetchall()
             for channel_id, message_id, text, text_norm, hashtags, username, story_id, *old in rows:
                 lang = detect_language(text) if text_norm else None
-                custom: tuple[str, ...] = ()
-                if self.categoriser.names:
-                    doc = match_doc(text_norm, json.loads(hashtags), username, language=snowball_language(lang))
-                    custom = self.categoriser.categories_for(doc)
+                custom = self.categoriser.categories_of(
+                    text_norm, json.loads(hashtags), username, language=snowball_language(lang)
+                )
                 verdict = self.categoriser.verdict(text_norm)
                 cats = _json_list([*custom, verdict.section] if verdict.section else custom)
                 state = stories.setdefault(story_id, _StoryState(
@@ -631,7 +629,13 @@ def _story_categories(state: _StoryState) -> str:
 
 
 def _json_votes(votes: Mapping[str, int]) -> str:
-    return json.dumps(dict(sorted(votes.items())), ensure_ascii=False, separators=(",", ":"))
+    return _json_vote_items(tuple(sorted(votes.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_vote_items(items: tuple[tuple[str, int], ...]) -> str:
+    """Most stories have one of a few vote tallies ({"": 1}, ...): encoded once each."""
+    return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
 
 
 def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:

@@ -354,3 +354,29 @@ def _subscriber_controls(db: Database) -> None:
     # message) and whether it goes without a notification (alerts of silent subscriptions).
     db.execute("ALTER TABLE digests ADD COLUMN style TEXT NOT NULL DEFAULT 'full'")
     db.execute("ALTER TABLE digests ADD COLUMN silent INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0010_invisible_characters")
+def _invisible_characters(db: Database) -> None:
+    # Normalisation now removes invisible characters (soft hyphen, zero-width joiners...)
+    # instead of breaking words at them. Posts stored before get their normalised text and
+    # content hash recomputed, and the full-text index moves from the raw text to the
+    # normalised text: the search prefilter's words are then the matcher's words exactly
+    # ("zero\u200dwidth" is the word "zerowidth" in both), so it can never drop a match.
+    from bot.core.normalise import INVISIBLE, normalise
+    from bot.stories.dedupe import content_hash
+
+    has_invisible = " OR ".join(f"instr(text, char({ord(c)})) > 0" for c in INVISIBLE)
+    rows = db.execute(f"SELECT channel_id, message_id, text FROM posts WHERE {has_invisible}").fetchall()
+    changed = []
+    for channel_id, message_id, text in rows:
+        norm = normalise(text or "")
+        changed.append((norm, content_hash(norm), channel_id, message_id))
+    db.conn.executemany(
+        "UPDATE posts SET text_norm = ?, content_hash = ? WHERE channel_id = ? AND message_id = ?", changed
+    )
+    if changed:
+        # Categories come from the normalised text: have the next start re-evaluate them.
+        db.execute("DELETE FROM meta WHERE key = 'categories_hash'")
+    db.table("posts").disable_fts()
+    db.table("posts").enable_fts(["text_norm"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")

@@ -25,8 +25,7 @@ document raises ``SubscriberDataError`` naming the first problem and changes not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +37,7 @@ from bot.core.clock import to_iso, utcnow
 from bot.core.models import DELIVERY_MODES
 from bot.errors import QueryError, SubscriberDataError
 from bot.storage import subscribers as subs
+from bot.storage.db import write_transaction
 
 FORMAT_ONE = "tgdigest.subscriber"
 FORMAT_ALL = "tgdigest.subscribers"
@@ -255,21 +255,6 @@ def parse_all(doc: Any, *, check_query: QueryCheck) -> list[SubscriberData]:
 
 # --- in ---------------------------------------------------------------------------------------------
 
-@contextmanager
-def _transaction(db: Database) -> Iterator[None]:
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
 def _merge(db: Database, chat_id: int, data: SubscriberData, *, limit: int, now: datetime, report: ImportReport) -> None:
     existing = {s.query.strip().casefold(): s for s in subs.list_subscriptions(db, chat_id)}
     new: dict[str, SubscriptionData] = {}
@@ -318,7 +303,7 @@ def _merge(db: Database, chat_id: int, data: SubscriberData, *, limit: int, now:
 def import_subscriber(db: Database, chat_id: int, data: SubscriberData, *, limit: int, now: datetime | None = None) -> ImportReport:
     """Merge one validated document into this (registered) chat, in one transaction."""
     report = ImportReport()
-    with _transaction(db):
+    with write_transaction(db):
         if subs.get_subscriber(db, chat_id) is None:
             raise subs.UnknownSubscriberError(f"chat {chat_id} has not sent /start")
         _merge(db, chat_id, data, limit=limit, now=now or utcnow(), report=report)
@@ -332,7 +317,7 @@ def import_all(
     """Merge the operator's documents, creating subscribers that do not exist; one transaction."""
     report = ImportReport()
     stamp = now or utcnow()
-    with _transaction(db):
+    with write_transaction(db):
         for data in entries:
             assert data.chat_id is not None  # parse_all guarantees it
             _, created = subs.register(

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 _TOKEN_PLACEHOLDER = "***"
-ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query", "my_chat_member")
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "edited_message", "callback_query", "my_chat_member")
 
 
 @dataclass(frozen=True, slots=True)

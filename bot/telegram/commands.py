@@ -52,6 +52,8 @@ from bot.telegram import screens
 from bot.telegram.botapi import BotCommand
 from bot.telegram.buttons import ButtonHandler
 from bot.telegram.messages import (
+    EDITED,
+    NOT_TEXT,
     Command,
     Document,
     FileRef,
@@ -172,20 +174,30 @@ class CommandHandler:
             return []
         if incoming.kind == "callback":
             return await self.buttons.handle(incoming)
+        if incoming.kind == "edited":
+            # Running an edited command again would surprise (a second /subscribe); say so instead.
+            return [Reply(incoming.chat_id, EDITED)] if incoming.chat_type == "private" else []
         if incoming.kind == "message" and incoming.document is not None and incoming.chat_type == "private":
             return await self._document(incoming.chat_id, incoming.document, caption=incoming.caption)
-        if incoming.kind != "message" or incoming.text is None:
+        if incoming.kind != "message":
+            return []
+        chat_id = incoming.chat_id
+        # A photo (or video, voice...) captioned with a command runs the command.
+        text = incoming.text if incoming.text is not None else incoming.caption
+        if text is None:
+            if incoming.chat_type == "private" and incoming.has_content:
+                return [Reply(chat_id, NOT_TEXT)]
             return []
         if incoming.chat_type != "private":
             # In groups answer only commands addressed to this bot by name; never read along.
-            command = parse_command(incoming.text)
+            command = parse_command(text)
             if command is None or not command.mention or not self.bot_username:
                 return []
             if command.mention.lower() != self.bot_username.lower():
                 return []
-            return [Reply(incoming.chat_id, "I work in private chats only: open a chat with me and send /start.")]
+            return [Reply(chat_id, "I work in private chats only: open a chat with me and send /start.")]
         return await self.respond(
-            incoming.chat_id, incoming.text, user_id=incoming.user_id,
+            chat_id, text, user_id=incoming.user_id,
             username=incoming.username, first_name=incoming.first_name, reply_document=incoming.reply_document,
         )
 
@@ -381,11 +393,11 @@ class CommandHandler:
             if not removed:
                 return ["You have no subscriptions."]
             return [f"Removed all {removed} subscriptions." if removed > 1 else "Removed your subscription."]
-        m = re.fullmatch(r"#?([0-9]{1,6})", arg)
+        m = re.fullmatch(r"#?(-?[0-9]{1,6})", arg)
         if not m:
             return [f"“{esc(shorten(arg, 40))}” is not a number: use /unsubscribe N (from /list) or /unsubscribe all."]
         number = int(m.group(1))
-        removed_one = subs.remove_subscription(self.db, chat_id, number)
+        removed_one = subs.remove_subscription(self.db, chat_id, number) if number >= 1 else None
         if removed_one is None:
             count = len(subs.list_subscriptions(self.db, chat_id))
             have = "no subscriptions" if count == 0 else f"{count} (see /list)"

@@ -12,10 +12,12 @@ from typing import Any
 from bot.core.buttons import Keyboard
 from bot.core.text import esc, shorten, utf16_len
 
-__all__ = ["MAX_MESSAGE", "Command", "Document", "FileRef", "Incoming", "Reply", "esc", "pack", "parse_command",
-           "parse_update", "shorten"]
+__all__ = ["EDITED", "MAX_MESSAGE", "NOT_TEXT", "Command", "Document", "FileRef", "Incoming", "Reply", "esc", "pack",
+           "parse_command", "parse_update", "shorten"]
 
 MAX_MESSAGE = 4096
+NOT_TEXT = "I read text commands only: send /help to see them."
+EDITED = "I don't act on edited messages: send the command again as a new message (/help lists them)."
 
 
 def pack(lines: Iterable[str], *, limit: int = MAX_MESSAGE) -> list[str]:
@@ -53,11 +55,14 @@ class FileRef:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """The parts of an update the bot uses. ``kind``: message, member, callback or other.
+    """The parts of an update the bot uses. ``kind``: message, edited (an edited message),
+    member, callback or other.
 
     For a callback (a button press): ``callback_data`` and ``message_id``, the bot's message
     the button is under (None when Telegram no longer shows it). For a message: ``document``
-    when it carries a file, and ``reply_document`` when it replies to a message with one."""
+    when it carries a file, and ``reply_document`` when it replies to a message with one;
+    ``has_content`` when the user sent something (text, a sticker, a photo, a location ...),
+    as opposed to a service message (a pin, a member joining)."""
 
     kind: str
     update_id: int
@@ -74,6 +79,15 @@ class Incoming:
     message_id: int | None = None
     document: FileRef | None = None
     reply_document: FileRef | None = None
+    has_content: bool = False
+
+
+# Message fields that carry something a user sent (Bot API ``Message``); a message with none
+# of these and no text is a service message (pinned, members joined, ...), not answered.
+USER_CONTENT = frozenset({
+    "animation", "audio", "caption", "contact", "dice", "document", "game", "location", "paid_media",
+    "photo", "poll", "sticker", "story", "text", "venue", "video", "video_note", "voice",
+})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -100,18 +114,21 @@ def parse_update(update: Any) -> Incoming:
     """Read an update defensively: odd shapes become ``kind="other"``, never an exception."""
     data = _dict(update)
     update_id = _int(data.get("update_id")) or 0
-    if "message" in data:
-        message = _dict(data["message"])
+    for key, kind in (("message", "message"), ("edited_message", "edited")):
+        if key not in data:
+            continue
+        message = _dict(data[key])
         chat = _dict(message.get("chat"))
         sender = _dict(message.get("from"))
         return Incoming(
-            kind="message", update_id=update_id, chat_id=_int(chat.get("id")),
+            kind=kind, update_id=update_id, chat_id=_int(chat.get("id")),
             chat_type=_str(chat.get("type")) or "private", user_id=_int(sender.get("id")),
             username=_str(sender.get("username")), first_name=_str(sender.get("first_name")),
             text=_str(message.get("text")), caption=_str(message.get("caption")),
             message_id=_int(message.get("message_id")),
             document=_file_ref(message.get("document")),
             reply_document=_file_ref(_dict(message.get("reply_to_message")).get("document")),
+            has_content=any(k in message for k in USER_CONTENT),
         )
     if "my_chat_member" in data:
         member = _dict(data["my_chat_member"])

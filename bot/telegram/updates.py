@@ -11,8 +11,10 @@ and storing the offset re-handles that one update; every command is idempotent f
 Replies go through the shared ``Sender`` in a task per chat, so a slow or rate-limited chat
 never holds up the others, and one chat's replies keep their order.
 
-Errors: ``Unauthorized`` (wrong token) ends the loop; network, 5xx, 429 and 409 errors while
-polling are waited out with backoff and logged.
+Errors: ``Unauthorized`` (wrong token) ends the loop; network, 5xx, 429 and 409 errors are
+waited out with backoff (capped at ``max_backoff``), at start as much as while polling: a host
+that boots before its network, or a proxy that restarts, only delays the bot. An outage is
+logged once when it starts and once when it ends, and shows in ``tgdigest health`` meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +34,7 @@ from bot.config import Config, Secrets
 from bot.core.buttons import to_markup
 from bot.core.retry import backoff_delay, retrying
 from bot.errors import BadRequest, BotAPIError, ConfigError, Conflict, NetworkError, RetryAfter, ServerError
+from bot.ops.health import mark_bot_api_reachable, mark_bot_api_unreachable
 from bot.storage import subscribers as subs
 from bot.storage.db import get_meta, open_db, set_meta
 from bot.telegram.botapi import ALLOWED_UPDATES, BotAPI
@@ -78,6 +82,7 @@ class UpdateLoop:
         self._stop = asyncio.Event()
         self._prepared = False
         self._prepare_lock = asyncio.Lock()
+        self._unreachable_since: datetime | None = None
         self.handled = 0
 
     async def prepare(self) -> None:
@@ -88,12 +93,13 @@ class UpdateLoop:
                 await self._prepare()
 
     async def _prepare(self) -> None:
-        await self._retrying(lambda: self.api.delete_webhook(drop_pending_updates=False))
+        await self._retrying(lambda: self.api.delete_webhook(drop_pending_updates=False), attempts=None)
         try:
             await self._retrying(lambda: self.api.set_my_commands(MENU))
         except BotAPIError as e:
             log.warning("could not set the command menu: %s", e)  # cosmetic; the bot works without
-        me = await self._retrying(self.api.get_me)
+        me = await self._retrying(self.api.get_me, attempts=None)
+        mark_bot_api_reachable(self.db)  # also clears a mark left by a process killed mid-outage
         if isinstance(me, dict) and isinstance(me.get("username"), str):
             self.handler.bot_username = me["username"]
             log.info("bot @%s ready", me["username"])
@@ -103,7 +109,10 @@ class UpdateLoop:
         """Prepare, then poll until ``stop`` is set (or ``Unauthorized`` is raised)."""
         self._stop = stop or asyncio.Event()
         try:
-            await self.prepare()
+            try:
+                await self.prepare()
+            except _Stopped:
+                return
             failures = 0
             while not self._stop.is_set():
                 try:
@@ -115,11 +124,12 @@ class UpdateLoop:
                 except (NetworkError, ServerError, Conflict, RetryAfter) as e:
                     failures += 1
                     delay = self._delay(e, failures)
-                    log.warning("getUpdates failed (%s); polling again in %.0f s", e, delay)
+                    self._failed(e, f"getUpdates failed ({e}); polling again in {delay:.0f} s")
                     await self._pause(delay)
                     continue
                 if updates is None:
                     break
+                self._reachable()
                 failures = 0
                 await self.process(updates)
         finally:
@@ -191,10 +201,22 @@ class UpdateLoop:
     async def _send_after(self, previous: asyncio.Task[None] | None, reply: Reply) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        try:
-            await self._deliver(reply)
-        except BotAPIError as e:
-            log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+        # The update is already confirmed (its offset stored), so a reply given up on is an
+        # answer lost: network and 5xx failures are retried past the sender's own retries, for
+        # as long as an outage lasts (a graceful stop bounds it by cancelling).
+        failures = 0
+        while True:
+            try:
+                await self._deliver(reply)
+                return
+            except (NetworkError, ServerError) as e:
+                failures += 1
+                delay = self._delay(e, failures)
+                log.debug("reply to chat %s not sent yet (%s); trying again in %.1f s", reply.chat_id, e, delay)
+                await asyncio.sleep(delay)
+            except BotAPIError as e:
+                log.warning("reply to chat %s not delivered: %s", reply.chat_id, e)
+                return
 
     async def _deliver(self, reply: Reply) -> None:
         """Send one reply: a message through the sender, a document, or an edit in place."""
@@ -244,14 +266,49 @@ class UpdateLoop:
             return error.retry_after
         return backoff_delay(failures + 1, base=0.5, cap=self.max_backoff)
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
-        def warn(error: Exception, seconds: float) -> None:
-            log.warning("Bot API call failed (%s); retrying in %.0f s", error, seconds)
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int | None = 5) -> T:
+        """``await call()``, retrying transient failures; ``attempts=None``: until it works
+        or ``stop`` is set (then ``_Stopped``)."""
 
-        return await retrying(
+        def noted(error: Exception, seconds: float) -> None:
+            self._failed(error, f"Bot API call failed ({error}); retrying in {seconds:.0f} s")
+
+        async def pause(seconds: float) -> None:
+            await self._pause(seconds)
+            if self._stop.is_set():
+                raise _Stopped
+
+        result = await retrying(
             call, attempts=attempts, retry_on=(NetworkError, ServerError, RetryAfter),
-            delay=self._delay, pause=self._pause, on_retry=warn,
+            delay=self._delay, pause=pause, on_retry=noted,
         )
+        self._reachable()
+        return result
+
+    def _failed(self, error: Exception, message: str) -> None:
+        """Log a failed call: an outage once when it starts (then at debug level), others as they come."""
+        if not isinstance(error, (NetworkError, ServerError)):
+            log.warning("%s", message)  # 429 and 409 say something specific each time
+            return
+        if self._unreachable_since is not None:
+            log.debug("%s", message)
+            return
+        self._unreachable_since = datetime.now(UTC)
+        log.warning("Bot API unreachable (%s); retrying with backoff up to %.0f s until it answers",
+                    error, self.max_backoff)
+        mark_bot_api_unreachable(self.db, since=self._unreachable_since)
+
+    def _reachable(self) -> None:
+        if self._unreachable_since is None:
+            return
+        lasted = (datetime.now(UTC) - self._unreachable_since).total_seconds()
+        self._unreachable_since = None
+        log.info("Bot API reachable again after %.0f s", lasted)
+        mark_bot_api_reachable(self.db)
+
+
+class _Stopped(Exception):
+    """``stop`` was set while a call was being retried."""
 
 
 @dataclass

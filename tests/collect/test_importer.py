@@ -14,9 +14,15 @@ CONFIG = Config(categories=(CategoryConfig("BRICS", "BRICS"), CategoryConfig("As
 
 
 def _snapshot(db) -> list[tuple]:
-    return db.execute(
-        "SELECT channel_id, message_id, text, hashtags, categories, story_id FROM posts ORDER BY 1, 2"
+    posts = db.execute(
+        "SELECT channel_id, message_id, text, hashtags, categories, story_id, lang, news, section "
+        "FROM posts ORDER BY 1, 2"
     ).fetchall()
+    stories = db.execute(
+        "SELECT id, rep_channel_id, rep_message_id, post_count, categories, news, news_posts, section_votes "
+        "FROM stories ORDER BY 1"
+    ).fetchall()
+    return posts + stories
 
 
 def test_worker_process_gives_the_same_result_as_in_process(tmp_path: Path, sample_export: Path,
@@ -77,3 +83,168 @@ def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample
     assert [r.path for r in reports] == [sample_export, broken, repost_export]
     assert [r.error is None for r in reports] == [True, False, True]
     assert [r.result.new for r in reports] == [24, 0, 10]
+
+
+def test_any_number_of_workers_stores_the_same(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+    """Files dealt to 1, 2 or 3 reading workers are stored exactly as in-process: posts (with
+    language, news and section), stories and counts; sections on, so every derived field counts."""
+    from dataclasses import replace
+
+    from bot.collect.importer import import_exports
+
+    config = replace(CONFIG, builtin_categories=True)
+    copies = []
+    for i in range(3):  # more files than workers, each its own channel
+        for source in (sample_export, repost_export):
+            data = json.loads(source.read_text(encoding="utf-8"))
+            data["id"] = data["id"] * 10 + i
+            copy = tmp_path / f"{source.stem}_{i}.json"
+            copy.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            copies.append(copy)
+    outcomes = {}
+    for workers in (None, 1, 2, 3):
+        db = open_db(tmp_path / f"w{workers}.sqlite")
+        reports = list(import_exports(copies, Ingestor(db, config), batch_size=5,
+                                      parallel=workers is not None, workers=workers))
+        outcomes[workers] = ([(r.path, r.result.new, r.result.duplicate, r.result.stories_new, r.error)
+                              for r in reports], _snapshot(db))
+        db.close()
+    assert outcomes[None][0][0][1:] == (24, 12, 12, None)
+    assert any(row[-1] is not None for row in outcomes[None][1][:10])  # sections were stored
+    assert outcomes[1] == outcomes[None]
+    assert outcomes[2] == outcomes[None]
+    assert outcomes[3] == outcomes[None]
+
+
+def test_repeat_cache_prepares_a_repeat_exactly_as_the_first_time(sample_export: Path) -> None:
+    """A repeated text (same hashtags and channel) is served from the cache, identical to
+    preparing it again but for the post itself; another channel or other hashtags are not."""
+    from dataclasses import replace
+
+    from bot.collect.importer import RepeatCache
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    cache = RepeatCache(categoriser, size=8)
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    for post in posts:
+        cache.prepare(post)
+    assert cache.hits == 0
+    repeat = replace(posts[-2], message_id=9999)
+    assert cache.prepare(repeat) == prepare(repeat, categoriser)
+    assert cache.hits == 1
+    cache.prepare(replace(repeat, channel_username="elsewhere"))
+    cache.prepare(replace(repeat, hashtags=("brics",)))
+    assert cache.hits == 1
+    cache.prepare(posts[0])  # long evicted: the cache holds the latest 8
+    assert cache.hits == 1
+
+
+def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -> None:
+    """What a worker packs, the writer unpacks to an equal Prepared: every field of it (a
+    field added to Prepared and not to the hand-off fails here, not silently in imports)."""
+    import pickle
+    from dataclasses import MISSING, fields, replace
+
+    from bot.collect.importer import _pack, _unpack
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import Prepared, prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    batch = [prepare(p, categoriser) for p in read_export(sample_export) if isinstance(p, Post)]
+    # Every defaulted field takes another value somewhere in the batch, so a dropped one shows.
+    for f in fields(Prepared):
+        if f.default is not MISSING:
+            assert any(getattr(item, f.name) != f.default for item in batch), f.name
+    assert _unpack(pickle.loads(pickle.dumps(_pack(batch)))) == batch
+
+
+_KILLED_IMPORT = """
+import json, multiprocessing, sys, time
+from pathlib import Path
+from bot.collect.importer import import_exports
+from bot.config import Config
+from bot.storage.db import open_db
+from bot.storage.ingest import Ingestor
+
+if __name__ == "__main__":
+    paths = [Path(p) for p in sys.argv[2:]]
+    ingestor = Ingestor(open_db(Path(sys.argv[1])), Config())
+    original = ingestor.ingest_prepared
+
+    def slow(batch, **kw):  # the writer falls behind, so the workers fill their queues
+        result = original(batch, **kw)
+        print(json.dumps([p.pid for p in multiprocessing.active_children()]), flush=True)
+        time.sleep(30)
+        return result
+
+    ingestor.ingest_prepared = slow
+    for _ in import_exports(paths, ingestor, parallel=True, workers=2, batch_size=10):
+        pass
+"""
+
+
+def test_a_killed_import_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """SIGKILL the importing process mid-import: its reading workers end by themselves."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paths = []
+    for c in range(2):
+        messages = [{"id": i, "type": "message", "date_unixtime": str(1_750_000_000 + 60 * i),
+                     "text": f"Report {i} from channel {c} on the ASEAN meeting"} for i in range(1, 2001)]
+        path = tmp_path / f"c{c}.json"
+        path.write_text(json.dumps({"name": f"c{c}", "type": "public_channel", "id": 90 + c, "messages": messages}))
+        paths.append(str(path))
+    script = tmp_path / "killed_import.py"
+    script.write_text(_KILLED_IMPORT)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "t.sqlite"), *paths],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = json.loads(proc.stdout.readline())
+    assert len(workers) == 2 and all(Path(f"/proc/{pid}").exists() for pid in workers)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in left:  # clean up before failing, so a regression does not leak processes
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def _truncated_export(tmp_path: Path, count: int, fraction: float) -> tuple[Path, int]:
+    """An export of ``count`` messages cut at ``fraction`` of its bytes, and how many messages end before the cut."""
+    messages = [{"id": i, "type": "message", "date_unixtime": str(1_750_000_000 + 60 * i),
+                 "text": f"Dispatch {i} from the summit"} for i in range(1, count + 1)]
+    text = json.dumps({"name": "c", "type": "public_channel", "id": 79, "messages": messages})
+    cut = int(len(text) * fraction)
+    complete = sum(1 for i in range(1, count + 1) if text.find(f'"Dispatch {i} from the summit"}}') + 40 < cut)
+    path = tmp_path / "broken.json"
+    path.write_text(text[:cut])
+    return path, complete
+
+
+def test_every_message_before_the_break_is_stored_and_the_error_is_one_line(tmp_path: Path) -> None:
+    """The partial last batch is stored too; the error names file, where reading stopped and the count stored."""
+    for parallel in (False, True):
+        path, complete = _truncated_export(tmp_path, 2500, 0.83)
+        db = open_db(tmp_path / f"{parallel}.sqlite")
+        report = import_export(path, Ingestor(db, CONFIG), batch_size=1000, parallel=parallel)
+        stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+        last_id = db.execute("SELECT max(message_id) FROM posts").fetchone()[0]
+        assert stored == report.result.new == complete == last_id, parallel
+        assert report.error is not None and "\n" not in report.error
+        assert str(path) in report.error
+        assert f"after message {last_id}" in report.error and f"byte {path.stat().st_size}" in report.error
+        assert f"{stored} messages before it were stored" in report.error
+        db.close()

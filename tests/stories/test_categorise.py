@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config import load_config
 from bot.errors import QueryError
@@ -76,3 +78,53 @@ def test_from_config_with_stemming(tmp_path: Path) -> None:
     c = Categoriser.from_config(load_config(path, env={}))
     assert c.categories_for(SANCTIONS) == ("Sanctions",)  # "sanctions" by stem
     assert Categoriser([("Sanctions", "sanction")]).categories_for(SANCTIONS) == ()
+
+
+# --- the one-pass matcher (categories_of) agrees with the query trees ---------------------
+
+ONE_PASS_CATEGORIES = [
+    *CATEGORIES,
+    ("UN", 'UN OR "United Nations"'),
+    ("Not UN", "Iran -UN"),
+    ("Both", "Iran Syria"),
+    ("Channel", "@mid_news OR (#brics -Russia)"),
+    ("Stemmed", "~sanction"),
+    ("Prefix", "negotiat*"),
+    ("Separators", '"new-york"'),
+    ("Overlap", '"la la land" OR "b un"'),
+]
+TEXTS = [
+    *LINES[:200],
+    "UN-backed talks: the united  nations, UNITED NATIONS", "unity un", "unb", "United—Nations",
+    "Iran, Syria", "syria iran", "New York / new-york", "negotiations on sanctions", "",
+    "#BRICS без России", "Учения ООН_UN", "un_",
+    "xla la la land", "la la la land", "ala la land", "bun b un", "xb un", "b unx b un",
+]
+
+
+@pytest.mark.parametrize("username", [None, "mid_news", "@Mid_News", "other"])
+def test_one_pass_matcher_agrees_with_the_query_trees(username: str | None) -> None:
+    """``categories_of`` (one regex scan per post) gives exactly what each category's query
+    tree gives on the post's MatchDoc, for plain, negated, phrase, stemmed and prefix queries."""
+    from bot.core.normalise import extract_hashtags, normalise
+    from bot.storage.store import match_doc
+
+    c = Categoriser(ONE_PASS_CATEGORIES)
+    matched = 0
+    for text in TEXTS:
+        norm = normalise(text)
+        tags = extract_hashtags(text)
+        want = c.categories_for(match_doc(norm, tags, username, language="english"))
+        assert c.categories_of(norm, tags, username, language="english") == want, text
+        matched += bool(want)
+    assert matched > 20  # the texts exercise the categories, not just the empty answer
+
+
+@given(st.text(alphabet="un itedNaosl-_,ИрIS#@ \n", max_size=40))
+def test_one_pass_matcher_agrees_on_any_text(text: str) -> None:
+    from bot.core.normalise import extract_hashtags, normalise
+    from bot.storage.store import match_doc
+
+    c = Categoriser(ONE_PASS_CATEGORIES)
+    norm, tags = normalise(text), extract_hashtags(text)
+    assert c.categories_of(norm, tags, "mid_news") == c.categories_for(match_doc(norm, tags, "mid_news"))

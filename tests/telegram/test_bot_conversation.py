@@ -140,7 +140,7 @@ def test_menu_webhook_and_allowed_updates_at_start(sandbox, db):
     assert {c["command"] for c in sandbox.commands} >= {"subscribe", "unsubscribe", "list", "digest", "search", "time", "tz"}
     assert "addchannel" not in {c["command"] for c in sandbox.commands}
     polls = sandbox.calls_of("getUpdates")
-    assert polls[0].params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
+    assert polls[0].params["allowed_updates"] == ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 BAD_INPUTS = [
