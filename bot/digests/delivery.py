@@ -298,7 +298,7 @@ class DigestService:
                 groups = linked_groups(self.db, selection.story_ids)
             shown = fold_linked(selection.stories, groups)
             sections = tuple(
-                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
+                (name, tuple(group)) for name, group in arrange(shown, self.config.section_order(), rank=rank)
             )
             parts = tuple(
                 render_digest(
@@ -414,6 +414,10 @@ class DigestService:
         ranks: dict[int, RankKey] = {}
 
         def rank(story: Story) -> RankKey:  # each story's importance, once per tick
+            # Only the tick's own copy of a story is remembered: one a chat's mutes trimmed,
+            # or linked stories folded into one, has other posts, so its importance differs.
+            if by_id.get(story.id) is not story:
+                return importance_key(story)
             found = ranks.get(story.id)
             if found is None:
                 found = ranks[story.id] = importance_key(story)

@@ -15,7 +15,17 @@ from bot.core.language import snowball_language
 from bot.core.models import Story
 from bot.core.text import merge_spans
 from bot.errors import QueryError
-from bot.query.parser import MatchDoc, Node, Query, highlight_spans, parse_query, story_matches, word_spans
+from bot.query.parser import (
+    MatchDoc,
+    Node,
+    Query,
+    Term,
+    parse_query,
+    stem,
+    story_matches,
+    term_spans,
+    word_spans,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,14 @@ class Highlighter:
         self._matched = matched
         self._max_cached = max_cached
         self._tokens: dict[int, list[tuple[str, int, int]]] = {}
+        # Per story: its words and their stems per language, and each term's spans in it.
+        # Chats' queries differ but share their terms, so a (story, term) is looked for once
+        # a tick rather than once per (story, query) -- the same spans, ``highlight_spans``
+        # being the union of its terms' spans.
+        self._words: dict[int, tuple[str, ...]] = {}
+        self._stems: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._term_cache: dict[tuple[int, Term], list[tuple[int, int]]] = {}
+        self._query_terms: dict[str, tuple[Term, ...]] = {}
         self._spans: dict[tuple[int, str], list[tuple[int, int]] | None] = {}
 
     def _hits(self, query: Query) -> AbstractSet[int] | None:
@@ -91,6 +109,44 @@ class Highlighter:
             docs = self._docs[story.id] = post_docs(story)
         return story_matches(query, docs)
 
+    def _terms(self, query: Query) -> tuple[Term, ...]:
+        found = self._query_terms.get(query.text)
+        if found is None:
+            found = self._query_terms[query.text] = query.positive_terms()
+        return found
+
+    def _term_spans(self, story: Story, term: Term) -> list[tuple[int, int]]:
+        key = (story.id, term)
+        found = self._term_cache.get(key)
+        if found is not None:
+            return found
+        text = story.representative.post.text or ""
+        tokens = self._tokens.get(story.id)
+        if tokens is None:
+            if len(self._tokens) >= self._max_cached // 10:
+                self._tokens.clear()
+                self._words.clear()
+                self._stems.clear()
+            tokens = self._tokens[story.id] = word_spans(text)
+        words = self._words.get(story.id)
+        if words is None:
+            words = self._words[story.id] = tuple(t[0] for t in tokens)
+
+        def stems(language: str) -> tuple[str, ...]:
+            got = self._stems.get((story.id, language))
+            if got is None:
+                got = self._stems[(story.id, language)] = tuple(stem(w, language) for w in words)
+            return got
+
+        found = term_spans(
+            text, term, language=snowball_language(story.representative.lang), tokens=tokens,
+            token_words=words, stems=stems,
+        )
+        if len(self._term_cache) >= self._max_cached:
+            self._term_cache.clear()
+        self._term_cache[key] = found
+        return found
+
     def spans(
         self, story: Story, query: Query, *, hits: AbstractSet[int] | None = None
     ) -> list[tuple[int, int]] | None:
@@ -101,15 +157,7 @@ class Highlighter:
             return self._spans[key]
         found: list[tuple[int, int]] | None = None
         if self._matches(story, query, hits if hits is not None else self._hits(query)):
-            text = story.representative.post.text or ""
-            tokens = self._tokens.get(story.id)
-            if tokens is None:
-                if len(self._tokens) >= self._max_cached // 10:
-                    self._tokens.clear()
-                tokens = self._tokens[story.id] = word_spans(text)
-            found = highlight_spans(
-                text, query, language=snowball_language(story.representative.lang), tokens=tokens
-            )
+            found = merge_spans(span for term in self._terms(query) for span in self._term_spans(story, term))
         if len(self._spans) >= self._max_cached:
             self._spans.clear()
         self._spans[key] = found

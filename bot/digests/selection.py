@@ -156,11 +156,12 @@ def arrange(
     *,
     top_count: int = TOP_COUNT,
     top_after: int = TOP_AFTER,
+    rank: Callable[[Story], RankKey] = importance_key,
 ) -> list[tuple[str, list[Story]]]:
     """The digest's sections in display order: "Top stories" first when the digest has more
     than ``top_after`` stories (each listed there only), then the categories, each most
-    important first."""
-    ranked = by_importance(stories)
+    important first. ``rank``: as for ``by_importance``."""
+    ranked = by_importance(stories, key=rank)
     top: list[Story] = []
     if len(ranked) > top_after:
         top = ranked[:top_count]

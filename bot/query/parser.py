@@ -25,7 +25,7 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -632,6 +632,52 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
     return _word_spans(text)
 
 
+def term_spans(
+    text: str,
+    term: Term,
+    *,
+    language: str | None,
+    tokens: Sequence[tuple[str, int, int]],
+    token_words: Sequence[str],
+    stems: Callable[[str], tuple[str, ...]],
+) -> list[tuple[int, int]]:
+    """Unmerged ``(start, end)`` spans of ``text`` where one positive ``term`` occurs: what
+    ``highlight_spans`` joins over a query's terms. ``tokens`` are ``word_spans(text)``,
+    ``token_words`` their words, ``stems(language)`` their stems in that snowball language; a
+    caller highlighting many queries in one text computes them (and each term's spans) once."""
+    seq: Sequence[str]
+    want: str | None
+    run: tuple[str, ...] | None
+    spans: list[tuple[int, int]] = []
+    if isinstance(term, Word):
+        if term.language is None:
+            seq, want = token_words, term.value
+        else:
+            in_language = language or term.language
+            seq = stems(in_language)
+            want = term.stem if in_language == term.language else stem_in(term.value, in_language)
+        spans.extend((tokens[i][1], tokens[i][2]) for i, w in enumerate(seq) if w == want)
+    elif isinstance(term, Prefix):
+        spans.extend((s, e) for w, s, e in tokens if w.startswith(term.value))
+    elif isinstance(term, Phrase):
+        if term.language is None:
+            seq, run = token_words, term.words
+        else:
+            in_language = language or term.language
+            seq = stems(in_language)
+            run = term.stems if in_language == term.language else stems_in(term.words, in_language)
+        assert run is not None
+        k = len(run)
+        for i in range(len(seq) - k + 1):
+            if tuple(seq[i : i + k]) == run:
+                spans.append((tokens[i][1], tokens[i + k - 1][2]))
+    elif isinstance(term, Tag):
+        for m in _HASHTAG_SPAN.finditer(text):
+            if unicodedata.normalize("NFKC", m.group(1)).casefold() == term.value:
+                spans.append((m.start(), m.end()))
+    return spans
+
+
 def highlight_spans(
     text: str,
     query: Query,
@@ -651,43 +697,15 @@ def highlight_spans(
         return []
     if tokens is None:
         tokens = _word_spans(text)
-    toks = tuple(t[0] for t in tokens)
-    spans: list[tuple[int, int]] = []
+    token_words = tuple(t[0] for t in tokens)
     stem_cache: dict[str, tuple[str, ...]] = {}
-    seq: tuple[str, ...]
-    want: str | None
-    run: tuple[str, ...] | None
 
     def stems(language: str) -> tuple[str, ...]:
         if language not in stem_cache:
-            stem_cache[language] = tuple(stem(w, language) for w in toks)
+            stem_cache[language] = tuple(stem(w, language) for w in token_words)
         return stem_cache[language]
 
+    spans: list[tuple[int, int]] = []
     for term in terms:
-        if isinstance(term, Word):
-            if term.language is None:
-                seq, want = toks, term.value
-            else:
-                in_language = language or term.language
-                seq = stems(in_language)
-                want = term.stem if in_language == term.language else stem_in(term.value, in_language)
-            spans.extend((tokens[i][1], tokens[i][2]) for i, w in enumerate(seq) if w == want)
-        elif isinstance(term, Prefix):
-            spans.extend((s, e) for w, s, e in tokens if w.startswith(term.value))
-        elif isinstance(term, Phrase):
-            if term.language is None:
-                seq, run = toks, term.words
-            else:
-                in_language = language or term.language
-                seq = stems(in_language)
-                run = term.stems if in_language == term.language else stems_in(term.words, in_language)
-            assert run is not None
-            k = len(run)
-            for i in range(len(seq) - k + 1):
-                if tuple(seq[i : i + k]) == run:
-                    spans.append((tokens[i][1], tokens[i + k - 1][2]))
-        elif isinstance(term, Tag):
-            for m in _HASHTAG_SPAN.finditer(text):
-                if unicodedata.normalize("NFKC", m.group(1)).casefold() == term.value:
-                    spans.append((m.start(), m.end()))
+        spans.extend(term_spans(text, term, language=language, tokens=tokens, token_words=token_words, stems=stems))
     return merge_spans(spans)

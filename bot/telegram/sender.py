@@ -27,8 +27,12 @@ What it guarantees:
 - Paid broadcast: ``paid_broadcast=True`` sends with Telegram's ``allow_paid_broadcast``
   (billed in Stars) in a lane of its own paced at ``paid_rate`` (up to 1,000/s); only when
   the operator set ``[bot] paid_broadcast = true``.
-- 5xx and network errors: retried with exponential backoff (``backoff`` doubling, at most
-  ``max_backoff`` seconds), ``max_retries`` attempts in all; then the last error is raised.
+- 5xx and network errors: the first retry after a short jittered delay (``first_retry``
+  to twice that: a lone 500 is one failed request, and the retry waits its turn in the
+  window like any send, so retrying soon costs no rate, while a long fixed wait leaves the
+  window idle at the end of a broadcast), further ones with exponential backoff (``backoff``
+  doubling, at most ``max_backoff`` seconds: repeated failures mean Telegram is in trouble),
+  ``max_retries`` attempts in all; then the last error is raised.
 - 403 Forbidden (the user blocked the bot): ``on_blocked(chat_id)`` runs (it deactivates the
   subscriber) and ``Forbidden`` is raised at once; never retried.
 - 400 "can't parse entities": resent once as plain text (tags stripped, entities decoded),
@@ -52,6 +56,7 @@ import inspect
 import itertools
 import logging
 import math
+import random
 import re
 import time
 from collections import deque
@@ -243,6 +248,7 @@ class Sender:
         slowdown: float = 0.8,
         recovery: float = 2.0,
         max_retries: int = 5,
+        first_retry: float = 0.05,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = 600.0,
@@ -262,7 +268,9 @@ class Sender:
         )
         self._chat_interval = 1.0 / per_chat_rate
         self._max_retries = max(1, max_retries)
+        self._first_retry = first_retry
         self._backoff = backoff
+        self._jitter = random.Random()  # spreads first retries, so failures at one moment do not retry in step
         self._max_backoff = max_backoff
         self._max_retry_after = max_retry_after
         self._on_blocked = on_blocked
@@ -363,8 +371,8 @@ class Sender:
                 if attempt >= self._max_retries:
                     await self._failed(chat_id, e)
                     raise
-                delay = min(self._max_backoff, self._backoff * 2 ** (attempt - 1))
-                log.warning("send to chat %s failed (%s); retry %d in %.1f s", chat_id, e, attempt, delay)
+                delay = self._retry_delay(attempt)
+                log.warning("send to chat %s failed (%s); retry %d in %.2f s", chat_id, e, attempt, delay)
                 self.stats.retries += 1
                 await self._sleep(delay)
             except BotAPIError as e:
@@ -373,6 +381,12 @@ class Sender:
             else:
                 self.stats.sent += 1
                 return SendResult(chat_id, int(message["message_id"]), attempt, fallback)
+
+    def _retry_delay(self, attempt: int) -> float:
+        """Seconds before retrying a 5xx or network error after ``attempt`` failed requests."""
+        if attempt == 1:
+            return self._first_retry * (1.0 + self._jitter.random())
+        return min(self._max_backoff, self._backoff * 2 ** (attempt - 2))
 
     async def _request(self, pace: Pace, stamp: float, chat_id: int, text: str, **options: Any) -> dict[str, Any]:
         """One sendMessage; the pace learns whether Telegram accepted it."""

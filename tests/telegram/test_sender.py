@@ -244,12 +244,14 @@ def _send(sandbox: Sandbox, chat_id: int, text: str, **options: Any):
     return asyncio.run(go()), skip
 
 
-def test_500s_are_retried_with_growing_backoff(sandbox):
-    """Two 500s then success: delivered once, after backoffs of 0.5 s and 1 s."""
-    sandbox.fail_next("sendMessage", 500, times=2)
+def test_500s_are_retried_soon_then_with_growing_backoff(sandbox):
+    """Three 500s then success: delivered once; the first retry after a short jittered delay
+    (50-100 ms), then backoffs of 0.5 s and 1 s."""
+    sandbox.fail_next("sendMessage", 500, times=3)
     result, skip = _send(sandbox, 1, "hello")
-    assert result.attempts == 3 and result.message_id == sandbox.sent_to(1)[0].message_id
+    assert result.attempts == 4 and result.message_id == sandbox.sent_to(1)[0].message_id
     assert skip.long_sleeps() == [0.5, 1.0]
+    assert len([s for s in skip.sleeps if 0.05 <= s < 0.1]) == 1
     assert len(sandbox.sent_to(1)) == 1
 
 
@@ -310,4 +312,4 @@ def test_network_errors_are_retried_then_raised():
 
     with pytest.raises(NetworkError):
         asyncio.run(go())
-    assert skip.long_sleeps() == [0.5]
+    assert len([s for s in skip.sleeps if 0.05 <= s < 0.1]) == 1  # one retry, soon (jittered)
