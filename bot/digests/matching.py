@@ -165,15 +165,24 @@ class Highlighter:
 
     def for_chat(self, stories: Sequence[Story], queries: Sequence[Query]) -> dict[int, list[tuple[int, int]]]:
         with_hits = [(q, self._hits(q)) for q in queries]
-        if self._matched is not None:
-            with_hits = [(q, h) for q, h in with_hits if h]  # queries that matched nothing
-        out: dict[int, list[tuple[int, int]]] = {}
+        if self._matched is None:
+            out: dict[int, list[tuple[int, int]]] = {}
+            for story in stories:
+                found: list[tuple[int, int]] = []
+                for query, hits in with_hits:
+                    found.extend(self.spans(story, query, hits=hits) or ())
+                out[story.id] = merge_spans(found)
+            return out
+        # From the bulk matcher: each query's terms' spans in the stories it matched, joined
+        # once per story (the union is the same however it is grouped).
+        with_terms = [(self._terms(q), h) for q, h in with_hits if h]  # queries that matched nothing: skip
+        out = {}
         for story in stories:
-            found: list[tuple[int, int]] = []
-            for query, hits in with_hits:
-                if self._matched is not None and story.id not in hits:  # type: ignore[operator]
-                    continue
-                found.extend(self.spans(story, query, hits=hits) or ())
+            found = []
+            for terms, hits in with_terms:
+                if story.id in hits:
+                    for term in terms:
+                        found.extend(self._term_spans(story, term))
             out[story.id] = merge_spans(found)
         return out
 
