@@ -253,3 +253,29 @@ def test_a_retelling_too_late_starts_a_new_story():
     index = StoryIndex()
     index.add(item(1, CALL), 5)
     assert index.find(item(2, CALL_RETOLD, MAX_GAP_HOURS + 2)) is None
+
+
+# --- general rules for names the lists do not know -------------------------------------------
+
+
+def test_a_city_outside_the_place_list_is_still_another_place():
+    # Harbin is in no list: "Chinese ... in Harbin" must not find "Tianjin" through "China"
+    harbin = "Chinese Premier Li Qiang received Mikhail Mishustin in Harbin on May 17; the two discussed energy and trade."
+    tianjin = "Mishustin and Li Qiang meet in Tianjin: energy and trade talks (May 17)"
+    assert not judged(harbin, tianjin)
+    assert judged(harbin, "Mishustin and Li Qiang meet in Harbin: energy and trade talks (May 17)")
+
+
+def test_a_title_in_capitals_does_not_stand_for_the_person():
+    starmer = "Macron hosts UK PM Starmer at the Elysee: Ukraine and migration on the agenda"
+    assert not judged(starmer, starmer.replace("Starmer", "Sunak"))
+
+
+def test_two_headlines_opening_with_different_unknown_subjects_stay_apart():
+    samsung = "Samsung said on March 3 it will invest more than $300 billion in South Korea over five years, including a new chip plant in Pyeongtaek."
+    lg = "Hyundai pledges $300bn South Korea investment, chip plant in Pyeongtaek"
+    assert not judged(samsung, lg)
+    assert judged(samsung, "Samsung pledges $300bn South Korea investment, chip plant in Pyeongtaek")
+    # a common word opening a headline is found lower-case in the report: no subject swap
+    assert judged("Slowing inflation lets the Bank of Russia cut its key rate to 18% on June 6",
+                  "Citing slowing inflation, the Bank of Russia cut its key rate from 21% to 18% on June 6.")
