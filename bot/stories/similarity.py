@@ -422,10 +422,14 @@ def _opens_sentence(text: str, start: int) -> bool:
         char = text[i]
         if char.isalnum() or char == "_":
             return False
+        if char == ":" and i > 0 and text[i - 1].isalnum():
+            # a headline's separator ("Выборы в Молдавии: Блок патриотов..."): news style
+            # writes on in lower case, so a capital after it is a name
+            return False
         if char in _BREAKS:
             return True
         if char in "-–—" and 0 < i < len(text) - 1 and text[i - 1].isspace() and text[i + 1].isspace():
-            return True
+            return False  # "Зенит — Спартак": the same, between two names or a name and its words
         i -= 1
     return True
 
@@ -698,7 +702,7 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
     return best
 
 
-def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = frozenset()) -> bool:
+def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = frozenset(), *, words: int = 0) -> bool:
     """Whether ``other`` names ``unit`` (the keys of one name). A city is found by its
     country only in a text that names no city: "Brazil" agrees with "Brasilia", but a text
     about talks in Berlin does not agree with one about talks in Paris for saying "French"."""
@@ -708,7 +712,7 @@ def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = fro
     for key in keys:
         # a word of a longer name must be a name there too: "Riyadh Air" is not found in
         # "the air show"; a place or a one-word name may be lower-case ("российский")
-        if key in other.name_words and (len(unit) == 1 or key[0] in "#@" or key in other.names or key in other.weak_names):
+        if key in other.name_words and (max(words, len(unit)) == 1 or key[0] in "#@" or key in other.names or key in other.weak_names):
             return True
         # a city is found by its country only in a text that names no place at all (known
         # or not): "Turkish ... in Sochi" does not agree with "in Istanbul"
@@ -799,8 +803,12 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     found in ``y``, and its opening weak name if ``y`` lacks the word."""
     keys: set[str] = set()
     for unit in x.units:
-        if not _found(unit, y, x.acronyms):
-            keys |= unit
+        # a place next to a name ("в Харбине Ли Цян") is not part of the name: found or
+        # lacking on its own
+        places = unit & x.places if len(unit) > 1 else frozenset()
+        for part in (unit - places, *(frozenset([key]) for key in places)):
+            if part and not _found(part, y, x.acronyms, words=len(unit)):
+                keys |= part
     if x.opener and not _found(frozenset([x.opener]), y):
         keys.add(x.opener)
     return frozenset(keys)

@@ -279,3 +279,19 @@ def test_two_headlines_opening_with_different_unknown_subjects_stay_apart():
     # a common word opening a headline is found lower-case in the report: no subject swap
     assert judged("Slowing inflation lets the Bank of Russia cut its key rate to 18% on June 6",
                   "Citing slowing inflation, the Bank of Russia cut its key rate from 21% to 18% on June 6.")
+
+
+def test_a_capital_after_a_headline_separator_is_a_name():
+    # after "X:" or " — " news style writes on in lower case: a capital there is a name
+    assert "блок" in strong_names(entities_of("Выборы в Молдавии: Блок патриотов сохраняет большинство"))
+    assert "спар" in strong_names(entities_of("Зенит — Спартак 2:1: лидерство в РПЛ"))
+    assert not judged("Зенит — Спартак 2:1: лидерство в РПЛ", "Зенит — Локомотив 2:1: лидерство в РПЛ")
+    assert judged("Зенит — Спартак 2:1: лидерство в РПЛ",
+                  "Зенит 19 октября обыграл Спартак со счётом 2:1 в матче 12-го тура РПЛ и вышел на первое место.")
+
+
+def test_a_place_next_to_a_name_is_compared_on_its_own():
+    # "в Харбине Ли Цян": the capitalised words run together, but Harbin is the place
+    harbin = "12 документов по энергетике и транспорту подписали в Харбине Ли Цян и Мишустин по итогам переговоров 17 мая."
+    assert not judged(harbin, harbin.replace("Харбине", "Чэнду"))
+    assert judged(harbin, "Мишустин и Ли Цян подписали в Харбине 12 соглашений")
