@@ -295,3 +295,10 @@ def test_a_place_next_to_a_name_is_compared_on_its_own():
     harbin = "12 документов по энергетике и транспорту подписали в Харбине Ли Цян и Мишустин по итогам переговоров 17 мая."
     assert not judged(harbin, harbin.replace("Харбине", "Чэнду"))
     assert judged(harbin, "Мишустин и Ли Цян подписали в Харбине 12 соглашений")
+
+
+def test_a_fixture_told_in_the_headline_present_is_not_its_result():
+    ahead = "Real Madrid face Borussia Dortmund at MetLife Stadium on July 5 in the Club World Cup quarter-final."
+    result = "A Kylian Mbappe double took Real Madrid past Borussia Dortmund 3-2 in the Club World Cup quarter-final at MetLife Stadium (July 5)."
+    assert not judged(ahead, result, hours=30)
+    assert judged(result, "Real Madrid edge Borussia Dortmund 3-2 at MetLife Stadium, Mbappe scores twice (July 5)")
