@@ -37,7 +37,12 @@ The rules, in order (any veto ends the comparison):
    agree. A place swapped ("in Sochi" / "in Istanbul"), a sentence-opening name swapped for
    another ("Microsoft completed..." / "...Sony finalised...") and a name standing between
    the same words as another ("Apple said on" / "Nvidia said on") veto too. An acronym the
-   other text spells out ("VW" / "Volkswagen") is no missing name.
+   other text spells out ("VW" / "Volkswagen") is no missing name. Names no list knows
+   count: a city is found by its country only in a text naming no place ("Turkish ... in
+   Sochi" does not agree with "in Istanbul"); a place running into a name ("в Харбине Ли
+   Цян") is found or lacking on its own; a title in capitals does not find the person
+   ("PM Anwar" / "PM Prabowo"); a capital after a headline's colon or spaced dash is a
+   sure name; two openers, each found nowhere in the other text, are two subjects.
 5. Anchors: at least ``MIN_ANCHORS`` shared facts (names and numbers), one of them a name.
 6. Score: the weighted share of the shorter text's content words found in the
    best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
