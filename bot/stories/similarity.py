@@ -239,6 +239,12 @@ _FUTURE_PHRASES = re.compile(
     r"|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\b(?:next|later this) (?:week|month|year)\b"
 )
 
+# A forecast of a vote is not its result: "polls give Civic Platform about 31%", "по опросам…".
+_FORECAST = re.compile(
+    r"\b(?:polls?|surveys?) (?:give|gives|suggest|suggests|show|shows|put|puts|predict|predicts)\b"
+    r"|\bпо (?:данным )?опросам\b|\bопросы (?:показывают|предсказывают)\b"
+)
+
 # Past-tense action verbs (not reporting verbs: "announced", "said" tell nothing about
 # whether the event itself has happened).
 _PAST_WORDS = frozenset(
@@ -652,6 +658,8 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         all_words |= stems
         name_words |= keys
     if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens) and _FUTURE_PHRASES.search(text):
+        future = True
+    if not future and ("poll" in text or "опрос" in text) and _FORECAST.search(text):
         future = True
     lead = sentence_names[0] & strong if sentence_names else frozenset()
     name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}

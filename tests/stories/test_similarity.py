@@ -302,3 +302,11 @@ def test_a_fixture_told_in_the_headline_present_is_not_its_result():
     result = "A Kylian Mbappe double took Real Madrid past Borussia Dortmund 3-2 in the Club World Cup quarter-final at MetLife Stadium (July 5)."
     assert not judged(ahead, result, hours=30)
     assert judged(result, "Real Madrid edge Borussia Dortmund 3-2 at MetLife Stadium, Mbappe scores twice (July 5)")
+
+
+def test_a_poll_forecast_is_not_the_vote_result():
+    forecast = "Poland holds regional elections on October 13; polls give Civic Platform about 31.2% of the vote, ahead of Law and Justice."
+    result = "Civic Platform came first in the regional elections in Poland on October 13 with 31.2% of the vote, ahead of Law and Justice."
+    assert not judged(forecast, result, hours=30)
+    ru_forecast = "13 октября пройдут выборы в заксобрание Тверской области; по опросам, Единая Россия может получить около 78,3%."
+    assert not judged(ru_forecast, "Партия Единая Россия получила 78,3% голосов на выборах в заксобрание Тверской области 13 октября.", hours=30)
