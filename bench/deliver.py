@@ -5,15 +5,17 @@
 
 Builds N subscribers whose digests are two messages each (real ingest, matching, rendering,
 outbox), then delivers them with ``DigestService.deliver_pending`` through ``bot.telegram.sender.Sender``
-and ``bot.telegram.botapi.BotAPI`` to ``bot.devtools.sandbox.Sandbox``, which accepts 30 messages/s (token
-bucket; beyond it a real 429 with retry_after), answers 5% of sendMessage calls with 500, and
-is told to answer 429 (retry_after 1 s) a few more times during the run.
+and ``bot.telegram.botapi.BotAPI`` to ``bot.devtools.sandbox.Sandbox``, which is as strict as
+Telegram: at most 30 messages accepted in any sliding 1-second window (beyond it a real 429
+with retry_after), every request delayed by 10-40 ms of random latency (so evenly sent
+messages arrive bunched), 5% of sendMessage calls answered 500, and, with ``--extra-429``,
+a few more 429s injected during the run.
 
 Prints: messages accepted per second as a share of the allowed rate (first to last accepted
 message), messages lost (a part never accepted), duplicated (a part accepted twice), and
-the 500s/429s seen. The sender is set to the allowed rate plus ``--headroom`` (default 6%):
-answers that failed (the 500s) do not count against Telegram's limit, so a sender paced at
-exactly 30 requests/s could deliver at most 95% of 30 messages/s here.
+the 500s/429s seen. The sender runs at its configured pace (``[bot] global_rate``, default
+29/s in any 1-second window); answers that failed (500s, 429s) do not count against the
+limit, and the sender gives their slots back.
 """
 
 from __future__ import annotations
@@ -86,8 +88,11 @@ def main() -> None:
     parser.add_argument("--digests", type=int, default=1000, help="digests to deliver (default 1000)")
     parser.add_argument("--rate", type=float, default=30.0, help="messages/s the fake Bot API allows")
     parser.add_argument("--error-rate", type=float, default=0.05, help="share of sendMessage answered 500")
-    parser.add_argument("--extra-429", type=int, default=3, help="429s injected during the run")
-    parser.add_argument("--headroom", type=float, default=0.06, help="sender rate above the allowed rate")
+    parser.add_argument("--extra-429", type=int, default=0, help="429s injected during the run (default 0)")
+    parser.add_argument("--pace", type=float, default=BotConfig().global_rate,
+                        help="the sender's global_rate (default: the config default)")
+    parser.add_argument("--latency", type=float, default=0.010, help="fixed request latency, s")
+    parser.add_argument("--jitter", type=float, default=0.030, help="random extra latency, up to this, s")
     parser.add_argument("--stories", type=int, default=14, help="stories per digest (14 give two messages)")
     args = parser.parse_args()
     # Each retried 500 logs a warning; thousands of them would bury the figures.
@@ -97,7 +102,8 @@ def main() -> None:
         db_path = Path(tmp) / "bench.sqlite"
         queued, build_seconds = build(db_path, args.digests, args.stories)
         print(f"built {args.digests} digests = {queued} messages in {build_seconds:.2f} s")
-        sandbox = Sandbox(token=TOKEN, rate_limit=args.rate, error_rate=args.error_rate, seed=1)
+        sandbox = Sandbox(token=TOKEN, window_limit=int(args.rate), latency=args.latency, jitter=args.jitter,
+                          error_rate=args.error_rate, seed=1)
         with sandbox:
             stop = threading.Event()
 
@@ -116,7 +122,7 @@ def main() -> None:
             async def deliver() -> tuple[float, object]:
                 db = open_db(db_path)
                 async with BotAPI(TOKEN, base_url=sandbox.base_url) as api:
-                    bot_config = BotConfig(global_rate=args.rate * (1 + args.headroom), max_retries=8)
+                    bot_config = BotConfig(global_rate=args.pace, max_retries=8)
                     sender = Sender.from_config(api, bot_config)
                     service = DigestService(db, sender, Config(), now=lambda: NOW, concurrency=64)
                     started = time.perf_counter()
@@ -145,7 +151,8 @@ def main() -> None:
           f"(first to last accepted message, {span:.1f} s)")
     print(f"lost {lost}, duplicated {duplicated}")
     print(f"answers: {statuses.get(200, 0)} ok, {statuses.get(500, 0)} x 500, {statuses.get(429, 0)} x 429 "
-          f"({args.extra_429} injected), sender paced at {args.rate * (1 + args.headroom):.1f}/s")
+          f"({args.extra_429} injected), sender paced at {args.pace:g}/s, "
+          f"latency {1000 * args.latency:.0f}+U(0,{1000 * args.jitter:.0f}) ms")
     print(f"report: {report}")
     if lost or duplicated:
         sys.exit(1)

@@ -192,10 +192,16 @@ class QueryConfig:
 class BotConfig:
     admins: tuple[int, ...] = ()
     max_subscriptions: int = ranged(50, minimum=1)
-    global_rate: float = ranged(30.0, above=0)  # messages per second over all chats
+    # Messages in any 1-second window over all chats: one under Telegram's ~30/s, so request
+    # latency jitter cannot make Telegram count 31 in one of its seconds.
+    global_rate: float = ranged(29.0, above=0)
     per_chat_rate: float = ranged(1.0, above=0)  # messages per second to one chat
     poll_timeout: int = ranged(30, minimum=0, maximum=300)  # getUpdates long-poll seconds
     max_retries: int = ranged(5, minimum=0)
+    # Telegram's paid broadcast (``allow_paid_broadcast``, billed in Stars): digest parts go
+    # out at up to ``paid_broadcast_rate`` messages/s instead of ``global_rate``.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: float = ranged(1000.0, above=0, maximum=1000)  # Telegram allows at most 1000
 
 
 @dataclass(frozen=True, slots=True)

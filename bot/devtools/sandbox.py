@@ -20,6 +20,14 @@ the current version; an identical edit is refused as "message is not modified").
 give files back; ``send_user_document`` and ``send_user_message(reply_to=...)`` are a user
 sending a file or replying to one of the bot's messages.
 
+The rate limit comes in two kinds: the lenient token bucket (``rate_limit``/``burst``) and
+the strict one Telegram behaves like (``window_limit``): at most that many messages
+accepted in any sliding 1-second window, the next one answered 429 with ``retry_after``.
+With ``latency``/``jitter`` every request waits a random ``latency + U(0, jitter)`` seconds
+before it is handled, as requests to Telegram arrive after network delays that vary, so
+messages sent evenly can arrive bunched. Paid broadcasts (``allow_paid_broadcast``) are
+counted in a window of their own (``paid_window_limit``, 1,000 like Telegram's).
+
 Given a spec (``spec_path``: the JSON of github.com/PaulSonOfLars/telegram-bot-api-spec) it
 checks every request's method, parameter names, required parameters and JSON types against
 the official specification. A violation is answered with 400 *and* recorded in
@@ -46,6 +54,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -281,6 +290,7 @@ class SentMessage:
     disable_notification: bool = False
     document: StoredFile | None = None
     edits: int = 0  # how many times editMessageText/ReplyMarkup changed it
+    paid_broadcast: bool = False  # sent with allow_paid_broadcast
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -344,6 +354,8 @@ class _State:
     answers: list[CallbackAnswer] = field(default_factory=list)
     files: dict[str, StoredFile] = field(default_factory=dict)
     tokens: float = 0.0  # rate-limit bucket
+    accepted_at: deque[float] = field(default_factory=deque)  # the strict window
+    paid_accepted_at: deque[float] = field(default_factory=deque)
     bucket_at: float = 0.0
     closing: bool = False
     down: bool = False  # an outage: every request's connection is dropped unanswered
@@ -357,6 +369,9 @@ class Sandbox:
     ``spec_path``: check every request against the Bot API spec (see module docstring).
     ``rate_limit``: messages per second accepted by sendMessage (token bucket of ``burst``,
     default one second's worth); beyond it, 429 with ``retry_after``.
+    ``window_limit``: messages accepted in any sliding 1-second window (Telegram's ~30/s, strictly);
+    beyond it, 429 with ``retry_after`` 1. ``paid_window_limit`` the same for paid broadcasts.
+    ``latency`` + ``jitter``: each request is handled after ``latency + U(0, jitter)`` seconds.
     ``error_rate``: share of sendMessage calls answered 500 at random (``seed`` for repeatability).
     ``known_chats_only``: sendMessage to a chat that never wrote to the bot gets 400 chat not found.
     """
@@ -372,6 +387,10 @@ class Sandbox:
         port: int = 0,
         rate_limit: float | None = None,
         burst: float | None = None,
+        window_limit: int | None = None,
+        paid_window_limit: int = 1000,
+        latency: float = 0.0,
+        jitter: float = 0.0,
         error_rate: float = 0.0,
         seed: int = 0,
         known_chats_only: bool = False,
@@ -382,6 +401,10 @@ class Sandbox:
         self.spec = BotAPISpec.load(spec_path) if spec_path is not None else None
         self.rate_limit = rate_limit
         self.burst = burst if burst is not None else (rate_limit or 0.0)
+        self.window_limit = window_limit
+        self.paid_window_limit = paid_window_limit
+        self.latency = latency
+        self.jitter = jitter
         self.error_rate = error_rate
         self.known_chats_only = known_chats_only
         self.strict_html = strict_html
@@ -763,6 +786,10 @@ class Sandbox:
         ``files``: the uploads of a multipart request, field → (file name, MIME type, bytes)."""
         if self.is_down:
             return self._record(method, params, DROPPED, {})
+        if self.latency or self.jitter:
+            with self._cond:
+                delay = self.latency + self._random.uniform(0.0, self.jitter)
+            time.sleep(delay)
         if self.token is not None and token != self.token:
             return self._record(method, params, 401, _error(401, "Unauthorized"))
         if self.spec is not None:
@@ -925,7 +952,9 @@ class Sandbox:
         preview_off = bool(isinstance(preview, dict) and preview.get("is_disabled")) or _truthy(
             params.get("disable_web_page_preview")
         )
+        paid = _truthy(params.get("allow_paid_broadcast"))
         with self._cond:
+            self._check_window(paid)
             if self.rate_limit:
                 now = time.monotonic()
                 self._state.tokens = min(self.burst, self._state.tokens + (now - self._state.bucket_at) * self.rate_limit)
@@ -937,7 +966,7 @@ class Sandbox:
             message_id = self._next_message_id(chat_id)
             sent = SentMessage(
                 message_id, chat_id, str(text), plain, params.get("parse_mode") or None, preview_off,
-                time.monotonic(), markup, _truthy(params.get("disable_notification")),
+                time.monotonic(), markup, _truthy(params.get("disable_notification")), paid_broadcast=paid,
             )
             self._state.sent.append(sent)
         return 200, _ok(self._message_json(sent))
@@ -975,6 +1004,19 @@ class Sandbox:
                 "file_path": f"documents/{stored.file_id}/{stored.file_name}",
             }
         )
+
+    def _check_window(self, paid: bool) -> None:
+        """The strict limit: no more than the window's limit accepted in any 1 s (call locked)."""
+        limit = self.paid_window_limit if paid else self.window_limit
+        if not limit:
+            return
+        accepted = self._state.paid_accepted_at if paid else self._state.accepted_at
+        now = time.monotonic()
+        while accepted and accepted[0] <= now - 1.0:
+            accepted.popleft()
+        if len(accepted) >= limit:
+            raise _APIError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        accepted.append(now)
 
     def download(self, token: str, path: str) -> tuple[int, bytes]:
         """``GET /file/bot<token>/<file_path>``: the file's bytes, as Telegram's file server."""

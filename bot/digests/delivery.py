@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
@@ -47,21 +48,25 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.core.buttons import to_markup
 from bot.core.clock import to_iso, utcnow
-from bot.core.models import Story
+from bot.core.models import Mutes, Story
 from bot.digests.alerts import build_alerts
 from bot.digests.keyboard import digest_keyboard
 from bot.digests.matching import Highlighter, story_docs, subscription_queries
 from bot.digests.outbox import (
     ChatState,
+    NewDigest,
     Outbox,
     already_given,
+    already_given_many,
     chat_state,
+    chat_states,
     schedulable_chats,
 )
-from bot.digests.render import Part, render_digest
+from bot.digests.render import BlockCache, Part, render_digest
 from bot.digests.schedule import ScheduleError, due_date, format_local_hhmm, local_date
 from bot.digests.selection import (
     DEFAULT_LATE_GRACE,
+    RankKey,
     Selection,
     Window,
     apply_mutes,
@@ -69,15 +74,16 @@ from bot.digests.selection import (
     digest_window,
     fold_linked,
     importance,
+    importance_key,
     select_stories,
 )
 from bot.errors import BadRequest, BotAPIError, Forbidden, Unauthorized
 from bot.query.matcher import SubscriptionIndex
 from bot.query.parser import MatchDoc, Query, story_matches
-from bot.storage.db import write_transaction
+from bot.storage.db import open_db, write_transaction
 from bot.storage.explain import linked_groups
 from bot.storage.store import Store
-from bot.storage.subscribers import UnknownSubscriberError, mutes_of
+from bot.storage.subscribers import UnknownSubscriberError, mutes_of, mutes_of_many
 
 if TYPE_CHECKING:
     from apscheduler.job import Job
@@ -86,6 +92,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# Due chats built per write transaction: bounds the memory of a tick's rendered digests
+# and how long the service's own writes (parts marked sent) can wait for the write lock.
+BUILD_BATCH = 100
+
+# The sender's priorities (bot.telegram.sender.Priority, a layer above): command replies 0.
+ALERT_PRIORITY = 1
+DIGEST_PRIORITY = 2
 
 
 class SentLike(Protocol):
@@ -101,6 +115,7 @@ class SenderLike(Protocol):
     async def send(
         self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
         reply_markup: dict[str, Any] | None = None, disable_notification: bool = False,
+        priority: int = ..., paid_broadcast: bool = False,
     ) -> SentLike: ...
 
 
@@ -135,6 +150,19 @@ class BuiltDigest:
 
     def nothing_new_text(self) -> str:
         return f"Nothing new since {format_local_hhmm(self.window.since, self.timezone)}."
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Drafted digests of up to ``build_batch`` chats, waiting to be written."""
+
+    now: datetime
+    chats: Sequence[ChatState]
+    given: dict[int, set[int]]  # story ids each chat had been given when drafted
+    drafts: Sequence[BuiltDigest]
+    redraft: Callable[[ChatState, Collection[int], Mutes | None], BuiltDigest]
+    min_story_id: int
+    mutes: dict[int, Mutes]  # of the chats that muted something
 
 
 @dataclass(slots=True)
@@ -181,8 +209,10 @@ class DigestService:
         concurrency: int = 64,
         owner: str | None = None,
         wait_for_collection: timedelta | None = None,
+        build_batch: int = BUILD_BATCH,
     ) -> None:
         self.db = db
+        self.build_batch = max(1, build_batch)
         self.sender = sender
         # After a restart the collector must first fetch what was posted while we were down,
         # or the catch-up digest would miss it: with ``wait_for_collection`` set, ticks only
@@ -230,38 +260,43 @@ class DigestService:
         now = now or self.now()
         return [c for c in schedulable_chats(self.db) if self._due(c, now) is not None]
 
-    def _build(
+    def _draft(
         self,
         chat: ChatState,
         *,
         now: datetime,
         candidates: Sequence[Story],
         matched: AbstractSet[int],
+        already: Collection[int],
         queries: Sequence[Query],
-        mode: str,
-        record_date: date | None = None,
         highlighter: Highlighter | None = None,
+        blocks: BlockCache | None = None,
+        groups: Mapping[int, Collection[int]] | None = None,
+        mutes: Mutes | None = None,
+        rank: Callable[[Story], RankKey] = importance_key,
     ) -> BuiltDigest:
-        """Select, render and (unless ``mode == "dry-run"``) store one chat's digest.
-
-        ``mode``: "scheduled" records the local date (today's digest is done) even when
-        empty; "now" (/digest, ``tgdigest digest``) stores only a non-empty digest and does
-        not count as the day's scheduled one; "dry-run" writes nothing."""
+        """Select and render one chat's digest. ``groups`` (each candidate story's linked
+        group, ``bot.storage.explain.linked_groups``) and ``mutes`` are read in bulk by the
+        batch build; None reads them here, on ``self.db``."""
         window = self._window(chat, now)
         today = local_date(now, chat.timezone)
-        mutes = mutes_of(self.db, chat.chat_id)
+        if mutes is None:
+            mutes = mutes_of(self.db, chat.chat_id)
         selection = select_stories(
             apply_mutes(candidates, mutes) if mutes else candidates,
             matched=matched,
-            already=already_given(self.db, chat.chat_id),
+            already=already,
             window=window,
             max_stories=self.config.digest.max_stories,
             include_nonnews=chat.include_nonnews,
+            rank=rank,
         )
         parts: tuple[Part, ...] = ()
         sections: tuple[tuple[str, tuple[Story, ...]], ...] = ()
         if selection:
-            shown = fold_linked(selection.stories, linked_groups(self.db, selection.story_ids))
+            if groups is None:
+                groups = linked_groups(self.db, selection.story_ids)
+            shown = fold_linked(selection.stories, groups)
             sections = tuple(
                 (name, tuple(group)) for name, group in arrange(shown, self.config.section_order())
             )
@@ -272,28 +307,40 @@ class DigestService:
                     highlights=(highlighter or Highlighter()).for_chat(shown, queries),
                     snippet_length=self.config.digest.snippet_length,
                     omitted=selection.omitted,
+                    blocks=blocks,
                 )
             )
-        built = BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, sections=sections)
-        if mode == "dry-run":
+        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, sections=sections)
+
+    def _build(
+        self,
+        chat: ChatState,
+        *,
+        now: datetime,
+        candidates: Sequence[Story],
+        matched: AbstractSet[int],
+        queries: Sequence[Query],
+        mode: str,
+    ) -> BuiltDigest:
+        """Select, render and (unless ``mode == "dry-run"``) store one chat's digest.
+
+        ``mode``: "now" (/digest, ``tgdigest digest``) stores only a non-empty digest and does
+        not count as the day's scheduled one; "dry-run" writes nothing. (Scheduled digests
+        are built in batches: ``_build_batches``.)"""
+        built = self._draft(
+            chat, now=now, candidates=candidates, matched=matched,
+            already=already_given(self.db, chat.chat_id), queries=queries,
+        )
+        if mode == "dry-run" or not built.parts:
             return built
-        digest_id: int | None = None
-        if parts:
-            digest_id = self.outbox.store(
-                chat_id=chat.chat_id, kind="digest", parts=parts, now=now, window=window,
-                local_date=(record_date or today).isoformat() if mode == "scheduled" else None,
-                style=chat.digest_style,
-            )
-        if mode == "scheduled":
-            self.db.execute(
-                "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
-                [to_iso(window.end), (record_date or today).isoformat(), chat.chat_id],
-            )
-        elif parts:
-            self.db.execute(
-                "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(window.end), chat.chat_id]
-            )
-        return BuiltDigest(chat.chat_id, window, selection, parts, today, chat.timezone, digest_id, sections)
+        digest_id = self.outbox.store(
+            chat_id=chat.chat_id, kind="digest", parts=built.parts, now=now, window=built.window, local_date=None,
+            style=chat.digest_style,
+        )
+        self.db.execute(
+            "UPDATE subscribers SET last_digest_at = ? WHERE chat_id = ?", [to_iso(built.window.end), chat.chat_id]
+        )
+        return dataclasses.replace(built, digest_id=digest_id)
 
     def _candidates(self, chats: Sequence[ChatState], now: datetime) -> tuple[list[Story], list[tuple[int, list[MatchDoc]]]]:
         start = min(self._window(c, now).start for c in chats)
@@ -301,52 +348,143 @@ class DigestService:
         return stories, story_docs(stories)
 
     def build_due(self, now: datetime | None = None) -> TickReport:
-        """Store the digests due at ``now`` in the outbox (no sending). Each chat is one
-        transaction that re-checks it is still due, so a repeated tick builds nothing twice."""
+        """Store the digests due at ``now`` in the outbox (no sending), on this connection.
+        Each batch is one transaction that re-checks its chats are still due, so a repeated
+        tick builds nothing twice."""
         report = TickReport()
-        for _ in self._build_steps(now or self.now(), report):
-            pass
+        self._build_batches(self.db, now or self.now(), report, commit=self._committer(report))
+        if report.built or report.empty:
+            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
         return report
 
-    async def build_due_async(self, now: datetime | None = None, *, chats_per_step: int = 50) -> TickReport:
-        """``build_due`` that lets the event loop run (the bot answering) every few chats."""
+    async def build_due_async(
+        self, now: datetime | None = None, *, on_batch: Callable[[list[int]], None] | None = None
+    ) -> TickReport:
+        """``build_due`` with the work (reading, matching, selecting, rendering) in a worker
+        thread with its own connection, so the event loop (the bot answering, parts going
+        out) keeps running. Each batch is written by the event loop, on the service's own
+        connection: a short transaction, and no two threads of ours contend for SQLite's
+        write lock. ``on_batch(chat_ids)`` is called after each batch is committed."""
+        now = now or self.now()
         report = TickReport()
-        for i, _ in enumerate(self._build_steps(now or self.now(), report), 1):
-            if self._stopping:
-                break  # the rest are still due at the next start
-            if i % chats_per_step == 0:
-                await asyncio.sleep(0)
+        path = _db_file(self.db)
+        if path is None:  # ":memory:" has no second connection (only ever a test)
+            self._build_batches(self.db, now, report, commit=self._committer(report, on_batch))
+            return report
+        loop = asyncio.get_running_loop()
+        commit_here = self._committer(report, on_batch)
+
+        async def commit_on_loop(batch: _Batch) -> None:
+            commit_here(batch)
+
+        def commit(batch: _Batch) -> None:  # on the worker thread: wait for the loop to write it
+            asyncio.run_coroutine_threadsafe(commit_on_loop(batch), loop).result()
+
+        def work() -> None:
+            db = open_db(path, migrate=False)
+            try:
+                self._build_batches(db, now, report, commit=commit)
+            finally:
+                db.close()
+
+        await asyncio.to_thread(work)
+        if report.built or report.empty:
+            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
         return report
 
-    def _build_steps(self, now: datetime, report: TickReport) -> Iterator[None]:
-        chats = self.due_chats(now)
+    def _build_batches(self, db: Database, now: datetime, report: TickReport, *, commit: Callable[[_Batch], None]) -> None:
+        """Draft every digest due at ``now``, ``build_batch`` chats at a time, and hand each
+        batch to ``commit``: one matching pass over the due chats' candidate stories, then per
+        batch one query for what the chats were already given, selection and rendering."""
+        chats = [c for c in schedulable_chats(db) if self._due(c, now) is not None]
         if not chats:
             return
-        stories, docs = self._candidates(chats, now)
-        queries = subscription_queries(self.db, self.config, [c.chat_id for c in chats])
+        start = min(self._window(c, now).start for c in chats)
+        stories = Store(db).stories_between(start, now)
+        queries = subscription_queries(db, self.config, [c.chat_id for c in chats])
         index = SubscriptionIndex(
             (sub_id, chat_id, q) for chat_id, subs in queries.items() for sub_id, q in subs
         )
-        matched = index.match(docs) if docs else {}
-        highlighter = Highlighter({story_id: list(d) for story_id, d in docs})
-        for chat in chats:
-            yield None
-            with write_transaction(self.db):
-                fresh = chat_state(self.db, chat.chat_id)
-                due = self._due(fresh, now) if fresh is not None and fresh.active and not fresh.paused else None
-                if fresh is None or due is None:
-                    continue
-                built = self._build(
-                    fresh, now=now, candidates=stories, matched=matched.get(chat.chat_id, set()),
-                    queries=[q for _, q in queries.get(chat.chat_id, [])], mode="scheduled", record_date=due,
-                    highlighter=highlighter,
-                )
-            if built.digest_id is not None:
-                report.built.append(built.digest_id)
-            else:
-                report.empty.append(chat.chat_id)
-        if report.built or report.empty:
-            log.info("digests: %d stored, %d empty (not sent)", len(report.built), len(report.empty))
+        matched, by_tree = index.match_with_queries(story_docs(stories)) if stories else ({}, {})
+        highlighter = Highlighter(matched=by_tree)
+        blocks: BlockCache = {}  # rendered stories, shared by this tick's digests
+        by_id = {s.id: s for s in stories}
+        min_story_id = min(by_id, default=0)
+        groups = linked_groups(db, by_id)  # stories told again later, shown as one
+        ranks: dict[int, RankKey] = {}
+
+        def rank(story: Story) -> RankKey:  # each story's importance, once per tick
+            found = ranks.get(story.id)
+            if found is None:
+                found = ranks[story.id] = importance_key(story)
+            return found
+
+        def draft(chat: ChatState, already: Collection[int], mutes: Mutes | None) -> BuiltDigest:
+            mine = matched.get(chat.chat_id, frozenset())
+            # Only the chat's matched stories, not every candidate of the tick: a chat
+            # matches a few percent of them.
+            return self._draft(
+                chat, now=now, candidates=[by_id[i] for i in mine], matched=mine, already=already,
+                queries=[q for _, q in queries.get(chat.chat_id, [])], highlighter=highlighter, blocks=blocks,
+                groups=groups, mutes=mutes or Mutes(), rank=rank,
+            )
+
+        for first in range(0, len(chats), self.build_batch):
+            if self._stopping:
+                break  # graceful stop: the rest are still due at the next start
+            chunk = chats[first : first + self.build_batch]
+            if len(blocks) > 50_000:
+                blocks.clear()  # memory stays bounded however many chats are due
+            ids = [c.chat_id for c in chunk]
+            given = already_given_many(db, ids, min_story_id=min_story_id)
+            mutes = mutes_of_many(db, ids)
+            drafts = [draft(c, given[c.chat_id], mutes.get(c.chat_id)) for c in chunk]
+            commit(_Batch(now, chunk, given, drafts, draft, min_story_id, mutes))
+
+    def _committer(
+        self, report: TickReport, on_batch: Callable[[list[int]], None] | None = None
+    ) -> Callable[[_Batch], None]:
+        """Writes a drafted batch on the service's connection (``self.db``)."""
+
+        def commit(batch: _Batch) -> None:
+            stored = self._commit_batch(batch, report)
+            if on_batch is not None and stored:
+                on_batch(stored)
+
+        return commit
+
+    def _commit_batch(self, batch: _Batch, report: TickReport) -> list[int]:
+        """One write transaction: re-check each chat is still due and that nothing its draft
+        lists was reserved meanwhile (else select again), store the digests (executemany) and
+        record the day's digest as done. Returns the chats whose digest was stored."""
+        db = self.db
+        ids = [c.chat_id for c in batch.chats]
+        with write_transaction(db):
+            fresh = chat_states(db, ids)
+            given_now = already_given_many(db, ids, min_story_id=batch.min_story_id)
+            to_store: list[tuple[BuiltDigest, date, ChatState]] = []
+            for chat, built in zip(batch.chats, batch.drafts, strict=True):
+                state = fresh.get(chat.chat_id)
+                due = self._due(state, batch.now) if state is not None and state.active and not state.paused else None
+                if state is None or due is None:
+                    continue  # built by another process, paused or gone meanwhile
+                if state != chat or given_now[chat.chat_id] != batch.given[chat.chat_id]:
+                    built = batch.redraft(state, given_now[chat.chat_id], batch.mutes.get(chat.chat_id))
+                to_store.append((built, due, state))
+            stored = self.outbox.store_many(
+                [
+                    NewDigest(b.chat_id, "digest", b.parts, b.window, due.isoformat(), style=state.digest_style)
+                    for b, due, state in to_store if b.parts
+                ],
+                now=batch.now,
+            )
+            db.conn.executemany(
+                "UPDATE subscribers SET last_digest_at = ?, last_digest_local_date = ? WHERE chat_id = ?",
+                [(to_iso(b.window.end), due.isoformat(), b.chat_id) for b, due, _ in to_store],
+            )
+        report.built.extend(stored)
+        report.empty.extend(b.chat_id for b, _, _ in to_store if not b.parts)
+        return [b.chat_id for b, _, _ in to_store if b.parts]
 
     def build_now(self, chat_id: int, *, dry_run: bool = False, now: datetime | None = None) -> BuiltDigest:
         """Build (and unless ``dry_run`` store) the digest of what is new for one chat now."""
@@ -381,8 +519,15 @@ class DigestService:
                     log.info("digest %s is being sent by another process; left to it", digest_id)
                     report.chats_deferred.append(chat_id)
                     return report
+                kind = self.outbox.kind(digest_id)
+                # Alerts go ahead of digest parts in the sender (command replies ahead of both);
+                # only digests are broadcasts that may be paid for.
+                options: dict[str, Any] = (
+                    {"priority": ALERT_PRIORITY} if kind == "alert"
+                    else {"priority": DIGEST_PRIORITY, "paid_broadcast": self.config.bot.paid_broadcast}
+                )
                 try:
-                    await self._send_parts(chat_id, digest_id, report)
+                    await self._send_parts(chat_id, digest_id, report, options)
                 except Forbidden:
                     cancelled = self.outbox.cancel_chat(chat_id)
                     log.info("chat %s blocked the bot: deactivated, %d pending digest(s) cancelled", chat_id, cancelled)
@@ -455,7 +600,9 @@ class DigestService:
             await asyncio.gather(*stuck, return_exceptions=True)
             return False
 
-    async def _send_parts(self, chat_id: int, digest_id: int, report: DeliveryReport) -> None:
+    async def _send_parts(
+        self, chat_id: int, digest_id: int, report: DeliveryReport, options: dict[str, Any] | None = None
+    ) -> None:
         """Send a claimed digest's unsent parts in order: the buttons go under the last part; a
         compact digest of several parts goes as its first page with ◀ ▶ (the others are
         shown by editing that message), so it is complete once that one message is sent."""
@@ -471,7 +618,7 @@ class DigestService:
             with self._sending_part():
                 result = await self.sender.send(
                     chat_id, unsent[0][1], parse_mode="HTML", disable_preview=True, reply_markup=markup,
-                    disable_notification=info.silent,
+                    disable_notification=info.silent, **(options or {}),
                 )
                 report.parts_sent += 1
                 if self.outbox.mark_all_sent(digest_id, int(result.message_id), self.now()):
@@ -485,36 +632,85 @@ class DigestService:
             with self._sending_part():
                 result = await self.sender.send(
                     chat_id, text, parse_mode="HTML", disable_preview=True, reply_markup=under,
-                    disable_notification=info.silent,
+                    disable_notification=info.silent, **(options or {}),
                 )
                 report.parts_sent += 1
                 if self.outbox.mark_sent(digest_id, seq, int(result.message_id), self.now()):
                     report.digests_completed += 1
 
     async def deliver_pending(
-        self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None
+        self,
+        *,
+        chat_ids: Iterable[int] | None = None,
+        digest_ids: Iterable[int] | None = None,
+        skip_chats: Collection[int] = (),
     ) -> DeliveryReport:
-        """Send every pending part (of these chats/digests), each chat's in order, chats in parallel."""
-        by_chat: dict[int, list[int]] = {}
-        for digest_id, chat_id in self.outbox.pending(chat_ids=chat_ids, digest_ids=digest_ids):
-            by_chat.setdefault(chat_id, []).append(digest_id)
+        """Send every pending part (of these chats/digests, not of ``skip_chats``), each chat's
+        in order, chats in parallel."""
+        work: asyncio.Queue[tuple[int, list[int]] | None] = asyncio.Queue()
+        for chat_id, ids in _by_chat(self.outbox.pending(chat_ids=chat_ids, digest_ids=digest_ids)).items():
+            if chat_id not in skip_chats:
+                work.put_nowait((chat_id, ids))
+        work.put_nowait(None)
         report = DeliveryReport()
-        if not by_chat:
-            return report
-        semaphore = asyncio.Semaphore(self.concurrency)
+        await self._send_from(work, report)
+        return report
 
-        async def one(chat_id: int, ids: list[int]) -> DeliveryReport:
-            async with semaphore:
-                return await self._deliver_chat(chat_id, ids)
+    async def _send_from(self, work: asyncio.Queue[tuple[int, list[int]] | None], report: DeliveryReport) -> None:
+        """``concurrency`` workers send the chats queued in ``work`` until its ``None``; the
+        first error that is not a chat's own (``Unauthorized``, a bug) is raised once the
+        workers have stopped taking new chats."""
+        errors: list[BaseException] = []
 
-        for result in await asyncio.gather(*(one(c, ids) for c, ids in by_chat.items())):
-            report.merge(result)
+        async def worker() -> None:
+            while True:
+                item = await work.get()
+                if item is None:
+                    work.put_nowait(None)  # for the other workers
+                    return
+                if errors:
+                    continue
+                try:
+                    report.merge(await self._deliver_chat(*item))
+                except Exception as e:
+                    errors.append(e)  # raised below, after the other workers stop
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        if errors:
+            raise errors[0]
+
+    async def _build_and_send(self, now: datetime, *, sent_to: set[int]) -> TickReport:
+        """Build the due digests in a worker thread and send each batch as soon as it is
+        committed, while the next batches are built; the chats sent to are added to ``sent_to``."""
+        batches: asyncio.Queue[list[int] | None] = asyncio.Queue()
+        work: asyncio.Queue[tuple[int, list[int]] | None] = asyncio.Queue()
+        build = asyncio.ensure_future(self.build_due_async(now, on_batch=batches.put_nowait))
+        build.add_done_callback(lambda _: batches.put_nowait(None))
+
+        async def feed() -> None:
+            while (chat_ids := await batches.get()) is not None:
+                # Every pending digest of these chats, oldest first, so a chat's older
+                # unsent digest (after a crash) still goes before the new one.
+                for chat_id, ids in _by_chat(self.outbox.pending(chat_ids=chat_ids)).items():
+                    sent_to.add(chat_id)
+                    work.put_nowait((chat_id, ids))
+            work.put_nowait(None)
+
+        delivery = DeliveryReport()
+        try:
+            await asyncio.gather(feed(), self._send_from(work, delivery))
+        finally:
+            if not build.done():
+                await asyncio.wait({build})
+        report = build.result()
+        report.delivery = delivery
         return report
 
     # --- entry points ---
 
     async def tick(self) -> TickReport:
-        """The scheduled job: store what is due, then send everything pending (resumes after a crash)."""
+        """The scheduled job: store what is due (sending each batch as soon as it is stored),
+        then send everything else pending (resumes after a crash)."""
         async with self._tick_lock:
             if self._stopping:
                 return TickReport()
@@ -526,8 +722,11 @@ class DigestService:
                 and not self._collected
                 and now - self._started_at < self.wait_for_collection
             )
-            report = TickReport() if waiting else await self.build_due_async(now)
-            report.delivery = await self.deliver_pending()
+            sent_to: set[int] = set()
+            report = TickReport() if waiting else await self._build_and_send(now, sent_to=sent_to)
+            # Then the rest of the outbox; a chat already tried this tick (deferred after
+            # Telegram kept failing) waits for the next one.
+            report.delivery.merge(await self.deliver_pending(skip_chats=sent_to))
             return report
 
     async def send_now(self, chat_id: int) -> BuiltDigest:
@@ -554,21 +753,44 @@ class DigestService:
         return await self.deliver_pending(digest_ids=ids)
 
     def install(self, scheduler: BaseScheduler, *, job_id: str = "digests") -> Job:
-        """Add the tick job to an APScheduler ``AsyncIOScheduler`` (every ``tick_seconds``)."""
+        """Add the tick to an APScheduler ``AsyncIOScheduler``: once at start (catch-up and
+        resuming the outbox), then every ``tick_seconds`` on the clock's multiples of it
+        (:00 of each minute by default), so a digest due at 09:00 is built at 09:00:00, not up
+        to a tick later. Returns the repeating job."""
+        tick = self.config.digest.tick_seconds
+        aligned = datetime.fromtimestamp(utcnow().timestamp() // tick * tick, UTC)
+        scheduler.add_job(self.tick, "date", run_date=utcnow(), id=f"{job_id}-start", replace_existing=True,
+                          misfire_grace_time=tick * 5)
         return scheduler.add_job(
             self.tick,
             "interval",
-            seconds=self.config.digest.tick_seconds,
+            seconds=tick,
+            start_date=aligned + timedelta(seconds=tick),
             id=job_id,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=self.config.digest.tick_seconds * 5,
-            next_run_time=utcnow(),  # one tick at start: catch-up and resuming the outbox
+            misfire_grace_time=tick * 5,
             replace_existing=True,
         )
 
 
 # --- `tgdigest digest` ------------------------------------------------------------------------
+
+def _by_chat(pending: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    """``(digest_id, chat_id)`` pairs grouped per chat, order kept."""
+    by_chat: dict[int, list[int]] = {}
+    for digest_id, chat_id in pending:
+        by_chat.setdefault(chat_id, []).append(digest_id)
+    return by_chat
+
+
+def _db_file(db: Database) -> str | None:
+    """The file of ``db``'s main database; None for an in-memory one."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or None
+    return None
+
 
 def digest_to_json(built: BuiltDigest) -> dict[str, Any]:
     """The ``tgdigest digest --format json`` shape: chat, stories in display order (post objects,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
@@ -14,7 +15,7 @@ from bot.core.language import snowball_language
 from bot.core.models import Story
 from bot.core.text import merge_spans
 from bot.errors import QueryError
-from bot.query.parser import MatchDoc, Query, highlight_spans, parse_query, story_matches
+from bot.query.parser import MatchDoc, Node, Query, highlight_spans, parse_query, story_matches, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -58,36 +59,73 @@ def story_docs(stories: Sequence[Story]) -> list[tuple[int, list[MatchDoc]]]:
 class Highlighter:
     """Spans to bold in each story's representative text: the terms of the queries it matched.
 
-    Many chats share stories and queries, so one instance per tick remembers each
-    (story, query) result; ``docs`` are the stories' MatchDocs when already built."""
+    Many chats share stories and queries, so one instance per tick remembers each story's
+    tokens and each (story, query) result. ``docs`` are the stories' MatchDocs when already
+    built; ``matched`` the stories each query tree matched (from
+    ``SubscriptionIndex.match_with_queries``), so no query is run again here. Its memory is
+    bounded: the (story, query) results are dropped every ``max_cached`` entries.
+    """
 
-    def __init__(self, docs: dict[int, list[MatchDoc]] | None = None) -> None:
+    def __init__(
+        self,
+        docs: dict[int, list[MatchDoc]] | None = None,
+        *,
+        matched: Mapping[Node, AbstractSet[int]] | None = None,
+        max_cached: int = 200_000,
+    ) -> None:
         self._docs = docs if docs is not None else {}
-        self._spans: dict[tuple[int, Query], list[tuple[int, int]] | None] = {}
+        self._matched = matched
+        self._max_cached = max_cached
+        self._tokens: dict[int, list[tuple[str, int, int]]] = {}
+        self._spans: dict[tuple[int, str], list[tuple[int, int]] | None] = {}
 
-    def spans(self, story: Story, query: Query) -> list[tuple[int, int]] | None:
-        key = (story.id, query)
-        if key not in self._spans:
-            docs = self._docs.get(story.id)
-            if docs is None:
-                docs = self._docs[story.id] = post_docs(story)
-            self._spans[key] = (
-                highlight_spans(
-                    story.representative.post.text or "",
-                    query,
-                    language=snowball_language(story.representative.lang),
-                )
-                if story_matches(query, docs)
-                else None
+    def _hits(self, query: Query) -> AbstractSet[int] | None:
+        """The stories ``query`` matched, when known from the bulk matcher."""
+        return self._matched.get(query.root) if self._matched is not None else None
+
+    def _matches(self, story: Story, query: Query, hits: AbstractSet[int] | None) -> bool:
+        if self._matched is not None:
+            return hits is not None and story.id in hits
+        docs = self._docs.get(story.id)
+        if docs is None:
+            docs = self._docs[story.id] = post_docs(story)
+        return story_matches(query, docs)
+
+    def spans(
+        self, story: Story, query: Query, *, hits: AbstractSet[int] | None = None
+    ) -> list[tuple[int, int]] | None:
+        # Keyed by the query's text: hashing its tree (nested frozen dataclasses) on every
+        # lookup cost more than the highlighting. One tick has one query configuration.
+        key = (story.id, query.text)
+        if key in self._spans:
+            return self._spans[key]
+        found: list[tuple[int, int]] | None = None
+        if self._matches(story, query, hits if hits is not None else self._hits(query)):
+            text = story.representative.post.text or ""
+            tokens = self._tokens.get(story.id)
+            if tokens is None:
+                if len(self._tokens) >= self._max_cached // 10:
+                    self._tokens.clear()
+                tokens = self._tokens[story.id] = word_spans(text)
+            found = highlight_spans(
+                text, query, language=snowball_language(story.representative.lang), tokens=tokens
             )
-        return self._spans[key]
+        if len(self._spans) >= self._max_cached:
+            self._spans.clear()
+        self._spans[key] = found
+        return found
 
     def for_chat(self, stories: Sequence[Story], queries: Sequence[Query]) -> dict[int, list[tuple[int, int]]]:
+        with_hits = [(q, self._hits(q)) for q in queries]
+        if self._matched is not None:
+            with_hits = [(q, h) for q, h in with_hits if h]  # queries that matched nothing
         out: dict[int, list[tuple[int, int]]] = {}
         for story in stories:
             found: list[tuple[int, int]] = []
-            for query in queries:
-                found.extend(self.spans(story, query) or ())
+            for query, hits in with_hits:
+                if self._matched is not None and story.id not in hits:  # type: ignore[operator]
+                    continue
+                found.extend(self.spans(story, query, hits=hits) or ())
             out[story.id] = merge_spans(found)
         return out
 

@@ -53,6 +53,19 @@ class StoredDigest:
     pages: int  # its parts
 
 
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    """A digest to store with ``Outbox.store_many`` (the arguments of ``Outbox.store``)."""
+
+    chat_id: int
+    kind: str
+    parts: Sequence[Part]
+    window: Window | None = None
+    local_date: str | None = None
+    style: str = "full"
+    silent: bool = False
+
+
 _CHAT_COLUMNS = (
     "chat_id, active, paused, digest_time, timezone, weekly_day, last_digest_at, last_digest_local_date, "
     "digest_style, include_nonnews"
@@ -79,6 +92,37 @@ def schedulable_chats(db: Database) -> list[ChatState]:
         "AND EXISTS (SELECT 1 FROM subscriptions x WHERE x.chat_id = s.chat_id) ORDER BY chat_id"
     ).fetchall()
     return [_chat_state(r) for r in rows]
+
+
+def chat_states(db: Database, chat_ids: Sequence[int]) -> dict[int, ChatState]:
+    """``chat_state`` of many chats, a query per 500."""
+    found: dict[int, ChatState] = {}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {_CHAT_COLUMNS} FROM subscribers WHERE chat_id IN ({marks})", chunk):
+            found[row[0]] = _chat_state(row)
+    return found
+
+
+def already_given_many(db: Database, chat_ids: Sequence[int], *, min_story_id: int = 0) -> dict[int, set[int]]:
+    """``already_given`` of many chats, a query per 500; only story ids >= ``min_story_id``
+    (the oldest candidate: older deliveries cannot collide with it)."""
+    found: dict[int, set[int]] = {c: set() for c in chat_ids}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        # As ``already_given``: and the stories linked to those (the same news, told again).
+        for chat_id, story_id in db.execute(
+            f"SELECT chat_id, story_id FROM deliveries WHERE chat_id IN ({marks}) AND story_id >= ? "
+            f"UNION SELECT d.chat_id, l.linked_id FROM deliveries d JOIN story_links l ON l.story_id = d.story_id "
+            f"WHERE d.chat_id IN ({marks}) AND l.linked_id >= ? "
+            f"UNION SELECT d.chat_id, l.story_id FROM deliveries d JOIN story_links l ON l.linked_id = d.story_id "
+            f"WHERE d.chat_id IN ({marks}) AND l.story_id >= ?",
+            [*chunk, min_story_id] * 3,
+        ):
+            found[chat_id].add(story_id)
+    return found
 
 
 def already_given(db: Database, chat_id: int) -> set[int]:
@@ -147,6 +191,33 @@ class Outbox:
                 )
         return digest_id
 
+    def store_many(self, digests: Sequence[NewDigest], *, now: datetime) -> list[int]:
+        """``store`` for many digests at once (executemany); ids in order. Call inside
+        ``write_transaction``."""
+        ids: list[int] = []
+        parts: list[tuple[int, int, str]] = []
+        deliveries: list[tuple[int, int, int, str, int]] = []
+        stamp = to_iso(now)
+        for d in digests:
+            cursor = self.db.execute(
+                "INSERT INTO digests (chat_id, kind, status, created_at, window_start, window_end, local_date, "
+                "style, silent) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                [d.chat_id, d.kind, stamp,
+                 to_iso(d.window.start) if d.window else None, to_iso(d.window.end) if d.window else None,
+                 d.local_date, d.style, 1 if d.silent else 0],
+            )
+            digest_id = int(cursor.lastrowid or 0)
+            ids.append(digest_id)
+            for seq, part in enumerate(d.parts):
+                parts.append((digest_id, seq, part.text))
+                deliveries.extend((d.chat_id, story_id, digest_id, d.kind, seq) for story_id in part.story_ids)
+        self.db.conn.executemany("INSERT INTO digest_parts (digest_id, seq, text) VALUES (?, ?, ?)", parts)
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (chat_id, story_id, digest_id, kind, delivered_at, seq) VALUES (?, ?, ?, ?, NULL, ?)",
+            deliveries,
+        )
+        return ids
+
     def pending(self, *, chat_ids: Iterable[int] | None = None, digest_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
         """``(digest_id, chat_id)`` of pending digests, oldest first."""
         sql = "SELECT id, chat_id FROM digests WHERE status = 'pending'"
@@ -160,6 +231,11 @@ class Outbox:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
             params += ids
         return [(r[0], r[1]) for r in self.db.execute(sql + " ORDER BY id", params)]
+
+    def kind(self, digest_id: int) -> str | None:
+        """``"digest"`` or ``"alert"`` (None: no such digest)."""
+        row = self.db.execute("SELECT kind FROM digests WHERE id = ?", [digest_id]).fetchone()
+        return str(row[0]) if row else None
 
     def is_pending(self, digest_id: int) -> bool:
         row = self.db.execute("SELECT status FROM digests WHERE id = ?", [digest_id]).fetchone()

@@ -207,6 +207,14 @@ def _block(text: str, story_id: int | None = None) -> _Block:
     return _Block(text, telegram_length(text), story_id)
 
 
+@functools.lru_cache(maxsize=1024)
+def _heading_block(name: str, continued: bool) -> _Block:
+    return _block(f"<b><u>{esc(name)}</u></b>" + (" (cont.)" if continued else ""))
+
+
+BlockCache = dict[tuple[int, tuple[tuple[int, int], ...], int], "_Block"]
+
+
 @functools.lru_cache(maxsize=4096)
 def _story_block(story: Story, spans: tuple[tuple[int, int], ...], snippet_length: int) -> _Block:
     # Digests of many chats list the same stories with the same highlights: render once.
@@ -220,6 +228,7 @@ def _pack(
     highlights: Mapping[int, Spans],
     snippet_length: int,
     limit: int,
+    blocks: BlockCache | None = None,
 ) -> list[Part]:
     sep = utf16_len(_SEP)
     parts: list[Part] = []
@@ -248,10 +257,14 @@ def _pack(
     for name, stories in sections:
         for i, story in enumerate(stories):
             first_in_section = i == 0
-            heading = [_block(f"<b><u>{esc(name)}</u></b>")] if name is not None and first_in_section else []
-            cont = [_block(f"<b><u>{esc(name)}</u></b> (cont.)")] if name is not None else []
+            heading = [_heading_block(name, False)] if name is not None and first_in_section else []
+            cont = [_heading_block(name, True)] if name is not None else []
             spans = tuple(highlights.get(story.id, ()))
-            block = _story_block(story, spans, snippet_length)
+            if blocks is None:
+                block = _story_block(story, spans, snippet_length)
+            else:
+                key = (story.id, spans, snippet_length)
+                block = blocks.get(key) or blocks.setdefault(key, _story_block.__wrapped__(story, spans, snippet_length))
             # A story too long for a part of its own is shortened to fit one: with the
             # header when no story is placed yet (so the header never goes out alone).
             lead = heading if first_in_section else cont
@@ -284,10 +297,13 @@ def render_digest(
     snippet_length: int = 250,
     omitted: int = 0,
     limit: int = TELEGRAM_LIMIT,
+    blocks: BlockCache | None = None,
 ) -> list[Part]:
     """The digest's messages: header with date and counts, then the sections in the given order.
 
     ``highlights`` maps a story id to the spans of its representative post's text to bold.
+    ``blocks``: rendered stories to reuse, keyed by story id (many digests of one tick list
+    the same stories; the caller owns it, so an edited story is never served stale).
     """
     stories = [s for _, group in sections for s in group]
     channels = {sp.post.channel_id for s in stories for sp in s.posts}
@@ -301,6 +317,7 @@ def render_digest(
         highlights=highlights or {},
         snippet_length=snippet_length,
         limit=limit,
+        blocks=blocks,
     )
 
 

@@ -30,7 +30,7 @@ shown as one, under the earliest, with the posts of both (``fold_linked``).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -113,10 +113,19 @@ def importance(story: Story) -> Importance:
     )
 
 
-def by_importance(stories: Sequence[Story]) -> list[Story]:
-    """Most important first; newest latest post, then the higher id, among equal scores."""
-    ranked = {s.id: importance(s) for s in stories}
-    return sorted(stories, key=lambda s: (ranked[s.id].score, ranked[s.id].latest, s.id), reverse=True)
+RankKey = tuple[float, datetime, int]
+
+
+def importance_key(story: Story) -> RankKey:
+    """What ``by_importance`` sorts on (descending): score, newest latest post, higher id."""
+    found = importance(story)
+    return (found.score, found.latest, story.id)
+
+
+def by_importance(stories: Sequence[Story], *, key: Callable[[Story], RankKey] = importance_key) -> list[Story]:
+    """Most important first; newest latest post, then the higher id, among equal scores.
+    ``key``: ``importance_key``, or a cached copy of it when many digests rank the same stories."""
+    return sorted(stories, key=key, reverse=True)
 
 
 def fold_linked(stories: Sequence[Story], groups: Mapping[int, Collection[int]]) -> list[Story]:
@@ -168,6 +177,7 @@ def select_stories(
     window: Window,
     max_stories: int | None = None,
     include_nonnews: bool = False,
+    rank: Callable[[Story], RankKey] = importance_key,
 ) -> Selection:
     """Matched stories first published inside ``window`` that the chat has not been given.
 
@@ -188,7 +198,7 @@ def select_stories(
         chosen.append(story)
     omitted = 0
     if max_stories is not None and len(chosen) > max_stories:
-        ranked = by_importance(chosen)
+        ranked = by_importance(chosen, key=rank)
         keep = {s.id for s in ranked[: max(max_stories, 0)]}
         omitted = len(chosen) - len(keep)
         chosen = [s for s in chosen if s.id in keep]

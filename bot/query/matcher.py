@@ -374,6 +374,18 @@ class SubscriptionIndex:
         batch, masks = self._evaluate(stories)
         return MatchResult(self._by_chat(batch, masks), self._by_subscription(batch, masks))
 
+    def match_with_queries(
+        self, stories: Sequence[tuple[StoryId, Sequence[MatchDoc]]]
+    ) -> tuple[dict[int, AbstractSet[StoryId]], dict[Node, AbstractSet[StoryId]]]:
+        """Story ids per chat, and per distinct query tree (``Query.root``) -- what the
+        digests need to know which of a chat's queries a story matched, for highlighting,
+        without running the query again. Both views share the batch's bitsets."""
+        batch, masks = self._evaluate(stories)
+        by_tree: dict[Node, AbstractSet[StoryId]] = {
+            tree: StorySet(mask, batch) for tree, mask in zip(self._trees, masks, strict=True) if mask
+        }
+        return self._by_chat(batch, masks), by_tree
+
     def _by_chat(self, batch: _Batch, masks: list[int]) -> dict[int, AbstractSet[StoryId]]:
         out: dict[int, AbstractSet[StoryId]] = {}
         for chat, numbers in self._chats.items():

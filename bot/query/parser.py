@@ -626,17 +626,31 @@ def _word_spans(text: str) -> list[tuple[str, int, int]]:
 _HASHTAG_SPAN = re.compile(r"(?<![\w#])#(\w+)", re.UNICODE)
 
 
-def highlight_spans(text: str, query: Query, *, language: str | None = None) -> list[tuple[int, int]]:
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """``text``'s normalised words with their spans: what ``highlight_spans`` scans, to
+    compute once per text when many queries are highlighted in it."""
+    return _word_spans(text)
+
+
+def highlight_spans(
+    text: str,
+    query: Query,
+    *,
+    language: str | None = None,
+    tokens: Sequence[tuple[str, int, int]] | None = None,
+) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans of ``text`` (the original, not normalised) where
     the query's positive terms occur, for bolding in a digest.
 
     ``language`` is the snowball language of the text (the post's detected language), so
     ``~word`` terms are stemmed as the matcher stems them (``MatchDoc.language``); None: the
-    query's configured language, as before."""
+    query's configured language, as before. ``tokens``: ``word_spans(text)`` when already
+    computed (many queries highlighted in one text)."""
     terms = query.positive_terms()
     if not terms:
         return []
-    tokens = _word_spans(text)
+    if tokens is None:
+        tokens = _word_spans(text)
     toks = tuple(t[0] for t in tokens)
     spans: list[tuple[int, int]] = []
     stem_cache: dict[str, tuple[str, ...]] = {}

@@ -59,6 +59,7 @@ class ImportProblem:
 
 
 ProgressCallback = Callable[[int], None]
+MAX_ID = 2**63 - 1  # SQLite's INTEGER; Telegram's ids are far below it
 
 
 def read_export(
@@ -92,26 +93,43 @@ def _read(
     header_obj = _scan_header(handle, label)
     yield header_obj
     # Second pass over the messages with ijson's C item builder: about 10x faster than
-    # assembling each message from parse events in Python.
-    handle.seek(0)
+    # assembling each message from parse events in Python. Its parser (yajl) refuses
+    # integers beyond 64 bits, which is valid JSON: then the pure-Python backend, which
+    # reads any integer, takes over after the messages already yielded.
     last_reported = 0
     last_id: Any = None
-    try:
-        for message in ijson.items(handle, "messages.item", use_float=True):
-            item = _convert(message, header_obj, label, username)
-            last_id = item.message_id
-            yield item
-            if on_progress is not None:
-                position = handle.tell()
-                if position - last_reported >= 1 << 16:
-                    last_reported = position
-                    on_progress(position)
-    except ijson.JSONError as e:
-        raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), _first_line(str(e)))) from None
-    except UnicodeDecodeError:
-        raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), "not UTF-8 text")) from None
+    done = 0
+    for backend in (ijson, _PYTHON_BACKEND):
+        handle.seek(0)
+        try:
+            for index, message in enumerate(backend.items(handle, "messages.item", use_float=True)):
+                if index < done:
+                    continue
+                item = _convert(message, header_obj, label, username)
+                last_id = item.message_id
+                done += 1
+                yield item
+                if on_progress is not None:
+                    position = handle.tell()
+                    if position - last_reported >= 1 << 16:
+                        last_reported = position
+                        on_progress(position)
+        except ijson.JSONError as e:
+            if backend is ijson and _is_integer_overflow(e):
+                continue
+            raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), _first_line(str(e)))) from None
+        except UnicodeDecodeError:
+            raise ExportBrokenOff(_broken_off(label, last_id, handle.tell(), "not UTF-8 text")) from None
+        break
     if on_progress is not None:
         on_progress(handle.tell())
+
+
+_PYTHON_BACKEND = ijson.get_backend("python")
+
+
+def _is_integer_overflow(error: Exception) -> bool:
+    return "integer overflow" in str(error)
 
 
 def _broken_off(label: str, last_id: Any, offset: int, reason: str) -> str:
@@ -126,19 +144,29 @@ def _first_line(text: str) -> str:
 
 def _scan_header(handle: BinaryIO, label: str) -> ExportHeader:
     """Read ``name``, ``type`` and ``id``, stopping where the messages start."""
-    header: dict[str, Any] = {}
     try:
-        for prefix, event, value in ijson.parse(handle, use_float=True):
-            if prefix in ("name", "type", "id") and event in ("string", "number"):
-                header[prefix] = value
-            elif prefix == "messages" and event == "start_array":
-                return _header(header, label)
+        try:
+            return _scan_header_with(ijson, handle, label)
+        except ijson.JSONError as e:
+            if not _is_integer_overflow(e):
+                raise
+            handle.seek(0)
+            return _scan_header_with(_PYTHON_BACKEND, handle, label)
     except ijson.JSONError as e:
         raise ImportFormatError(
             f"{label}: not valid JSON: {_first_line(str(e))} (is this the result.json of a Telegram Desktop export?)"
         ) from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{label}: not UTF-8 text") from None
+
+
+def _scan_header_with(backend: Any, handle: BinaryIO, label: str) -> ExportHeader:
+    header: dict[str, Any] = {}
+    for prefix, event, value in backend.parse(handle, use_float=True):
+        if prefix in ("name", "type", "id") and event in ("string", "number"):
+            header[prefix] = value
+        elif prefix == "messages" and event == "start_array":
+            return _header(header, label)
     raise ImportFormatError(
         f"{label}: no \"messages\" list: not a Telegram Desktop export "
         "(export the channel with Format: Machine-readable JSON)"
@@ -158,7 +186,7 @@ def _header(raw: dict[str, Any], label: str) -> ExportHeader:
         channel_id = int(raw["id"])
     except (TypeError, ValueError):
         raise ImportFormatError(f"{label}: channel id {raw['id']!r} is not a number") from None
-    if channel_id <= 0:
+    if not 0 < channel_id <= MAX_ID:
         raise ImportFormatError(f"{label}: channel id {channel_id} is not a channel id")
     return ExportHeader(name=str(raw.get("name") or channel_id), type=kind, id=channel_id)
 
@@ -169,7 +197,7 @@ def _convert(
     if not isinstance(message, dict):
         return ImportProblem(label, "?", "not an object")
     mid = message.get("id")
-    if not isinstance(mid, int) or isinstance(mid, bool) or mid <= 0:
+    if not isinstance(mid, int) or isinstance(mid, bool) or not 0 < mid <= MAX_ID:
         return ImportProblem(label, mid if mid is not None else "?", "missing or invalid \"id\"")
     kind = message.get("type")
     if kind == "service":

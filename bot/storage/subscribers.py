@@ -10,7 +10,7 @@ Errors: ``SubscriptionLimitError`` (a chat already has the maximum number of sub
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -259,6 +259,20 @@ def mutes_of(db: Database, chat_id: int) -> Mutes:
     for kind, target in db.execute("SELECT kind, target FROM mutes WHERE chat_id = ?", [chat_id]):
         (channels if kind == "channel" else stories).add(target)
     return Mutes(frozenset(channels), frozenset(stories))
+
+
+def mutes_of_many(db: Database, chat_ids: Sequence[int]) -> dict[int, Mutes]:
+    """``mutes_of`` for many chats, a query per 500 (chats with no mutes are absent)."""
+    found: dict[int, tuple[set[int], set[int]]] = {}
+    for start in range(0, len(chat_ids), 500):
+        chunk = list(chat_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for chat_id, kind, target in db.execute(
+            f"SELECT chat_id, kind, target FROM mutes WHERE chat_id IN ({marks})", chunk
+        ):
+            channels, stories = found.setdefault(chat_id, (set(), set()))
+            (channels if kind == "channel" else stories).add(target)
+    return {chat: Mutes(frozenset(c), frozenset(s)) for chat, (c, s) in found.items()}
 
 
 def record_send_error(db: Database, chat_id: int | None, error: str, *, now: datetime | None = None) -> None:

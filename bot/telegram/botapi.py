@@ -203,12 +203,15 @@ class BotAPI:
         disable_preview: bool = True,
         disable_notification: bool | None = None,
         reply_markup: dict[str, Any] | None = None,
+        allow_paid_broadcast: bool = False,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": parse_mode}
         if disable_preview:
             params["link_preview_options"] = {"is_disabled": True}
         if disable_notification:
             params["disable_notification"] = True
+        if allow_paid_broadcast:
+            params["allow_paid_broadcast"] = True  # up to 1,000 msg/s, billed in Stars
         if reply_markup is not None:
             params["reply_markup"] = reply_markup
         return _message(await self.call("sendMessage", params), "sendMessage")

@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -247,3 +248,20 @@ def test_reader_errors_are_typed(tmp_path: Path) -> None:
         assert "\n" not in str(e)
     else:
         raise AssertionError("read a broken non-export")
+
+
+@pytest.mark.parametrize("huge", [2**64, 10**30, -(2**63)])
+def test_integers_beyond_64_bits_are_one_problem_not_a_broken_file(tmp_path: Path, huge: int) -> None:
+    """Valid JSON with an id beyond 64 bits (which ijson's C parser refuses): that message is one
+    problem, the messages around it are read, and nothing claims the file broke off."""
+    messages = [
+        {"id": 1, "type": "message", "date_unixtime": "1700000000", "text": "before"},
+        {"id": huge, "type": "message", "date_unixtime": "1700000060", "text": "huge id"},
+        {"id": 2, "type": "message", "date_unixtime": "1700000120", "text": "after"},
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(_export(messages)))
+    items = [i for i in read_export(path) if isinstance(i, Post | ImportProblem)]
+    assert [i.message_id for i in items if isinstance(i, Post)] == [1, 2]
+    problems = [str(i) for i in items if isinstance(i, ImportProblem)]
+    assert len(problems) == 1 and "invalid \"id\"" in problems[0]

@@ -21,7 +21,7 @@ from bot.errors import BadRequest, Forbidden, NetworkError, RetryAfter, ServerEr
 from bot.storage import subscribers as subs
 from bot.storage.db import open_db
 from bot.telegram.botapi import BotAPI
-from bot.telegram.sender import Sender, html_to_plain
+from bot.telegram.sender import Priority, Sender, html_to_plain
 
 SPEC = Path(__file__).parent.parent / "fixtures" / "bot-api-spec.json"
 TOKEN = "7312345678:AAH0kX9pQ_test-token-value-abcdefghijk"
@@ -51,6 +51,8 @@ class VirtualTime:
         while not all(t.done() for t in tasks):
             for _ in range(20):  # let every task run until it waits on virtual time
                 await asyncio.sleep(0)
+            while self._sleepers and self._sleepers[0][2].cancelled():
+                heapq.heappop(self._sleepers)  # a sleep cut short (the sender's dispatcher woken early)
             if self._sleepers:
                 wake, _, future = heapq.heappop(self._sleepers)
                 self.now = max(self.now, wake)
@@ -67,10 +69,15 @@ class ScriptedTelegram:
         self.clock = clock
         self.errors = errors or {}  # call number (1-based) -> error to raise
         self.calls: list[tuple[float, int, str]] = []
+        self.paid: list[bool] = []
         self._ids = itertools.count(1)
 
-    async def send_message(self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True) -> dict[str, Any]:
+    async def send_message(
+        self, chat_id: int, text: str, *, parse_mode: str | None = "HTML", disable_preview: bool = True,
+        allow_paid_broadcast: bool = False,
+    ) -> dict[str, Any]:
         self.calls.append((self.clock.now, chat_id, text))
+        self.paid.append(allow_paid_broadcast)
         error = self.errors.get(len(self.calls))
         if error is not None:
             raise error
@@ -122,6 +129,89 @@ def test_retry_after_longer_than_allowed_is_raised():
     with pytest.raises(RetryAfter):
         asyncio.run(vt.run(sender.send(1, "x")))
     assert len(api.calls) == 1
+
+
+def _accepted_times(api: ScriptedTelegram) -> list[float]:
+    return [t for i, (t, _, _) in enumerate(api.calls, 1) if i not in api.errors]
+
+
+def _most_in_one_second(times: list[float]) -> int:
+    """The most sends that any 1-second window (t - 1, t] holds (1 µs of float tolerance: at
+    exactly 29/s, 30 sends span exactly one second, which the window allows)."""
+    return max((sum(1 for u in times if t - 1 + 1e-6 < u <= t) for t in times), default=0)
+
+
+def test_reply_goes_ahead_of_a_queued_broadcast():
+    """300 digest parts are queued; a reply asked for at 2 s is sent next, not after them."""
+    vt = VirtualTime()
+    api = ScriptedTelegram(vt)
+    sender = Sender(api, global_rate=29, per_chat_rate=1, clock=vt.clock, sleep=vt.sleep)
+
+    async def reply_later() -> None:
+        await vt.sleep(2.0)
+        await sender.send(99_999, "Welcome")
+
+    digests = [sender.send(chat, f"part {chat}", priority=Priority.DIGEST) for chat in range(300)]
+    asyncio.run(vt.run(reply_later(), *digests))
+    texts = [text for _, _, text in api.calls]
+    position = texts.index("Welcome")
+    before = sum(1 for t, _, _ in api.calls if t < 2.0)
+    assert position <= before + 1  # at most the part whose turn had already come
+    assert api.calls[position][0] - 2.0 <= 1 / 29 + 1e-9
+    assert position < 100 and len(texts) == 301
+
+
+def test_alerts_go_ahead_of_digest_parts():
+    """Alerts and digests queued together: every alert leaves before the digests waiting with it."""
+    vt = VirtualTime()
+    api = ScriptedTelegram(vt)
+    sender = Sender(api, global_rate=29, per_chat_rate=1, clock=vt.clock, sleep=vt.sleep)
+    digests = [sender.send(chat, "digest", priority=Priority.DIGEST) for chat in range(50)]
+    alerts = [sender.send(1000 + chat, "alert", priority=Priority.ALERT) for chat in range(10)]
+    asyncio.run(vt.run(*digests, *alerts))
+    texts = [text for _, _, text in api.calls]
+    assert texts[:10] == ["alert"] * 10 and texts.count("digest") == 50
+
+
+def test_any_one_second_holds_at_most_global_rate_and_failures_give_their_slot_back():
+    """29/s in any 1-second window, even with 5% of sends failing; failures do not cost rate."""
+    vt = VirtualTime()
+    errors: dict[int, Exception] = {i: ServerError("Internal Server Error", method="sendMessage") for i in range(7, 600, 20)}
+    api = ScriptedTelegram(vt, errors)
+    sender = Sender(api, global_rate=29, per_chat_rate=1, backoff=0.5, clock=vt.clock, sleep=vt.sleep)
+    asyncio.run(vt.run(*(sender.send(chat, "x") for chat in range(580))))
+    accepted = _accepted_times(api)
+    assert len(accepted) == 580 and _most_in_one_second(accepted) <= 29
+    achieved = (len(accepted) - 1) / (accepted[-1] - accepted[0])
+    assert achieved >= 28.5
+
+
+def test_429_lowers_the_pace_which_then_creeps_back():
+    """AIMD: after a 429 the pace drops below 29/s, and some seconds later it is back to 29/s."""
+    vt = VirtualTime()
+    api = ScriptedTelegram(vt, {40: RetryAfter("Too Many Requests: retry after 1", retry_after=1)})
+    sender = Sender(api, global_rate=29, per_chat_rate=1, slowdown=0.5, recovery=1.0, clock=vt.clock, sleep=vt.sleep)
+    asyncio.run(vt.run(*(sender.send(chat, "x") for chat in range(900))))
+    times = [t for t, _, _ in api.calls]
+    limited_at = times[39]
+    just_after = [t for t in times if limited_at + 1 <= t < limited_at + 2]
+    much_later = [t for t in times if limited_at + 20 <= t < limited_at + 21]
+    assert min(times[40:]) >= limited_at + 1  # retry_after honoured
+    assert 14 <= len(just_after) <= 17  # about half of 29
+    assert len(much_later) in (28, 29, 30)
+    assert sender.stats.rate_limited == 1
+
+
+def test_paid_broadcast_sets_the_flag_and_uses_its_own_pace():
+    """Digest parts sent as paid broadcast carry allow_paid_broadcast and go at up to 1,000/s."""
+    vt = VirtualTime()
+    api = ScriptedTelegram(vt)
+    sender = Sender(api, global_rate=29, per_chat_rate=1, paid_rate=1000, clock=vt.clock, sleep=vt.sleep)
+    paid = [sender.send(chat, "d", priority=Priority.DIGEST, paid_broadcast=True) for chat in range(500)]
+    asyncio.run(vt.run(*paid, sender.send(7_000, "reply")))
+    assert api.paid.count(True) == 500 and api.paid[[t for _, _, t in api.calls].index("reply")] is False
+    paid_times = [t for (t, _, text) in api.calls if text == "d"]
+    assert paid_times[-1] < 0.6 and _most_in_one_second(paid_times) <= 1000
 
 
 def test_html_to_plain_drops_tags_and_decodes_entities():
