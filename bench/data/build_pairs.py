@@ -4,7 +4,8 @@
 
 One line per pair: ``a``, ``b`` (post texts), ``label`` (true: one story), ``kind``,
 ``lang``, ``date_a``/``date_b`` (ISO, when the posts were published) and ``split``
-("dev" or "test", by frame, so a test pair's event never appears in dev).
+("dev" or "test", by frame, so a test pair's event never appears in dev; a frame may
+fix its own with ``split="dev"``: the frames written to tune a rule are dev by design).
 Deterministic: the same input files give the same output, byte for byte.
 """
 
@@ -46,7 +47,7 @@ def frame_pairs(lang: str, number: int, frame: dict) -> list[dict]:
     def pair(a: str, b: str, label: bool, kind: str, hours: float) -> None:
         out.append({"a": a, "b": b, "label": label, "kind": kind, "lang": lang,
                     "date_a": base.isoformat(), "date_b": (base + timedelta(hours=hours)).isoformat(),
-                    "split": _split(frame_id), "frame": frame_id})
+                    "split": frame.get("split") or _split(frame_id), "frame": frame_id})
 
     variants = [slots] + [{**slots, **alt} for alt in frame["alt"]]
     for v, values in enumerate(variants):

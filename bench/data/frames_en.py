@@ -382,4 +382,104 @@ FRAMES = [
         future=["{state} votes on {mon} {d}; polls suggest {party} could win about {n} seats, giving {leader2} a boost."],
         other=["{leader2} reshuffled his cabinet on {mon} {d}, giving {party} two more ministries."],
     ),
+
+    # --- issue 11 part C: dev frames for the kinds of look-alike that slipped through (a place,
+    # company, party or counterpart the lists do not know; the same people at another event;
+    # an upcoming fixture told in the present tense). Always dev: rules are tuned on them.
+    dict(
+        split="dev",
+        slots=dict(a="Mikhail Mishustin", a2="Mishustin", b="Li Qiang", place="Harbin", d="17", mon="May", n="12"),
+        tell=[
+            "Russian Prime Minister {a} held talks with Chinese Premier {b} in {place} on {mon} {d}. The two signed {n} agreements on energy, agriculture and transport and discussed settlements in national currencies.",
+            "{a2} and {b} sign {n} agreements in {place}",
+            "In {place} on {mon} {d}, {b} and {a2} put their names to {n} documents covering energy, farming and transport; payments in national currencies were also discussed.",
+        ],
+        alt=[dict(place="Vladivostok"), dict(place="Chengdu"), dict(n="9")],
+        future=["{a2} is expected to visit {place} on {mon} {d} for talks with {b}; {n} agreements are being prepared."],
+        other=["{a2} and {b} spoke by video link on {mon} 28 about the Power of Siberia 2 gas pipeline."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(co="Siemens Energy", co2="Siemens Energy", n="1.6", d="12", mon="March", what="gas turbines", c="Saudi Aramco"),
+        tell=[
+            "{co} won a ${n} billion order on {mon} {d} to supply {what} for two power plants built by {c}, the company said.",
+            "{co2} lands ${n}bn {what} order from {c}",
+            "{c} has picked {co} to deliver {what} worth ${n} billion for two new power stations, the supplier announced on {mon} {d}.",
+        ],
+        alt=[dict(co="GE Vernova", co2="GE Vernova"), dict(co="Mitsubishi Heavy Industries", co2="Mitsubishi Heavy"), dict(c="ADNOC")],
+        future=["{co} is in talks with {c} on a ${n} billion {what} order expected to be signed on {mon} {d}, sources said."],
+        other=["{co} raised its annual profit forecast on {mon} {d} on strong demand for {what}."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(bank="Sberbank", n="1.58", q="first half", d="29", mon="July", ceo="Herman Gref"),
+        tell=[
+            "{bank} earned a net profit of {n} trillion roubles in the {q} of the year, it said on {mon} {d}; chief executive {ceo} said loan growth would slow.",
+            "{bank}: {n} trillion roubles net profit in the {q}",
+            "Net profit at {bank} reached {n} trillion roubles in the {q}, the lender reported on {mon} {d}; {ceo} expects slower lending.",
+        ],
+        alt=[dict(bank="VTB Group", ceo="Andrei Kostin"), dict(bank="Alfa-Bank Group", ceo="Vladimir Verkhoshinsky"), dict(n="1.21")],
+        future=["{bank} will publish its {q} results on {mon} {d}; analysts expect a net profit of about {n} trillion roubles."],
+        other=["{ceo} said on {mon} {d} that {bank} would pay record dividends and open 200 new branches."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(party="Civic Platform", rival="Law and Justice", c="Poland", n="31.2", d="13", mon="October", city="Krakow"),
+        tell=[
+            "{party} came first in the regional elections in {c} on {mon} {d} with {n}% of the vote, the electoral commission said, ahead of {rival}.",
+            "{c} regional vote: {party} first with {n}%",
+            "With {n} percent, {party} won the regional elections held in {c} on {mon} {d}; {rival} was second, official results show.",
+        ],
+        alt=[dict(party="Confederation", rival="Civic Platform"), dict(n="28.4")],
+        future=["{c} holds regional elections on {mon} {d}; polls give {party} about {n}% of the vote, ahead of {rival}."],
+        other=["{party} chose a new leader at a congress in {city} on {mon} {d}."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(a="Emmanuel Macron", a2="Macron", b="Keir Starmer", b2="Starmer", t="UK PM", place="Le Touquet", d="10", mon="July"),
+        tell=[
+            "French President {a} hosted {t} {b} in {place} on {mon} {d}; the leaders agreed on a pilot scheme to return migrants who cross the Channel in small boats.",
+            "{a2} and {t} {b2} agree migrant returns pilot in {place}",
+            "A pilot scheme to send back migrants arriving by small boat was agreed by {b2} and {a2} in {place} on {mon} {d}.",
+        ],
+        alt=[dict(b="Friedrich Merz", b2="Merz", t="German Chancellor"), dict(place="Calais")],
+        future=["{a2} will host {b2} in {place} on {mon} {d}; a pilot scheme on migrant returns is expected to be agreed."],
+        other=["{a2} and {b2} spoke by phone on {mon} 20 about air defence for Ukraine."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(club="Real Madrid", rival="Borussia Dortmund", score="3-2", place="MetLife Stadium", d="5", mon="July", star="Kylian Mbappe"),
+        tell=[
+            "{star} scored twice as {club} beat {rival} {score} at {place} on {mon} {d} to reach the Club World Cup semi-finals.",
+            "{club} edge {rival} {score}, {star} scores twice",
+            "A {star} double took {club} past {rival} {score} in the Club World Cup quarter-final at {place} ({mon} {d}).",
+        ],
+        alt=[dict(rival="Juventus"), dict(score="2-1")],
+        future=["{club} face {rival} at {place} on {mon} {d} in the Club World Cup quarter-final; {star} is fit to start."],
+        other=["{star} was named the best player of the season at {club} on {mon} 28."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(a="Alexander Lukashenko", a2="Lukashenko", b="Shavkat Mirziyoyev", b2="Mirziyoyev", cb="Uzbek", place="Tashkent", d="18", mon="September", n="1"),
+        tell=[
+            "Belarusian President {a} held talks with {cb} President {b} in {place} on {mon} {d}. The two leaders set a goal of ${n} billion in mutual trade and signed a roadmap on industrial cooperation.",
+            "{a2} and {b2} aim for ${n}bn in trade",
+            "Trade between Belarus and its {cb} partner should reach ${n} billion, {b2} and {a2} said after talks in {place} on {mon} {d}; an industrial roadmap was signed.",
+        ],
+        alt=[dict(b="Sadyr Japarov", b2="Japarov", cb="Kyrgyz", place="Bishkek"), dict(place="Samarkand")],
+        future=["{a2} will travel to {place} on {mon} {d} for talks with {b2}, his press office said."],
+        other=["{a2} and {b2} met at the CIS summit in Dushanbe on {mon} 10 and discussed water use."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(co="Rosneft", co2="Rosneft", partner="Indian Oil Corp", n="20", d="22", mon="April", what="crude"),
+        tell=[
+            "{co} signed a deal with {partner} on {mon} {d} to supply up to {n} million tonnes of {what} a year, the companies said.",
+            "{co2} to ship up to {n}m tonnes of {what} a year to {partner}",
+            "Up to {n} million tonnes of {what} a year will go from {co} to {partner} under a contract signed on {mon} {d}.",
+        ],
+        alt=[dict(partner="Reliance Industries"), dict(co="Lukoil", co2="Lukoil"), dict(n="12")],
+        future=["{co} and {partner} are expected to sign a {what} supply deal of up to {n} million tonnes a year on {mon} {d}."],
+        other=["{co} and {partner} agreed on {mon} {d} to study a joint refinery project on India's west coast."],
+    ),
 ]
