@@ -5,7 +5,9 @@
 
 Builds N subscribers whose digests are two messages each (real ingest, matching, rendering,
 outbox), then delivers them with ``DigestService.deliver_pending`` through ``bot.telegram.sender.Sender``
-and ``bot.telegram.botapi.BotAPI`` to ``bot.devtools.sandbox.Sandbox``, which is as strict as
+and ``bot.telegram.botapi.BotAPI`` to ``bot.devtools.sandbox.Sandbox`` (in a process of its own,
+as Telegram does not share the bot's CPU; it prints its URL, and on "report" what it accepted
+and when, by its own clock), which is as strict as
 Telegram: at most 30 messages accepted in any sliding 1-second window (beyond it a real 429
 with retry_after), every request delayed by 10-40 ms of random latency (so evenly sent
 messages arrive bunched), 5% of sendMessage calls answered 500, and, with ``--extra-429``,
