@@ -386,7 +386,7 @@ class Sender:
         """Seconds before retrying a 5xx or network error after ``attempt`` failed requests."""
         if attempt == 1:
             return self._first_retry * (1.0 + self._jitter.random())
-        return min(self._max_backoff, self._backoff * 2 ** (attempt - 2))
+        return min(self._max_backoff, self._backoff * 2.0 ** (attempt - 2))
 
     async def _request(self, pace: Pace, stamp: float, chat_id: int, text: str, **options: Any) -> dict[str, Any]:
         """One sendMessage; the pace learns whether Telegram accepted it."""
