@@ -212,7 +212,9 @@ def _heading_block(name: str, continued: bool) -> _Block:
     return _block(f"<b><u>{esc(name)}</u></b>" + (" (cont.)" if continued else ""))
 
 
-BlockCache = dict[tuple[int, tuple[tuple[int, int], ...], int], "_Block"]
+# Keyed by the story's posts, not only its id: a story folded with a linked one, or trimmed
+# by a chat's mutes, keeps its id but lists other posts ("told by", "also in").
+BlockCache = dict[tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...], int], "_Block"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -263,7 +265,8 @@ def _pack(
             if blocks is None:
                 block = _story_block(story, spans, snippet_length)
             else:
-                key = (story.id, spans, snippet_length)
+                posts = tuple((sp.post.channel_id, sp.post.message_id) for sp in story.posts)
+                key = (story.id, posts, spans, snippet_length)
                 block = blocks.get(key) or blocks.setdefault(key, _story_block.__wrapped__(story, spans, snippet_length))
             # A story too long for a part of its own is shortened to fit one: with the
             # header when no story is placed yet (so the header never goes out alone).
@@ -302,7 +305,7 @@ def render_digest(
     """The digest's messages: header with date and counts, then the sections in the given order.
 
     ``highlights`` maps a story id to the spans of its representative post's text to bold.
-    ``blocks``: rendered stories to reuse, keyed by story id (many digests of one tick list
+    ``blocks``: rendered stories to reuse, keyed by story and its posts (many digests of one tick list
     the same stories; the caller owns it, so an edited story is never served stale).
     """
     stories = [s for _, group in sections for s in group]

@@ -156,3 +156,15 @@ def test_telegram_length_counts_utf16_after_entities() -> None:
     """Entities count as one character, tags as nothing, astral emoji as two."""
     assert telegram_length("<b>a&amp;b</b> 😀") == 6
     assert utf16_len("😀") == 2
+
+
+def test_shared_block_cache_tells_a_folded_story_from_the_plain_one() -> None:
+    """Digests of one tick share rendered stories; a story with the same id but other posts
+    (folded with a linked story, or trimmed by a chat's mutes) is rendered on its own."""
+    plain = one_story(7, "Ministers meet in Geneva on Monday to discuss the grain deal.")
+    folded = one_story(7, "Ministers meet in Geneva on Monday to discuss the grain deal.", others=2)
+    blocks: dict = {}
+    first = render_digest([("Other", [plain])], local_date=date(2025, 7, 1), blocks=blocks)
+    second = render_digest([("Other", [folded])], local_date=date(2025, 7, 1), blocks=blocks)
+    assert "also in" not in first[0].text
+    assert "also in" in second[0].text
