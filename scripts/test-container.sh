@@ -247,7 +247,7 @@ sandbox="$RUN_ID-botapi"
 svc="$RUN_ID-run"
 CONTAINERS+=("$sandbox" "$svc")
 driver='
-import signal, sys, threading
+import datetime, signal, sys, threading
 from bot.devtools.sandbox import Sandbox
 port, token = int(sys.argv[1]), sys.argv[2]
 box = Sandbox(token=token, port=port, spec_path="/fixtures/bot-api-spec.json").start()
@@ -258,6 +258,11 @@ def say(text, timeout):
     return box.wait_for_sent(before + 1, chat_id=42, timeout=timeout)[-1].text.replace("\n", " ")[:120]
 try:
     print("REPLY", say("/start", 90), flush=True)
+    # A digest time hours away, set before subscribing: a new subscriber whose time of day
+    # has passed gets today'"'"'s digest at the next whole-minute tick, which would leave the
+    # dry run below with nothing new, depending on the minute the check runs in.
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=6)).strftime("%H:%M")
+    print("TIME", say("/time " + later, 30), flush=True)
     print("SUBSCRIBED", say("/subscribe Lavrov", 30), flush=True)
 except TimeoutError as e:
     print("NO-REPLY", e, flush=True)
