@@ -9,7 +9,7 @@ swapped sentences, a dropped sentence, added credit/emoji, a reordered short pos
 labelled *same*; changed numbers, names or polarity, and different posts on one topic,
 are labelled *different*. Precision/recall are for the "same story" decision.
 
-Retellings: ``bench/data/dedupe_pairs.jsonl`` (see ``bench/data/README.md``) holds hand-written
+Retellings: ``bench/pairs/dedupe_pairs.jsonl`` (see ``bench/pairs/README.md``) holds hand-written
 rewrites (a report, its headline, its summary, a retelling with other verbs) and hard
 look-alikes (the same people or places, another event: another date, figure, place or
 counterpart, an announcement of the event, another meeting), in English and Russian, split
@@ -347,12 +347,12 @@ def speed(n: int, days: float, *, freeze: bool = False) -> None:
     print(f"machine load (1-min average, 2 cores): {os.getloadavg()[0]:.1f}")
 
 
-PAIRS = ROOT / "bench" / "data" / "dedupe_pairs.jsonl"
+PAIRS = ROOT / "bench" / "pairs" / "dedupe_pairs.jsonl"
 TARGET_PRECISION, TARGET_RECALL = 0.99, 0.97
 
 
 def rewrite_quality(path: Path, thresholds: list[float]) -> None:
-    """Precision/recall on the hand-written rewrites and look-alikes (bench/data), per split,
+    """Precision/recall on the hand-written rewrites and look-alikes (bench/pairs), per split,
     at the shipped rewrite threshold and around it; the errors at the shipped setting."""
     from bot.stories.similarity import DEFAULT_THRESHOLD
 

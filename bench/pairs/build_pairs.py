@@ -1,6 +1,6 @@
-"""Build ``bench/data/dedupe_pairs.jsonl`` from the hand-written frames and retellings.
+"""Build ``bench/pairs/dedupe_pairs.jsonl`` from the hand-written frames and retellings.
 
-    python bench/data/build_pairs.py      # rewrites the .jsonl next to this script
+    python bench/pairs/build_pairs.py      # rewrites the .jsonl next to this script
 
 One line per pair: ``a``, ``b`` (post texts), ``label`` (true: one story), ``kind``,
 ``lang``, ``date_a``/``date_b`` (ISO, when the posts were published) and ``split``
