@@ -643,8 +643,8 @@ def subscribers_export_cmd(app: AppContext, chat_ids: tuple[int, ...], output: s
 @pass_app
 def subscribers_import_cmd(app: AppContext, file: str) -> None:
     """Merge a `subscribers export` file into this database (one transaction: all or nothing)."""
-    from bot.query.parser import parse_query
     from bot.storage.subscriber_data import import_all, parse_all
+    from bot.telegram.commands import parse_subscription
 
     try:
         raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
@@ -654,10 +654,9 @@ def subscribers_import_cmd(app: AppContext, file: str) -> None:
         document = json.loads(raw)
     except json.JSONDecodeError as e:
         raise TgdigestError(f"{file}: not JSON (line {e.lineno}: {e.msg})") from None
-    q = app.config.query
 
     def check(text: str) -> object:
-        return parse_query(text, max_length=q.max_length, max_terms=q.max_terms, stemming=q.stemming, language=q.language)
+        return parse_subscription(text, app.config.query)
 
     try:
         entries = parse_all(document, check_query=check)

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from bot.collect.collector import ChannelListError, add_channel, list_channels, remove_channel
-from bot.config import Config, parse_hhmm
+from bot.config import Config, QueryConfig, parse_hhmm
 from bot.core.buttons import Keyboard
 from bot.core.clock import utcnow
 from bot.core.models import SECTIONS, Story, Subscriber
@@ -280,13 +280,7 @@ class CommandHandler:
         return screens.when_line(subscriber)
 
     def _parse(self, text: str) -> Query:
-        # "<" and ">" mean nothing in the query language; markup pasted into a query is a mistake.
-        if "<" in text or ">" in text:
-            raise QueryError("a query is words, not HTML: remove the < and > characters")
-        q = self.config.query
-        return parse_query(
-            text, max_length=q.max_length, max_terms=q.max_terms, stemming=q.stemming, language=q.language
-        )
+        return parse_subscription(text, self.config.query)
 
     def _story_line(self, story: Story) -> str:
         post = story.representative.post
@@ -652,6 +646,21 @@ class CommandHandler:
 
     def _cmd_stats(self, args: str) -> list[str]:
         return pack(stats_lines(collect_stats(self.db, now=self.now())))
+
+
+def parse_subscription(text: str, settings: QueryConfig) -> Query:
+    """A subscriber's query under the configured limits: what /subscribe, /import and
+    `tgdigest subscribers import` all accept. Raises QueryError."""
+    # "<" and ">" mean nothing in the query language; markup pasted into a query is a mistake.
+    if "<" in text or ">" in text:
+        raise QueryError("a query is words, not HTML: remove the < and > characters")
+    return parse_query(
+        text,
+        max_length=settings.max_length,
+        max_terms=settings.max_terms,
+        stemming=settings.stemming,
+        language=settings.language,
+    )
 
 
 _SIMPLE = frozenset(
