@@ -250,6 +250,7 @@ _FORECAST = re.compile(
 _PAST_WORDS = frozenset(
     ["held", "met", "took", "had", "did", "won", "lost", "hit", "struck", "killed", "began", "spoke", "fell", "rose", "cut", "kept", "left", "sold", "bought", "became", "brought", "built", "came", "chose", "drew", "drove", "fought", "found", "flew", "gave", "got", "grew", "knew", "led", "made", "paid", "ran", "saw", "sent", "shot", "spent", "stood", "swore", "threw", "went", "wrote", "broke", "sank", "shook", "sought", "withdrew", "overtook", "undertook"]
 )
+_AHEAD_AUXILIARIES = frozenset(["be", "to", "being", "will", "would", "быть", "будет", "будут"])
 _REPORTING = frozenset(
     ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
 )
@@ -344,7 +345,16 @@ def _name_key(word: str) -> str:
             code = _PLACE_PREFIXES.get(word[:size])
             if code is not None:
                 return code
+    if len(word) <= NAME_STEM + 2 and _CYRILLIC.search(word):
+        # a short Russian name declines past its first letters: "Цян", "Цяна", "Цяном" are
+        # one name; the case ending goes before the cut (longer names keep their first letters)
+        for ending in _RU_CASE_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                return word[: -len(ending)][:NAME_STEM]
     return word[:NAME_STEM]
+
+
+_RU_CASE_ENDINGS = ("ами", "ями", "ом", "ем", "ой", "ей", "ым", "им", "ою", "ах", "ях", "ов", "а", "я", "у", "ю", "е", "ы", "и")
 
 
 @functools.lru_cache(maxsize=1024)  # bounded: raw texts can be long
@@ -582,6 +592,7 @@ class Gist:
     cities: frozenset[str]  # city keys ("@paris")
     opener: str  # key of the text's first word when it is a weak name ("Nvidia pledges..."), else ""
     places: frozenset[str]  # name keys that are places: known cities, and names right after "in", "at", "в"...
+    done_lead: bool = False  # the first sentence reports something done ("signed", "reached"): a report, even with an outlook
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
@@ -617,7 +628,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     stem_keys: dict[str, str] = {}
     tokens: list[str] = []
     cities: set[str] = set()
-    future = past = will = False
+    future = past = will = done_lead = False
     text = _fold_phrases(text_norm).casefold()
     stems: set[str] = set()
     keys: set[str] = set()
@@ -642,6 +653,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
                 will = True
             else:
                 past = True
+                # "to be signed", "будет подписан": a participle of something ahead
+                if not sentences and (len(tokens) < 2 or tokens[-2] not in _AHEAD_AUXILIARIES):
+                    done_lead = True
         if not key:
             continue
         if key == "=":  # a month: a fact (``facts_of``) and a content word
@@ -676,7 +690,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
         weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()),
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
-        frozenset(cities), opener, frozenset(places),
+        frozenset(cities), opener, frozenset(places), done_lead,
     )
 
 
@@ -750,7 +764,36 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     openers, "Citing..." and "Buildings...", prove nothing: one side must be a sure name.)"""
     if not x.opener or x.opener not in x_lacking or x.opener in x.names:
         return False
+    # the subject of ``y`` (its first sure name) named where ``x``'s subject stands, before
+    # the verb of its opening sentence: ``x`` just opens with another word ("Facing cheaper
+    # rivals, the maker of Wegovy, Novo Nordisk, lowered..." / "Novo Nordisk cut...")
+    subject = _first_name(y)
+    if subject and subject & _subject_words(x) and _found(subject, x, words=len(subject)):
+        return False
     return "name" in _kinds(y.lead_names & y_lacking, y)
+
+
+def _first_name(g: Gist) -> frozenset[str]:
+    """The keys of the first sure name of ``g`` (all the keys of a name of several words)."""
+    for token in g.tokens:
+        if token and (key := _name_key(token)) in g.names:
+            return next((unit for unit in g.units if key in unit), frozenset([key]))
+    return frozenset()
+
+
+def _subject_words(g: Gist) -> frozenset[str]:
+    """The name keys of the words of the first sentence of ``g`` before its first verb in
+    the past ("Facing cheaper rivals, Novo Nordisk | lowered..."): where its subject stands."""
+    keys = set()
+    for token in g.tokens:
+        if not token:
+            if keys:
+                break
+            continue
+        if _word_info(token)[0] == _DONE:
+            break
+        keys.add(_name_key(token))
+    return frozenset(keys)
 
 
 def _absent(key: str, other: Gist) -> bool:
@@ -856,11 +899,15 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
 
 def _tenses_differ(a: Gist, b: Gist) -> bool:
     """An announcement and the report of a done event; or a clear announcement ("expected
-    to", "проведут") and a text that announces nothing."""
-    a_ahead, b_ahead = a.future or a.will, b.future or b.will
+    to", "проведут") and a text that announces nothing. A text whose first sentence reports
+    something done ("profit reached...", "...under a contract signed on April 22") is a
+    report even when it looks ahead too ("Gref expects slower lending", "will go"): news
+    adds an outlook to the done event, while an announcement tells of nothing done yet."""
+    a_future, b_future = a.future and not a.done_lead, b.future and not b.done_lead
+    a_ahead, b_ahead = a_future or (a.will and not a.done_lead), b_future or (b.will and not b.done_lead)
     if (a_ahead and not a.past and b.past and not b_ahead) or (b_ahead and not b.past and a.past and not a_ahead):
         return True
-    return a.future != b.future
+    return a_future != b_future
 
 
 def _weights(gists: tuple[Gist, Gist], names: frozenset[str]) -> dict[str, float]:
