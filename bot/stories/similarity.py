@@ -81,6 +81,7 @@ NAME_WEIGHT = 3.0
 GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
 MIN_NAME_COVERAGE = 0.55  # share of the shorter text's names the longer must have
+CONTEXT_COUNTRY = 0.5  # a country missing where the other text names none, as a share of a name
 OPENER_WEIGHT = 0.25  # a weak name opening the text, as a share of a name
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
@@ -297,6 +298,7 @@ _CONCEPTS_TEXT = """
     suspend: suspend suspended halt halted приостановил приостановлены
     output: output production pump добыча производство
     ruling: ruling governing правящая правящей
+    aim: aim aims aimed target targets targeted goal goals цель цели целью нацелены
     up: rise rose risen raise raised raises hike hiked increase increased increases grew growth
         jump jumped surge surged soar climb climbed gain gained повысил повышение рост вырос
         выросла увеличил увеличение подорожал
@@ -312,6 +314,8 @@ for _group in re.split(r"\n\s*(?=\w+:)", _CONCEPTS_TEXT.strip()):
     for _word in _words.split():
         _CONCEPTS[_word] = "~" + _concept.strip()
 _DIRECTIONS = frozenset(["~up", "~down", "~same"])
+# Russian words of the concepts by their stem: a Russian word has a dozen forms
+_CONCEPT_STEMS = {_stem_word: _c for _w, _c in _CONCEPTS.items() if not _w.isascii() for _stem_word in [snowballstemmer.stemmer("russian").stemWord(_w.replace("ё", "е"))]}
 
 _WORD = re.compile(r"[^\W_]+")
 _WORD_OR_BREAK = re.compile(r"[^\W_]+|[.!?;:\n](?=\s|$)|\s[-–—]\s")
@@ -582,7 +586,7 @@ class Gist:
     units: tuple[frozenset[str], ...]  # the keys of each name ("Donald Trump": two keys, one name)
     lead_names: frozenset[str]  # names of the first sentence
     sentence_names: tuple[frozenset[str], ...]  # name keys of each sentence
-    stem_keys: tuple[tuple[str, str], ...]  # (content stem, its name key)
+    stem_keys: dict[str, str]  # content stem -> its name key
     numbers: frozenset[tuple[str, str]]
     size: int  # content words (distinct stems)
     future: bool  # announces something ahead ("expected to", "проведут")
@@ -605,9 +609,20 @@ def _word_info(token: str) -> tuple[int, str, str]:
     tense = _AHEAD if token in _FUTURE_WORDS else _WILL if token in _WEAK_FUTURE_WORDS else _DONE if _is_past(token) else 0
     if token in _MONTH_FORMS:
         return tense, "=", _MONTH_FORMS[token]
-    if token in _STOPWORDS or token.isdigit():
+    # a figure ("2025", "1bn", "20m", "3rd") is a fact (``facts_of``), not a content word:
+    # "$1bn" and "$1 billion" must not differ by a word
+    if token in _STOPWORDS or token[0].isdigit():
         return tense, "", ""
-    return tense, _name_key(token), _CONCEPTS.get(token) or _stem(token)
+    key = _name_key(token)
+    if key[0] in "#@":
+        # a country and its adjective ("India", "Indian", "Индии"), a city and its other
+        # spellings ("Kyiv", "Kiev"): one word, as they are one name
+        return tense, key, key
+    stem = _stem(token)
+    # a concept word in another form: the plural of a listed English word ("deals"), any
+    # case of a listed Russian one ("соглашений" for "соглашение")
+    concept = _CONCEPTS.get(token) or (_CONCEPT_STEMS.get(stem) if not token.isascii() else _CONCEPTS.get(token[:-1]) if token[-1] == "s" else None)
+    return tense, key, concept or stem
 
 
 def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, str]] | None = None) -> Gist:
@@ -688,7 +703,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
                 places.add(key)
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
-        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()),
+        weak, acronyms, tuple(units), lead, tuple(sentence_names), stem_keys,
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
         frozenset(cities), opener, frozenset(places), done_lead,
     )
@@ -860,10 +875,16 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     """The name keys of ``x`` that ``y`` does not name: the keys of each name of ``x`` not
     found in ``y``, and its opening weak name if ``y`` lacks the word."""
     keys: set[str] = set()
+    names = y.name_words
     for unit in x.units:
+        if len(unit) == 1:  # the usual case, as ``_found`` decides it for a one-word name
+            (key,) = unit
+            if key not in names and not (key[0] == "@" and not y.places and _CITY_COUNTRY[key] in names):
+                keys.add(key)
+            continue
         # a place next to a name ("в Харбине Ли Цян") is not part of the name: found or
         # lacking on its own
-        places = unit & x.places if len(unit) > 1 else frozenset()
+        places = unit & x.places
         for part in (unit - places, *(frozenset([key]) for key in places)):
             if part and not _found(part, y, x.acronyms, words=len(unit)):
                 keys |= part
@@ -910,24 +931,26 @@ def _tenses_differ(a: Gist, b: Gist) -> bool:
     return a_future != b_future
 
 
-def _weights(gists: tuple[Gist, Gist], names: frozenset[str]) -> dict[str, float]:
-    """Each stem's weight: a name weighs ``NAME_WEIGHT`` (shared between the words of a name
-    of several words: "Activision Blizzard" weighs no more than "Microsoft"), a generic
-    news word ``GENERIC_WEIGHT``, any other content word 1."""
+def _weights(short: Gist, long: Gist, names: frozenset[str], stems: frozenset[str]) -> dict[str, float]:
+    """The weight of each of ``stems``: a name weighs ``NAME_WEIGHT`` (shared between the
+    words of a name of several words: "Activision Blizzard" weighs no more than
+    "Microsoft"), a generic news word ``GENERIC_WEIGHT``, any other content word 1."""
     size: dict[str, int] = {}
-    for g in gists:
+    for g in (short, long):
         for unit in g.units:
-            for key in unit:
-                size[key] = max(size.get(key, 1), len(unit))
+            if len(unit) > 1:
+                for key in unit:
+                    size[key] = max(size.get(key, 1), len(unit))
     weights: dict[str, float] = {}
-    for g in gists:
-        for stem, key in g.stem_keys:
-            if key in names:
-                weights[stem] = NAME_WEIGHT / size.get(key, 1)
-            elif stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
-                weights[stem] = GENERIC_WEIGHT
-            else:
-                weights[stem] = 1.0
+    long_keys, short_keys = long.stem_keys, short.stem_keys
+    for stem in stems:
+        key = long_keys.get(stem) or short_keys[stem]
+        if key in names:
+            weights[stem] = NAME_WEIGHT / size.get(key, 1)
+        elif stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
+            weights[stem] = GENERIC_WEIGHT
+        else:
+            weights[stem] = 1.0
     return weights
 
 
@@ -958,7 +981,12 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
     opener = OPENER_WEIGHT if short.opener else 0.0
     opener_missing = opener if short.opener in short_lacking else 0.0
     if missing or opener_missing:
-        coverage = 1 - (len(missing) + opener_missing) / (len(short.units) + opener)
+        # a country the longer text does not name, where it names no country at all, is the
+        # context a headline adds for readers abroad ("historic low in Germany's election"):
+        # nothing stands in its place, so it counts ``CONTEXT_COUNTRY`` of a name
+        bare = not any(key[0] == "#" for key in long.name_words)
+        lost = sum(CONTEXT_COUNTRY if bare and all(key[0] == "#" for key in unit) else 1.0 for unit in missing)
+        coverage = 1 - (lost + opener_missing) / (len(short.units) + opener)
         # names the longer text has (in the passage the shorter one tells, or its lead)
         # that the shorter one lacks: with a name missing, a substitution (another
         # counterpart, another place), unless most names agree
@@ -992,12 +1020,19 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
     if not shared_names or len(shared_names) + len(shared_numbers) < MIN_ANCHORS:
         return None
     # 6. score
-    weights = _weights((short, long), named)
+    weights = _weights(short, long, named, short.words | passage)
     common = short.words & passage
     shared_weight = sum(weights[w] for w in common)
     short_weight = sum(weights[w] for w in short.words)
     passage_weight = sum(weights[w] for w in passage)
-    score = 0.6 * shared_weight / short_weight + 0.4 * shared_weight / passage_weight
+    # a shared name is found by its name key, as in the anchors, though its words differ
+    # ("Сбер" / "Сбербанк", "Lula" / "Lula's"): each side counts its own words of it
+    short_found = passage_found = shared_weight
+    if shared_names:
+        short_keys, long_keys = short.stem_keys, long.stem_keys
+        short_found += sum(weights[w] for w in short.words - passage if short_keys[w] in shared_names and short_keys[w] in passage_names)
+        passage_found += sum(weights[w] for w in passage - short.words if long_keys[w] in shared_names and long_keys[w] in short.name_words)
+    score = 0.6 * short_found / short_weight + 0.4 * passage_found / passage_weight
     if short.lead_names and short.lead_names & long.lead_names:
         score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
     score += NUMBER_BONUS * min(len(shared_numbers), 2)
