@@ -73,6 +73,7 @@ __all__ = [
     "gist",
     "names_conflict",
     "rewrite_match",
+    "veto_of",
     "strong_names",
 ]
 
@@ -91,6 +92,9 @@ MAX_GAP_HOURS = 72.0
 GAP_PENALTY_PER_DAY = 0.5  # threshold rise per day of gap past CLOSE_HOURS
 LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
+MIN_ACTION = 0.5  # share of the shorter text's words that are not names the other must tell
+HEADLINE_SIZE = 10  # content words: a text this short is a headline (or a one-line summary)
+HEADLINE_OWN = 0.6  # for a headline, the share of the score its own words found make
 PASSAGE_SIZE = 3  # the passage a short text is compared with: up to this many times its words
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
 WEAK = "~"  # prefix of a weak name's key in ``entities_of``
@@ -167,6 +171,7 @@ _PLACES_TEXT = """
     md: moldova moldovan молдави молдавск молдов @chisinau|кишинев|кишинёв
     ph: philippines philippine филиппин @manila|манил
     sg: singapore сингапур
+    eu: eu= евросоюз ес= еврокомисси @brussels|брюссел
     """
 # Entries ending in "=" or shorter than five letters are whole words; the others are prefixes,
 # long enough that no common word starts with one ("india" does not swallow "indicate").
@@ -200,10 +205,12 @@ _PHRASES = {
     "south korea": "Seoul", "new delhi": "Delhi", "rio de janeiro": "Rio", "bank of russia": "CBR",
     "russian central bank": "CBR", "банк россии": "ЦБ", "банка россии": "ЦБ", "банком россии": "ЦБ",
     "центробанк": "ЦБ", "центральный банк россии": "ЦБ",
+    # the Commission acts for the EU: "the European Commission fined", "EU fines", "Brussels found"
+    "european union": "EU", "european commission": "EU",
 }
 _PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _PHRASE_LOWER = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b")
-_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр")
+_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр", "european")
 
 
 _US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw text (in folded text "us" is a pronoun)
@@ -600,6 +607,13 @@ class Gist:
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
+_SENTENCE_END = re.compile(r"\w[^.!?;:\n]*?(?:[.!?;:\n](?=\s|$)|\s[-–—]\s)")
+
+
+def _lead(text: str) -> str:
+    """The first sentence of a casefolded text (as ``gist`` splits sentences)."""
+    found = _SENTENCE_END.search(text)
+    return text[: found.end()] if found else text
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -662,10 +676,12 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         tokens.append(word)
         tense, key, stem = _word_info(word)
         if tense:
+            # an announcement is told in the lead: "will", "expected" further on is the
+            # outlook a report adds ("...; the company plans to appeal")
             if tense == _AHEAD:
-                future = True
+                future = future or not sentences
             elif tense == _WILL:
-                will = True
+                will = will or not sentences
             else:
                 past = True
                 # "to be signed", "будет подписан": a participle of something ahead
@@ -686,10 +702,10 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         sentence_names.append(frozenset(keys & named))
         all_words |= stems
         name_words |= keys
-    if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens) and _FUTURE_PHRASES.search(text):
-        future = True
-    if not future and ("poll" in text or "опрос" in text) and _FORECAST.search(text):
-        future = True
+    if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens):
+        future = _FUTURE_PHRASES.search(_lead(text)) is not None
+    if not future and ("poll" in text or "опрос" in text):  # a forecast anywhere: the results are not in
+        future = _FORECAST.search(text) is not None
     lead = sentence_names[0] & strong if sentence_names else frozenset()
     name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
     cities.update(key for key in strong if key[0] == "@")
@@ -850,7 +866,8 @@ def _explain_acronyms(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """An acronym one text lacks that the other spells out is no missing name: "VW" and
     "Volkswagen" (its letters in order), "CMA" and "Competition and Markets Authority"
-    (initials). Both sides' lacking keys lose the pair."""
+    (initials), "НПЗ" and "нефтеперерабатывающий завод" (a common noun's, in lower case).
+    Both sides' lacking keys lose the pair."""
     for a, b, a_lacking, b_lacking in ((x, y, x_lacking, y_lacking), (y, x, y_lacking, x_lacking)):
         for acronym in a.acronyms & a_lacking:
             letters = acronym.rstrip(".")
@@ -859,11 +876,33 @@ def _explain_acronyms(
             initials = "".join(t[0] for t in words)
             if spelled or (len(letters) > 1 and letters in initials):
                 explained = {_name_key(t) for t in spelled} or {_name_key(t) for t in words if t[0] in letters}
-                if a is x:
-                    x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
-                else:
-                    y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+            elif len(letters) > 1 and _spelled_lower(letters, b.tokens):
+                explained = set()  # "НПЗ" / "нефтеперерабатывающий завод": a common noun's acronym
+            else:
+                continue
+            if a is x:
+                x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
+            else:
+                y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
     return x_lacking, y_lacking
+
+
+def _spelled_lower(letters: str, tokens: tuple[str, ...]) -> bool:
+    """Whether a run of two to ``len(letters)`` words of one sentence spells the acronym:
+    the first word starts with its first letter, the last with its last, and its letters
+    come in order ("НПЗ": "нефтеперерабатывающем заводе", "АЭС": "атомной электростанции",
+    "ECB": "European Central Bank" written in lower case)."""
+    first, last = letters[0], letters[-1]
+    for i, token in enumerate(tokens):
+        if not token or token[0] != first:
+            continue
+        for end in range(i + 2, min(i + len(letters), len(tokens)) + 1):
+            run = tokens[i:end]
+            if not run[-1]:
+                break
+            if run[-1][0] == last and _is_subsequence(letters, "".join(run)):
+                return True
+    return False
 
 
 def _is_subsequence(letters: str, word: str) -> bool:
@@ -957,24 +996,37 @@ def _weights(short: Gist, long: Gist, names: frozenset[str], stems: frozenset[st
 def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float = DEFAULT_THRESHOLD) -> RewriteMatch | None:
     """The rewrite score of two texts, or None when a rule vetoes the pair (numbers, names,
     tense, too few shared facts, too far apart in time)."""
+    return _judge(a, b, gap_hours, threshold)[1]
+
+
+def veto_of(a: Gist, b: Gist, *, gap_hours: float = 0.0) -> str:
+    """The rule that keeps two texts apart before scoring ("numbers", "tense", "names"...),
+    or "" when they are scored: for benchmarks and explanations."""
+    return _judge(a, b, gap_hours, DEFAULT_THRESHOLD)[0]
+
+
+def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, RewriteMatch | None]:
     gap_hours = abs(gap_hours)
     if gap_hours > MAX_GAP_HOURS:
-        return None
+        return "time", None
     short, long = (a, b) if a.size <= b.size else (b, a)
     if short.size < MIN_CONTENT:
-        return None
+        return "too short", None
     # 2. numbers: one side's are all in the other's, or they count different things
     if _numbers_conflict(short.numbers, long.numbers):
-        return None
+        return "numbers", None
     # 3. tense: an announcement is not the report; a figure cut is not a figure kept
     if long.size <= LONG_TEXT and _tenses_differ(short, long):
-        return None
+        return "tense", None
     directions = short.words & _DIRECTIONS, long.words & _DIRECTIONS
     if directions[0] and directions[1] and not directions[0] & directions[1]:
-        return None
+        return "direction", None
     # 4. names, softly
     passage, passage_names = _best_passage(short, long)
-    short_lacking, long_lacking = _explain_acronyms(short, long, _lacking(short, long), _lacking(long, short))
+    short_named_not, long_named_not = _lacking(short, long), _lacking(long, short)
+    short_lacking, long_lacking = _explain_acronyms(short, long, short_named_not, long_named_not)
+    # an acronym the other text spells out is a name both tell ("НПЗ" / "нефтеперерабатывающий завод")
+    spelled = (short.acronyms & (short_named_not - short_lacking)) | (long.acronyms & (long_named_not - long_lacking))
     missing = [unit for unit in short.units if unit <= short_lacking]
     # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
     # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
@@ -994,31 +1046,31 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking
         missing_keys = frozenset().union(*missing)
         if coverage < MIN_NAME_COVERAGE:
-            return None
+            return "name coverage", None
         if _kinds(extra, long) & _kinds(missing_keys, short):
             # a swap in the opening sentences of both is the news itself; elsewhere, a
             # retelling may drop one name and add another, as long as most names agree
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
             if lead_swap or coverage < SUBSTITUTION_COVERAGE:
-                return None
+                return "name swapped", None
     # another place: where an event happened is not dropped or changed by a retelling
     if short.places & short_lacking and long.places & long_lacking & (passage_names | long.lead_names):
-        return None
+        return "place", None
     if _opener_swapped(short, long, short_lacking, long_lacking) or _opener_swapped(long, short, long_lacking, short_lacking):
-        return None
+        return "opener swapped", None
     if _openers_swapped(short, long):
-        return None
+        return "openers swapped", None
     # a name in the place of another name, between the same words: the same template
     # told of someone else ("Apple said on..." / "Nvidia said on...")
     if _substituted(short, long, short_lacking, long_lacking) or _substituted(long, short, long_lacking, short_lacking):
-        return None
+        return "name substituted", None
     # 5. anchors
     # a name either text capitalises; a word both capitalise only at a sentence start too
     named = short.names | long.names | (short.weak_names & long.weak_names)
     shared_names = named & short.name_words & long.name_words
     shared_numbers = short.numbers & long.numbers
-    if not shared_names or len(shared_names) + len(shared_numbers) < MIN_ANCHORS:
-        return None
+    if not (shared_names or spelled) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
+        return "anchors", None
     # 6. score
     weights = _weights(short, long, named, short.words | passage)
     common = short.words & passage
@@ -1032,13 +1084,16 @@ def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float 
         short_keys, long_keys = short.stem_keys, long.stem_keys
         short_found += sum(weights[w] for w in short.words - passage if short_keys[w] in shared_names and short_keys[w] in passage_names)
         passage_found += sum(weights[w] for w in passage - short.words if long_keys[w] in shared_names and long_keys[w] in short.name_words)
-    score = 0.6 * short_found / short_weight + 0.4 * passage_found / passage_weight
+    # a headline compresses its report: how much of the headline the report tells counts
+    # most, how much of the report the headline keeps counts less
+    own = HEADLINE_OWN if short.size <= HEADLINE_SIZE and len(short.sentences) <= 2 else 0.6
+    score = own * short_found / short_weight + (1 - own) * passage_found / passage_weight
     if short.lead_names and short.lead_names & long.lead_names:
         score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
     score += NUMBER_BONUS * min(len(shared_numbers), 2)
     # 7. time
     needed = threshold + max(0.0, gap_hours - CLOSE_HOURS) / 24 * GAP_PENALTY_PER_DAY
-    return RewriteMatch(
+    return "", RewriteMatch(
         round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
         tuple(sorted(value for _, value in shared_numbers)),
     )
