@@ -84,6 +84,7 @@ MIN_ANCHORS = 2
 MIN_NAME_COVERAGE = 0.55  # share of the shorter text's names the longer must have
 CONTEXT_COUNTRY = 0.5  # a country missing where the other text names none, as a share of a name
 OPENER_WEIGHT = 0.25  # a weak name opening the text, as a share of a name
+SWAP_CROWD = 3  # names (not countries) the longer text has and the shorter lacks: past this, none is a swap
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
@@ -604,6 +605,7 @@ class Gist:
     opener: str  # key of the text's first word when it is a weak name ("Nvidia pledges..."), else ""
     places: frozenset[str]  # name keys that are places: known cities, and names right after "in", "at", "в"...
     done_lead: bool = False  # the first sentence reports something done ("signed", "reached"): a report, even with an outlook
+    winner: str = ""  # name key of who won, came first or beat someone ("Confederation came first"), if told
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
@@ -722,7 +724,32 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         weak, acronyms, tuple(units), lead, tuple(sentence_names), stem_keys,
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
         frozenset(cities), opener, frozenset(places), done_lead,
+        _winner(tokens, named) if not _WIN_WORDS.isdisjoint(tokens) else "",
     )
+
+
+# Who won: a result names its winner just before the word ("Civic Platform won", "Зенит
+# обыграл Спартак", "Confederation came first").
+_WIN_WORDS = frozenset(
+    ["won", "wins", "win", "first", "beat", "beats", "defeated", "defeats", "edge", "edges", "topped", "tops", "leads",
+     "победил", "победила", "победили", "выиграл", "выиграла", "выиграли", "обыграл", "обыграла", "обыграли", "лидирует", "набирает"]
+)
+_PLACED = frozenset(["came", "comes", "finished", "finishes", "placed", "ranked"])  # "came first" (not "the first time")
+_WINNER_REACH = 3  # words back from the win word where the winner's name stands
+
+
+def _winner(tokens: list[str], named: frozenset[str]) -> str:
+    """The name key just before the first win word of a sentence, if any."""
+    for i, token in enumerate(tokens):
+        if token in _WIN_WORDS:
+            if token == "first" and (i == 0 or (tokens[i - 1] not in _PLACED and _name_key(tokens[i - 1]) not in named)):
+                continue
+            for before in reversed(tokens[max(0, i - _WINNER_REACH) : i]):
+                if not before:
+                    break
+                if (key := _name_key(before)) in named:
+                    return key
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1047,7 +1074,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         missing_keys = frozenset().union(*missing)
         if coverage < MIN_NAME_COVERAGE:
             return "name coverage", None
-        if _kinds(extra, long) & _kinds(missing_keys, short):
+        # a long text naming a crowd the shorter one lacks (an official post: programmes,
+        # forums, regions) is summarised, not swapped: a missing name is only missing
+        crowd = sum(1 for unit in long.units if unit & extra and not all(key[0] == "#" for key in unit)) > SWAP_CROWD
+        if not crowd and _kinds(extra, long) & _kinds(missing_keys, short):
             # a swap in the opening sentences of both is the news itself; elsewhere, a
             # retelling may drop one name and add another, as long as most names agree
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
@@ -1058,6 +1088,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         return "place", None
     if _opener_swapped(short, long, short_lacking, long_lacking) or _opener_swapped(long, short, long_lacking, short_lacking):
         return "opener swapped", None
+    # a result told with another winner: the same race, the same figures, another result
+    # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
+    if short.winner and long.winner and short.winner != long.winner and (short.winner in long.name_words or long.winner in short.name_words):
+        return "winner", None
     if _openers_swapped(short, long):
         return "openers swapped", None
     # a name in the place of another name, between the same words: the same template
