@@ -94,8 +94,6 @@ GAP_PENALTY_PER_DAY = 0.5  # threshold rise per day of gap past CLOSE_HOURS
 LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
 MIN_ACTION = 0.5  # share of the shorter text's words that are not names the other must tell
-HEADLINE_SIZE = 10  # content words: a text this short is a headline (or a one-line summary)
-HEADLINE_OWN = 0.6  # for a headline, the share of the score its own words found make
 PASSAGE_SIZE = 3  # the passage a short text is compared with: up to this many times its words
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
 WEAK = "~"  # prefix of a weak name's key in ``entities_of``
@@ -198,6 +196,7 @@ for _line in _PLACES_TEXT.strip().splitlines():
                 _PLACE_WORDS[_word.rstrip("=")] = _key
             else:
                 _PLACE_PREFIXES[_word] = _key
+_CITY_KEYS = frozenset(_CITY_COUNTRY)
 _PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
 # Names written in several words, folded to one before tokenising (case-insensitively).
 _PHRASES = {
@@ -610,12 +609,14 @@ class Gist:
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
-_SENTENCE_END = re.compile(r"\w[^.!?;:\n]*?(?:[.!?;:\n](?=\s|$)|\s[-–—]\s)")
+_SENTENCE_BREAK = re.compile(r"[.!?;:\n](?=\s|$)|\s[-–—]\s")  # as in ``_WORD_OR_BREAK``
+_FIRST_WORD = re.compile(r"[^\W_]")
 
 
 def _lead(text: str) -> str:
     """The first sentence of a casefolded text (as ``gist`` splits sentences)."""
-    found = _SENTENCE_END.search(text)
+    first = _FIRST_WORD.search(text)
+    found = _SENTENCE_BREAK.search(text, first.end()) if first else None
     return text[: found.end()] if found else text
 
 
@@ -666,7 +667,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     keys: set[str] = set()
     # one pass over words and sentence breaks ("." "!" "?" ";" ":" before a space, " - ")
     # (a named city names its country too: "Brussels found" tells of the EU)
-    named = strong | weak | {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
+    named_cities = strong & _CITY_KEYS
+    city_countries = {_CITY_COUNTRY[key] for key in named_cities} if named_cities else set()
+    named = strong | weak | city_countries
     for word in _WORD_OR_BREAK.findall(text):
         if not word[0].isalnum():
             if stems:
@@ -711,8 +714,8 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     if not future and ("poll" in text or "опрос" in text):  # a forecast anywhere: the results are not in
         future = _FORECAST.search(text) is not None
     lead = sentence_names[0] & strong if sentence_names else frozenset()
-    name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
-    cities.update(key for key in strong if key[0] == "@")
+    name_words |= city_countries
+    cities |= named_cities
     first = next((t for t in tokens if t), "")
     opener = _name_key(first) if first and _name_key(first) in weak else ""
     places = set(cities)
@@ -795,27 +798,37 @@ def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[st
     if long.size <= PASSAGE_SIZE * short.size or len(long.sentences) <= 1:
         return long.words, frozenset().union(*long.sentence_names)
     budget = max(PASSAGE_SIZE * short.size, 16)
-    best: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
-    best_hits = -1
-    sents = long.sentences
+    sents, sent_names = long.sentences, long.sentence_names
+    short_words, short_names = short.words, short.names
+    # the title (the first sentence: who, where, which event) may lead any run: a
+    # retelling joins the title's facts to the detail of one passage
+    title_words, title_names = sents[0] & short_words, sent_names[0] & short_names
+    best_hits, best_start, best_end, titled = -1, 0, 0, False
     for start in range(len(sents)):
         words: set[str] = set()
         names: set[str] = set()
-        for end in range(start, len(sents)):
-            if words and len(words | sents[end]) > budget:
+        end = start
+        while end < len(sents):
+            if words and len(words) + len(sents[end] - words) > budget:
                 break
             words |= sents[end]
-            names |= long.sentence_names[end]
-        hits = len(words & short.words) + 2 * len(names & short.names)
+            names |= sent_names[end]
+            end += 1
+        word_hits, name_hits = words & short_words, names & short_names
+        hits = len(word_hits) + 2 * len(name_hits)
         if hits > best_hits:
-            best_hits, best = hits, (frozenset(words), frozenset(names))
+            best_hits, best_start, best_end, titled = hits, start, end, False
         if start:
-            # the run with the long text's title (its first sentence: who, where, which
-            # event) in front: a retelling joins the title's facts to one passage's detail
-            titled_hits = len((words | sents[0]) & short.words) + 2 * len((names | long.sentence_names[0]) & short.names)
+            titled_hits = hits + len(title_words - word_hits) + 2 * len(title_names - name_hits)
             if titled_hits > best_hits:
-                best_hits, best = titled_hits, (frozenset(words | sents[0]), frozenset(names | long.sentence_names[0]))
-    return best
+                best_hits, best_start, best_end, titled = titled_hits, start, end, True
+    chosen = range(best_start, best_end)
+    words = set().union(*(sents[i] for i in chosen))
+    names = set().union(*(sent_names[i] for i in chosen))
+    if titled:
+        words |= sents[0]
+        names |= sent_names[0]
+    return frozenset(words), frozenset(names)
 
 
 def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = frozenset(), *, words: int = 0) -> bool:
@@ -1028,27 +1041,26 @@ def _tenses_differ(a: Gist, b: Gist) -> bool:
     return a_future != b_future
 
 
-def _weights(short: Gist, long: Gist, names: frozenset[str], stems: frozenset[str]) -> dict[str, float]:
-    """The weight of each of ``stems``: a name weighs ``NAME_WEIGHT`` (shared between the
-    words of a name of several words: "Activision Blizzard" weighs no more than
-    "Microsoft"), a generic news word ``GENERIC_WEIGHT``, any other content word 1."""
-    size: dict[str, int] = {}
+def _name_sizes(short: Gist, long: Gist) -> dict[str, int]:
+    """How many words each name of several words has, by its keys."""
+    sizes: dict[str, int] = {}
     for g in (short, long):
         for unit in g.units:
             if len(unit) > 1:
                 for key in unit:
-                    size[key] = max(size.get(key, 1), len(unit))
-    weights: dict[str, float] = {}
-    long_keys, short_keys = long.stem_keys, short.stem_keys
-    for stem in stems:
-        key = long_keys.get(stem) or short_keys[stem]
-        if key in names:
-            weights[stem] = NAME_WEIGHT / size.get(key, 1)
-        elif stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
-            weights[stem] = GENERIC_WEIGHT
-        else:
-            weights[stem] = 1.0
-    return weights
+                    sizes[key] = max(sizes.get(key, 1), len(unit))
+    return sizes
+
+
+def _weight(stem: str, key: str, names: frozenset[str], sizes: dict[str, int]) -> float:
+    """A stem's weight: a name weighs ``NAME_WEIGHT`` (shared between the words of a name of
+    several words: "Activision Blizzard" weighs no more than "Microsoft"), a generic news
+    word ``GENERIC_WEIGHT``, any other content word 1."""
+    if key in names:
+        return NAME_WEIGHT / sizes.get(key, 1)
+    if stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
+        return GENERIC_WEIGHT
+    return 1.0
 
 
 def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float = DEFAULT_THRESHOLD) -> RewriteMatch | None:
@@ -1137,22 +1149,28 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     if not (shared_names or spelled) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
         return "anchors", None
     # 6. score
-    weights = _weights(short, long, named, short.words | passage)
-    common = short.words & passage
-    shared_weight = sum(weights[w] for w in common)
-    short_weight = sum(weights[w] for w in short.words)
-    passage_weight = sum(weights[w] for w in passage)
-    # a shared name is found by its name key, as in the anchors, though its words differ
-    # ("Сбер" / "Сбербанк", "Lula" / "Lula's"): each side counts its own words of it
-    short_found = passage_found = shared_weight
-    if shared_names:
-        short_keys, long_keys = short.stem_keys, long.stem_keys
-        short_found += sum(weights[w] for w in short.words - passage if short_keys[w] in shared_names and short_keys[w] in passage_names)
-        passage_found += sum(weights[w] for w in passage - short.words if long_keys[w] in shared_names and long_keys[w] in short.name_words)
-    # a headline compresses its report: how much of the headline the report tells counts
-    # most, how much of the report the headline keeps counts less
-    own = HEADLINE_OWN if short.size <= HEADLINE_SIZE and len(short.sentences) <= 2 else 0.6
-    score = own * short_found / short_weight + (1 - own) * passage_found / passage_weight
+    # each side's words: found in the other (the same stem or concept; a shared name also
+    # by its name key, as in the anchors, though its words differ: "Сбер" / "Сбербанк",
+    # "Lula" / "Lula's"), or not
+    sizes = _name_sizes(short, long)
+    short_keys, long_keys = short.stem_keys, long.stem_keys
+    shared_weight = short_extra = short_found_extra = passage_extra = passage_found_extra = 0.0
+    for stem in short.words & passage:
+        shared_weight += _weight(stem, long_keys.get(stem) or short_keys[stem], named, sizes)
+    for stem in short.words - passage:
+        key = long_keys.get(stem) or short_keys[stem]
+        weight = _weight(stem, key, named, sizes)
+        short_extra += weight
+        if key in shared_names and short_keys[stem] in passage_names:
+            short_found_extra += weight
+    for stem in passage - short.words:
+        key = long_keys[stem]
+        weight = _weight(stem, key, named, sizes)
+        passage_extra += weight
+        if key in shared_names and key in short.name_words:
+            passage_found_extra += weight
+    score = (0.6 * (shared_weight + short_found_extra) / (shared_weight + short_extra)
+             + 0.4 * (shared_weight + passage_found_extra) / (shared_weight + passage_extra))
     if short.lead_names and short.lead_names & long.lead_names:
         score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
     score += NUMBER_BONUS * min(len(shared_numbers), 2)
