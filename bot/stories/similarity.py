@@ -287,7 +287,7 @@ _CONCEPTS_TEXT = """
     sign: sign signed signing подписал подписали подписание
     kill: kill killed killing dead death deaths died toll погиб погибли погибших жертвы убиты
     quake: quake earthquake tremor землетрясение толчок
-    strike: strike struck attack attacked удар удары атака обстрел
+    strike: strike struck attack attacked удар удары атака обстрел атаковал атаковали атакован атакованы
     resign: resign resigns resigned resignation quit отставка отставку
     elect: election elections ballot ballots poll polls выборы выборах
     win: win won wins victory winner победа победил победила
@@ -717,7 +717,8 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     name_words |= city_countries
     cities |= named_cities
     first = next((t for t in tokens if t), "")
-    opener = _name_key(first) if first and _name_key(first) in weak else ""
+    # (a news word opening a headline is no name: "Визит Лаврова...", "Talks between...")
+    opener = _name_key(first) if first and _name_key(first) in weak and first not in _CONCEPTS else ""
     places = set(cities)
     for before, token in zip(tokens, tokens[1:], strict=False):
         if before in _PLACE_PREPOSITIONS and token:
@@ -874,12 +875,17 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
 
 
 def _first_name(g: Gist) -> frozenset[str]:
-    """The keys of the first sure name of ``g`` that is not a country (all the keys of a name
-    of several words): its subject ("President of Russia Vladimir Putin": Vladimir Putin)."""
-    for token in g.tokens:
+    """The keys of the word opening ``g`` when it may be a name ("Airbus cut..."), else of
+    its first sure name that is not a country (all the keys of a name of several words):
+    its subject ("President of Russia Vladimir Putin": Vladimir Putin)."""
+    for i, token in enumerate(g.tokens):
         if token and (key := _name_key(token)) in g.names and key[0] != "#":
-            return next((unit for unit in g.units if key in unit), frozenset([key]))
-    return frozenset()
+            unit = next((unit for unit in g.units if key in unit), frozenset([key]))
+            if not g.opener:
+                return unit
+            # the opener and the name right after it are one name ("Сергей Лавров...")
+            return frozenset([g.opener]) | unit if i == 1 else frozenset([g.opener])
+    return frozenset([g.opener]) if g.opener else frozenset()
 
 
 def _subject_words(g: Gist) -> frozenset[str]:
@@ -1161,7 +1167,7 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         key = long_keys.get(stem) or short_keys[stem]
         weight = _weight(stem, key, named, sizes)
         short_extra += weight
-        if key in shared_names and short_keys[stem] in passage_names:
+        if (key in shared_names and short_keys[stem] in passage_names) or key in spelled:
             short_found_extra += weight
     for stem in passage - short.words:
         key = long_keys[stem]
