@@ -1009,9 +1009,13 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     return frozenset(keys)
 
 
+_LINKS = frozenset(["and", "or", "и", "или"])  # a name next to these is in a list of names
+
+
 def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset[str]) -> bool:
     """Whether a name of ``x`` that ``y`` lacks stands between the same two words (before
-    or after it) as a name of ``y`` that ``x`` lacks."""
+    or after it) as a name of ``y`` that ``x`` lacks. A name next to "and" is one of a
+    list ("Wang Yi and the other...", "...the Interbank Association and the SCO"): no template."""
     if not lacking or not y_lacking:
         return False
     y_tokens = y.tokens
@@ -1023,11 +1027,12 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
     for i, token in enumerate(x_tokens):
         if not token or _name_key(token) not in lacking:
             continue
-        if i >= 2 and x_tokens[i - 2] and x_tokens[i - 1]:
+        # ("X and the ...": a list of names, not a template)
+        if i >= 2 and x_tokens[i - 2] and x_tokens[i - 1] and x_tokens[i - 2] not in _LINKS:
             for j in after.get((x_tokens[i - 2], x_tokens[i - 1]), ()):
                 if j + 2 < len(y_tokens) and y_tokens[j + 2] and _name_key(y_tokens[j + 2]) in y_lacking:
                     return True
-        if i + 2 < len(x_tokens) and x_tokens[i + 1] and x_tokens[i + 2]:
+        if i + 2 < len(x_tokens) and x_tokens[i + 1] and x_tokens[i + 2] and x_tokens[i + 1] not in _LINKS:
             for j in after.get((x_tokens[i + 1], x_tokens[i + 2]), ()):
                 if j >= 1 and y_tokens[j - 1] and _name_key(y_tokens[j - 1]) in y_lacking:
                     return True
