@@ -22,10 +22,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 ROOT = HERE.parent.parent
 
-from frames_en import FRAMES as EN  # noqa: E402
-from frames_ru import FRAMES as RU  # noqa: E402
 import sample_retellings  # noqa: E402
 import sample_retellings_dev  # noqa: E402
+from frames_en import FRAMES as EN  # noqa: E402
+from frames_ru import FRAMES as RU  # noqa: E402
 
 START = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 
