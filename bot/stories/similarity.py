@@ -84,7 +84,6 @@ MIN_ANCHORS = 2
 MIN_NAME_COVERAGE = 0.55  # share of the shorter text's names the longer must have
 CONTEXT_COUNTRY = 0.5  # a country missing where the other text names none, as a share of a name
 OPENER_WEIGHT = 0.25  # a weak name opening the text, as a share of a name
-SWAP_CROWD = 3  # names (not countries) the longer text has and the shorter lacks: past this, none is a swap
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
 DEFAULT_THRESHOLD = 0.5
@@ -236,7 +235,7 @@ def _fold_phrases(text: str) -> str:
 # "will" ("Aeroflot will resume flights") is weaker: the announcement may be the news itself,
 # so it only keeps a text apart from one that reports the event as done.
 _FUTURE_WORDS = frozenset(
-    ["upcoming", "scheduled", "expected", "expects", "expect", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "ожидают", "ждут", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра", "tomorrow"]
+    ["upcoming", "scheduled", "expected", "expects", "expect", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "ожидают", "ждут", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра", "tomorrow", "запланирован", "запланирована", "запланированы", "запланировано", "назначен", "назначена", "назначены", "назначено", "предстоит", "предстоят", "впереди"]
 )
 # "Chelsea face PSG in the final": the headline present of a fixture ahead; weak (it also
 # says "faces charges"), so it only keeps the text apart from a report of the done event
@@ -245,7 +244,10 @@ _FUTURE_PHRASES = re.compile(
     r"\b(?:is|are) (?:set |due |going |expected |scheduled )?to\b|\bto be held\b|\b(?:plans?|intends?|hopes?) to\b"
     r"|\bwill (?:hold|meet|visit|travel|sign|attend|host|discuss|speak|address|arrive|announce|vote|decide|take part|head|go|fly)\b"
     r"|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\b(?:next|later this) (?:week|month|year)\b"
+    r"|\b(?:set|due|scheduled|planned) for\b|\bdue to\b|\b(?:is|are) planned\b"
 )
+
+_PHRASE_CUES = frozenset(["to", "will", "next", "later", "for", "planned"])  # words one of those phrases needs
 
 # A forecast of a vote is not its result: "polls give Civic Platform about 31%", "по опросам…".
 _FORECAST = re.compile(
@@ -260,7 +262,7 @@ _PAST_WORDS = frozenset(
 )
 _AHEAD_AUXILIARIES = frozenset(["be", "to", "being", "will", "would", "быть", "будет", "будут"])
 _REPORTING = frozenset(
-    ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
+    ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "informed", "briefed", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "доложил", "доложила", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
 )
 _RU_PAST_ENDINGS = ("ил", "ила", "или", "ал", "ала", "али", "ел", "ела", "ели", "ился", "илась", "ились", "ался", "алась", "ались", "лся", "лась", "лись", "шел", "шла", "шли", "шёл")
 
@@ -381,6 +383,8 @@ def entities_of(text: str) -> frozenset[str]:
     acronyms: set[str] = set()
     units: set[str] = set()
     run: list[str] = []
+    if "http" in text or "t.me/" in text or "www." in text:
+        text = _LINK.sub(" ", text)  # a link's words ("t.me/MFARussia") name no one in the story
     folded_text = _fold_phrases(text)
     run_end = -1
     # only capitalised words are visited: where a word stands (a sentence start, next to
@@ -392,7 +396,12 @@ def entities_of(text: str) -> frozenset[str]:
                 units.add(UNIT + " ".join(sorted(set(run))))
             run = []
         at_opening = _opens_sentence(folded_text, start)
+        # a hashtag ("#ДеньПобеды", "#Putin") tags the post: a weak name, found or not
+        tag = start > 0 and folded_text[start - 1] == "#"
         for key, kind in _name_parts(word):
+            if tag:
+                weak.add(key)
+                continue
             if kind == _ACRONYM:
                 acronyms.add(key)
             elif kind == _SURE or (kind == _NAME and not at_opening):
@@ -412,6 +421,7 @@ def entities_of(text: str) -> frozenset[str]:
     return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms} | units
 
 
+_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S*")
 _ACRONYM, _SURE, _NAME, _MAYBE = 1, 2, 3, 4
 
 
@@ -613,10 +623,16 @@ _SENTENCE_BREAK = re.compile(r"[.!?;:\n](?=\s|$)|\s[-–—]\s")  # as in ``_WOR
 _FIRST_WORD = re.compile(r"[^\W_]")
 
 
+_HEADING_BREAKS = frozenset([":", "-", "–", "—"])
+
+
 def _lead(text: str) -> str:
-    """The first sentence of a casefolded text (as ``gist`` splits sentences)."""
+    """The lead of a casefolded text (as ``gist`` reads it): its first sentence, and the
+    next one when the first is a heading ending in a colon or a dash."""
     first = _FIRST_WORD.search(text)
     found = _SENTENCE_BREAK.search(text, first.end()) if first else None
+    if found and found.group().strip() in _HEADING_BREAKS:
+        found = _SENTENCE_BREAK.search(text, found.end())
     return text[: found.end()] if found else text
 
 
@@ -670,9 +686,14 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     named_cities = strong & _CITY_KEYS
     city_countries = {_CITY_COUNTRY[key] for key in named_cities} if named_cities else set()
     named = strong | weak | city_countries
+    # the lead: the first sentence, and the next one after a heading ("Wednesday in
+    # Istanbul: delegations are due to meet...", "Zelensky: ...")
+    in_lead, heading = True, True
     for word in _WORD_OR_BREAK.findall(text):
         if not word[0].isalnum():
             if stems:
+                in_lead = heading and word.strip() in _HEADING_BREAKS and in_lead
+                heading = False
                 sentences.append(frozenset(stems))
                 sentence_names.append(frozenset(keys & named))
                 all_words |= stems
@@ -686,13 +707,13 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             # an announcement is told in the lead: "will", "expected" further on is the
             # outlook a report adds ("...; the company plans to appeal")
             if tense == _AHEAD:
-                future = future or not sentences
+                future = future or in_lead
             elif tense == _WILL:
-                will = will or not sentences
+                will = will or in_lead
             else:
                 past = True
                 # "to be signed", "будет подписан": a participle of something ahead
-                if not sentences and (len(tokens) < 2 or tokens[-2] not in _AHEAD_AUXILIARIES):
+                if in_lead and (len(tokens) < 2 or tokens[-2] not in _AHEAD_AUXILIARIES):
                     done_lead = True
         if not key:
             continue
@@ -709,7 +730,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         sentence_names.append(frozenset(keys & named))
         all_words |= stems
         name_words |= keys
-    if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens):
+    if not future and not _PHRASE_CUES.isdisjoint(tokens):
         future = _FUTURE_PHRASES.search(_lead(text)) is not None
     if not future and ("poll" in text or "опрос" in text):  # a forecast anywhere: the results are not in
         future = _FORECAST.search(text) is not None
@@ -731,7 +752,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
         frozenset(cities), opener, frozenset(places), done_lead,
         _winner(tokens, named) if not _WIN_WORDS.isdisjoint(tokens) else "",
-        _sources(tokens, named) if not _SOURCE_VERBS.isdisjoint(tokens) else frozenset(),
+        _sources(tokens, named, text),
     )
 
 
@@ -743,14 +764,27 @@ _SOURCE_VERBS = frozenset(
 )
 
 
-def _sources(tokens: list[str], named: frozenset[str]) -> frozenset[str]:
-    """The name keys within two words after or before a reporting verb, in its sentence."""
+# A quote's speaker heading the post ("Nabiullina: ...", "Зеленский: ...") or credited
+# after a dash at the end of a line ("«...», — Богомаз.", "... — MFA readout").
+_SPEAKER = re.compile(r"^\W*([^\W\d_]+):")  # one word: "Рекорд Газпрома: ..." is a headline, not a quote
+_CREDIT = re.compile(r"\s[—–-]\s*([^\W\d_]+(?: [^\W\d_]+)?)[.!]?[ \t]*$", re.MULTILINE)
+
+
+def _sources(tokens: list[str], named: frozenset[str], text: str) -> frozenset[str]:
+    """The name keys of the text's sources: within three words after or two before a
+    reporting verb in its sentence, a quote's speaker heading the text or credited after a
+    dash at the end of a line."""
     found = set()
-    for i, token in enumerate(tokens):
-        if token in _SOURCE_VERBS:
-            for near in (*tokens[i + 1 : i + 4], *tokens[max(0, i - 2) : i]):
-                if near and (key := _name_key(near)) in named:
-                    found.add(key)
+    if not _SOURCE_VERBS.isdisjoint(tokens):
+        for i, token in enumerate(tokens):
+            if token in _SOURCE_VERBS:
+                for near in (*tokens[i + 1 : i + 4], *tokens[max(0, i - 2) : i]):
+                    if near and (key := _name_key(near)) in named:
+                        found.add(key)
+    credits = [m.group(1) for m in _CREDIT.finditer(text)] if ("—" in text or "–" in text or " - " in text) else []
+    heading = _SPEAKER.match(text) if ":" in text else None
+    for words in credits + ([heading.group(1)] if heading else []):
+        found.update(key for word in words.split() if (key := _name_key(word)) in named)
     return frozenset(found)
 
 
@@ -1108,7 +1142,8 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     short_lacking, long_lacking = _explain_acronyms(short, long, short_named_not, long_named_not)
     # an acronym the other text spells out is a name both tell ("НПЗ" / "нефтеперерабатывающий завод")
     spelled = (short.acronyms & (short_named_not - short_lacking)) | (long.acronyms & (long_named_not - long_lacking))
-    missing = [unit for unit in short.units if unit <= short_lacking]
+    # (a source the other text does not name is no missing name: "Nabiullina: ...")
+    missing = [unit for unit in short.units if unit <= short_lacking and not unit <= short.sources]
     # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
     # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
     opener = OPENER_WEIGHT if short.opener else 0.0
@@ -1128,10 +1163,7 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         missing_keys = frozenset().union(*missing)
         if coverage < MIN_NAME_COVERAGE:
             return "name coverage", None
-        # a long text naming a crowd the shorter one lacks (an official post: programmes,
-        # forums, regions) is summarised, not swapped: a missing name is only missing
-        crowd = sum(1 for unit in long.units if unit & extra and not all(key[0] == "#" for key in unit)) > SWAP_CROWD
-        if not crowd and _kinds(extra, long) & _kinds(missing_keys, short):
+        if _kinds(extra, long) & _kinds(missing_keys, short):
             # a swap in the opening sentences of both is the news itself; elsewhere, a
             # retelling may drop one name and add another, as long as most names agree
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
