@@ -709,7 +709,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             if tense == _AHEAD:
                 future = future or in_lead
             elif tense == _WILL:
-                will = will or in_lead
+                # (a bare "will" after a heading is mostly what someone said would happen:
+                # "Erdogan in Astana: Turkey will keep talking to...")
+                will = will or not sentences
             else:
                 past = True
                 # "to be signed", "будет подписан": a participle of something ahead
