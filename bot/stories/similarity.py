@@ -120,7 +120,7 @@ _GENERIC = frozenset(_GENERIC_TEXT.split())
 
 # Capitalised but not names: titles, months, weekdays, function words that open sentences.
 _NOT_NAMES = frozenset(
-    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "chancellor", "king", "queen", "pope", "general", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy", "senator", "congressman", "speaker", "ceo", "chief", "канцлер", "губернатор", "мэр", "посол", "спикер", "генсек", "пресс-секретарь", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "not", "no", "if", "all", "some", "more", "most", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
+    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "chancellor", "king", "queen", "pope", "general", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy", "senator", "congressman", "speaker", "ceo", "chief", "канцлер", "губернатор", "мэр", "посол", "спикер", "генсек", "пресс-секретарь", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "not", "no", "if", "all", "some", "more", "most", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
 )
 
 # Countries with their adjectives and capitals (English and Russian stems): one key per
@@ -196,12 +196,14 @@ for _line in _PLACES_TEXT.strip().splitlines():
             else:
                 _PLACE_PREFIXES[_word] = _key
 _CITY_KEYS = frozenset(_CITY_COUNTRY)
+_COUNTRY_KEYS = frozenset({*_PLACE_WORDS.values(), *_PLACE_PREFIXES.values()} - _CITY_KEYS)
 _PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
 # Names written in several words, folded to one before tokenising (case-insensitively).
 _PHRASES = {
     "united states": "USA", "white house": "Washington", "united kingdom": "Britain",
     "south africa": "SouthAfrica", "saudi arabia": "Saudi", "north korea": "Pyongyang",
-    "south korea": "Seoul", "new delhi": "Delhi", "rio de janeiro": "Rio", "bank of russia": "CBR",
+    "south korea": "Seoul", "new delhi": "Delhi", "северная корея": "КНДР", "северной кореи": "КНДР",
+    "северную корею": "КНДР", "северной корее": "КНДР", "северной кореей": "КНДР", "rio de janeiro": "Rio", "bank of russia": "CBR",
     "russian central bank": "CBR", "банк россии": "ЦБ", "банка россии": "ЦБ", "банком россии": "ЦБ",
     "центробанк": "ЦБ", "центральный банк россии": "ЦБ",
     # the Commission acts for the EU: "the European Commission fined", "EU fines", "Brussels found"
@@ -209,7 +211,7 @@ _PHRASES = {
 }
 _PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _PHRASE_LOWER = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b")
-_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр", "european")
+_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр", "european", "северн")
 
 
 _US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw text (in folded text "us" is a pronoun)
@@ -616,6 +618,8 @@ class Gist:
     done_lead: bool = False  # the first sentence reports something done ("signed", "reached"): a report, even with an outlook
     winner: str = ""  # name key of who won, came first or beat someone ("Confederation came first"), if told
     sources: frozenset[str] = frozenset()  # name keys next to a reporting verb ("заявил Бочаров", "Ushakov said")
+    metonyms: frozenset[str] = frozenset()  # cities named for their state ("Moscow and Kyiv delegations"), not as a place
+    nationalities: tuple[tuple[str, frozenset[str]], ...] = ()  # (country, the keys of the name it qualifies)
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
@@ -743,9 +747,11 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     # (a news word opening a headline is no name: "Визит Лаврова...", "Talks between...")
     opener = _name_key(first) if first and _name_key(first) in weak and first not in _CONCEPTS else ""
     places = set(cities)
+    placed = set()
     for before, token in zip(tokens, tokens[1:], strict=False):
         if before in _PLACE_PREPOSITIONS and token:
             key = _name_key(token)
+            placed.add(key)
             if key in named and key[0] != "#":
                 places.add(key)
     return Gist(
@@ -755,7 +761,36 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         frozenset(cities), opener, frozenset(places), done_lead,
         _winner(tokens, named) if not _WIN_WORDS.isdisjoint(tokens) else "",
         _sources(tokens, named, text),
+        frozenset(cities - placed),
+        _nationalities(tokens, strong),
     )
+
+
+_NATIONALITY_REACH = 6  # words from a country to the name it qualifies ("Russia's Foreign Minister Sergey Lavrov")
+
+
+def _nationalities(tokens: list[str], strong: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Countries that only say whose a name is: a country followed, across titles, by a
+    name ("US Secretary of State Marco Rubio", "Indian External Affairs Minister S.
+    Jaishankar"): (country key, the name's keys)."""
+    found = []
+    for i, token in enumerate(tokens):
+        # ("us" is a pronoun in the casefolded text, "US" a country in the raw one)
+        country = "#us" if token == "us" and "#us" in strong else _name_key(token) if token else ""
+        if not country or country[0] != "#":
+            continue
+        names = set()
+        for after in tokens[i + 1 : i + 1 + _NATIONALITY_REACH]:
+            if not after:
+                break
+            key = _name_key(after)
+            if key in strong and key[0] not in "#@":
+                names.add(key)
+            elif names or not (after in _NOT_NAMES or after in _STOPWORDS or len(after) == 1):
+                break  # the name ended, or a word that is neither title nor name
+        if names:
+            found.append((country, frozenset(names)))
+    return tuple(found)
 
 
 # Who is quoted: a name next to a reporting verb is the source of the news ("..., заявил
@@ -997,7 +1032,37 @@ def _explain_acronyms(
                 x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
             else:
                 y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+    # a Russian compound abbreviation is the first letters of each word run together:
+    # "Совбез" / "Совет Безопасности", "Минфин" / "министерство финансов", "Генассамблея"
+    for a, b in ((x, y), (y, x)):
+        a_lacking = x_lacking if a is x else y_lacking
+        if not a_lacking:
+            continue
+        short_forms: set[str] = set()
+        spelled_out: set[str] = set()
+        for token in a.tokens:
+            if token and not token.isascii() and len(token) >= 6 and _name_key(token) in a_lacking:
+                words = _compound_of(token, b.tokens)
+                if words:
+                    short_forms.add(_name_key(token))
+                    spelled_out.update(_name_key(word) for word in words)
+        if short_forms:
+            if a is x:
+                x_lacking, y_lacking = x_lacking - short_forms, y_lacking - spelled_out
+            else:
+                y_lacking, x_lacking = y_lacking - short_forms, x_lacking - spelled_out
     return x_lacking, y_lacking
+
+
+def _compound_of(word: str, tokens: tuple[str, ...]) -> tuple[str, str] | None:
+    """The two words of ``tokens`` whose starts run together make ``word``: "совбеза" is
+    "сов(ета) без(опасности)", "минфин" is "мин(истерство) фин(ансов)"; None if none."""
+    for cut in range(3, len(word) - 2):
+        head, tail = word[:cut], word[cut : cut + 3]
+        for first, second in zip(tokens, tokens[1:], strict=False):
+            if first and second and first != word and first.startswith(head) and second.startswith(tail):
+                return first, second
+    return None
 
 
 def _spelled_lower(letters: str, tokens: tuple[str, ...]) -> bool:
@@ -1031,7 +1096,8 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     for unit in x.units:
         if len(unit) == 1:  # the usual case, as ``_found`` decides it for a one-word name
             (key,) = unit
-            if key not in names and not (key[0] == "@" and not y.places and _CITY_COUNTRY[key] in names):
+            # (a city named for its state is found by the state: "Moscow and Kyiv delegations")
+            if key not in names and not (key[0] == "@" and (not y.places or key in x.metonyms) and _CITY_COUNTRY[key] in names):
                 keys.add(key)
             continue
         # a place next to a name ("в Харбине Ли Цян") is not part of the name: found or
@@ -1142,6 +1208,12 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     passage, passage_names = _best_passage(short, long)
     short_named_not, long_named_not = _lacking(short, long), _lacking(long, short)
     short_lacking, long_lacking = _explain_acronyms(short, long, short_named_not, long_named_not)
+    # a country that only says whose a name is goes with the name: "Russia's Foreign
+    # Minister Sergey Lavrov" is told by "Lavrov"
+    if short.nationalities and short_lacking & _COUNTRY_KEYS:
+        short_lacking = short_lacking - {c for c, names in short.nationalities if names - short_lacking}
+    if long.nationalities and long_lacking & _COUNTRY_KEYS:
+        long_lacking = long_lacking - {c for c, names in long.nationalities if names - long_lacking}
     # an acronym the other text spells out is a name both tell ("НПЗ" / "нефтеперерабатывающий завод")
     spelled = (short.acronyms & (short_named_not - short_lacking)) | (long.acronyms & (long_named_not - long_lacking))
     # (a source the other text does not name is no missing name: "Nabiullina: ...")
@@ -1149,8 +1221,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
     # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
     opener = OPENER_WEIGHT if short.opener else 0.0
-    opener_missing = opener if short.opener in short_lacking else 0.0
-    if missing or opener_missing:
+    opener_missing = opener if short.opener in short_lacking and short.opener not in short.sources else 0.0
+    # (a text naming no one for sure has only its opener: too little to judge names by;
+    # the anchors still want a shared name or figures)
+    if (missing or opener_missing) and short.units:
         # a country the longer text does not name, where it names no country at all, is the
         # context a headline adds for readers abroad ("historic low in Germany's election"):
         # nothing stands in its place, so it counts ``CONTEXT_COUNTRY`` of a name
@@ -1191,7 +1265,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     named = short.names | long.names | (short.weak_names & long.weak_names)
     shared_names = named & short.name_words & long.name_words
     shared_numbers = short.numbers & long.numbers
-    if not (shared_names or spelled) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
+    # a text that names no one for sure (a headline: "Key rate: minus 200 bp, to 18%")
+    # anchors on figures alone: two shared
+    nameless = not short.units and len(shared_numbers) >= MIN_ANCHORS
+    if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
         return "anchors", None
     # 6. score
     # each side's words: found in the other (the same stem or concept; a shared name also
