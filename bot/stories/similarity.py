@@ -558,10 +558,20 @@ for _name, _forms in zip(
 _MONTH_WORDS = frozenset(_MONTH_FORMS)
 
 
+_MONTH_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+_SINCE = re.compile(
+    rf"\bsince (?:the )?(?:(?:{_MONTH_NAMES})\b ?)?(?:\d{{1,2}}\b,? ?)?(?:\d{{4}}s?)?|\bвпервые с (?:\d{{1,2}} )?(?:[а-я]+ )?(?:\d{{4}})?"
+)
+
+
 def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers and months of a normalised text, typed: ("pct", "18"), ("date", "3"),
     ("month", "july")... Cheap enough to compute for every post (e.g. in an import worker),
     so that two texts stating different facts are told apart before anything else."""
+    if "since" in text_norm or "впервые с" in text_norm:
+        # a point of reference is no fact of the event: "first talks since February",
+        # "the strongest since 1952", "впервые с 2021 года"
+        text_norm = _SINCE.sub(" ", text_norm)
     found = _typed_numbers(text_norm)
     words = set(_WORD.findall(text_norm)) & _MONTH_WORDS
     words.discard("may")  # counted by _typed_numbers, next to a number only
@@ -693,7 +703,10 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     # the lead: the first sentence, and the next one after a heading ("Wednesday in
     # Istanbul: delegations are due to meet...", "Zelensky: ...")
     in_lead, heading = True, True
+    us_named = "#us" in strong  # "US" in the raw text: "us" in the casefolded one is the country
     for word in _WORD_OR_BREAK.findall(text):
+        if us_named and word == "us":
+            word = "usa"
         if not word[0].isalnum():
             if stems:
                 in_lead = heading and word.strip() in _HEADING_BREAKS and in_lead
