@@ -92,6 +92,7 @@ MAX_GAP_HOURS = 72.0
 GAP_PENALTY_PER_DAY = 0.5  # threshold rise per day of gap past CLOSE_HOURS
 LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
+MIN_OWN_WORDS = 6  # a shorter text with this many words besides names, none found in the other, tells something else
 MIN_ACTION = 0.5  # share of the shorter text's words that are not names the other must tell
 PASSAGE_SIZE = 3  # the passage a short text is compared with: up to this many times its words
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
@@ -958,6 +959,18 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     return "name" in _kinds(y.lead_names & y_lacking, y)
 
 
+def _actor_absent(x: Gist, x_lacking: frozenset[str]) -> bool:
+    """Whether the text opens with a name (sure or weak) right before a verb in the past
+    ("Rubio met...", "СК возбудил...") and the other text names it nowhere."""
+    words = [t for t in x.tokens[:3] if t]
+    if len(words) < 2 or x.tokens[0] != words[0]:
+        return False
+    subject = _name_key(words[0])
+    if subject not in x_lacking and not (subject in x.names and subject in x_lacking):
+        return False
+    return (subject == x.opener or subject in x.names) and _word_info(words[1])[0] == _DONE
+
+
 def _first_name(g: Gist) -> frozenset[str]:
     """The keys of the word opening ``g`` when it may be a name ("Airbus cut..."), else of
     its first sure name that is not a country (all the keys of a name of several words):
@@ -1267,6 +1280,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
     if short.winner and long.winner and short.winner != long.winner and (short.winner in long.name_words or long.winner in short.name_words):
         return "winner", None
+    # the subject opening one text and acting in it ("Rubio met...", "СК возбудил дело...")
+    # is found nowhere in the other: another actor, another event
+    if _actor_absent(short, short_lacking) or _actor_absent(long, long_lacking):
+        return "actor", None
     if _openers_swapped(short, long):
         return "openers swapped", None
     # a name in the place of another name, between the same words: the same template
@@ -1283,6 +1300,12 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     nameless = not short.units and len(shared_numbers) >= MIN_ANCHORS
     if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
         return "anchors", None
+    # what happened: the shorter text's own words (not names, not words every news post
+    # uses) are found somewhere in the other, or it tells something else of the same names
+    # ("Putin at Valdai: nuclear tests..." / "Putin at Valdai: Tomahawks...")
+    own = [w for w in short.words if short.stem_keys[w] not in named and w not in _GENERIC and w[:5] not in _GENERIC and w[:6] not in _GENERIC]
+    if len(own) >= MIN_OWN_WORDS and long.words.isdisjoint(own):
+        return "nothing else shared", None
     # 6. score
     # each side's words: found in the other (the same stem or concept; a shared name also
     # by its name key, as in the anchors, though its words differ: "Сбер" / "Сбербанк",
