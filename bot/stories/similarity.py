@@ -705,6 +705,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     # Istanbul: delegations are due to meet...", "Zelensky: ...")
     in_lead, heading = True, True
     us_named = "#us" in strong  # "US" in the raw text: "us" in the casefolded one is the country
+    win_at: list[int] = []  # where the words stand that tell who won, who is quoted, whose a name is
+    source_at: list[int] = []
+    country_at: list[int] = []
     for word in _WORD_OR_BREAK.findall(text):
         if us_named and word == "us":
             word = "usa"
@@ -720,6 +723,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             tokens.append("")  # sentences do not run into each other
             continue
         tokens.append(word)
+        role = _ROLES.get(word)
+        if role:
+            (win_at if role == _WINS else source_at).append(len(tokens) - 1)
         tense, key, stem = _word_info(word)
         if tense:
             # an announcement is told in the lead: "will", "expected" further on is the
@@ -739,6 +745,8 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             continue
         if key == "=":  # a month: a fact (``facts_of``) and a content word
             key, stem = word[:NAME_STEM], stem[1:]
+        elif key[0] == "#":
+            country_at.append(len(tokens) - 1)
         keys.add(key)
         if key[0] == "@":
             keys.add(_CITY_COUNTRY[key])
@@ -773,26 +781,23 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         weak, acronyms, tuple(units), lead, tuple(sentence_names), stem_keys,
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
         frozenset(cities), opener, frozenset(places), done_lead,
-        _winner(tokens, named) if not _WIN_WORDS.isdisjoint(tokens) else "",
-        _sources(tokens, named, text),
+        _winner(tokens, named, win_at) if win_at else "",
+        _sources(tokens, named, text, source_at),
         frozenset(cities - placed),
-        _nationalities(tokens, strong),
+        _nationalities(tokens, strong, country_at) if country_at else (),
     )
 
 
 _NATIONALITY_REACH = 6  # words from a country to the name it qualifies ("Russia's Foreign Minister Sergey Lavrov")
 
 
-def _nationalities(tokens: list[str], strong: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+def _nationalities(tokens: list[str], strong: frozenset[str], country_at: list[int]) -> tuple[tuple[str, frozenset[str]], ...]:
     """Countries that only say whose a name is: a country followed, across titles, by a
     name ("US Secretary of State Marco Rubio", "Indian External Affairs Minister S.
     Jaishankar"): (country key, the name's keys)."""
     found = []
-    for i, token in enumerate(tokens):
-        # ("us" is a pronoun in the casefolded text, "US" a country in the raw one)
-        country = "#us" if token == "us" and "#us" in strong else _name_key(token) if token else ""
-        if not country or country[0] != "#":
-            continue
+    for i in country_at:
+        country = _name_key(tokens[i])
         names = set()
         for after in tokens[i + 1 : i + 1 + _NATIONALITY_REACH]:
             if not after:
@@ -821,17 +826,15 @@ _SPEAKER = re.compile(r"^\W*([^\W\d_]+):")  # one word: "Рекорд Газпр
 _CREDIT = re.compile(r"\s[—–-]\s*([^\W\d_]+(?: [^\W\d_]+)?)[.!]?[ \t]*$", re.MULTILINE)
 
 
-def _sources(tokens: list[str], named: frozenset[str], text: str) -> frozenset[str]:
+def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: list[int]) -> frozenset[str]:
     """The name keys of the text's sources: within three words after or two before a
     reporting verb in its sentence, a quote's speaker heading the text or credited after a
     dash at the end of a line."""
     found = set()
-    if not _SOURCE_VERBS.isdisjoint(tokens):
-        for i, token in enumerate(tokens):
-            if token in _SOURCE_VERBS:
-                for near in (*tokens[i + 1 : i + 4], *tokens[max(0, i - 2) : i]):
-                    if near and (key := _name_key(near)) in named:
-                        found.add(key)
+    for i in source_at:
+        for near in (*tokens[i + 1 : i + 4], *tokens[max(0, i - 2) : i]):
+            if near and (key := _name_key(near)) in named:
+                found.add(key)
     credits = [m.group(1) for m in _CREDIT.finditer(text)] if ("—" in text or "–" in text or " - " in text) else []
     heading = _SPEAKER.match(text) if ":" in text else None
     for words in credits + ([heading.group(1)] if heading else []):
@@ -846,20 +849,21 @@ _WIN_WORDS = frozenset(
      "победил", "победила", "победили", "выиграл", "выиграла", "выиграли", "обыграл", "обыграла", "обыграли", "лидирует", "набирает"]
 )
 _PLACED = frozenset(["came", "comes", "finished", "finishes", "placed", "ranked"])  # "came first" (not "the first time")
+_WINS, _QUOTES = 1, 2
+_ROLES = {**dict.fromkeys(_SOURCE_VERBS, _QUOTES), **dict.fromkeys(_WIN_WORDS, _WINS)}
 _WINNER_REACH = 3  # words back from the win word where the winner's name stands
 
 
-def _winner(tokens: list[str], named: frozenset[str]) -> str:
+def _winner(tokens: list[str], named: frozenset[str], win_at: list[int]) -> str:
     """The name key just before the first win word of a sentence, if any."""
-    for i, token in enumerate(tokens):
-        if token in _WIN_WORDS:
-            if token == "first" and (i == 0 or (tokens[i - 1] not in _PLACED and _name_key(tokens[i - 1]) not in named)):
-                continue
-            for before in reversed(tokens[max(0, i - _WINNER_REACH) : i]):
-                if not before:
-                    break
-                if (key := _name_key(before)) in named:
-                    return key
+    for i in win_at:
+        if tokens[i] == "first" and (i == 0 or (tokens[i - 1] not in _PLACED and _name_key(tokens[i - 1]) not in named)):
+            continue
+        for before in reversed(tokens[max(0, i - _WINNER_REACH) : i]):
+            if not before:
+                break
+            if (key := _name_key(before)) in named:
+                return key
     return ""
 
 
@@ -1040,7 +1044,8 @@ def _explain_acronyms(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """An acronym one text lacks that the other spells out is no missing name: "VW" and
     "Volkswagen" (its letters in order), "CMA" and "Competition and Markets Authority"
-    (initials), "НПЗ" and "нефтеперерабатывающий завод" (a common noun's, in lower case).
+    (initials); for ``x`` (the shorter text) also "НПЗ" and "нефтеперерабатывающий завод"
+    (a common noun's, in lower case) and "Совбез" and "Совет Безопасности" (a compound).
     Both sides' lacking keys lose the pair."""
     for a, b, a_lacking, b_lacking in ((x, y, x_lacking, y_lacking), (y, x, y_lacking, x_lacking)):
         for acronym in a.acronyms & a_lacking:
@@ -1050,7 +1055,7 @@ def _explain_acronyms(
             initials = "".join(t[0] for t in words)
             if spelled or (len(letters) > 1 and letters in initials):
                 explained = {_name_key(t) for t in spelled} or {_name_key(t) for t in words if t[0] in letters}
-            elif len(letters) > 1 and _spelled_lower(letters, b.tokens):
+            elif a is x and len(letters) > 1 and _spelled_lower(letters, b.tokens):
                 explained = set()  # "НПЗ" / "нефтеперерабатывающий завод": a common noun's acronym
             else:
                 continue
@@ -1060,33 +1065,29 @@ def _explain_acronyms(
                 y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
     # a Russian compound abbreviation is the first letters of each word run together:
     # "Совбез" / "Совет Безопасности", "Минфин" / "министерство финансов", "Генассамблея"
-    for a, b in ((x, y), (y, x)):
-        a_lacking = x_lacking if a is x else y_lacking
-        if not a_lacking:
-            continue
+    # (a capitalised Cyrillic name of ``x`` the other lacks: the only candidates)
+    if x_lacking and not all(key.isascii() for key in x_lacking & x.names):
         short_forms: set[str] = set()
         spelled_out: set[str] = set()
-        for token in a.tokens:
-            if token and not token.isascii() and len(token) >= 6 and _name_key(token) in a_lacking:
-                words = _compound_of(token, b.tokens)
-                if words:
+        for token in x.tokens:
+            if len(token) >= 6 and not token.isascii() and _name_key(token) in x_lacking:
+                pair = _compound_of(token, y.tokens)
+                if pair:
                     short_forms.add(_name_key(token))
-                    spelled_out.update(_name_key(word) for word in words)
-        if short_forms:
-            if a is x:
-                x_lacking, y_lacking = x_lacking - short_forms, y_lacking - spelled_out
-            else:
-                y_lacking, x_lacking = y_lacking - short_forms, x_lacking - spelled_out
+                    spelled_out.update(_name_key(word) for word in pair)
+        x_lacking, y_lacking = x_lacking - short_forms, y_lacking - spelled_out
     return x_lacking, y_lacking
 
 
 def _compound_of(word: str, tokens: tuple[str, ...]) -> tuple[str, str] | None:
     """The two words of ``tokens`` whose starts run together make ``word``: "совбеза" is
     "сов(ета) без(опасности)", "минфин" is "мин(истерство) фин(ансов)"; None if none."""
-    for cut in range(3, len(word) - 2):
+    start = word[:3]
+    pairs = [(first, second) for first, second in zip(tokens, tokens[1:], strict=False) if first.startswith(start) and second and first != word]
+    for cut in range(3, len(word) - 2) if pairs else ():
         head, tail = word[:cut], word[cut : cut + 3]
-        for first, second in zip(tokens, tokens[1:], strict=False):
-            if first and second and first != word and first.startswith(head) and second.startswith(tail):
+        for first, second in pairs:
+            if first.startswith(head) and second.startswith(tail):
                 return first, second
     return None
 
@@ -1180,8 +1181,20 @@ def _tenses_differ(a: Gist, b: Gist) -> bool:
     return a_future != b_future
 
 
+_BASE_WEIGHTS: dict[str, float] = {}  # a content stem's weight when it is no name
+
+
+def _base_weight(stem: str) -> float:
+    """``GENERIC_WEIGHT`` for a word every news post uses, else 1 (remembered)."""
+    weight = GENERIC_WEIGHT if stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC else 1.0
+    _BASE_WEIGHTS[stem] = weight
+    return weight
+
+
 def _name_sizes(short: Gist, long: Gist) -> dict[str, int]:
-    """How many words each name of several words has, by its keys."""
+    """How many words each name of several words has, by its keys: a name weighs
+    ``NAME_WEIGHT`` shared between its words ("Activision Blizzard" weighs no more than
+    "Microsoft"), a generic news word ``GENERIC_WEIGHT``, any other content word 1."""
     sizes: dict[str, int] = {}
     for g in (short, long):
         for unit in g.units:
@@ -1189,17 +1202,6 @@ def _name_sizes(short: Gist, long: Gist) -> dict[str, int]:
                 for key in unit:
                     sizes[key] = max(sizes.get(key, 1), len(unit))
     return sizes
-
-
-def _weight(stem: str, key: str, names: frozenset[str], sizes: dict[str, int]) -> float:
-    """A stem's weight: a name weighs ``NAME_WEIGHT`` (shared between the words of a name of
-    several words: "Activision Blizzard" weighs no more than "Microsoft"), a generic news
-    word ``GENERIC_WEIGHT``, any other content word 1."""
-    if key in names:
-        return NAME_WEIGHT / sizes.get(key, 1)
-    if stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
-        return GENERIC_WEIGHT
-    return 1.0
 
 
 def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float = DEFAULT_THRESHOLD) -> RewriteMatch | None:
@@ -1230,8 +1232,11 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     directions = short.words & _DIRECTIONS, long.words & _DIRECTIONS
     if directions[0] and directions[1] and not directions[0] & directions[1]:
         return "direction", None
+    # a result told with another winner: the same race, the same figures, another result
+    # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
+    if short.winner and long.winner and short.winner != long.winner and (short.winner in long.name_words or long.winner in short.name_words):
+        return "winner", None
     # 4. names, softly
-    passage, passage_names = _best_passage(short, long)
     short_named_not, long_named_not = _lacking(short, long), _lacking(long, short)
     short_lacking, long_lacking = _explain_acronyms(short, long, short_named_not, long_named_not)
     # a country that only says whose a name is goes with the name: "Russia's Foreign
@@ -1261,25 +1266,24 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         # that the shorter one lacks: with a name missing, a substitution (another
         # counterpart, another place), unless most names agree
         # (its opening weak name too: "Lavrov and Wang held talks" for "Wang–Rubio meeting")
-        extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking - long.sources
-        missing_keys = frozenset().union(*missing)
         if coverage < MIN_NAME_COVERAGE:
             return "name coverage", None
+        passage, passage_names = _best_passage(short, long)
+        extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking - long.sources
+        missing_keys = frozenset().union(*missing)
         if _kinds(extra, long) & _kinds(missing_keys, short):
             # a swap in the opening sentences of both is the news itself; elsewhere, a
             # retelling may drop one name and add another, as long as most names agree
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
             if lead_swap or coverage < SUBSTITUTION_COVERAGE:
                 return "name swapped", None
+    else:
+        passage, passage_names = _best_passage(short, long)
     # another place: where an event happened is not dropped or changed by a retelling
     if short.places & short_lacking and long.places & long_lacking & (passage_names | long.lead_names):
         return "place", None
     if _opener_swapped(short, long, short_lacking, long_lacking) or _opener_swapped(long, short, long_lacking, short_lacking):
         return "opener swapped", None
-    # a result told with another winner: the same race, the same figures, another result
-    # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
-    if short.winner and long.winner and short.winner != long.winner and (short.winner in long.name_words or long.winner in short.name_words):
-        return "winner", None
     # the subject opening one text and acting in it ("Rubio met...", "СК возбудил дело...")
     # is found nowhere in the other: another actor, another event
     if _actor_absent(short, short_lacking) or _actor_absent(long, long_lacking):
@@ -1312,18 +1316,22 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # "Lula" / "Lula's"), or not
     sizes = _name_sizes(short, long)
     short_keys, long_keys = short.stem_keys, long.stem_keys
+    base = _BASE_WEIGHTS
+    if len(base) > 200_000:  # bounded, like the other caches
+        base.clear()
     shared_weight = short_extra = short_found_extra = passage_extra = passage_found_extra = 0.0
     for stem in short.words & passage:
-        shared_weight += _weight(stem, long_keys.get(stem) or short_keys[stem], named, sizes)
+        key = long_keys.get(stem) or short_keys[stem]
+        shared_weight += NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
     for stem in short.words - passage:
         key = long_keys.get(stem) or short_keys[stem]
-        weight = _weight(stem, key, named, sizes)
+        weight = NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
         short_extra += weight
         if (key in shared_names and short_keys[stem] in passage_names) or key in spelled:
             short_found_extra += weight
     for stem in passage - short.words:
         key = long_keys[stem]
-        weight = _weight(stem, key, named, sizes)
+        weight = NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
         passage_extra += weight
         if key in shared_names and key in short.name_words:
             passage_found_extra += weight
