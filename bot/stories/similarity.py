@@ -952,15 +952,15 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     """The word opening ``x`` (a weak name: "Microsoft completed...") is missing from ``y``,
     whose opening sentence names someone ``x`` lacks: the subject was swapped. (Two weak
     openers, "Citing..." and "Buildings...", prove nothing: one side must be a sure name.)"""
-    if not x.opener or x.opener not in x_lacking or x.opener in x.names:
-        return False
+    if not x.opener or x.opener not in x_lacking or x.opener in x.names or x.opener in x.sources:
+        return False  # (a quote's speaker heading the text is its source, not its subject)
     # the subject of ``y`` (its first sure name) named where ``x``'s subject stands, before
     # the verb of its opening sentence: ``x`` just opens with another word ("Facing cheaper
     # rivals, the maker of Wegovy, Novo Nordisk, lowered..." / "Novo Nordisk cut...")
     subject = _first_name(y)
     if subject and subject & _subject_words(x) and _found(subject, x, words=len(subject)):
         return False
-    return "name" in _kinds(y.lead_names & y_lacking, y)
+    return "name" in _kinds(y.lead_names & y_lacking - y.sources, y)
 
 
 def _actor_absent(x: Gist, x_lacking: frozenset[str]) -> bool:
@@ -1066,7 +1066,7 @@ def _explain_acronyms(
     # a Russian compound abbreviation is the first letters of each word run together:
     # "Совбез" / "Совет Безопасности", "Минфин" / "министерство финансов", "Генассамблея"
     # (a capitalised Cyrillic name of ``x`` the other lacks: the only candidates)
-    if x_lacking and not all(key.isascii() for key in x_lacking & x.names):
+    if x_lacking and not all(key.isascii() for key in x_lacking & (x.names | {x.opener})):
         short_forms: set[str] = set()
         spelled_out: set[str] = set()
         for token in x.tokens:
@@ -1288,7 +1288,7 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # is found nowhere in the other: another actor, another event
     if _actor_absent(short, short_lacking) or _actor_absent(long, long_lacking):
         return "actor", None
-    if _openers_swapped(short, long):
+    if short.opener in short_lacking and long.opener in long_lacking and _openers_swapped(short, long):
         return "openers swapped", None
     # a name in the place of another name, between the same words: the same template
     # told of someone else ("Apple said on..." / "Nvidia said on...")
