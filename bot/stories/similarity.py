@@ -992,7 +992,7 @@ def _first_name(g: Gist) -> frozenset[str]:
 def _subject_words(g: Gist) -> frozenset[str]:
     """The name keys of the words of the first sentence of ``g`` before its first verb in
     the past ("Facing cheaper rivals, Novo Nordisk | lowered..."): where its subject stands."""
-    keys = set()
+    keys: set[str] = set()
     for token in g.tokens:
         if not token:
             if keys:
