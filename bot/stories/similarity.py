@@ -832,9 +832,18 @@ def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: lis
     dash at the end of a line."""
     found = set()
     for i in source_at:
-        for near in (*tokens[i + 1 : i + 4], *tokens[max(0, i - 2) : i]):
-            if near and (key := _name_key(near)) in named:
+        for word in tokens[i + 1 : i + 4]:  # "заявил Бочаров", "according to Ushakov"
+            if not word:
+                break
+            if (key := _name_key(word)) in named:
                 found.add(key)
+        # a name before the verb is a source only when the verb closes its sentence
+        # (", Ushakov said.", ", the ministry said on Monday."): in "Apple said on Monday it
+        # will..." Apple is the subject of the news, whose swap for another must still show
+        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4]:
+            for j in range(max(0, i - 2), i):
+                if tokens[j] and j > 0 and tokens[j - 1] and (key := _name_key(tokens[j])) in named:
+                    found.add(key)
     credits = [m.group(1) for m in _CREDIT.finditer(text)] if ("—" in text or "–" in text or " - " in text) else []
     heading = _SPEAKER.match(text) if ":" in text else None
     for words in credits + ([heading.group(1)] if heading else []):
@@ -1138,13 +1147,9 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     return frozenset(keys)
 
 
-_LINKS = frozenset(["and", "or", "и", "или"])  # a name next to these is in a list of names
-
-
 def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset[str]) -> bool:
     """Whether a name of ``x`` that ``y`` lacks stands between the same two words (before
-    or after it) as a name of ``y`` that ``x`` lacks. A name next to "and" is one of a
-    list ("Wang Yi and the other...", "...the Interbank Association and the SCO"): no template."""
+    or after it) as a name of ``y`` that ``x`` lacks."""
     if not lacking or not y_lacking:
         return False
     y_tokens = y.tokens
@@ -1156,12 +1161,11 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
     for i, token in enumerate(x_tokens):
         if not token or _name_key(token) not in lacking:
             continue
-        # ("X and the ...": a list of names, not a template)
-        if i >= 2 and x_tokens[i - 2] and x_tokens[i - 1] and x_tokens[i - 2] not in _LINKS:
+        if i >= 2 and x_tokens[i - 2] and x_tokens[i - 1]:
             for j in after.get((x_tokens[i - 2], x_tokens[i - 1]), ()):
                 if j + 2 < len(y_tokens) and y_tokens[j + 2] and _name_key(y_tokens[j + 2]) in y_lacking:
                     return True
-        if i + 2 < len(x_tokens) and x_tokens[i + 1] and x_tokens[i + 2] and x_tokens[i + 1] not in _LINKS:
+        if i + 2 < len(x_tokens) and x_tokens[i + 1] and x_tokens[i + 2]:
             for j in after.get((x_tokens[i + 1], x_tokens[i + 2]), ()):
                 if j >= 1 and y_tokens[j - 1] and _name_key(y_tokens[j - 1]) in y_lacking:
                     return True
