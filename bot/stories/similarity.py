@@ -1072,6 +1072,17 @@ def _explain_acronyms(
                 x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
             else:
                 y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+    # a name spelled out where the other text writes its acronym: "Шанхайской организации
+    # сотрудничества" / "ШОС", "Competition and Markets Authority" / "CMA"
+    known = y.acronyms | x.acronyms
+    if x_lacking and known:
+        for i, token in enumerate(x.tokens):
+            if token and (key := _name_key(token)) in x_lacking and key not in x.acronyms:
+                for acronym in known:
+                    letters = acronym.rstrip(".")
+                    if len(letters) > 1 and letters[0] == token[0] and _spelled_lower(letters, x.tokens[i : i + len(letters)]):
+                        x_lacking = x_lacking - {key}
+                        break
     # a Russian compound abbreviation is the first letters of each word run together:
     # "Совбез" / "Совет Безопасности", "Минфин" / "министерство финансов", "Генассамблея"
     # (a capitalised Cyrillic name of ``x`` the other lacks: the only candidates)
@@ -1234,7 +1245,8 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     if long.size <= LONG_TEXT and _tenses_differ(short, long):
         return "tense", None
     directions = short.words & _DIRECTIONS, long.words & _DIRECTIONS
-    if directions[0] and directions[1] and not directions[0] & directions[1]:
+    # (a long post tells of many figures going many ways: only the shorter ones are compared)
+    if long.size <= LONG_TEXT and directions[0] and directions[1] and not directions[0] & directions[1]:
         return "direction", None
     # a result told with another winner: the same race, the same figures, another result
     # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
@@ -1290,7 +1302,8 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         return "opener swapped", None
     # the subject opening one text and acting in it ("Rubio met...", "СК возбудил дело...")
     # is found nowhere in the other: another actor, another event
-    if _actor_absent(short, short_lacking) or _actor_absent(long, long_lacking):
+    # (a text naming no one for sure leaves the actor out, it names no other)
+    if (long.units and _actor_absent(short, short_lacking)) or (short.units and _actor_absent(long, long_lacking)):
         return "actor", None
     if short.opener in short_lacking and long.opener in long_lacking and _openers_swapped(short, long):
         return "openers swapped", None

@@ -324,3 +324,19 @@ def test_an_announcement_after_a_heading_is_still_an_announcement() -> None:
     ahead = "Friday in Doha: Israeli and Hamas negotiators are due to meet again, Qatar said."
     held = "Israeli and Hamas negotiators met in Doha on Friday and agreed on a hostage release, Qatar said."
     assert veto(ahead, held) == "tense"
+
+
+def test_a_name_spelled_out_is_found_by_its_acronym() -> None:
+    # the headline spells out the organisation the report names by its acronym
+    assert judged(
+        "Саммит ШОС открылся в Тяньцзине 31 августа, в нём участвуют лидеры 20 государств, в том числе Путин и Моди.",
+        "Саммит Шанхайской организации сотрудничества начал работу в Тяньцзине: съехались лидеры 20 государств, среди них Путин и Моди.",
+    )
+
+
+def test_an_actor_left_out_by_a_text_naming_no_one_is_only_left_out() -> None:
+    # "Банк России снизил..." and a headline that names no one: nobody else acts in it
+    report = "Банк России снизил ключевую ставку на 100 базисных пунктов, до 17% годовых, 12 сентября."
+    headline = "Снижение ключевой ставки до 17%: минус 100 б.п."
+    assert veto(report, headline) != "actor"
+    assert judged(report, headline)
