@@ -9,48 +9,70 @@ and the content words of the action. This module compares those, pure and withou
 Names come from the raw text's capitalisation (the stored text is casefolded): a word
 capitalised inside a sentence is a *name*; one capitalised only because it opens a
 sentence or a headline ("Regulator says...", "Citing...") is a *weak name*: it counts when
-both texts have it and weighs little when missing. Acronyms and words with a capital inside
-("IndiGo") are names wherever they stand. Countries, their adjectives and a few aliases fold
-to one key ("Brazil", "Brazilian", "Бразилии"); a city keeps its own key but also names its
-country ("Brasilia" agrees with "Brazil", "Paris" does not agree with "Berlin"). Other names
-are compared by their first ``NAME_STEM`` letters, which folds Russian cases ("Путин",
-"Путина", "Путиным"). A name of several words ("Donald Trump") counts once. Content words
-are compared by Snowball stem (English or Russian, by script), and the words news channels
-use for one thing ("phone call" / "telephone conversation", "снизил" / "снижение") by a
-shared concept.
+both texts have it and weighs little when missing; a news word opening a headline
+("Визит Лаврова...") is none, nor are hashtags and the words of links. Acronyms and words
+with a capital inside ("IndiGo") are names wherever they stand. Countries, their adjectives
+and a few aliases fold to one key ("Brazil", "Brazilian", "Бразилии"; "EU", "European
+Commission"); a city keeps its own key but also names its country ("Brasilia" agrees with
+"Brazil", "Paris" does not agree with "Berlin"), and a city named for its state rather than
+as a place ("Moscow and Kyiv delegations") is found by the state. Other names are compared
+by their first ``NAME_STEM`` letters, which folds Russian cases ("Путин", "Путина",
+"Путиным"; a short name loses its case ending first: "Цян", "Цяном"). A name of several
+words ("Donald Trump") counts once. Content words are compared by Snowball stem (English or
+Russian, by script), a country and its adjective as one word, figures not at all (they are
+facts), and the words news channels use for one thing ("phone call" / "telephone
+conversation", "снизил" / "снижение", "deals" / "agreement") by a shared concept.
 
-The rules, in order (any veto ends the comparison):
+What a retelling may drop or add: its *sources* (a name next to "said", "заявил",
+"according to"; a quote's speaker heading the post, "Nabiullina: ..."; a credit after a
+dash), a *nationality* that only says whose a name is ("Russia's Foreign Minister Sergey
+Lavrov"), an acronym it spells out or a name it abbreviates ("НПЗ" / "нефтеперерабатывающий
+завод", "ШОС" / "Шанхайской организации сотрудничества", "Минфин" / "министерство
+финансов"), a point of reference ("since February"), an outlook added to a done event.
+
+The rules, in order (any veto ends the comparison; ``veto_of`` names the one that did):
 
 1. Time: past ``MAX_GAP_HOURS`` a rewrite never joins.
 2. Facts (``facts_of``): numbers are typed (date, percentage, year, count) and months
    named; two texts that each give a value of one kind the other lacks ("18%" vs "19%",
    "July 3" vs "July 9", "in August" vs "in September") report different events. A fact
-   only one side states is no conflict: retellings keep different subsets.
-3. Tense: a clear announcement ("expected to", "is set to", "проведут") is not the report
-   of the event, nor is "will ..." the report of the done event ("held", "провели"); a
-   direction of change (cut / raised / kept) differs: another decision.
+   only one side states is no conflict: retellings keep different subsets; a point of
+   reference ("first talks since February", "впервые с 2021 года") is no fact of the event.
+3. Tense, read from the lead (the first sentence; the first two after a heading, "Wednesday
+   in Istanbul: ..."): a clear announcement ("expected to", "set for", "проведут") is not
+   the report of the event, nor is "will ..." the report of the done event ("held",
+   "провели"); a lead that reports something done ("profit reached...", "a contract signed
+   on...") is a report, whatever outlook follows; between texts of up to ``LONG_TEXT``
+   words, a direction of change (cut / raised / kept) differs: another decision.
+   Another winner of the same race ("X came first" / "Y first") is another result.
 4. Names, softly: the longer text must name most of the shorter one's names
-   (``MIN_NAME_COVERAGE``); a name missing where the longer text names another of the same
+   (``MIN_NAME_COVERAGE``; a country it adds where the other names no country counts
+   ``CONTEXT_COUNTRY``); a name missing where the longer text names another of the same
    kind (country for country, person, company or city for one of those) is a
    *substitution*: another counterpart, company or place. It vetoes when both names stand
    in the opening sentences, or when fewer than ``SUBSTITUTION_COVERAGE`` of the names
    agree. A place swapped ("in Sochi" / "in Istanbul"), a sentence-opening name swapped for
-   another ("Microsoft completed..." / "...Sony finalised...") and a name standing between
-   the same words as another ("Apple said on" / "Nvidia said on") veto too. An acronym the
-   other text spells out ("VW" / "Volkswagen") is no missing name. Names no list knows
+   another ("Microsoft completed..." / "...Sony finalised...", unless the other's subject
+   stands before the verb: "Facing rivals, Novo Nordisk lowered..."), an actor opening one
+   text whom the other never names ("Rubio met...") and a name standing between the same
+   words as another ("Apple said on" / "Nvidia said on") veto too. Names no list knows
    count: a city is found by its country only in a text naming no place ("Turkish ... in
    Sochi" does not agree with "in Istanbul"); a place running into a name ("в Харбине Ли
    Цян") is found or lacking on its own; a title in capitals does not find the person
    ("PM Anwar" / "PM Prabowo"); a capital after a headline's colon or spaced dash is a
    sure name; two openers, each found nowhere in the other text, are two subjects.
-5. Anchors: at least ``MIN_ANCHORS`` shared facts (names and numbers), one of them a name.
+5. Anchors: at least ``MIN_ANCHORS`` shared facts (names, spelled acronyms and numbers),
+   one of them a name; a text naming no one for sure anchors on two shared figures. A
+   shorter text with ``MIN_OWN_WORDS`` words besides names, none of them in the other,
+   tells something else of the same names.
 6. Score: the weighted share of the shorter text's content words found in the
    best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
-   times the shorter text: a summary is compared with the part of the long post it
-   summarises), blended with the share of that passage found in the shorter text; plus a
-   bonus when the opening sentences name the same people and for shared numbers. Names
-   weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every news
-   post uses ``GENERIC_WEIGHT``, other words 1.
+   times the shorter text, alone or after the longer text's title: a summary is compared
+   with the part of the long post it summarises), blended with the share of that passage
+   found in the shorter text (a shared name is found by its key, however it is written);
+   plus a bonus when the opening sentences name the same people and for shared numbers.
+   Names weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every
+   news post uses ``GENERIC_WEIGHT``, other words 1.
 7. Time weighs in: within ``CLOSE_HOURS`` the score must reach ``threshold``; the bar
    rises by ``GAP_PENALTY_PER_DAY`` per day after that.
 """
