@@ -674,26 +674,28 @@ def _lead(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _word_info(token: str) -> tuple[int, str, str]:
+def _word_info(token: str) -> tuple[int, str, str, int]:
     """What a (casefolded) word tells: its tense mark (``_AHEAD``, ``_WILL``, ``_DONE`` or 0),
-    its name key and its stem (concept); key and stem are "" for function words and numbers."""
+    its name key and its stem (concept), key and stem "" for function words and numbers;
+    and its role (``_WINS``: "won", "обыграл"; ``_QUOTES``: "said", "заявил"; or 0)."""
     tense = _AHEAD if token in _FUTURE_WORDS else _WILL if token in _WEAK_FUTURE_WORDS else _DONE if _is_past(token) else 0
+    role = _ROLES.get(token, 0)
     if token in _MONTH_FORMS:
-        return tense, "=", _MONTH_FORMS[token]
+        return tense, "=", _MONTH_FORMS[token], role
     # a figure ("2025", "1bn", "20m", "3rd") is a fact (``facts_of``), not a content word:
     # "$1bn" and "$1 billion" must not differ by a word
     if token in _STOPWORDS or token[0].isdigit():
-        return tense, "", ""
+        return tense, "", "", role
     key = _name_key(token)
     if key[0] in "#@":
         # a country and its adjective ("India", "Indian", "Индии"), a city and its other
         # spellings ("Kyiv", "Kiev"): one word, as they are one name
-        return tense, key, key
+        return tense, key, key, role
     stem = _stem(token)
     # a concept word in another form: the plural of a listed English word ("deals"), any
     # case of a listed Russian one ("соглашений" for "соглашение")
     concept = _CONCEPTS.get(token) or (_CONCEPT_STEMS.get(stem) if not token.isascii() else _CONCEPTS.get(token[:-1]) if token[-1] == "s" else None)
-    return tense, key, concept or stem
+    return tense, key, concept or stem, role
 
 
 def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, str]] | None = None) -> Gist:
@@ -745,10 +747,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             tokens.append("")  # sentences do not run into each other
             continue
         tokens.append(word)
-        role = _ROLES.get(word)
+        tense, key, stem, role = _word_info(word)
         if role:
             (win_at if role == _WINS else source_at).append(len(tokens) - 1)
-        tense, key, stem = _word_info(word)
         if tense:
             # an announcement is told in the lead: "will", "expected" further on is the
             # outlook a report adds ("...; the company plans to appeal")
