@@ -964,12 +964,25 @@ def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = fro
         # a word of a longer name must be a name there too: "Riyadh Air" is not found in
         # "the air show"; a place or a one-word name may be lower-case ("российский")
         if key in other.name_words and (max(words, len(unit)) == 1 or key[0] in "#@" or key in other.names or key in other.weak_names):
+            # two names of several words that share a word and differ in another are two
+            # names: "Siemens Energy" / "Hitachi Energy", "Real Madrid" / "Atletico Madrid"
+            # (not a spelling of the same one: "Yury Ushakov" / "Yuri Ushakov")
+            # (a title in capitals is no word of the name: "FM Lavrov" / "Sergey Lavrov")
+            if len(keys) > 1 and any(key in u and _other_name(keys, u - other.acronyms) for u in other.units if len(u) > 1):
+                continue
             return True
         # a city is found by its country only in a text that names no place at all (known
         # or not): "Turkish ... in Sochi" does not agree with "in Istanbul"
         if key[0] == "@" and not other.places and _CITY_COUNTRY[key] in other.name_words:
             return True
     return False
+
+
+def _other_name(unit: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether two names that share a word are two names: each has a word the other lacks,
+    and the two are not spellings of one word (the same first two letters)."""
+    mine, theirs = unit - other, other - unit
+    return bool(mine and theirs) and not any(a[:2] == b[:2] for a in mine for b in theirs)
 
 
 def _kinds(keys: frozenset[str], g: Gist) -> set[str]:

@@ -340,3 +340,16 @@ def test_an_actor_left_out_by_a_text_naming_no_one_is_only_left_out() -> None:
     headline = "Снижение ключевой ставки до 17%: минус 100 б.п."
     assert veto(report, headline) != "actor"
     assert judged(report, headline)
+
+
+def test_two_names_sharing_a_word_are_two_names() -> None:
+    # "Real Madrid" and "Atletico Madrid" share "Madrid" and are two clubs; "FM Lavrov" and
+    # "Sergey Lavrov" are one man (a title in capitals is no word of the name)
+    assert not judged(
+        "On July 2, Real Madrid signed the Brazilian striker Endrick for 60 million euros until 2030, the club said.",
+        "On July 2, Atletico Madrid signed the Brazilian striker Endrick for 60 million euros until 2030, the club said.",
+    )
+    assert judged(
+        "Russia's Foreign Minister Sergey Lavrov and US Secretary of State Marco Rubio hold talks in Kuala Lumpur, July 10",
+        "Talks between Russian FM Lavrov and US Secretary of State Rubio took place in Kuala Lumpur (July 10).",
+    )
