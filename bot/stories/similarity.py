@@ -59,8 +59,10 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    count: a city is found by its country only in a text naming no place ("Turkish ... in
    Sochi" does not agree with "in Istanbul"); a place running into a name ("в Харбине Ли
    Цян") is found or lacking on its own; a title in capitals does not find the person
-   ("PM Anwar" / "PM Prabowo"); a capital after a headline's colon or spaced dash is a
-   sure name; two openers, each found nowhere in the other text, are two subjects.
+   ("PM Anwar" / "PM Prabowo"); two names of several words sharing a word, each with a
+   word the other lacks, are two names ("Real Madrid" / "Atletico Madrid"); a capital
+   after a headline's colon or spaced dash is a sure name; two openers, each found
+   nowhere in the other text, are two subjects.
 5. Anchors: at least ``MIN_ANCHORS`` shared facts (names, spelled acronyms and numbers),
    one of them a name; a text naming no one for sure anchors on two shared figures. A
    shorter text with ``MIN_OWN_WORDS`` words besides names, none of them in the other,
