@@ -655,6 +655,7 @@ class Gist:
     sources: frozenset[str] = frozenset()  # name keys next to a reporting verb ("заявил Бочаров", "Ushakov said")
     metonyms: frozenset[str] = frozenset()  # cities named for their state ("Moscow and Kyiv delegations"), not as a place
     nationalities: tuple[tuple[str, frozenset[str]], ...] = ()  # (country, the keys of the name it qualifies)
+    in_long_names: frozenset[str] = frozenset()  # keys that are words of a name of several words
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
@@ -810,6 +811,7 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         _sources(tokens, named, text, source_at),
         frozenset(cities - placed),
         _nationalities(tokens, strong, country_at) if country_at else (),
+        in_units,
     )
 
 
@@ -970,7 +972,7 @@ def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = fro
             # names: "Siemens Energy" / "Hitachi Energy", "Real Madrid" / "Atletico Madrid"
             # (not a spelling of the same one: "Yury Ushakov" / "Yuri Ushakov")
             # (a title in capitals is no word of the name: "FM Lavrov" / "Sergey Lavrov")
-            if len(keys) > 1 and any(key in u and _other_name(keys, u - other.acronyms) for u in other.units if len(u) > 1):
+            if len(keys) > 1 and key in other.in_long_names and any(key in u and _other_name(keys, u - other.acronyms) for u in other.units if len(u) > 1):
                 continue
             return True
         # a city is found by its country only in a text that names no place at all (known
