@@ -1094,7 +1094,8 @@ def _explain_acronyms(
     """An acronym one text lacks that the other spells out is no missing name: "VW" and
     "Volkswagen" (its letters in order), "CMA" and "Competition and Markets Authority"
     (initials); for ``x`` (the shorter text) also "НПЗ" and "нефтеперерабатывающий завод"
-    (a common noun's, in lower case) and "Совбез" and "Совет Безопасности" (a compound).
+    (a common noun's, in lower case), "Совбез" and "Совет Безопасности" (a compound),
+    "Шанхайской организации сотрудничества" and "ШОС".
     Both sides' lacking keys lose the pair."""
     for a, b, a_lacking, b_lacking in ((x, y, x_lacking, y_lacking), (y, x, y_lacking, x_lacking)):
         for acronym in a.acronyms & a_lacking:
@@ -1115,7 +1116,8 @@ def _explain_acronyms(
     # a name spelled out where the other text writes its acronym: "Шанхайской организации
     # сотрудничества" / "ШОС", "Competition and Markets Authority" / "CMA"
     known = y.acronyms | x.acronyms
-    if x_lacking and known:
+    firsts = {acronym[0] for acronym in known}
+    if x_lacking and known and any(key[0] in firsts for key in x_lacking - x.acronyms):
         for i, token in enumerate(x.tokens):
             if token and (key := _name_key(token)) in x_lacking and key not in x.acronyms:
                 for acronym in known:
@@ -1158,9 +1160,7 @@ def _spelled_lower(letters: str, tokens: tuple[str, ...]) -> bool:
     come in order ("НПЗ": "нефтеперерабатывающем заводе", "АЭС": "атомной электростанции",
     "ECB": "European Central Bank" written in lower case)."""
     first, last = letters[0], letters[-1]
-    for i, token in enumerate(tokens):
-        if not token or token[0] != first:
-            continue
+    for i in [i for i, token in enumerate(tokens) if token[:1] == first]:
         for end in range(i + 2, min(i + len(letters), len(tokens)) + 1):
             run = tokens[i:end]
             if not run[-1]:
