@@ -1223,6 +1223,47 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
     return False
 
 
+_NEGATION_STEMS = frozenset(["not", "no", "не", "нет", "ни"])
+OWN_SHARE_DENOMINATOR = 6  # a short text must find at least a sixth of its own words in the other
+_MEETING_CONCEPTS = frozenset(["~meet", "~talks", "~visit"])
+_COUNTERPART_CUES = frozenset(["met", "meets", "meet", "with", "встретился", "встретилась", "встретились", "с", "со"])
+_COUNTERPART_REACH = 6  # words after "met"/"with" where the counterpart's name stands
+
+
+def _call_or_meeting(g: Gist) -> int:
+    """1 when the text tells a phone call (and no meeting), -1 when it tells a meeting in a
+    named place and no call, 0 when it tells neither or both."""
+    call = "~call" in g.words
+    meeting = bool(g.places) and not g.words.isdisjoint(_MEETING_CONCEPTS)
+    return 1 if call and not meeting else -1 if meeting and not call else 0
+
+
+def _unnamed_counterpart(x: Gist, y: Gist) -> bool:
+    """Whether ``x`` names, right after a meeting word ("met", "talks with", "встретился
+    с"), a person or organisation (no country, no city, no source) that ``y`` names nowhere,
+    while ``y`` tells of a meeting too."""
+    if y.words.isdisjoint(_MEETING_CONCEPTS) and "~call" not in y.words:
+        return False
+    tokens = x.tokens
+    for i, token in enumerate(tokens):
+        if token not in _COUNTERPART_CUES:
+            continue
+        # the last name of the run ("Myanmar's Foreign Minister Than Swe": Swe), as a
+        # retelling may drop a first name or a country
+        last = ""
+        for after in tokens[i + 1 : i + 1 + _COUNTERPART_REACH]:
+            if not after:
+                break
+            key = _name_key(after)
+            if key in x.names and key[0] not in "#@":
+                last = key
+            elif last and not (after in _NOT_NAMES or after in _STOPWORDS or len(after) == 1):
+                break  # titles and "'s" stand between a country and its minister
+        if last and last not in x.sources and last not in x.acronyms and last not in y.name_words and last not in y.weak_names:
+            return True
+    return False
+
+
 def _tenses_differ(a: Gist, b: Gist) -> bool:
     """An announcement and the report of a done event; or a clear announcement ("expected
     to", "проведут") and a text that announces nothing. A text whose first sentence reports
@@ -1367,6 +1408,20 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     own = [w for w in short.words if short.stem_keys[w] not in named and w not in _GENERIC and w[:5] not in _GENERIC and w[:6] not in _GENERIC]
     if len(own) >= MIN_OWN_WORDS and long.words.isdisjoint(own):
         return "nothing else shared", None
+    # the same, nearly: a short text whose words of what happened are nearly all absent
+    # from the other, and no figure or date in common, shares only who and where (the title of a long statement:
+    # "Putin to Kommersant in Minsk: no single currency..." is another answer of that interview)
+    # (shared figures or dates are the facts of one event told in all other words)
+    if len(own) >= MIN_OWN_WORDS and not shared_numbers and sum(w in long.words for w in own if w not in _NEGATION_STEMS) * OWN_SHARE_DENOMINATOR < len(own):
+        return "nothing else shared", None
+    # a phone call is not a meeting in a place: the same two leaders talk often, and a call
+    # a day after a summit is another conversation
+    if _call_or_meeting(short) * _call_or_meeting(long) < 0:
+        return "call vs meeting", None
+    # a counterpart met, called or talked with whom the other text never names: another
+    # meeting of the same trip ("Lavrov met Myanmar's minister Than Swe" / Lavrov at ASEAN)
+    if _unnamed_counterpart(short, long):
+        return "counterpart", None
     # 6. score
     # each side's words: found in the other (the same stem or concept; a shared name also
     # by its name key, as in the anchors, though its words differ: "Сбер" / "Сбербанк",
