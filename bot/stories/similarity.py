@@ -666,6 +666,22 @@ _FIRST_WORD = re.compile(r"[^\W_]")
 _HEADING_BREAKS = frozenset([":", "-", "–", "—"])
 
 
+_CONSENSUS_WORDS = frozenset(["expected", "expect"])
+_CONSENSUS_CUES = frozenset(["than", "had", "as", "analysts", "economists", "forecasters", "consensus", "market", "markets", "чем", "аналитики", "рынок"])
+_CONSENSUS_REACH = 6  # words back from "expected" where "than", "had", "analysts" stand
+
+
+def _consensus(tokens: list[str]) -> bool:
+    """Whether the word just added to ``tokens`` ("expected") is the forecast a figure is
+    measured against: "than ... expected", "analysts had expected", "as expected"."""
+    for before in reversed(tokens[-1 - _CONSENSUS_REACH : -1]):
+        if not before:
+            return False
+        if before in _CONSENSUS_CUES:
+            return True
+    return False
+
+
 def _lead(text: str) -> str:
     """The lead of a casefolded text (as ``gist`` reads it): its first sentence, and the
     next one when the first is a heading ending in a colon or a dash."""
@@ -757,7 +773,9 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             # an announcement is told in the lead: "will", "expected" further on is the
             # outlook a report adds ("...; the company plans to appeal")
             if tense == _AHEAD:
-                future = future or in_lead
+                # a forecast the news is measured against is no announcement: "a bigger hike
+                # than the 411,000 bpd expected", "analysts had expected", "as expected"
+                future = future or (in_lead and not (word in _CONSENSUS_WORDS and _consensus(tokens)))
             elif tense == _WILL:
                 # (a bare "will" after a heading is mostly what someone said would happen:
                 # "Erdogan in Astana: Turkey will keep talking to...")
@@ -1223,6 +1241,8 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
     return False
 
 
+_LOOKING_BACK = frozenset(["yesterday", "вчер", "вчерашн", "наканун"])  # stems
+LOOK_BACK_HOURS = 30.0  # a "yesterday" retelling: its gap counts from here, not CLOSE_HOURS
 _NEGATION_STEMS = frozenset(["not", "no", "не", "нет", "ни"])
 OWN_SHARE_DENOMINATOR = 6  # a short text must find at least a sixth of its own words in the other
 _MEETING_CONCEPTS = frozenset(["~meet", "~talks", "~visit"])
@@ -1408,11 +1428,11 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     own = [w for w in short.words if short.stem_keys[w] not in named and w not in _GENERIC and w[:5] not in _GENERIC and w[:6] not in _GENERIC]
     if len(own) >= MIN_OWN_WORDS and long.words.isdisjoint(own):
         return "nothing else shared", None
-    # the same, nearly: a short text whose words of what happened are nearly all absent
-    # from the other, and no figure or date in common, shares only who and where (the title of a long statement:
+    # the same, nearly, of a long post: a short text whose words of what happened are
+    # nearly all absent from it, and no figure or date in common, shares only who and where (the title of a long statement:
     # "Putin to Kommersant in Minsk: no single currency..." is another answer of that interview)
     # (shared figures or dates are the facts of one event told in all other words)
-    if len(own) >= MIN_OWN_WORDS and not shared_numbers and sum(w in long.words for w in own if w not in _NEGATION_STEMS) * OWN_SHARE_DENOMINATOR < len(own):
+    if long.size > LONG_TEXT and len(own) >= MIN_OWN_WORDS and not shared_numbers and sum(w in long.words for w in own if w not in _NEGATION_STEMS) * OWN_SHARE_DENOMINATOR < len(own):
         return "nothing else shared", None
     # a phone call is not a meeting in a place: the same two leaders talk often, and a call
     # a day after a summit is another conversation
@@ -1453,7 +1473,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
     score += NUMBER_BONUS * min(len(shared_numbers), 2)
     # 7. time
-    needed = threshold + max(0.0, gap_hours - CLOSE_HOURS) / 24 * GAP_PENALTY_PER_DAY
+    # a text that dates the event "yesterday" ("вчера", "накануне") retells the day before:
+    # a day's gap is what it says, no sign of another event
+    late = gap_hours - (LOOK_BACK_HOURS if gap_hours <= 2 * LOOK_BACK_HOURS and not _LOOKING_BACK.isdisjoint(short.words | long.words) else CLOSE_HOURS)
+    needed = threshold + max(0.0, late) / 24 * GAP_PENALTY_PER_DAY
     return "", RewriteMatch(
         round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
         tuple(sorted(value for _, value in shared_numbers)),
