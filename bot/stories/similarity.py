@@ -552,13 +552,25 @@ _DIGIT = re.compile(r"\d")
 _MAY = re.compile(r"\b\d+\s+may\b|\bmay\s+\d+")
 
 
+_CLOCK = re.compile(r"(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)|(?:1[0-2]|0?\d)\s?[ap]\.?m\b")
+
+
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..., and
     the months it names: ("month", "august"), ("month", "июл")."""
     found = set()
     if _DIGIT.search(text_norm):
+        clock_end = -1
         for match in _NUMBER.finditer(text_norm):
             start, value = match.start(), match.group()
+            if start <= clock_end:
+                continue  # the minutes of a time of day
+            # a time of day ("08:05", "4am") is when it was said or will happen, not a count
+            clock = _CLOCK.match(text_norm, start)
+            if clock:
+                clock_end = clock.end()
+                found.add(("time", clock.group().replace(" ", "").replace(".", "")))
+                continue
             head = text_norm[max(0, start - 30) : start].split()
             follow = _AFTER_NUMBER.match(text_norm, match.end())
             after = follow.group(1).casefold() if follow else ""
@@ -623,7 +635,58 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     if not only_b:
         return False
     kinds_a = {kind for kind, _ in only_a}
-    return any(kind in kinds_a for kind, _ in only_b)
+    if not any(kind in kinds_a for kind, _ in only_b):
+        return False
+    # a figure rounded in the retelling is the same figure: "384k" / "384,122", "почти 87%"
+    # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей"
+    rounded_a = {(k, v) for k, v in only_a if k in _ROUNDED_KINDS and any(k == kb and _rounds_to(v, vb) for kb, vb in only_b)}
+    rounded_b = {(k, v) for k, v in only_b if k in _ROUNDED_KINDS and any(k == ka and _rounds_to(v, va) for ka, va in only_a)}
+    if not rounded_a and not rounded_b:
+        return True
+    kinds_a = {kind for kind, _ in only_a - rounded_a}
+    return any(kind in kinds_a for kind, _ in only_b - rounded_b)
+
+
+ROUNDING = 0.01  # a rounded figure is within this share of the exact one
+_ROUNDED_KINDS = frozenset(["count", "pct"])  # a date or a year is never rounded
+_SCALES = (1, 1000, 1_000_000, 1_000_000_000)
+
+
+def _rounds_to(x: str, y: str) -> bool:
+    """Whether one of two values is the other rounded to fewer digits, at the same scale
+    or in thousands, millions, billions ("384" and "384122"; "87" and "86.9"), changed by
+    less than ``ROUNDING``. The rounded value keeps at least two significant digits."""
+    try:
+        fx, fy = float(x), float(y)
+    except ValueError:
+        return False
+    if fx == fy or not fx or not fy:
+        return False
+    rough, exact = (x, fx), (y, fy)
+    if _significant(x) > _significant(y):
+        rough, exact = (y, fy), (x, fx)
+    digits = _significant(rough[0])
+    if digits < 2 or digits >= _significant(exact[0]):
+        return False
+    for scale in _SCALES:
+        scaled = exact[1] / scale
+        if scaled < rough[1] / 2:
+            break
+        decimals = len(rough[0].partition(".")[2])
+        # half up, as people round ("18.5" is "19", never "18")
+        # (and by less than ``ROUNDING`` of the figure: "13 years" is no rounding of "12.5")
+        if abs(int(scaled * 10**decimals + 0.5) / 10**decimals - rough[1]) < 1e-9 and abs(scaled - rough[1]) <= ROUNDING * rough[1]:
+            return True
+    return False
+
+
+def _significant(value: str) -> int:
+    """Significant digits of a value as ``_number_value`` writes it ("384122": 6, "86.9": 3,
+    "87": 2, "1000": 1)."""
+    whole, _, fraction = value.partition(".")
+    if fraction:
+        return len((whole + fraction).lstrip("0"))
+    return len(whole.strip("0")) if whole.strip("0") else 1
 
 
 @dataclass(frozen=True, slots=True)
