@@ -1084,6 +1084,8 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     openers, "Citing..." and "Buildings...", prove nothing: one side must be a sure name.)"""
     if not x.opener or x.opener not in x_lacking or x.opener in x.names or x.opener in x.sources:
         return False  # (a quote's speaker heading the text is its source, not its subject)
+    if not _opener_acts(x):
+        return False
     # the subject of ``y`` (its first sure name) named where ``x``'s subject stands, before
     # the verb of its opening sentence: ``x`` just opens with another word ("Facing cheaper
     # rivals, the maker of Wegovy, Novo Nordisk, lowered..." / "Novo Nordisk cut...")
@@ -1091,6 +1093,14 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     if subject and subject & _subject_words(x) and _found(subject, x, words=len(subject)):
         return False
     return "name" in _kinds(y.lead_names & y_lacking - y.sources, y)
+
+
+def _opener_acts(g: Gist) -> bool:
+    """Whether the word opening ``g`` stands as a subject, right before its verb ("Microsoft
+    completed", "Nvidia pledges"): not before a function word or a time word ("Experts from
+    ...", "Good to see ...", "Earlier today ..."), where it is mostly a common word."""
+    following = g.tokens[1] if len(g.tokens) > 1 else ""
+    return bool(following) and following not in _STOPWORDS and following not in _NOT_NAMES
 
 
 def _actor_absent(x: Gist, x_lacking: frozenset[str]) -> bool:
