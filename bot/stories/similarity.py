@@ -647,6 +647,7 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     return any(kind in kinds_a for kind, _ in only_b - rounded_b)
 
 
+PRECISE_DIGITS = 4  # a shared figure with this many significant digits is an anchor worth two
 ROUNDING = 0.01  # a rounded figure is within this share of the exact one
 _ROUNDED_KINDS = frozenset(["count", "pct"])  # a date or a year is never rounded
 _SCALES = (1, 1000, 1_000_000, 1_000_000_000)
@@ -1492,8 +1493,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     shared_numbers = short.numbers & long.numbers
     # a text that names no one for sure (a headline: "Key rate: minus 200 bp, to 18%")
     # anchors on figures alone: two shared
-    nameless = not short.units and len(shared_numbers) >= MIN_ANCHORS
-    if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
+    # (a precise figure, "78,09 рубля", "384,122 vehicles", is no coincidence: it counts twice)
+    precise = sum(1 for kind, value in shared_numbers if kind in _ROUNDED_KINDS and _significant(value) >= PRECISE_DIGITS)
+    nameless = not short.units and len(shared_numbers) + precise >= MIN_ANCHORS
+    if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) + precise < MIN_ANCHORS:
         return "anchors", None
     # what happened: the shorter text's own words (not names, not words every news post
     # uses) are found somewhere in the other, or it tells something else of the same names
