@@ -1316,7 +1316,7 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
 
 
 _LOOKING_BACK = frozenset(["yesterday", "вчер", "вчерашн", "наканун"])  # stems
-LOOK_BACK_HOURS = 30.0  # a "yesterday" retelling: its gap counts from here, not CLOSE_HOURS
+LOOK_BACK_HOURS = 24.0  # a "yesterday" retelling: its gap counts from here, not CLOSE_HOURS (up to a day and a half)
 _NEGATION_STEMS = frozenset(["not", "no", "не", "нет", "ни"])
 OWN_SHARE_DENOMINATOR = 6  # a short text must find at least a sixth of its own words in the other
 _MEETING_CONCEPTS = frozenset(["~meet", "~talks", "~visit"])
@@ -1551,7 +1551,7 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # 7. time
     # a text that dates the event "yesterday" ("вчера", "накануне") retells the day before:
     # a day's gap is what it says, no sign of another event
-    late = gap_hours - (LOOK_BACK_HOURS if gap_hours <= 2 * LOOK_BACK_HOURS and not _LOOKING_BACK.isdisjoint(short.words | long.words) else CLOSE_HOURS)
+    late = gap_hours - (LOOK_BACK_HOURS if gap_hours <= LOOK_BACK_HOURS + CLOSE_HOURS and not _LOOKING_BACK.isdisjoint(short.words | long.words) else CLOSE_HOURS)
     needed = threshold + max(0.0, late) / 24 * GAP_PENALTY_PER_DAY
     return "", RewriteMatch(
         round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
