@@ -1495,6 +1495,12 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # anchors on figures alone: two shared
     # (a precise figure, "78,09 рубля", "384,122 vehicles", is no coincidence: it counts twice)
     precise = sum(1 for kind, value in shared_numbers if kind in _ROUNDED_KINDS and _significant(value) >= PRECISE_DIGITS)
+    if len(shared_names) + len(spelled) + len(shared_numbers) + precise < MIN_ANCHORS and short.numbers - long.numbers:
+        # a figure rounded in one of them is a figure both state ("1,204k" / "1,204,311")
+        shared_numbers = shared_numbers | {
+            (kind, value) for kind, value in short.numbers - long.numbers
+            if kind in _ROUNDED_KINDS and any(kind == other and _rounds_to(value, v) for other, v in long.numbers)
+        }
     nameless = not short.units and len(shared_numbers) + precise >= MIN_ANCHORS
     if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) + precise < MIN_ANCHORS:
         return "anchors", None
