@@ -639,8 +639,9 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
         return False
     # a figure rounded in the retelling is the same figure: "384k" / "384,122", "почти 87%"
     # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей"
-    rounded_a = {(k, v) for k, v in only_a if k in _ROUNDED_KINDS and any(k == kb and _rounds_to(v, vb) for kb, vb in only_b)}
-    rounded_b = {(k, v) for k, v in only_b if k in _ROUNDED_KINDS and any(k == ka and _rounds_to(v, va) for ka, va in only_a)}
+    # (a rounding keeps the first digit: "2" for "2.4" has too few digits to count)
+    rounded_a = {(k, v) for k, v in only_a if k in _ROUNDED_KINDS and any(k == kb and v[0] == vb[0] and _rounds_to(v, vb) for kb, vb in only_b)}
+    rounded_b = {(k, v) for k, v in only_b if k in _ROUNDED_KINDS and any(k == ka and v[0] == va[0] and _rounds_to(v, va) for ka, va in only_a)}
     if not rounded_a and not rounded_b:
         return True
     kinds_a = {kind for kind, _ in only_a - rounded_a}
@@ -1338,6 +1339,10 @@ def _unnamed_counterpart(x: Gist, y: Gist) -> bool:
     while ``y`` tells of a meeting too."""
     if y.words.isdisjoint(_MEETING_CONCEPTS) and "~call" not in y.words:
         return False
+    # (names of ``x`` that ``y`` lacks: mostly none, and then nothing to look for)
+    unnamed = {key for key in x.names - y.name_words - y.weak_names - x.sources - x.acronyms if key[0] not in "#@"}
+    if not unnamed:
+        return False
     tokens = x.tokens
     for i, token in enumerate(tokens):
         if token not in _COUNTERPART_CUES:
@@ -1353,7 +1358,7 @@ def _unnamed_counterpart(x: Gist, y: Gist) -> bool:
                 last = key
             elif last and not (after in _NOT_NAMES or after in _STOPWORDS or len(after) == 1):
                 break  # titles and "'s" stand between a country and its minister
-        if last and last not in x.sources and last not in x.acronyms and last not in y.name_words and last not in y.weak_names:
+        if last in unnamed:
             return True
     return False
 
@@ -1493,17 +1498,20 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     shared_numbers = short.numbers & long.numbers
     # a text that names no one for sure (a headline: "Key rate: minus 200 bp, to 18%")
     # anchors on figures alone: two shared
-    # (a precise figure, "78,09 рубля", "384,122 vehicles", is no coincidence: it counts twice)
-    precise = sum(1 for kind, value in shared_numbers if kind in _ROUNDED_KINDS and _significant(value) >= PRECISE_DIGITS)
-    if len(shared_names) + len(spelled) + len(shared_numbers) + precise < MIN_ANCHORS and short.numbers - long.numbers:
-        # a figure rounded in one of them is a figure both state ("1,204k" / "1,204,311")
-        shared_numbers = shared_numbers | {
-            (kind, value) for kind, value in short.numbers - long.numbers
-            if kind in _ROUNDED_KINDS and any(kind == other and _rounds_to(value, v) for other, v in long.numbers)
-        }
-    nameless = not short.units and len(shared_numbers) + precise >= MIN_ANCHORS
-    if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) + precise < MIN_ANCHORS:
-        return "anchors", None
+    named_anchors = len(shared_names) + len(spelled)
+    if named_anchors + len(shared_numbers) < MIN_ANCHORS or not named_anchors:
+        # (only then: most candidates share names and figures enough)
+        if short.numbers - long.numbers:
+            # a figure rounded in one of them is a figure both state ("1,204k" / "1,204,311")
+            shared_numbers = shared_numbers | {
+                (kind, value) for kind, value in short.numbers - long.numbers
+                if kind in _ROUNDED_KINDS and any(kind == other and value[0] == v[0] and _rounds_to(value, v) for other, v in long.numbers)
+            }
+        # a precise figure ("78,09 рубля", "384,122 vehicles") is no coincidence: it counts twice
+        figures = len(shared_numbers) + sum(1 for kind, value in shared_numbers if kind in _ROUNDED_KINDS and _significant(value) >= PRECISE_DIGITS)
+        nameless = not short.units and figures >= MIN_ANCHORS
+        if not (named_anchors or nameless) or named_anchors + figures < MIN_ANCHORS:
+            return "anchors", None
     # what happened: the shorter text's own words (not names, not words every news post
     # uses) are found somewhere in the other, or it tells something else of the same names
     # ("Putin at Valdai: nuclear tests..." / "Putin at Valdai: Tomahawks...")
