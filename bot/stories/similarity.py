@@ -335,11 +335,12 @@ _CONCEPTS_TEXT = """
     output: output production pump добыча производство
     ruling: ruling governing правящая правящей
     aim: aim aims aimed target targets targeted goal goals цель цели целью нацелены
+    bp: bp bps basis базисных базисный базисные
     up: rise rose risen raise raised raises hike hiked increase increased increases grew growth
         jump jumped surge surged soar climb climbed gain gained повысил повышение рост вырос
         выросла увеличил увеличение подорожал
     down: cut cuts lowers lowered reduce reduced fall falls fell drop dropped decline declined
-        declines down slump slumped slash slashes slashed slowing cooling cooler weaker снизил
+        declines down slump slumped slash slashes slashed slowing cooling cooler weaker minus минус снизил
         снизила снижение снижена понизил сократил сокращение упал упала падение подешевел
     same: kept keep keeps unchanged steady maintain maintained held_rate сохранил сохранила оставил
         неизменной
@@ -1316,8 +1317,8 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
     return False
 
 
-_LOOKING_BACK = frozenset(["yesterday", "вчер", "вчерашн", "наканун"])  # stems
-LOOK_BACK_HOURS = 24.0  # a "yesterday" retelling: its gap counts from here, not CLOSE_HOURS (up to a day and a half)
+_LOOKING_BACK = frozenset(["yesterday", "вчер", "вчерашн"])  # stems ("накануне" is also "on the eve of")
+LOOK_BACK_HOURS = 18.0  # a "yesterday" retelling: its gap counts from here, not CLOSE_HOURS (up to 30 hours)
 _NEGATION_STEMS = frozenset(["not", "no", "не", "нет", "ни"])
 OWN_SHARE_DENOMINATOR = 6  # a short text must find at least a sixth of its own words in the other
 _MEETING_CONCEPTS = frozenset(["~meet", "~talks", "~visit"])
