@@ -977,6 +977,8 @@ _WINNER_REACH = 3  # words back from the win word where the winner's name stands
 def _winner(tokens: list[str], named: frozenset[str], win_at: list[int]) -> str:
     """The name key just before the first win word of a sentence, if any."""
     for i in win_at:
+        if i + 1 < len(tokens) and tokens[i + 1][:1].isdigit():
+            continue  # "won 47 seats", "won 14%": every party wins its share, one wins the race
         if tokens[i] == "first" and (i == 0 or (tokens[i - 1] not in _PLACED and _name_key(tokens[i - 1]) not in named)):
             continue
         for before in reversed(tokens[max(0, i - _WINNER_REACH) : i]):
