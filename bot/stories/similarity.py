@@ -359,6 +359,7 @@ _WORD_OR_BREAK = re.compile(r"[^\W_]+|[.!?;:\n](?=\s|$)|\s[-–—]\s")
 _PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "off", "в", "во"])  # "talks in Sochi": Sochi is a place
 _STOPWORD_ACRONYMS = frozenset(["WHO", "IT", "ОН"])  # acronyms spelt like function words
 _ROMAN = re.compile(r"[IVXLC]+")  # "XVII BRICS Summit": a number, not a name
+_PERIOD = re.compile(r"[QqHh][1-4]")  # "Q2", "H1": a period of the year (a fact), not a name
 _ACRONYM_MAX = 6  # an all-caps word up to this long is an acronym (OPEC, BRICS, ШОС); longer is shouting
 
 _STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.stemmer("russian")}
@@ -463,7 +464,7 @@ def _name_parts(word: str) -> tuple[tuple[str, int], ...]:
         folded = part.casefold()
         if part in _STOPWORD_ACRONYMS:
             folded += "."  # "WHO" is not "who"
-        elif len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper() or _ROMAN.fullmatch(part):
+        elif len(folded) < 2 or folded in _NOT_NAMES or folded in _STOPWORDS or not part[0].isupper() or _ROMAN.fullmatch(part) or _PERIOD.fullmatch(part):
             continue
         key = _name_key(folded)
         shouting = part.isupper() and len(part) > _ACRONYM_MAX
@@ -566,6 +567,9 @@ def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
             start, value = match.start(), match.group()
             if start <= clock_end:
                 continue  # the minutes of a time of day
+            if start and text_norm[start - 1] in "qh" and (start < 2 or not text_norm[start - 2].isalnum()) and _PERIOD.fullmatch(text_norm[start - 1 : match.end()]):
+                found.add(("period", text_norm[start - 1 : match.end()]))  # "q2", "h1": a quarter, a half-year
+                continue
             # a time of day ("08:05", "4am") is when it was said or will happen, not a count
             clock = _CLOCK.match(text_norm, start)
             if clock:
