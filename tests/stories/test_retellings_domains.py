@@ -174,3 +174,30 @@ def test_a_precise_shared_figure_anchors_a_nameless_headline() -> None:
     rates = "The central bank set the official euro rate for Wednesday at 91.37 roubles, the dollar at 78.42."
     headline = "Official euro rate for Wednesday: 91.37 roubles"
     assert veto(rates, headline) != "anchors"
+
+
+# --- results and periods ----------------------------------------------------------------
+
+def test_seats_won_by_every_party_name_no_winner() -> None:
+    # "won 38 seats" tells a share: both texts tell the same result, in another order
+    report = ("Norway's Labour Party won 38 seats in the Storting election, the Progress Party 24 and "
+              "the Conservatives 15. Prime Minister Stoere keeps his minority government.")
+    retold = ("With 38 seats for Labour, Stoere keeps his minority government; the Progress Party won 24 "
+              "seats and the Conservatives 15 in Norway's Storting election.")
+    assert veto(report, retold) != "winner"
+    assert judged(report, retold)
+
+
+def test_another_winner_of_the_race_still_differs() -> None:
+    a = "Labour won the Storting election in Norway ahead of the Progress Party, final results show."
+    b = "The Progress Party won the Storting election in Norway ahead of Labour, final results show."
+    assert veto(a, b) == "winner"
+
+
+def test_a_quarter_is_a_fact_not_a_name() -> None:
+    assert ("period", "q3") in facts_of(normalise("Lukoil Q3 profit"))
+    assert "^q3" not in entities_of("Lukoil Q3 profit fell")
+    assert facts_conflict(facts_of("lukoil q3 profit"), facts_of("lukoil q2 profit"))
+    report = "Lukoil's Q3 net profit fell 24% to 213 billion roubles, the company said on Thursday."
+    retold = "Lukoil: net profit down 24% in the third quarter, to 213 billion roubles"
+    assert judged(report, retold)
