@@ -1,0 +1,155 @@
+"""The import's fast paths give exactly what the plain code they replaced gave (issue 14).
+
+Each speed-up of the reading worker (name reading in ``entities_of``, phrase folding,
+invisible characters, index keys) is compared with a frozen copy of the straightforward
+code it replaced, over every text we have: the labelled dedupe pairs, the export fixtures,
+the sections datasets, and generated texts built from the characters the rules look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core import normalise as normalise_module
+from bot.core.normalise import INVISIBLE, normalise, strip_invisible
+from bot.stories import similarity
+from bot.stories.dedupe import _entity_keys, _keys, _stable, canonical, fingerprint
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _message_text(message: dict) -> str:
+    text = message.get("text", "")
+    if isinstance(text, list):
+        text = "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in text)
+    return text if isinstance(text, str) else ""
+
+
+@functools.cache
+def corpus() -> tuple[str, ...]:
+    """Every real text in the repository: labelled pairs, fixture exports, sections datasets."""
+    texts: list[str] = []
+    for line in (ROOT / "bench" / "pairs" / "dedupe_pairs.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            pair = json.loads(line)
+            texts += (pair["a"], pair["b"])
+    for path in sorted(FIXTURES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("messages"), list):
+            texts += (_message_text(m) for m in data["messages"] if isinstance(m, dict))
+    for path in sorted((ROOT / "datasets" / "sections").glob("*.tsv")):
+        texts += (line.split("\t", 1)[-1] for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(dict.fromkeys(t for t in texts if t))
+
+
+def test_the_corpus_is_large_and_in_both_scripts() -> None:
+    texts = corpus()
+    assert len(texts) > 3000
+    assert sum(bool(re.search("[а-я]", t)) for t in texts) > 500
+    assert sum(t.isascii() for t in texts) > 500
+
+
+# Texts made of what the rules look at: capitals, sentence breaks, apostrophes, hyphens,
+# dashes, colons, the folded phrases and "U.S.", emoji, invisible characters, digits.
+_PIECES = st.sampled_from([
+    "Lavrov", "Putin", "U.S.", "US", "USA", "United States", "united states", "White House", "South Africa",
+    "Bank of Russia", "банк России", "Центробанк", "Rio de Janeiro", "xunited states", "New Delhi",
+    "IndiGo", "OPEC", "NATO", "WHO", "BRICS", "XVII", "Petropavlovsk-Kamchatsky", "O'Neill", "Iran’s",
+    "Путин", "Лавров", "ШОС", "Выборы в Молдавии:", "Зенит — Спартак", "Москва", "ЁЛКА", "Ёлка", "été", "Été",
+    "the", "said", "and", "в", "и", "on", "July", "Monday", "President", "Minister", "Straße", "İstanbul",
+    "ﬁnal", "Ǆemal", "№", "5", "2025", "#BRICS", "@channel", "t.me/x", "https://example.com/a",
+    ".", ",", ":", ";", "!", "?", " - ", " — ", "\n", "\n\n", " ", "  ", "(", ")", '"', "«", "»", "'", "’", "_",
+    "⚡️", "🇷🇺", "•", "\u00ad", "\u200b", "\u200d", "\ufeff", "\u00a0",
+])
+_TEXTS = st.lists(_PIECES, max_size=40).map("".join)
+
+
+# --- entities_of: the plain code it replaced ----------------------------------------------
+
+_OLD_CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zа-яё][\w]*(?:[-'’][\w]+)*")
+_OLD_US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")
+_OLD_PHRASE_LOWER = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, similarity._PHRASES), key=len, reverse=True)) + r")\b"
+)
+
+
+def _old_fold_phrases(text: str) -> str:
+    if "U" in text:
+        text = _OLD_US.sub("USA", text)
+    lowered = text.casefold()
+    if not any(hint in lowered for hint in similarity._PHRASE_HINTS):
+        return text
+    if len(lowered) != len(text):
+        return similarity._PHRASE.sub(lambda m: similarity._PHRASES[m.group(0).casefold()], text)
+    pieces: list[str] = []
+    last = 0
+    for match in _OLD_PHRASE_LOWER.finditer(lowered):
+        pieces += (text[last : match.start()], similarity._PHRASES[match.group()])
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
+
+
+def _old_entities_of(text: str) -> frozenset[str]:
+    S = similarity
+    strong: set[str] = set()
+    weak: set[str] = set()
+    acronyms: set[str] = set()
+    units: set[str] = set()
+    run: list[str] = []
+    folded_text = _old_fold_phrases(text)
+    run_end = -1
+    for match in _OLD_CAPITALISED.finditer(folded_text):
+        word, start = match.group(), match.start()
+        if run and not folded_text[run_end:start].isspace():
+            if len(run) > 1:
+                units.add(S.UNIT + " ".join(sorted(set(run))))
+            run = []
+        at_opening = S._opens_sentence(folded_text, start)
+        for key, kind in S._name_parts(word):
+            if kind == S._ACRONYM:
+                acronyms.add(key)
+            elif kind == S._SURE or (kind == S._NAME and not at_opening):
+                strong.add(key)
+            else:
+                weak.add(key)
+                at_opening = False
+                continue
+            at_opening = False
+            if key[0] != "#":
+                run.append(key)
+        run_end = match.end()
+    if len(run) > 1:
+        units.add(S.UNIT + " ".join(sorted(set(run))))
+    acronyms -= strong
+    return (
+        frozenset(strong)
+        | {S.ACRONYM + key for key in acronyms}
+        | {S.WEAK + key for key in weak - strong - acronyms}
+        | units
+    )
+
+
+def test_entities_of_reads_every_text_as_before() -> None:
+    differ = [t for t in corpus() if similarity.entities_of.__wrapped__(t) != _old_entities_of(t)]
+    assert differ == []
+
+
+def test_phrase_folding_is_as_before() -> None:
+    texts = corpus()
+    assert sum(_old_fold_phrases(t) != t for t in texts) > 20  # the phrases do occur
+    assert [t for t in texts if similarity._fold_phrases(t) != _old_fold_phrases(t)] == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_entities_of_is_as_before_on_generated_texts(text: str) -> None:
+    assert similarity._fold_phrases(text) == _old_fold_phrases(text)
+    assert similarity.entities_of.__wrapped__(text) == _old_entities_of(text)
