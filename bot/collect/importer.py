@@ -23,6 +23,7 @@ import queue
 import signal
 import sys
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
@@ -215,32 +216,60 @@ def _events(
 # Prepared travels too (two did not, and imports silently lost them).
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 _post_values = attrgetter(*_POST_FIELDS)
-_FINGERPRINT_REST = tuple(f.name for f in fields(Fingerprint))[1:]  # all but canon
+_FINGERPRINT_REST = tuple(f.name for f in fields(Fingerprint))[3:]  # all but canon, chash, keys
 _fingerprint_rest = attrgetter(*_FINGERPRINT_REST)
 _PREPARED_REST = tuple(f.name for f in fields(Prepared))[3:]  # all but post, text_norm, fingerprint
 _prepared_rest = attrgetter(*_PREPARED_REST)
-assert tuple(f.name for f in fields(Fingerprint))[0] == "canon"
+assert tuple(f.name for f in fields(Fingerprint))[:3] == ("canon", "chash", "keys")
 assert tuple(f.name for f in fields(Prepared))[:3] == ("post", "text_norm", "fingerprint")
 assert len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter then returns tuples
 
 
-def _pack(batch: list[Prepared]) -> list[tuple]:
-    out = []
+# Index keys (CRC-32s) travel as one array of unsigned 32-bit ints per batch: ~30 ints a
+# post pickled one by one cost more than all the rest of the batch.
+_KEY_TYPE = "I" if array("I").itemsize == 4 else "L"
+Packed = tuple[list[tuple[Any, ...]], bytes | None, list[tuple[int, ...]] | None]
+
+
+def _pack(batch: list[Prepared]) -> Packed:
+    keys = array(_KEY_TYPE)
+    rows = []
     for item in batch:
         f = item.fingerprint
         # The canonical text is usually the normalised text itself: then it is not sent twice.
         canon = None if f.canon == item.text_norm else f.canon
-        out.append((_post_values(item.post), item.text_norm, canon, _fingerprint_rest(f), _prepared_rest(item)))
+        keys.extend(f.keys)
+        rows.append((_post_values(item.post), item.text_norm, canon, f.chash, len(f.keys),
+                     _fingerprint_rest(f), _prepared_rest(item)))
+    return rows, keys.tobytes(), None
+
+
+def _pack_safely(batch: list[Prepared]) -> Packed:
+    """``_pack``, or, should a key not be a 32-bit unsigned int, the keys as tuples."""
+    try:
+        return _pack(batch)
+    except OverflowError:
+        rows, _, _ = _pack([replace(item, fingerprint=replace(item.fingerprint, keys=())) for item in batch])
+        return rows, None, [item.fingerprint.keys for item in batch]
+
+
+def _unpack(packed: Packed) -> list[Prepared]:
+    rows, key_bytes, key_tuples = packed
+    if key_bytes is not None:
+        flat = array(_KEY_TYPE)
+        flat.frombytes(key_bytes)
+        all_keys = flat.tolist()
+    out = []
+    end = 0
+    for i, (post_values, text_norm, canon, chash, key_count, fingerprint_rest, rest) in enumerate(rows):
+        if key_tuples is None:
+            start, end = end, end + key_count
+            keys = tuple(all_keys[start:end])
+        else:
+            keys = key_tuples[i]
+        fingerprint = Fingerprint(text_norm if canon is None else canon, chash, keys, *fingerprint_rest)
+        out.append(Prepared(Post(*post_values), text_norm, fingerprint, *rest))
     return out
-
-
-def _unpack(rows: list[tuple]) -> list[Prepared]:
-    return [
-        Prepared(
-            Post(*values), text_norm, Fingerprint(text_norm if canon is None else canon, *fingerprint_rest), *rest
-        )
-        for values, text_norm, canon, fingerprint_rest, rest in rows
-    ]
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -283,7 +312,7 @@ def _worker(
     _die_with_parent(parent_pid)
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
-            _put(out, (kind, _pack(payload) if kind == "batch" else payload), parent_pid)
+            _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
     _put(out, ("done", None), parent_pid)

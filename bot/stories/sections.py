@@ -145,6 +145,11 @@ LANE_BITS = 48
 # 2**15 of them: far more features than a post's first MAX_TOKENS chunks can give.
 LANE_OFFSET = 1 << 32
 _LANE_MASK = (1 << LANE_BITS) - 1
+# Above the label lanes, one more counts the features summed: a chunk's weights and its
+# feature count are then one int, and a post's total is one sum() over its chunks.
+_COUNT_SHIFT = LANE_BITS * len(LABELS)
+_ONE_FEATURE = 1 << _COUNT_SHIFT
+_LABEL_LANES = _ONE_FEATURE - 1
 
 
 class SectionModel:
@@ -173,10 +178,11 @@ class SectionModel:
         self.bias = tuple(bias)
         self.weights = {f: tuple(w) for f, w in weights.items()}
         self.version = version
-        self._packed = {f: _pack(w) for f, w in self.weights.items()}
-        # chunk -> (packed sum of its known features' weights, how many): news vocabulary
-        # repeats, so a post costs one dict lookup per chunk.
-        self._chunk_cache: dict[str, tuple[int, int]] = {}
+        # each feature's weights packed, counting one feature (``_COUNT_SHIFT``)
+        self._packed = {f: _pack(w) + _ONE_FEATURE for f, w in self.weights.items()}
+        # chunk -> packed sum of its known features' weights and their count: news
+        # vocabulary repeats, so a post costs one dict lookup per chunk.
+        self._chunk_cache: dict[str, int] = {}
 
     @classmethod
     def from_json(cls, text: str) -> SectionModel:
@@ -201,10 +207,9 @@ class SectionModel:
         self._chunk_cache.clear()
         _word_features.cache.clear()
 
-    def _chunk(self, chunk: str) -> tuple[int, int]:
+    def _chunk(self, chunk: str) -> int:
         packed = self._packed
-        found = [p for p in map(packed.get, _chunk_features(chunk)) if p is not None]
-        entry = (sum(found), len(found))
+        entry = sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
         if len(self._chunk_cache) >= self.MAX_CACHED_CHUNKS:
             self._chunk_cache.clear()
         self._chunk_cache[chunk] = entry
@@ -213,17 +218,15 @@ class SectionModel:
     def scores(self, text_norm: str) -> list[float]:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
         chunks = _chunks(text_norm)
-        get = self._chunk_cache.get
-        total = count = 0
-        for chunk in dict.fromkeys(chunks):
-            packed, n = get(chunk) or self._chunk(chunk)
-            total += packed
-            count += n
+        distinct = dict.fromkeys(chunks)
+        known = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
+        if None in known:
+            known = [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, known, strict=True)]
+        total = sum(known)
         for mark in _shape(text_norm, len(chunks)):
-            if (packed_mark := self._packed.get(mark)) is not None:
-                total += packed_mark
-                count += 1
-        offset = count * LANE_OFFSET
+            total += self._packed.get(mark, 0)
+        offset = (total >> _COUNT_SHIFT) * LANE_OFFSET
+        total &= _LABEL_LANES
         return [
             bias + (((total >> (LANE_BITS * k)) & _LANE_MASK) - offset) / SCALE
             for k, bias in enumerate(self.bias)
