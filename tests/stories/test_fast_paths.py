@@ -153,3 +153,116 @@ def test_phrase_folding_is_as_before() -> None:
 def test_entities_of_is_as_before_on_generated_texts(text: str) -> None:
     assert similarity._fold_phrases(text) == _old_fold_phrases(text)
     assert similarity.entities_of.__wrapped__(text) == _old_entities_of(text)
+
+
+# --- normalise: the plain code it replaced --------------------------------------------------
+
+_OLD_URL = re.compile(r"(?:https?://|www\.|\bt\.me/)[^\s<>\"']+", re.IGNORECASE)
+_OLD_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+
+
+def _old_normalise_url(url: str) -> str:
+    url = url.rstrip(".,;:!?)»\"'")
+    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    return url.rstrip("/").casefold()
+
+
+def _old_normalise(text: str) -> str:
+    N = normalise_module
+    text = unicodedata.normalize("NFKC", text)
+    text = text if text.isascii() else text.translate(_OLD_DROP_INVISIBLE)
+    if "://" in text or "www." in text or "t.me/" in text:
+        text = _OLD_URL.sub(lambda m: " " + _old_normalise_url(m.group(0)) + " ", text)
+    if not text.isascii():
+        text = N._FOLD.sub(lambda m: m.group(0).translate(N._QUOTES), text)
+        text = N._UNUSUAL.sub(lambda m: N._strip_decorations(m.group(0)), text)
+    return " ".join(text.casefold().split())
+
+
+def test_normalise_is_as_before_on_every_text() -> None:
+    texts = corpus()
+    assert [t for t in texts if normalise(t) != _old_normalise(t)] == []
+    assert [t for t in texts if strip_invisible(t) != (t if t.isascii() else t.translate(_OLD_DROP_INVISIBLE))] == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_normalise_is_as_before_on_generated_texts(text: str) -> None:
+    assert normalise(text) == _old_normalise(text)
+    assert strip_invisible(text) == (text if text.isascii() else text.translate(_OLD_DROP_INVISIBLE))
+
+
+def test_links_in_any_case_are_folded_and_invisible_characters_dropped() -> None:
+    assert normalise("See HTTPS://WWW.Example.com/News/ and hTtP://x.org, T.ME/Chan") == (
+        "see example.com/news and x.org t.me/chan"  # the comma goes with the link
+    )
+    assert normalise("Art.me/x") == "art.me/x"  # "t.me/" only at a word start
+    assert normalise("zero\u200bwidth soft\u00adhyphen \ufeffbom") == "zerowidth softhyphen bom"
+
+
+# --- index keys -----------------------------------------------------------------------------
+
+
+def _old_keys(canon: str) -> list[int]:
+    from itertools import compress
+
+    from bot.stories import dedupe as D
+
+    keys = list(map(_stable, canon.rstrip(".!? ").split(". ")))
+    words = canon.split()
+    if len(words) >= 2:
+        least = D.SHORT_SAMPLE_LENGTH if len(words) <= D.FULL_ANCHOR else D.SAMPLE_LENGTH
+        pairs = map(" ".join, zip(words, words[1:], strict=False))
+        keys += map(_stable, compress(pairs, map(least.__le__, map(len, words))))
+        keys.append(_stable(f"{words[0]} {words[1]}"))
+        keys.append(_stable(f"{words[-2]} {words[-1]}"))
+    return keys
+
+
+def _old_entity_keys(entities: frozenset[str]) -> list[int]:
+    from bot.stories import dedupe as D
+
+    sure = similarity.strong_names(entities)
+    names = [name for name in sure if name[0] != "#"]
+    names += sorted(e[1:] for e in entities if e[0] == similarity.WEAK)
+    names = names[: D.ENTITY_KEYS]
+    keys = [_stable("\x01" + name) for name in names + [name for name in sure if name[0] == "#"]]
+    head = names[: D.ENTITY_PAIR_SPAN]
+    keys += [_stable(f"\x02{x} {y}") for i, x in enumerate(head) for y in head[i + 1 :]]
+    return keys
+
+
+def test_index_keys_are_as_before_on_every_text() -> None:
+    for text in corpus():
+        canon = canonical(normalise(text))
+        entities = similarity.entities_of(text)
+        assert _keys(canon) == _old_keys(canon), text
+        assert _entity_keys(entities) == _old_entity_keys(entities), text
+        made = fingerprint(normalise(text), text)
+        assert made.keys == tuple(_old_keys(made.canon) + _old_entity_keys(made.entities))
+        assert fingerprint(normalise(text)).keys == tuple(_old_keys(made.canon))  # no raw text: no names
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_index_keys_are_as_before_on_generated_texts(text: str) -> None:
+    canon = canonical(normalise(text))
+    assert _keys(canon) == _old_keys(canon)
+    entities = similarity.entities_of(text)
+    assert _entity_keys(entities) == _old_entity_keys(entities)
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
+    from bot.stories.sections import SCALE, features, section_model
+
+    model = section_model()
+    for text in corpus()[::3]:
+        norm = normalise(text)
+        found = [model.weights[f] for f in features(norm) if f in model.weights]
+        expected = [
+            bias + sum(round(w[k] * SCALE) for w in found) / SCALE for k, bias in enumerate(model.bias)
+        ]
+        assert model.scores(norm) == expected, text  # exact: integer sums, then one division
