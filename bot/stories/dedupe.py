@@ -456,7 +456,7 @@ def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     # a repost differs from its original only in emoji, credit lines and links: same names,
     # and so the same keys (a pure function of the canonical text and the names)
     known = _DERIVED_BY_HASH.get(chash)
-    if known is None:
+    if known is None or not known[0]:  # no names remembered: this copy may have some
         entities = entities_of(text)
         known = _remember(chash, (entities, tuple(_keys(canon) + _entity_keys(entities))))
     # (facts are derived in the index, and only for the posts a retelling is compared with)

@@ -37,10 +37,11 @@ def _message_text(message: dict) -> str:
 def corpus() -> tuple[str, ...]:
     """Every real text in the repository: labelled pairs, fixture exports, sections datasets."""
     texts: list[str] = []
-    for line in (ROOT / "bench" / "pairs" / "dedupe_pairs.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            pair = json.loads(line)
-            texts += (pair["a"], pair["b"])
+    for path in sorted((ROOT / "bench" / "pairs").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                pair = json.loads(line)
+                texts += (pair["a"], pair["b"])
     for path in sorted(FIXTURES.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and isinstance(data.get("messages"), list):
@@ -266,3 +267,20 @@ def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
             bias + sum(round(w[k] * SCALE) for w in found) / SCALE for k, bias in enumerate(model.bias)
         ]
         assert model.scores(norm) == expected, text  # exact: integer sums, then one division
+
+
+def test_a_copy_takes_its_originals_names_and_keys_unless_the_original_had_none() -> None:
+    original = "Lavrov met Wang Yi in Beijing on Tuesday to discuss trade and security"
+    repost = f"⚡️ {original}\n\nSource: @wirechannel\nRead more ➡️ t.me/wirechannel"
+    first = fingerprint(normalise(original), original)
+    copy = fingerprint(normalise(repost), repost)
+    assert copy.chash == first.chash and copy.canon == first.canon
+    assert copy.entities == first.entities and copy.keys == first.keys  # remembered by the digest
+    assert similarity.entities_of(repost) != first.entities  # not what reading the copy gives
+    # An original without names remembers none: a copy that has some reads its own.
+    plain = "nothing capitalised here at all, just a plain lower case line of news text"
+    credited = f"{plain}\n\nSource: @wirechannel"
+    assert fingerprint(normalise(plain), plain).entities == frozenset()
+    again = fingerprint(normalise(credited), credited)
+    assert again.entities == similarity.entities_of(credited) != frozenset()
+    assert again.keys == tuple(_old_keys(again.canon) + _old_entity_keys(again.entities))
