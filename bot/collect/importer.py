@@ -17,6 +17,7 @@ before the break has been stored.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue
@@ -24,7 +25,9 @@ import signal
 import sys
 import time
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
@@ -95,6 +98,17 @@ def import_exports(
         events = _events_in_workers(indexed, ingestor.config, username=username, batch_size=batch_size, workers=count)
     else:
         events = _events(indexed, ingestor.config, username=username, batch_size=batch_size)
+    with _fewer_collections():
+        yield from _reports(events, paths, sizes, ingestor, on_progress)
+
+
+def _reports(
+    events: Iterator[Event],
+    paths: Sequence[Path],
+    sizes: list[int],
+    ingestor: Ingestor,
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[FileImport]:
     done_before = 0
     report: FileImport | None = None
     started = time.perf_counter()
@@ -125,6 +139,24 @@ def import_exports(
             yield report
 
 
+# An import allocates a few dozen objects a post (prepared posts, index entries, rows) and
+# frees almost none of them in cycles, so the cyclic collector's default pace (a young
+# collection every 700 allocations, an old one every 100 of those) mostly re-scans the
+# growing index for nothing: 230 -> 194 CPU µs a post in the writing process, 100,000 posts.
+_IMPORT_GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the duration (restored after)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_IMPORT_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def import_export(path: Path, ingestor: Ingestor, **options: Any) -> FileImport:
     """Import one export file (see ``import_exports``)."""
     return next(import_exports([path], ingestor, **options))
@@ -144,7 +176,9 @@ class RepeatCache:
         self.categoriser = categoriser
         self.size = size
         self.hits = 0
-        self._seen: dict[tuple[str, tuple[str, ...], str | None], Prepared] = {}
+        # An OrderedDict: dropping a plain dict's oldest entry, next(iter(d)), skips over every
+        # slot deleted before it, ~2 µs a post once the cache is full.
+        self._seen: OrderedDict[tuple[str, tuple[str, ...], str | None], Prepared] = OrderedDict()
 
     def prepare(self, post: Post) -> Prepared:
         key = (post.text, post.hashtags, post.channel_username)
@@ -154,7 +188,7 @@ class RepeatCache:
             return replace(known, post=post)
         made = prepare(post, self.categoriser)
         if len(self._seen) >= self.size:
-            del self._seen[next(iter(self._seen))]  # the oldest: repeats come close together
+            self._seen.popitem(last=False)  # the oldest: repeats come close together
         self._seen[key] = made
         return made
 
@@ -310,6 +344,7 @@ def _worker(
 ) -> None:
     """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
     _die_with_parent(parent_pid)
+    gc.set_threshold(*_IMPORT_GC_THRESHOLDS)  # this process only imports
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
             _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)

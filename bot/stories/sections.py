@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import snowballstemmer
 
@@ -219,9 +220,12 @@ class SectionModel:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
         chunks = _chunks(text_norm)
         distinct = dict.fromkeys(chunks)
-        known = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
-        if None in known:
-            known = [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, known, strict=True)]
+        cached = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
+        known: list[int] = (
+            [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, cached, strict=True)]
+            if None in cached
+            else cast(list[int], cached)
+        )
         total = sum(known)
         for mark in _shape(text_norm, len(chunks)):
             total += self._packed.get(mark, 0)
