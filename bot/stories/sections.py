@@ -64,6 +64,9 @@ class Verdict:
 
 
 _NO_TEXT = Verdict(section=None, news=True)  # media without a caption: nothing to judge
+# The few verdicts there are, made once (a frozen dataclass costs ~1 µs to build).
+_NOT_NEWS = Verdict(section=None, news=False)
+_NEWS_IN = {section: Verdict(section=section, news=True) for section in SECTIONS}
 
 
 class _WordFeatures:
@@ -249,8 +252,8 @@ class SectionModel:
             return _NO_TEXT
         label = self.label(text_norm)
         if label == NOT_NEWS:
-            return Verdict(section=None, news=False)
-        return Verdict(section=label if label in SECTIONS else None, news=True)
+            return _NOT_NEWS
+        return _NEWS_IN.get(label, _NO_TEXT)  # "Other": news in no section
 
 
 def _pack(weights: Sequence[float]) -> int:
