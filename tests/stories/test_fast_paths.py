@@ -284,3 +284,18 @@ def test_a_copy_takes_its_originals_names_and_keys_unless_the_original_had_none(
     again = fingerprint(normalise(credited), credited)
     assert again.entities == similarity.entities_of(credited) != frozenset()
     assert again.keys == tuple(_old_keys(again.canon) + _old_entity_keys(again.entities))
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def test_cyrillic_is_found_by_its_utf8_lead_bytes_exactly_as_by_the_regex() -> None:
+    from bot.core.language import _CYRILLIC, detect_language, has_cyrillic
+
+    points = [*range(0x3000), *range(0xD800, 0xE000), *range(0x3000, 0x110000, 97)]
+    for code in points:
+        text = f"ab{chr(code)}é"
+        assert has_cyrillic(text) == (_CYRILLIC.search(text) is not None), hex(code)
+    assert has_cyrillic("Лавров") and not has_cyrillic("Lavrov ⚡️ café")
+    assert detect_language("⚡️ Лавров провёл переговоры с министром") == "ru"
+    assert detect_language("⚡️ Lavrov held talks with the minister of the country") == "en"
