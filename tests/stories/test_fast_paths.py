@@ -105,6 +105,8 @@ def _old_entities_of(text: str) -> frozenset[str]:
     acronyms: set[str] = set()
     units: set[str] = set()
     run: list[str] = []
+    if "http" in text or "t.me/" in text or "www." in text:
+        text = S._LINK.sub(" ", text)
     folded_text = _old_fold_phrases(text)
     run_end = -1
     for match in _OLD_CAPITALISED.finditer(folded_text):
@@ -114,7 +116,11 @@ def _old_entities_of(text: str) -> frozenset[str]:
                 units.add(S.UNIT + " ".join(sorted(set(run))))
             run = []
         at_opening = S._opens_sentence(folded_text, start)
+        tag = start > 0 and folded_text[start - 1] == "#"
         for key, kind in S._name_parts(word):
+            if tag:
+                weak.add(key)
+                continue
             if kind == S._ACRONYM:
                 acronyms.add(key)
             elif kind == S._SURE or (kind == S._NAME and not at_opening):
