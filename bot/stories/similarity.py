@@ -372,6 +372,7 @@ _PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "off", "в", "во"])  # "t
 _STOPWORD_ACRONYMS = frozenset(["WHO", "IT", "ОН"])  # acronyms spelt like function words
 _ROMAN = re.compile(r"[IVXLC]+")  # "XVII BRICS Summit": a number, not a name
 _PERIOD = re.compile(r"[QqHh][1-4]")  # "Q2", "H1": a period of the year (a fact), not a name
+_PERIOD_LETTERS = frozenset("qh")
 _ACRONYM_MAX = 6  # an all-caps word up to this long is an acronym (OPEC, BRICS, ШОС); longer is shouting
 
 _STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.stemmer("russian")}
@@ -633,11 +634,12 @@ def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
             start, value = match.start(), match.group()
             if start <= clock_end:
                 continue  # the minutes of a time of day
-            if start and text_norm[start - 1] in "qh" and (start < 2 or not text_norm[start - 2].isalnum()) and _PERIOD.fullmatch(text_norm[start - 1 : match.end()]):
+            if start and text_norm[start - 1] in _PERIOD_LETTERS and (start < 2 or not text_norm[start - 2].isalnum()) and _PERIOD.fullmatch(text_norm[start - 1 : match.end()]):
                 found.add(("period", text_norm[start - 1 : match.end()]))  # "q2", "h1": a quarter, a half-year
                 continue
             # a time of day ("08:05", "4am") is when it was said or will happen, not a count
-            clock = _CLOCK.match(text_norm, start)
+            end = match.end()
+            clock = _CLOCK.match(text_norm, start) if text_norm[end : end + 1] == ":" or "m" in text_norm[end : end + 4] else None
             if clock:
                 clock_end = clock.end()
                 found.add(("time", clock.group().replace(" ", "").replace(".", "")))
@@ -706,17 +708,31 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     if not only_b:
         return False
     kinds_a = {kind for kind, _ in only_a}
-    if not any(kind in kinds_a for kind, _ in only_b):
+    clashing = [kind for kind, _ in only_b if kind in kinds_a]
+    if not clashing:
         return False
+    if _ROUNDED_KINDS.isdisjoint(clashing):
+        return True  # (dates, years, months, times: never rounded)
     # a figure rounded in the retelling is the same figure: "384k" / "384,122", "почти 87%"
     # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей"
     # (a rounding keeps the first digit: "2" for "2.4" has too few digits to count)
-    rounded_a = {(k, v) for k, v in only_a if k in _ROUNDED_KINDS and any(k == kb and v[0] == vb[0] and _rounds_to(v, vb) for kb, vb in only_b)}
-    rounded_b = {(k, v) for k, v in only_b if k in _ROUNDED_KINDS and any(k == ka and v[0] == va[0] and _rounds_to(v, va) for ka, va in only_a)}
-    if not rounded_a and not rounded_b:
-        return True
-    kinds_a = {kind for kind, _ in only_a - rounded_a}
-    return any(kind in kinds_a for kind, _ in only_b - rounded_b)
+    unexplained: set[str] = set()
+    for kind, value in only_b:
+        if kind in kinds_a and kind not in unexplained and not _rounded_in(kind, value, only_a):
+            unexplained.add(kind)
+    return any(kind in unexplained and not _rounded_in(kind, value, only_b) for kind, value in only_a)
+
+
+def _rounded_in(kind: str, value: str, others: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``others`` has a value of the same kind that rounds to ``value`` or that
+    ``value`` rounds to."""
+    if kind not in _ROUNDED_KINDS:
+        return False
+    first = value[0]
+    for other_kind, other in others:
+        if other_kind == kind and other[0] == first and _rounds_to(value, other):
+            return True
+    return False
 
 
 PRECISE_DIGITS = 4  # a shared figure with this many significant digits is an anchor worth two
@@ -1413,7 +1429,10 @@ def _unnamed_counterpart(x: Gist, y: Gist) -> bool:
     if y.words.isdisjoint(_MEETING_CONCEPTS) and "~call" not in y.words:
         return False
     # (names of ``x`` that ``y`` lacks: mostly none, and then nothing to look for)
-    unnamed = {key for key in x.names - y.name_words - y.weak_names - x.sources - x.acronyms if key[0] not in "#@"}
+    missing = x.names - y.name_words
+    if not missing:
+        return False
+    unnamed = {key for key in missing - y.weak_names - x.sources - x.acronyms if key[0] not in "#@"}
     if not unnamed:
         return False
     tokens = x.tokens
@@ -1599,7 +1618,7 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
         return "nothing else shared", None
     # a phone call is not a meeting in a place: the same two leaders talk often, and a call
     # a day after a summit is another conversation
-    if _call_or_meeting(short) * _call_or_meeting(long) < 0:
+    if ("~call" in short.words) != ("~call" in long.words) and _call_or_meeting(short) * _call_or_meeting(long) < 0:
         return "call vs meeting", None
     # a counterpart met, called or talked with whom the other text never names: another
     # meeting of the same trip ("Lavrov met Myanmar's minister Than Swe" / Lavrov at ASEAN)
@@ -1638,7 +1657,9 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # 7. time
     # a text that dates the event "yesterday" ("вчера", "накануне") retells the day before:
     # a day's gap is what it says, no sign of another event
-    late = gap_hours - (LOOK_BACK_HOURS if gap_hours <= LOOK_BACK_HOURS + CLOSE_HOURS and not _LOOKING_BACK.isdisjoint(short.words | long.words) else CLOSE_HOURS)
+    late = gap_hours - CLOSE_HOURS
+    if late > 0 and gap_hours <= LOOK_BACK_HOURS + CLOSE_HOURS and not (_LOOKING_BACK.isdisjoint(short.words) and _LOOKING_BACK.isdisjoint(long.words)):
+        late = gap_hours - LOOK_BACK_HOURS
     needed = threshold + max(0.0, late) / 24 * GAP_PENALTY_PER_DAY
     return "", RewriteMatch(
         round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
