@@ -38,6 +38,9 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    "July 3" vs "July 9", "in August" vs "in September") report different events. A fact
    only one side states is no conflict: retellings keep different subsets; a point of
    reference ("first talks since February", "впервые с 2021 года") is no fact of the event.
+   A figure rounded to fewer digits, within ``ROUNDING`` ("384k" / "384,122", "почти 87%" /
+   "86,9%"), is the same figure; a time of day ("08:05", "4am") and a quarter ("Q2", "H1")
+   are kinds of their own.
 3. Tense, read from the lead (the first sentence; the first two after a heading, "Wednesday
    in Istanbul: ..."): a clear announcement ("expected to", "set for", "проведут") is not
    the report of the event, nor is "will ..." the report of the done event ("held",
@@ -45,6 +48,8 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    on...") is a report, whatever outlook follows; between texts of up to ``LONG_TEXT``
    words, a direction of change (cut / raised / kept) differs: another decision.
    Another winner of the same race ("X came first" / "Y first") is another result.
+   A forecast a figure is measured against ("than the 411,000 bpd expected", "analysts had
+   expected") announces nothing. A win word before a figure ("won 47 seats") names no winner.
 4. Names, softly: the longer text must name most of the shorter one's names
    (``MIN_NAME_COVERAGE``; a country it adds where the other names no country counts
    ``CONTEXT_COUNTRY``); a name missing where the longer text names another of the same
@@ -64,9 +69,12 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    after a headline's colon or spaced dash is a sure name; two openers, each found
    nowhere in the other text, are two subjects.
 5. Anchors: at least ``MIN_ANCHORS`` shared facts (names, spelled acronyms and numbers),
-   one of them a name; a text naming no one for sure anchors on two shared figures. A
-   shorter text with ``MIN_OWN_WORDS`` words besides names, none of them in the other,
-   tells something else of the same names.
+   one of them a name; a text naming no one for sure anchors on two shared figures (a
+   figure of ``PRECISE_DIGITS`` significant digits counts twice). A shorter text with
+   ``MIN_OWN_WORDS`` words besides names, none of them in the other (or, against a long
+   text and with no figure shared, fewer than a sixth), tells something else of the same
+   names. A phone call is not a meeting in a place; a counterpart the shorter text names
+   after "met" / "with" that the other text never names is another meeting.
 6. Score: the weighted share of the shorter text's content words found in the
    best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
    times the shorter text, alone or after the longer text's title: a summary is compared
@@ -76,7 +84,8 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    Names weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every
    news post uses ``GENERIC_WEIGHT``, other words 1.
 7. Time weighs in: within ``CLOSE_HOURS`` the score must reach ``threshold``; the bar
-   rises by ``GAP_PENALTY_PER_DAY`` per day after that.
+   rises by ``GAP_PENALTY_PER_DAY`` per day after that (after ``LOOK_BACK_HOURS`` for a
+   text that says "yesterday", "вчера").
 """
 
 from __future__ import annotations
