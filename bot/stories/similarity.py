@@ -1032,17 +1032,30 @@ _SPEAKER = re.compile(r"^\W*([^\W\d_]+):")  # one word: "Рекорд Газпр
 _CREDIT = re.compile(r"\s[—–-]\s*([^\W\d_]+(?: [^\W\d_]+)?)[.!]?[ \t]*$", re.MULTILINE)
 
 
+SOURCE_REACH = 6  # words after a reporting verb where its source's name may stand
+# titles between a reporting verb and its source's name ("said Foreign Minister Sergey Lavrov")
+_TITLE_WORDS = frozenset(["minister", "secretary", "spokesman", "spokeswoman", "spokesperson", "governor", "mayor", "chairman", "head", "chief", "ceo", "министр", "глава", "губернатор", "мэр", "председатель", "пресс-секретарь", "представитель"])
+
+
 def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: list[int]) -> frozenset[str]:
     """The name keys of the text's sources: within three words after or two before a
     reporting verb in its sentence, a quote's speaker heading the text or credited after a
     dash at the end of a line."""
     found = set()
     for i in source_at:
-        for word in tokens[i + 1 : i + 4]:  # "заявил Бочаров", "according to Ushakov"
+        # "заявил Бочаров", "according to Ushakov", and past a title: "сообщил министр
+        # просвещения Сергей Кравцов" (the whole name, up to ``SOURCE_REACH`` words on)
+        # ("said on Monday that Apple will...": past three words only after a title)
+        in_name = titled = False
+        for n, word in enumerate(tokens[i + 1 : i + 1 + SOURCE_REACH]):
             if not word:
                 break
-            if (key := _name_key(word)) in named:
+            if (key := _name_key(word)) in named and (n < 3 or titled or in_name):
                 found.add(key)
+                in_name = True
+            elif in_name or n >= 3:
+                break  # the name ended, or no title leads to it
+            titled = titled or word in _TITLE_WORDS
         # a name before the verb is a source only when the verb closes its sentence
         # (", Ushakov said.", ", the ministry said on Monday."): in "Apple said on Monday it
         # will..." Apple is the subject of the news, whose swap for another must still show

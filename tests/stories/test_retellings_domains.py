@@ -211,3 +211,11 @@ def test_a_company_opening_before_to_or_s_is_still_a_subject() -> None:
     c = "Ozon's net loss narrowed to 12 billion roubles in the quarter, the company said in Moscow."
     d = "Avito's net loss narrowed to 12 billion roubles in the quarter, the company said in Moscow."
     assert not judged(c, d)
+
+
+def test_a_source_named_past_a_title_is_a_source() -> None:
+    g = gist_of("Школы перейдут на новый график с 1 сентября, сообщил министр просвещения Сергей Кравцов.")
+    assert {"серг", "крав"} <= g.sources
+    # "said on Monday that Apple..." names the subject of the news, not its source
+    h = gist_of("The regulator said on Monday that Apple will open its app store to rivals.")
+    assert "appl" not in h.sources
