@@ -1037,11 +1037,23 @@ SOURCE_REACH = 6  # words after a reporting verb where its source's name may sta
 _TITLE_WORDS = frozenset(["minister", "secretary", "spokesman", "spokeswoman", "spokesperson", "governor", "mayor", "chairman", "head", "chief", "ceo", "министр", "глава", "губернатор", "мэр", "председатель", "пресс-секретарь", "представитель"])
 
 
+def _lead_end(tokens: list[str]) -> int:
+    """Where the first sentence with words ends in ``tokens`` (its break), or -1."""
+    seen = False
+    for i, token in enumerate(tokens):
+        if token:
+            seen = True
+        elif seen:
+            return i
+    return -1
+
+
 def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: list[int]) -> frozenset[str]:
     """The name keys of the text's sources: within three words after or two before a
     reporting verb in its sentence, a quote's speaker heading the text or credited after a
     dash at the end of a line."""
     found = set()
+    lead_end = _lead_end(tokens) if source_at else -1
     for i in source_at:
         # "заявил Бочаров", "according to Ushakov", and past a title: "сообщил министр
         # просвещения Сергей Кравцов" (the whole name, up to ``SOURCE_REACH`` words on)
@@ -1058,8 +1070,9 @@ def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: lis
             titled = titled or word in _TITLE_WORDS
         # a name before the verb is a source only when the verb closes its sentence
         # (", Ushakov said.", ", the ministry said on Monday."): in "Apple said on Monday it
-        # will..." Apple is the subject of the news, whose swap for another must still show
-        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4]:
+        # will..." Apple is the subject of the news, whose swap for another must still show;
+        # past the lead, someone who "later said" reacts to the news ("...; Araghchi later said")
+        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4] or (lead_end >= 0 and i > lead_end):
             for j in range(max(0, i - 2), i):
                 if tokens[j] and j > 0 and tokens[j - 1] and (key := _name_key(tokens[j])) in named:
                     found.add(key)

@@ -219,3 +219,11 @@ def test_a_source_named_past_a_title_is_a_source() -> None:
     # "said on Monday that Apple..." names the subject of the news, not its source
     h = gist_of("The regulator said on Monday that Apple will open its app store to rivals.")
     assert "appl" not in h.sources
+
+
+def test_someone_who_later_said_past_the_lead_is_a_source() -> None:
+    g = gist_of("Armenia and Azerbaijan initialled the peace treaty in Washington; Aliyev later said Baku would sign it this year.")
+    assert "aliy" in g.sources
+    # in the lead, the name before "said" is the subject of the news
+    h = gist_of("Aliyev said on Friday Azerbaijan would sign the peace treaty with Armenia this year.")
+    assert "aliy" not in h.sources
