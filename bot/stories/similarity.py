@@ -1072,9 +1072,10 @@ def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: lis
         # (", Ushakov said.", ", the ministry said on Monday."): in "Apple said on Monday it
         # will..." Apple is the subject of the news, whose swap for another must still show;
         # past the lead, someone who "later said" reacts to the news ("...; Araghchi later said")
-        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4] or (lead_end >= 0 and i > lead_end):
+        past_lead = 0 <= lead_end < i
+        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4] or past_lead:
             for j in range(max(0, i - 2), i):
-                if tokens[j] and j > 0 and tokens[j - 1] and (key := _name_key(tokens[j])) in named:
+                if tokens[j] and (past_lead or (j > 0 and tokens[j - 1])) and (key := _name_key(tokens[j])) in named:
                     found.add(key)
     credits = [m.group(1) for m in _CREDIT.finditer(text)] if ("—" in text or "–" in text or " - " in text) else []
     heading = _SPEAKER.match(text) if ":" in text else None
