@@ -74,7 +74,9 @@ The rules, in order (any veto ends the comparison; ``veto_of`` names the one tha
    ``MIN_OWN_WORDS`` words besides names, none of them in the other (or, against a long
    text and with no figure shared, fewer than a sixth), tells something else of the same
    names. A phone call is not a meeting in a place; a counterpart the shorter text names
-   after "met" / "with" that the other text never names is another meeting.
+   after "met" / "with" that the other text never names is another meeting; a later stage
+   of a case told as done in a lead (an appeal filed, bail, a docking) that the other text
+   never mentions is a follow-up.
 6. Score: the weighted share of the shorter text's content words found in the
    best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
    times the shorter text, alone or after the longer text's title: a summary is compared
@@ -1454,6 +1456,54 @@ _COUNTERPART_CUES = frozenset(["met", "meets", "meet", "with", "встретил
 _COUNTERPART_REACH = 6  # words after "met"/"with" where the counterpart's name stands
 
 
+# The later stages of a case, by stem: an appeal after a verdict, bail after an arrest, a
+# docking after a launch, a pardon after a sentence.
+_FOLLOW_UP_STAGES = {
+    "appeal": "appeal", "апелляц": "appeal", "обжалова": "appeal", "обжал": "appeal",
+    "bail": "bail", "залог": "bail",
+    "dock": "dock", "пристыкова": "dock", "стыковк": "dock",
+    "pardon": "pardon", "помилова": "pardon", "помилован": "pardon",
+}
+_FOLLOW_UP_STEMS = frozenset(_FOLLOW_UP_STAGES)
+
+
+_LEGAL_APPEAL_BEFORE = frozenset(["an", "of", "filed", "files", "lodged", "lodges", "on"])  # "an appeal", not "his appeal for"
+
+
+def _follow_up(x: Gist, y: Gist) -> bool:
+    """Whether the first sentence of ``x`` tells, as done, a later stage of a case (an
+    appeal filed, bail, a docking, a pardon) of which ``y`` says nothing at all. (A plan,
+    "будем обжаловать", and a plea, "renewed his appeal for air defence", are none.)"""
+    if not x.sentences or _FOLLOW_UP_STEMS.isdisjoint(x.sentences[0]):
+        return False
+    told = {_FOLLOW_UP_STAGES[stem] for stem in y.words & _FOLLOW_UP_STEMS}
+    tokens = x.tokens
+    seen = False
+    for i, token in enumerate(tokens):
+        if not token:
+            if seen:
+                break
+            continue
+        seen = True
+        stage = _follow_up_stage(token, tokens[i - 1] if i else "")
+        if stage and stage not in told:
+            return True
+    return False
+
+
+def _follow_up_stage(token: str, before: str) -> str:
+    """The later stage a word tells as done ("appealed", "an appeal", "апелляцию",
+    "обжаловал", "залог", "bail", "docked", "пристыковался", "pardoned", "помиловал"), or ""."""
+    if token.isascii():
+        if token == "appeal":
+            return "appeal" if before in _LEGAL_APPEAL_BEFORE else ""
+        return {"appealed": "appeal", "bail": "bail", "docked": "dock", "pardoned": "pardon"}.get(token, "")
+    for start, stage in (("апелляц", "appeal"), ("обжаловал", "appeal"), ("залог", "bail"), ("пристыковал", "dock"), ("помиловал", "pardon")):
+        if token.startswith(start):
+            return stage
+    return ""
+
+
 def _call_or_meeting(g: Gist) -> int:
     """1 when the text tells a phone call (and no meeting), -1 when it tells a meeting in a
     named place and no call, 0 when it tells neither or both."""
@@ -1660,6 +1710,10 @@ def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, R
     # a day after a summit is another conversation
     if ("~call" in short.words) != ("~call" in long.words) and _call_or_meeting(short) * _call_or_meeting(long) < 0:
         return "call vs meeting", None
+    # a later stage of the same case told in the lead (an appeal, bail, a docking) that the
+    # other text never mentions: the follow-up is news of its own
+    if _follow_up(short, long) or _follow_up(long, short):
+        return "follow-up", None
     # a counterpart met, called or talked with whom the other text never names: another
     # meeting of the same trip ("Lavrov met Myanmar's minister Than Swe" / Lavrov at ASEAN)
     if _unnamed_counterpart(short, long):

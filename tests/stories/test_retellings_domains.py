@@ -227,3 +227,29 @@ def test_someone_who_later_said_past_the_lead_is_a_source() -> None:
     # in the lead, the name before "said" is the subject of the news
     h = gist_of("Aliyev said on Friday Azerbaijan would sign the peace treaty with Armenia this year.")
     assert "aliy" not in h.sources
+
+
+# --- follow-ups: a later stage of the same case -------------------------------------------
+
+VERDICT = ("Former Rosnano deputy chief Oleg Kiselev sentenced to 9 years in prison for embezzlement, "
+           "the Moscow City Court ruled.")
+
+
+def test_an_appeal_filed_is_news_of_its_own() -> None:
+    appeal = "Kiselev's lawyers filed an appeal against the 9-year sentence for embezzlement at the Moscow City Court."
+    assert veto(VERDICT, appeal, hours=6) == "follow-up"
+    assert not judged(VERDICT, appeal, hours=6)
+
+
+def test_bail_is_news_of_its_own() -> None:
+    bail = "Oleg Kiselev was released on bail after the Moscow City Court embezzlement verdict."
+    assert veto(VERDICT, bail, hours=6) == "follow-up"
+
+
+def test_a_plea_and_a_plan_to_appeal_are_no_follow_up() -> None:
+    retold = "The Moscow City Court gave Oleg Kiselev 9 years for embezzlement; his lawyers said they would appeal."
+    assert veto(VERDICT, retold) != "follow-up"
+    strike = ("Drones hit Belgorod overnight on May 3, injuring 6 people, the governor said; Gladkov "
+              "renewed his appeal for shelters.")
+    retold_strike = "Six people injured as drones struck Belgorod early on May 3, Governor Gladkov said."
+    assert veto(strike, retold_strike) != "follow-up"
