@@ -719,18 +719,20 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     if not only_b:
         return False
     kinds_a = {kind for kind, _ in only_a}
-    clashing = [kind for kind, _ in only_b if kind in kinds_a]
-    if not clashing:
-        return False
-    if _ROUNDED_KINDS.isdisjoint(clashing):
-        return True  # (dates, years, months, times: never rounded)
     # a figure rounded in the retelling is the same figure: "384k" / "384,122", "почти 87%"
-    # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей"
-    # (a rounding keeps the first digit: "2" for "2.4" has too few digits to count)
-    unexplained: set[str] = set()
+    # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей" (dates, years, months and times
+    # of day are never rounded)
+    unexplained: set[str] | None = None
     for kind, value in only_b:
-        if kind in kinds_a and kind not in unexplained and not _rounded_in(kind, value, only_a):
-            unexplained.add(kind)
+        if kind in kinds_a:
+            if kind not in _ROUNDED_KINDS:
+                return True
+            if not _rounded_in(kind, value, only_a):
+                if unexplained is None:
+                    unexplained = set()
+                unexplained.add(kind)
+    if not unexplained:
+        return False
     return any(kind in unexplained and not _rounded_in(kind, value, only_b) for kind, value in only_a)
 
 
@@ -739,9 +741,10 @@ def _rounded_in(kind: str, value: str, others: frozenset[tuple[str, str]]) -> bo
     ``value`` rounds to."""
     if kind not in _ROUNDED_KINDS:
         return False
-    first = value[0]
+    # (a rounding keeps the first digit and has fewer digits: "2" for "2.4" has too few)
+    first, size = value[0], len(value)
     for other_kind, other in others:
-        if other_kind == kind and other[0] == first and _rounds_to(value, other):
+        if other_kind == kind and other[0] == first and len(other) != size and _rounds_to(value, other):
             return True
     return False
 
