@@ -204,6 +204,7 @@ _TOKEN = re.compile(r"\w+")
 # tokens as ``_TOKEN.findall`` at a third of the cost (str.translate has an ASCII fast path).
 _ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not re.match(r"[\w\s]", c)})
 _EMPTY: frozenset[int] = frozenset()
+_ASCII_DIGIT_RUNS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isdigit()})
 
 
 def _tokens(text: str) -> list[str]:
@@ -214,7 +215,9 @@ def _numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
     """The numbers of a text as a multiset (n, then (n, 2) for its second occurrence...),
     so "10-11 ... 13" → "13-11 ... 13" still shows a number replaced; None: no digits.
     (Digits are word characters, so these are exactly the digit runs of the tokens.)"""
-    digits = _DIGITS.findall(canon)
+    # ASCII (most posts): digits kept, everything else a space, split: the same runs as
+    # the regex (\d is 0-9 there) for a fraction of its cost
+    digits = canon.translate(_ASCII_DIGIT_RUNS).split() if canon.isascii() else _DIGITS.findall(canon)
     if not digits:
         return None
     try:
