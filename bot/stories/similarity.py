@@ -521,9 +521,8 @@ def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     elif _DIGIT.search(text_norm):
         for match in _NUMBER.finditer(text_norm):
             found.add(_typed(text_norm, match, match.start()))
-    if "may" in text_norm:  # "May" is a month only next to a number: it is also a verb
-        if _MAY.search(text_norm):
-            found.add(("month", "may"))
+    if "may" in text_norm and _MAY.search(text_norm):  # "May" is a month only next to a number: also a verb
+        found.add(("month", "may"))
     return frozenset(found)
 
 
