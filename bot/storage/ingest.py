@@ -158,6 +158,7 @@ class Ingestor:
         # day is loaded); None until the first batch
         self._indexed_rowid: int | None = None
         self._joins: list[tuple] = []  # this batch's post_joins rows
+        self._category_rank = {name: i for i, name in enumerate(config.category_names())}  # for _union
         self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
 
     def _forget_cache(self) -> None:
@@ -236,7 +237,7 @@ class Ingestor:
                     rep_key=(0, 0), first_date=_EPOCH, last_date=_EPOCH, post_count=0, categories=[],
                     news_posts=0,
                 ))
-                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.categories = _union(state.categories, custom, self._category_rank)
                 state.vote(verdict.section, verdict.news)
                 new = [cats, lang, int(verdict.news), verdict.section]
                 if new != old:
@@ -363,7 +364,7 @@ class Ingestor:
             rows[post.key] = _post_row(item, digest, categories, story_id, now)
             state = self._story_state(story_id, stories)
             if state is not None:
-                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.categories = _union(state.categories, custom, self._category_rank)
                 state.vote(old_section, bool(old_news), -1)
                 state.vote(item.section, item.news)
             result.updated += 1
@@ -393,7 +394,7 @@ class Ingestor:
             if post.date < state.first_date:
                 state.first_date, state.rep_key = post.date, post.key
             state.last_date = max(state.last_date, post.date)
-            state.categories = _union(state.categories, custom, self.config.category_names())
+            state.categories = _union(state.categories, custom, self._category_rank)
             state.vote(item.section, item.news)
             result.duplicate += 1
             # no reason only when the index already held this key (a post retention dropped)
@@ -404,10 +405,10 @@ class Ingestor:
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[post.key] = _post_row(item, digest, categories, story_id, now)
+        rows[post.key] = row = _post_row(item, digest, categories, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
         existing[post.key] = (
-            *post.key, digest, to_iso(post.edited_at) if post.edited_at else None, story_id,
+            *post.key, digest, row[3], story_id,
             post.text, post.views, post.media_kind, int(item.news), item.section,
         )
         result.new += 1
@@ -638,9 +639,10 @@ def _json_vote_items(items: tuple[tuple[str, int], ...]) -> str:
     return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
 
 
-def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(set(current) | set(more), key=lambda n: rank.get(n, len(rank)))
+def _union(current: list[str], more: Iterable[str], rank: Mapping[str, int]) -> list[str]:
+    """Both lists' categories once each, in config order (``rank``: name → position)."""
+    last = len(rank)
+    return sorted(set(current).union(more), key=lambda n: rank.get(n, last))
 
 
 def categories_fingerprint(config: Config) -> str:

@@ -261,7 +261,13 @@ class _Signature:
     names: frozenset[int] | None  # content words (id + occurrence), short texts only
 
 
-def _signature(canon: str) -> _Signature:
+_UNKNOWN: Literal[False] = False
+
+
+def _signature(
+    canon: str, numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = _UNKNOWN
+) -> _Signature:
+    """``numbers``: ``_numbers(canon)`` when the caller has it already (the number guard ran)."""
     toks = _tokens(canon)
     nwords = len(toks)
     if nwords < MIN_WORDS:
@@ -270,7 +276,7 @@ def _signature(canon: str) -> _Signature:
     # its result tuple, so this allocates nothing per bigram but the int
     shingles = frozenset(map(hash, zip(toks, toks[1:], strict=False)))
     names = _names(toks) if nwords <= SHORT_WORDS else None
-    return _Signature(nwords, shingles, _numbers(canon), names)
+    return _Signature(nwords, shingles, _numbers(canon) if numbers is False else numbers, names)
 
 
 def _stable(text: str) -> int:
@@ -556,7 +562,7 @@ class _Probe:
     @property
     def sig(self) -> _Signature:
         if self._sig is None:
-            self._sig = _signature(self.canon)
+            self._sig = _signature(self.canon, self.numbers)
         return self._sig
 
 
@@ -741,7 +747,7 @@ class StoryIndex:
             why: Join | None = None
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
-                score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
+                score = _similar(probe.sig, _signature(entry.canon, other), self.similarity, self.containment)
                 if score and names_conflict(probe.entities, entry.entities):
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
