@@ -597,8 +597,8 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     only_b = b - a
     if not only_b:
         return False
-    kinds_a = {kind for kind, _ in only_a}
-    return any(kind in kinds_a for kind, _ in only_b)
+    # a kind on both sides; dict() of the (kind, value) pairs collects the kinds in C
+    return not dict(only_a).keys().isdisjoint(dict(only_b))
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,16 @@ def reference_facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
     return found
 
 
+def reference_facts_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
+    if not a or not b:
+        return False
+    only_a, only_b = a - b, b - a
+    if not only_a or not only_b:
+        return False
+    kinds_a = {kind for kind, _ in only_a}
+    return any(kind in kinds_a for kind, _ in only_b)
+
+
 def reference_numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
     digits = re.findall(r"\d+", canon)
     if not digits:
@@ -125,4 +135,13 @@ def test_number_value_is_the_regex_version(value):
 
 def test_number_guard_reads_the_same_numbers():
     different = [t for t in NORMS if dedupe._numbers(t) != reference_numbers(t)]
+    assert different == []
+
+
+def test_facts_conflict_is_the_set_version():
+    facts = sorted({reference_facts_of(t) for t in NORMS}, key=sorted)[:400]
+    pairs = [(a, b) for a in facts for b in facts[:60]]
+    assert any(reference_facts_conflict(a, b) for a, b in pairs)
+    assert any(not reference_facts_conflict(a, b) and a != b and a and b for a, b in pairs)
+    different = [(a, b) for a, b in pairs if similarity.facts_conflict(a, b) != reference_facts_conflict(a, b)]
     assert different == []
