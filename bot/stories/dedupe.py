@@ -55,6 +55,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -566,6 +567,10 @@ class _Probe:
         return self._sig
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+_ENTITY_SETS_REMEMBERED = 8192
+
+
 def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         raise ValueError(f"dedupe needs timezone-aware datetimes, got naive {when.isoformat()}")
@@ -648,6 +653,7 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
+        self._entity_sets: dict[frozenset[str], frozenset[str]] = {}  # see _shared
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -799,7 +805,7 @@ class StoryIndex:
             probe = self._probe_of(item)
             entry.chash = probe.chash
             copy = self._any_copy(probe.chash)
-            entry.entities = probe.entities
+            entry.entities = self._shared(probe.entities)
             entry.gist = probe.built_gist  # scored as a retelling already: keep what it cost
             entry.facts = probe._facts
             if copy is not None:
@@ -813,6 +819,20 @@ class StoryIndex:
         self._entries[item.key] = entry
         if item.forward_origin is not None:
             _bag_add(self._origins, item.forward_origin, entry)
+
+    def _shared(self, entities: frozenset[str]) -> frozenset[str]:
+        """One copy of each name and of each recurring set of names: the index holds every
+        post of the window, most naming the same few people and places, and a set of
+        names per post was the largest part of its memory."""
+        if not entities:
+            return _NO_NAMES
+        shared = self._entity_sets.get(entities)
+        if shared is None:
+            if len(self._entity_sets) >= _ENTITY_SETS_REMEMBERED:
+                self._entity_sets.clear()  # recent sets: starting over is cheap
+            shared = frozenset(map(sys.intern, entities))
+            self._entity_sets[shared] = shared
+        return shared
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
