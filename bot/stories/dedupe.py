@@ -56,6 +56,7 @@ import functools
 import hashlib
 import re
 import sys
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,6 +101,7 @@ FULL_ANCHOR = 40  # texts with at most this many words are short: sampled more d
 POSTING_CAP = 32  # a key shared by more posts than this is boilerplate: dropped
 MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared keys first
 MAX_REWRITE = 4  # of those, how many are scored as retellings (the costlier check)
+GISTS_KEPT = 1024  # entries whose gist (the retelling check's ~15 kB) stays in memory: the latest
 DEFAULT_CONTAINMENT = 0.85
 SHORT_FLOOR = 0.55  # short texts compared by content words need this much bigram overlap too
 
@@ -654,6 +656,7 @@ class StoryIndex:
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
         self._entity_sets: dict[frozenset[str], frozenset[str]] = {}  # see _shared
+        self._gist_holders: deque[_Entry] = deque()  # see _keep_gist
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -782,9 +785,20 @@ class StoryIndex:
         return best.story if best is not None else None
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
-        if entry.gist is None:
-            entry.gist = gist(entry.canon, entry.entities, entry.facts)
-        return rewrite_match(probe.gist, entry.gist, gap_hours=gap_hours, threshold=self.rewrite_threshold)
+        made = entry.gist
+        if made is None:
+            made = gist(entry.canon, entry.entities, entry.facts)
+            self._keep_gist(entry, made)
+        return rewrite_match(probe.gist, made, gap_hours=gap_hours, threshold=self.rewrite_threshold)
+
+    def _keep_gist(self, entry: _Entry, made: Gist) -> None:
+        """Remember an entry's gist, for the ``GISTS_KEPT`` entries that got one last: a gist
+        weighs ~15 kB and is rarely needed twice (a gist is derived again when it is)."""
+        entry.gist = made
+        holders = self._gist_holders
+        holders.append(entry)
+        if len(holders) > GISTS_KEPT:
+            holders.popleft().gist = None
 
     def add(self, item: DedupeItem, story_id: int) -> None:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
@@ -806,7 +820,8 @@ class StoryIndex:
             entry.chash = probe.chash
             copy = self._any_copy(probe.chash)
             entry.entities = self._shared(probe.entities)
-            entry.gist = probe.built_gist  # scored as a retelling already: keep what it cost
+            if probe.built_gist is not None:  # scored as a retelling already: keep what it cost
+                self._keep_gist(entry, probe.built_gist)
             entry.facts = probe._facts
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
