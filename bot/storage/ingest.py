@@ -425,7 +425,7 @@ class Ingestor:
         )
         self.db.conn.executemany(
             f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
-            [row[:-1] for row in rows.values()],
+            rows.values(),
         )
         self.db.execute(
             f"INSERT INTO main.posts ({_POST_COLUMNS}) SELECT {_POST_COLUMNS} FROM temp.post_staging WHERE true "
@@ -437,16 +437,18 @@ class Ingestor:
             "categories = excluded.categories, updated_at = excluded.updated_at, "
             "lang = excluded.lang, news = excluded.news, section = excluded.section"
         )
-        self.db.execute("DELETE FROM temp.post_staging")
         updated = [key for key in rows if key in existing_keys]
         if updated:
             self.db.conn.executemany(
                 "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", updated
             )
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) VALUES (?, ?, ?)",
-            [(key[0], key[1], tag) for key, row in rows.items() for tag in row[-1]],
+        # the hashtags from the rows' JSON lists, by SQLite in one statement
+        self.db.execute(
+            "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) "
+            "SELECT s.channel_id, s.message_id, tag.value FROM temp.post_staging s, json_each(s.hashtags) tag "
+            "WHERE s.hashtags != '[]'"
         )
+        self.db.execute("DELETE FROM temp.post_staging")
 
     def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState | None:
         state = stories.get(story_id)
@@ -598,7 +600,7 @@ def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
 
 
 def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
-    """The posts-table row (and, last, the hashtags for post_hashtags)."""
+    """The posts-table row, in ``POST_COLUMNS`` order."""
     post, hashtags = item.post, item.hashtags
     return (
         post.channel_id, post.message_id, to_iso(post.date),
@@ -606,7 +608,7 @@ def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int,
         post.text, item.text_norm, digest, _json_list(hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(categories), now, item.lang, int(item.news), item.section, hashtags,
+        story_id, _json_list(categories), now, item.lang, int(item.news), item.section,
     )
 
 
