@@ -543,7 +543,7 @@ class _Probe:
     @property
     def facts(self) -> frozenset[tuple[str, str]]:
         if self._facts is None:
-            self._facts = facts_of(self.canon)
+            self._facts = _shared_facts(facts_of(self.canon))
         return self._facts
 
     @property
@@ -571,6 +571,20 @@ class _Probe:
 
 _NO_NAMES: frozenset[str] = frozenset()
 _ENTITY_SETS_REMEMBERED = 8192
+
+
+# One object per fact ("date", "3") across the index: entries' facts share their tuples, and
+# comparing two posts' facts (``facts_conflict``, several times per post) finds equal facts
+# by identity instead of reading both tuples and their strings from memory.
+_FACTS: dict[tuple[str, str], tuple[str, str]] = {}
+_FACTS_REMEMBERED = 1 << 16
+
+
+def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    if len(_FACTS) >= _FACTS_REMEMBERED:
+        _FACTS.clear()  # the recent facts: starting over costs nothing but sharing
+    known = _FACTS.setdefault
+    return frozenset([known(fact, fact) for fact in facts])
 
 
 def _timestamp(when: datetime) -> float:
@@ -767,7 +781,7 @@ class StoryIndex:
                 # different figures or dates settle it before the costlier scoring
                 facts = entry.facts
                 if facts is None:
-                    facts = entry.facts = facts_of(entry.canon)
+                    facts = entry.facts = _shared_facts(facts_of(entry.canon))
                 if facts_conflict(probe.facts, facts):
                     continue
                 rewrites_left -= 1
