@@ -3,7 +3,7 @@
 ``facts_of`` / ``_typed_numbers`` (bot.stories.similarity) and the number guard ``_numbers``
 (bot.stories.dedupe) take an ASCII fast path (``str.translate`` and ``str.find`` instead of
 regex scans). The references below are the plain regex versions they replaced; every text
-of the labelled pairs (bench/pairs/dedupe_pairs.jsonl), of the bundled exports and a list of
+of the labelled pairs (bench/pairs/*.jsonl), of the bundled exports and a list of
 edge cases must come out the same.
 """
 
@@ -22,7 +22,7 @@ from bot.stories import dedupe, similarity
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-PAIRS = ROOT / "bench" / "pairs" / "dedupe_pairs.jsonl"
+PAIRS = sorted((ROOT / "bench" / "pairs").glob("*.jsonl"))  # the labelled pairs, every author
 
 EDGE_CASES = [
     "", " ", "05000 people", "0 and 00 and 000 and 0500", "1,000,000 and 3.14 and 2 000 and 8,8% and 411 000",
@@ -35,9 +35,10 @@ EDGE_CASES = [
 
 def _texts() -> list[str]:
     texts = [*EDGE_CASES, *(e.upper() for e in EDGE_CASES)]
-    for line in PAIRS.read_text(encoding="utf-8").splitlines():
-        pair = json.loads(line)
-        texts += [pair["a"], pair["b"]]
+    for path in PAIRS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            pair = json.loads(line)
+            texts += [pair["a"], pair["b"]]
     for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
         texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
     return texts
