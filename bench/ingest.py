@@ -19,7 +19,8 @@
    ``Post``), normalise, fingerprint, language, categorise (custom categories), sections,
    the hand-off between processes (pack, pickle, unpickle, unpack), dedupe (the story
    index), store (the rest of the writer) and FTS (the full-text index's share of store,
-   from rebuilding it).
+   from rebuilding it). Dedupe and the writer run as in the import (``Ingestor(bulk=True)``):
+   what they keep is frozen out of the garbage collector's scans after each 1,000 posts.
 6. A --backfill-posts backfill (default 10,000) through the fake Telethon client
    (tests/fakes/fake_telegram.py): real ``telethon.tl.types.Message`` objects through
    ``TelethonSource`` and the ``Collector`` into the same write path.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import pickle
 import random
@@ -140,7 +142,7 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path, workers: in
 
     config = bench_config()
     db = open_db(db_path)
-    ingestor = Ingestor(db, config)
+    ingestor = Ingestor(db, config, bulk=True)  # as `tgdigest import` makes it
     total = IngestResult()
     started = time.perf_counter()
     # The same pipeline as `tgdigest import FILE...` (a reading worker process for large inputs).
@@ -247,15 +249,19 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
         _unpack(pickle.loads(pickle.dumps(_pack(prepared[i : i + 1000]), pickle.HIGHEST_PROTOCOL)))
     us["hand-off"] = (clock() - begun) / n * 1e6
     index = StoryIndex(window=timedelta(days=config.dedupe.window_days), similarity=config.dedupe.similarity)
+    gc.freeze()  # the bulk writer's garbage-collector regime (Ingestor(bulk=True)): frozen after each batch
     begun = clock()
     for story, item in enumerate(prepared):
         dedupe_item = DedupeItem(key=item.post.key, date=item.post.date, text_norm=item.text_norm,
                                  forward_origin=item.post.forward_origin, fingerprint=item.fingerprint)
         index.add(dedupe_item, index.find(dedupe_item) or story + 1)
+        if story % 1000 == 999:
+            gc.freeze()
     us["dedupe"] = (clock() - begun) / n * 1e6
+    gc.unfreeze()
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "stages.sqlite")
-        ingestor = Ingestor(db, config)
+        ingestor = Ingestor(db, config, bulk=True)
         begun = clock()
         for i in range(0, n, 1000):
             ingestor.ingest_prepared(prepared[i : i + 1000])
@@ -265,6 +271,7 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
             db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
         us["FTS"] = (clock() - begun) / n * 1e6
         db.close()
+    gc.unfreeze()
     us["store"] = writer - us["dedupe"] - us["FTS"]
     us["worker"] = sum(us[k] for k in ("read", "normalise", "fingerprint", "language", "categorise", "sections"))
     us["writer"] = writer
