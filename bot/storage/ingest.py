@@ -167,7 +167,8 @@ class Ingestor:
         # day is loaded); None until the first batch
         self._indexed_rowid: int | None = None
         self._joins: list[tuple] = []  # this batch's post_joins rows
-        self._category_rank = {name: i for i, name in enumerate(config.category_names())}  # for _union
+        # the custom categories' names in config order (the categoriser's): for _union and membership
+        self._category_rank = {name: i for i, name in enumerate(self.categoriser.names)}
         self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
 
     def _forget_cache(self) -> None:
@@ -473,7 +474,7 @@ class Ingestor:
                 return None
             state = _StoryState(
                 rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
-                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self.categoriser.names],
+                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self._category_rank],
                 news_posts=row[6], section_votes=json.loads(row[7]),
             )
             stories[story_id] = state
