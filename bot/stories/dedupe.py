@@ -506,7 +506,9 @@ class _Entry:
         self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
-        self.entities: frozenset[str] = frozenset()
+        # its names (``entities_of``) as a tuple: a seventh of a set's memory; made a set again
+        # for the rare comparison that needs one
+        self.entities: tuple[str, ...] = ()
         self.facts: frozenset[tuple[str, str]] | None = None  # derived on first use, like numbers
         self.gist: Gist | None = None  # built when first a candidate for a rewrite
 
@@ -569,7 +571,7 @@ class _Probe:
         return self._sig
 
 
-_NO_NAMES: frozenset[str] = frozenset()
+_NO_NAMES: tuple[str, ...] = ()
 _ENTITY_SETS_REMEMBERED = 8192
 
 
@@ -669,7 +671,7 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
-        self._entity_sets: dict[frozenset[str], frozenset[str]] = {}  # see _shared
+        self._entity_sets: dict[frozenset[str], tuple[str, ...]] = {}  # see _shared
         self._gist_holders: deque[_Entry] = deque()  # see _keep_gist
 
     def __len__(self) -> int:
@@ -771,7 +773,7 @@ class StoryIndex:
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
                 score = _similar(probe.sig, _signature(entry.canon, other), self.similarity, self.containment)
-                if score and names_conflict(probe.entities, entry.entities):
+                if score and names_conflict(probe.entities, frozenset(entry.entities)):
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
@@ -801,7 +803,7 @@ class StoryIndex:
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
         made = entry.gist
         if made is None:
-            made = gist(entry.canon, entry.entities, entry.facts)
+            made = gist(entry.canon, frozenset(entry.entities), entry.facts)
             self._keep_gist(entry, made)
         return rewrite_match(probe.gist, made, gap_hours=gap_hours, threshold=self.rewrite_threshold)
 
@@ -849,18 +851,17 @@ class StoryIndex:
         if item.forward_origin is not None:
             _bag_add(self._origins, item.forward_origin, entry)
 
-    def _shared(self, entities: frozenset[str]) -> frozenset[str]:
-        """One copy of each name and of each recurring set of names: the index holds every
-        post of the window, most naming the same few people and places, and a set of
-        names per post was the largest part of its memory."""
+    def _shared(self, entities: frozenset[str]) -> tuple[str, ...]:
+        """An entry's names: one copy of each name and of each recurring list of names, a
+        tuple each. The index holds every post of the window, most naming the same few
+        people and places, and a set of names per post was the largest part of its memory."""
         if not entities:
             return _NO_NAMES
         shared = self._entity_sets.get(entities)
         if shared is None:
             if len(self._entity_sets) >= _ENTITY_SETS_REMEMBERED:
                 self._entity_sets.clear()  # recent sets: starting over is cheap
-            shared = frozenset(map(sys.intern, entities))
-            self._entity_sets[shared] = shared
+            shared = self._entity_sets[entities] = tuple(map(sys.intern, entities))
         return shared
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
@@ -906,7 +907,7 @@ class StoryIndex:
         if entry.chash is not None:
             _bag_remove(self._by_hash, entry.chash, entry)
         if entry.anchored:
-            keys = _keys(entry.canon) + _entity_keys(entry.entities)
+            keys = _keys(entry.canon) + _entity_keys(frozenset(entry.entities))
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any
