@@ -22,9 +22,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 ROOT = HERE.parent.parent
 
+import sample_retellings  # noqa: E402
+import sample_retellings_dev  # noqa: E402
 from frames_en import FRAMES as EN  # noqa: E402
 from frames_ru import FRAMES as RU  # noqa: E402
-from sample_retellings import DIFFERENT, SAME  # noqa: E402
 
 START = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 
@@ -77,7 +78,10 @@ def frame_pairs(lang: str, number: int, frame: dict) -> list[dict]:
     return out
 
 
-def sample_pairs() -> list[dict]:
+def sample_pairs(tables: object = sample_retellings, *, prefix: str = "sample", split: str | None = None) -> list[dict]:
+    """Pairs of the sample channel's posts and their retellings in ``tables`` (a module with
+    ``SAME`` and ``DIFFERENT``); ``split`` fixes the split (else by post, like the frames)."""
+    SAME, DIFFERENT = tables.SAME, tables.DIFFERENT  # type: ignore[attr-defined]  # noqa: N806
     data = json.loads((ROOT / "tests" / "fixtures" / "sample_channel_export.json").read_text(encoding="utf-8"))
     posts = {}
     for m in data["messages"]:
@@ -92,15 +96,18 @@ def sample_pairs() -> list[dict]:
             for hours, retold in retellings:
                 out.append({"a": text, "b": retold, "label": label, "kind": kind, "lang": "en",
                             "date_a": date.isoformat(), "date_b": (date + timedelta(hours=hours)).isoformat(),
-                            "split": _split(f"sample{mid}"), "frame": f"sample{mid}"})
+                            "split": split or _split(f"sample{mid}"), "frame": f"{prefix}{mid}"})
     # the two retellings of one post are one story too
+    paired = getattr(tables, "PAIRED", SAME)  # posts whose first two retellings tell the same facts
     for mid, retellings in SAME.items():
+        if len(retellings) < 2 or mid not in paired:
+            continue
         date, _ = posts[mid]
         (h1, r1), (h2, r2) = retellings[:2]
         out.append({"a": r1, "b": r2, "label": True, "kind": "sample: two retellings", "lang": "en",
                     "date_a": (date + timedelta(hours=h1)).isoformat(),
                     "date_b": (date + timedelta(hours=h2)).isoformat(),
-                    "split": _split(f"sample{mid}"), "frame": f"sample{mid}"})
+                    "split": split or _split(f"sample{mid}"), "frame": f"{prefix}{mid}"})
     return out
 
 
@@ -110,6 +117,7 @@ def main() -> None:
         for number, frame in enumerate(frames):
             pairs += frame_pairs(lang, number, frame)
     pairs += sample_pairs()
+    pairs += sample_pairs(sample_retellings_dev, prefix="sampledev", split="dev")
     path = HERE / "dedupe_pairs.jsonl"
     with path.open("w", encoding="utf-8") as out:
         for p in pairs:

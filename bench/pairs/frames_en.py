@@ -482,4 +482,31 @@ FRAMES = [
         future=["{co} and {partner} are expected to sign a {what} supply deal of up to {n} million tonnes a year on {mon} {d}."],
         other=["{co} and {partner} agreed on {mon} {d} to study a joint refinery project on India's west coast."],
     ),
+    # Issue 11, part D (dev by design): a long official statement and its headline, a deal
+    # headline with a verb no other text uses ("seal"), an announcement made the day before.
+    dict(
+        split="dev",
+        slots=dict(co="Google", n="500", mon="September", d="5"),
+        tell=[
+            "The European Commission on {mon} {d} fined {co} {n} million euros for abusing its dominant position in online advertising technology and ordered the company to end its self-preferencing practices within 60 days. {co} said it would appeal.",
+            "EU fines {co} {n}m euros over adtech abuse",
+            "{co} must pay {n} million euros: Brussels found on {mon} {d} that it abused its dominance in ad tech and gave it 60 days to stop favouring its own services; the company plans to appeal.",
+        ],
+        alt=[dict(n="350"), dict(co="Meta")],
+        future=["The European Commission is expected to fine {co} over its adtech practices on {mon} {d}, sources say."],
+        other=["{co} won an appeal against a {n} million euro EU fine at the General Court on {mon} {d}."],
+    ),
+    dict(
+        split="dev",
+        slots=dict(place="London", mon="July", d="24"),
+        tell=[
+            "British Prime Minister Keir Starmer and Indian Prime Minister Narendra Modi met in {place} on {mon} {d} and signed a free trade agreement that cuts tariffs on whisky, cars and textiles.",
+            "Starmer, Modi seal UK-India trade pact in {place}",
+            "The UK and India signed their long-awaited free trade deal on {mon} {d}: Modi and Starmer put pen to paper in {place}, cutting duties on whisky, cars and clothing.",
+        ],
+        alt=[dict(d="25"), dict(place="Mumbai")],
+        future=["Modi will travel to {place} on {mon} {d}, where he and Starmer are expected to sign the UK-India free trade agreement."],
+        other=["Starmer and Modi discussed the situation in Kashmir by phone on {mon} {d}, Downing Street said."],
+    ),
 ]
+

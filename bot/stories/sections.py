@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import snowballstemmer
 
@@ -63,6 +64,9 @@ class Verdict:
 
 
 _NO_TEXT = Verdict(section=None, news=True)  # media without a caption: nothing to judge
+# The few verdicts there are, made once (a frozen dataclass costs ~1 µs to build).
+_NOT_NEWS = Verdict(section=None, news=False)
+_NEWS_IN = {section: Verdict(section=section, news=True) for section in SECTIONS}
 
 
 class _WordFeatures:
@@ -145,6 +149,11 @@ LANE_BITS = 48
 # 2**15 of them: far more features than a post's first MAX_TOKENS chunks can give.
 LANE_OFFSET = 1 << 32
 _LANE_MASK = (1 << LANE_BITS) - 1
+# Above the label lanes, one more counts the features summed: a chunk's weights and its
+# feature count are then one int, and a post's total is one sum() over its chunks.
+_COUNT_SHIFT = LANE_BITS * len(LABELS)
+_ONE_FEATURE = 1 << _COUNT_SHIFT
+_LABEL_LANES = _ONE_FEATURE - 1
 
 
 class SectionModel:
@@ -173,10 +182,11 @@ class SectionModel:
         self.bias = tuple(bias)
         self.weights = {f: tuple(w) for f, w in weights.items()}
         self.version = version
-        self._packed = {f: _pack(w) for f, w in self.weights.items()}
-        # chunk -> (packed sum of its known features' weights, how many): news vocabulary
-        # repeats, so a post costs one dict lookup per chunk.
-        self._chunk_cache: dict[str, tuple[int, int]] = {}
+        # each feature's weights packed, counting one feature (``_COUNT_SHIFT``)
+        self._packed = {f: _pack(w) + _ONE_FEATURE for f, w in self.weights.items()}
+        # chunk -> packed sum of its known features' weights and their count: news
+        # vocabulary repeats, so a post costs one dict lookup per chunk.
+        self._chunk_cache: dict[str, int] = {}
 
     @classmethod
     def from_json(cls, text: str) -> SectionModel:
@@ -201,10 +211,9 @@ class SectionModel:
         self._chunk_cache.clear()
         _word_features.cache.clear()
 
-    def _chunk(self, chunk: str) -> tuple[int, int]:
+    def _chunk(self, chunk: str) -> int:
         packed = self._packed
-        found = [p for p in map(packed.get, _chunk_features(chunk)) if p is not None]
-        entry = (sum(found), len(found))
+        entry = sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
         if len(self._chunk_cache) >= self.MAX_CACHED_CHUNKS:
             self._chunk_cache.clear()
         self._chunk_cache[chunk] = entry
@@ -213,17 +222,18 @@ class SectionModel:
     def scores(self, text_norm: str) -> list[float]:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
         chunks = _chunks(text_norm)
-        get = self._chunk_cache.get
-        total = count = 0
-        for chunk in dict.fromkeys(chunks):
-            packed, n = get(chunk) or self._chunk(chunk)
-            total += packed
-            count += n
+        distinct = dict.fromkeys(chunks)
+        cached = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
+        known: list[int] = (
+            [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, cached, strict=True)]
+            if None in cached
+            else cast(list[int], cached)
+        )
+        total = sum(known)
         for mark in _shape(text_norm, len(chunks)):
-            if (packed_mark := self._packed.get(mark)) is not None:
-                total += packed_mark
-                count += 1
-        offset = count * LANE_OFFSET
+            total += self._packed.get(mark, 0)
+        offset = (total >> _COUNT_SHIFT) * LANE_OFFSET
+        total &= _LABEL_LANES
         return [
             bias + (((total >> (LANE_BITS * k)) & _LANE_MASK) - offset) / SCALE
             for k, bias in enumerate(self.bias)
@@ -242,8 +252,8 @@ class SectionModel:
             return _NO_TEXT
         label = self.label(text_norm)
         if label == NOT_NEWS:
-            return Verdict(section=None, news=False)
-        return Verdict(section=label if label in SECTIONS else None, news=True)
+            return _NOT_NEWS
+        return _NEWS_IN.get(label, _NO_TEXT)  # "Other": news in no section
 
 
 def _pack(weights: Sequence[float]) -> int:

@@ -9,48 +9,72 @@ and the content words of the action. This module compares those, pure and withou
 Names come from the raw text's capitalisation (the stored text is casefolded): a word
 capitalised inside a sentence is a *name*; one capitalised only because it opens a
 sentence or a headline ("Regulator says...", "Citing...") is a *weak name*: it counts when
-both texts have it and weighs little when missing. Acronyms and words with a capital inside
-("IndiGo") are names wherever they stand. Countries, their adjectives and a few aliases fold
-to one key ("Brazil", "Brazilian", "Бразилии"); a city keeps its own key but also names its
-country ("Brasilia" agrees with "Brazil", "Paris" does not agree with "Berlin"). Other names
-are compared by their first ``NAME_STEM`` letters, which folds Russian cases ("Путин",
-"Путина", "Путиным"). A name of several words ("Donald Trump") counts once. Content words
-are compared by Snowball stem (English or Russian, by script), and the words news channels
-use for one thing ("phone call" / "telephone conversation", "снизил" / "снижение") by a
-shared concept.
+both texts have it and weighs little when missing; a news word opening a headline
+("Визит Лаврова...") is none, nor are hashtags and the words of links. Acronyms and words
+with a capital inside ("IndiGo") are names wherever they stand. Countries, their adjectives
+and a few aliases fold to one key ("Brazil", "Brazilian", "Бразилии"; "EU", "European
+Commission"); a city keeps its own key but also names its country ("Brasilia" agrees with
+"Brazil", "Paris" does not agree with "Berlin"), and a city named for its state rather than
+as a place ("Moscow and Kyiv delegations") is found by the state. Other names are compared
+by their first ``NAME_STEM`` letters, which folds Russian cases ("Путин", "Путина",
+"Путиным"; a short name loses its case ending first: "Цян", "Цяном"). A name of several
+words ("Donald Trump") counts once. Content words are compared by Snowball stem (English or
+Russian, by script), a country and its adjective as one word, figures not at all (they are
+facts), and the words news channels use for one thing ("phone call" / "telephone
+conversation", "снизил" / "снижение", "deals" / "agreement") by a shared concept.
 
-The rules, in order (any veto ends the comparison):
+What a retelling may drop or add: its *sources* (a name next to "said", "заявил",
+"according to"; a quote's speaker heading the post, "Nabiullina: ..."; a credit after a
+dash), a *nationality* that only says whose a name is ("Russia's Foreign Minister Sergey
+Lavrov"), an acronym it spells out or a name it abbreviates ("НПЗ" / "нефтеперерабатывающий
+завод", "ШОС" / "Шанхайской организации сотрудничества", "Минфин" / "министерство
+финансов"), a point of reference ("since February"), an outlook added to a done event.
+
+The rules, in order (any veto ends the comparison; ``veto_of`` names the one that did):
 
 1. Time: past ``MAX_GAP_HOURS`` a rewrite never joins.
 2. Facts (``facts_of``): numbers are typed (date, percentage, year, count) and months
    named; two texts that each give a value of one kind the other lacks ("18%" vs "19%",
    "July 3" vs "July 9", "in August" vs "in September") report different events. A fact
-   only one side states is no conflict: retellings keep different subsets.
-3. Tense: a clear announcement ("expected to", "is set to", "проведут") is not the report
-   of the event, nor is "will ..." the report of the done event ("held", "провели"); a
-   direction of change (cut / raised / kept) differs: another decision.
+   only one side states is no conflict: retellings keep different subsets; a point of
+   reference ("first talks since February", "впервые с 2021 года") is no fact of the event.
+3. Tense, read from the lead (the first sentence; the first two after a heading, "Wednesday
+   in Istanbul: ..."): a clear announcement ("expected to", "set for", "проведут") is not
+   the report of the event, nor is "will ..." the report of the done event ("held",
+   "провели"); a lead that reports something done ("profit reached...", "a contract signed
+   on...") is a report, whatever outlook follows; between texts of up to ``LONG_TEXT``
+   words, a direction of change (cut / raised / kept) differs: another decision.
+   Another winner of the same race ("X came first" / "Y first") is another result.
 4. Names, softly: the longer text must name most of the shorter one's names
-   (``MIN_NAME_COVERAGE``); a name missing where the longer text names another of the same
+   (``MIN_NAME_COVERAGE``; a country it adds where the other names no country counts
+   ``CONTEXT_COUNTRY``); a name missing where the longer text names another of the same
    kind (country for country, person, company or city for one of those) is a
    *substitution*: another counterpart, company or place. It vetoes when both names stand
    in the opening sentences, or when fewer than ``SUBSTITUTION_COVERAGE`` of the names
    agree. A place swapped ("in Sochi" / "in Istanbul"), a sentence-opening name swapped for
-   another ("Microsoft completed..." / "...Sony finalised...") and a name standing between
-   the same words as another ("Apple said on" / "Nvidia said on") veto too. An acronym the
-   other text spells out ("VW" / "Volkswagen") is no missing name. Names no list knows
+   another ("Microsoft completed..." / "...Sony finalised...", unless the other's subject
+   stands before the verb: "Facing rivals, Novo Nordisk lowered..."), an actor opening one
+   text whom the other never names ("Rubio met...") and a name standing between the same
+   words as another ("Apple said on" / "Nvidia said on") veto too. Names no list knows
    count: a city is found by its country only in a text naming no place ("Turkish ... in
    Sochi" does not agree with "in Istanbul"); a place running into a name ("в Харбине Ли
    Цян") is found or lacking on its own; a title in capitals does not find the person
-   ("PM Anwar" / "PM Prabowo"); a capital after a headline's colon or spaced dash is a
-   sure name; two openers, each found nowhere in the other text, are two subjects.
-5. Anchors: at least ``MIN_ANCHORS`` shared facts (names and numbers), one of them a name.
+   ("PM Anwar" / "PM Prabowo"); two names of several words sharing a word, each with a
+   word the other lacks, are two names ("Real Madrid" / "Atletico Madrid"); a capital
+   after a headline's colon or spaced dash is a sure name; two openers, each found
+   nowhere in the other text, are two subjects.
+5. Anchors: at least ``MIN_ANCHORS`` shared facts (names, spelled acronyms and numbers),
+   one of them a name; a text naming no one for sure anchors on two shared figures. A
+   shorter text with ``MIN_OWN_WORDS`` words besides names, none of them in the other,
+   tells something else of the same names.
 6. Score: the weighted share of the shorter text's content words found in the
    best-matching passage of the longer one (a run of its sentences up to ``PASSAGE_SIZE``
-   times the shorter text: a summary is compared with the part of the long post it
-   summarises), blended with the share of that passage found in the shorter text; plus a
-   bonus when the opening sentences name the same people and for shared numbers. Names
-   weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every news
-   post uses ``GENERIC_WEIGHT``, other words 1.
+   times the shorter text, alone or after the longer text's title: a summary is compared
+   with the part of the long post it summarises), blended with the share of that passage
+   found in the shorter text (a shared name is found by its key, however it is written);
+   plus a bonus when the opening sentences name the same people and for shared numbers.
+   Names weigh ``NAME_WEIGHT`` (split between the words of a longer name), words every
+   news post uses ``GENERIC_WEIGHT``, other words 1.
 7. Time weighs in: within ``CLOSE_HOURS`` the score must reach ``threshold``; the bar
    rises by ``GAP_PENALTY_PER_DAY`` per day after that.
 """
@@ -73,6 +97,7 @@ __all__ = [
     "gist",
     "names_conflict",
     "rewrite_match",
+    "veto_of",
     "strong_names",
 ]
 
@@ -81,6 +106,7 @@ NAME_WEIGHT = 3.0
 GENERIC_WEIGHT = 0.5
 MIN_ANCHORS = 2
 MIN_NAME_COVERAGE = 0.55  # share of the shorter text's names the longer must have
+CONTEXT_COUNTRY = 0.5  # a country missing where the other text names none, as a share of a name
 OPENER_WEIGHT = 0.25  # a weak name opening the text, as a share of a name
 SUBSTITUTION_COVERAGE = 0.8  # the same, when the longer names someone the shorter lacks
 MIN_CONTENT = 4  # a shorter text with fewer content words says too little to match by rewording
@@ -90,6 +116,8 @@ MAX_GAP_HOURS = 72.0
 GAP_PENALTY_PER_DAY = 0.5  # threshold rise per day of gap past CLOSE_HOURS
 LONG_TEXT = 40  # content words: above this, "will" says nothing about the event itself
 LEAD_BONUS = 0.1
+MIN_OWN_WORDS = 6  # a shorter text with this many words besides names, none found in the other, tells something else
+MIN_ACTION = 0.5  # share of the shorter text's words that are not names the other must tell
 PASSAGE_SIZE = 3  # the passage a short text is compared with: up to this many times its words
 NUMBER_BONUS = 0.05  # per shared number (at most two): a shared figure or date is evidence
 WEAK = "~"  # prefix of a weak name's key in ``entities_of``
@@ -117,7 +145,7 @@ _GENERIC = frozenset(_GENERIC_TEXT.split())
 
 # Capitalised but not names: titles, months, weekdays, function words that open sentences.
 _NOT_NAMES = frozenset(
-    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "chancellor", "king", "queen", "pope", "general", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy", "senator", "congressman", "speaker", "ceo", "chief", "канцлер", "губернатор", "мэр", "посол", "спикер", "генсек", "пресс-секретарь", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "not", "no", "if", "all", "some", "more", "most", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
+    ["president", "prime", "minister", "foreign", "secretary", "state", "head", "chair", "chairman", "deputy", "vice", "aide", "chancellor", "king", "queen", "pope", "general", "governor", "mayor", "spokesman", "spokeswoman", "spokesperson", "ambassador", "envoy", "senator", "congressman", "speaker", "ceo", "chief", "канцлер", "губернатор", "мэр", "посол", "спикер", "генсек", "пресс-секретарь", "ministry", "council", "meeting", "summit", "session", "talks", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "on", "in", "at", "of", "for", "and", "but", "as", "by", "to", "from", "with", "after", "before", "during", "while", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we", "our", "their", "his", "her", "there", "here", "what", "when", "where", "who", "why", "how", "also", "first", "second", "third", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "breaking", "update", "urgent", "read", "full", "text", "key", "excerpts", "question", "answer", "comment", "remarks", "statement", "declaration", "sides", "ministers", "leaders", "delegation", "delegations", "not", "no", "if", "all", "some", "more", "most", "президент", "премьер", "министр", "глава", "заместитель", "помощник", "совет", "заседание", "саммит", "переговоры", "в", "во", "на", "с", "со", "к", "по", "из", "от", "до", "для", "о", "об", "при", "и", "а", "но", "или", "что", "как", "это", "этот", "эта", "эти", "тот", "та", "те", "он", "она", "они", "мы", "вы", "я", "его", "её", "их", "также", "уже", "ещё", "итоги", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", "сегодня", "вчера", "завтра", "срочно", "подробнее", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
 )
 
 # Countries with their adjectives and capitals (English and Russian stems): one key per
@@ -166,6 +194,7 @@ _PLACES_TEXT = """
     md: moldova moldovan молдави молдавск молдов @chisinau|кишинев|кишинёв
     ph: philippines philippine филиппин @manila|манил
     sg: singapore сингапур
+    eu: eu= евросоюз ес= еврокомисси @brussels|брюссел
     """
 # Entries ending in "=" or shorter than five letters are whole words; the others are prefixes,
 # long enough that no common word starts with one ("india" does not swallow "indicate").
@@ -191,36 +220,53 @@ for _line in _PLACES_TEXT.strip().splitlines():
                 _PLACE_WORDS[_word.rstrip("=")] = _key
             else:
                 _PLACE_PREFIXES[_word] = _key
+_CITY_KEYS = frozenset(_CITY_COUNTRY)
+_COUNTRY_KEYS = frozenset({*_PLACE_WORDS.values(), *_PLACE_PREFIXES.values()} - _CITY_KEYS)
 _PLACE_LENGTHS = sorted({len(p) for p in _PLACE_PREFIXES}, reverse=True)
 # Names written in several words, folded to one before tokenising (case-insensitively).
 _PHRASES = {
     "united states": "USA", "white house": "Washington", "united kingdom": "Britain",
     "south africa": "SouthAfrica", "saudi arabia": "Saudi", "north korea": "Pyongyang",
-    "south korea": "Seoul", "new delhi": "Delhi", "rio de janeiro": "Rio", "bank of russia": "CBR",
+    "south korea": "Seoul", "new delhi": "Delhi", "северная корея": "КНДР", "северной кореи": "КНДР",
+    "северную корею": "КНДР", "северной корее": "КНДР", "северной кореей": "КНДР", "rio de janeiro": "Rio", "bank of russia": "CBR",
     "russian central bank": "CBR", "банк россии": "ЦБ", "банка россии": "ЦБ", "банком россии": "ЦБ",
     "центробанк": "ЦБ", "центральный банк россии": "ЦБ",
+    # the Commission acts for the EU: "the European Commission fined", "EU fines", "Brussels found"
+    "european union": "EU", "european commission": "EU",
 }
 _PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-_PHRASE_LOWER = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b")
-_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр")
+# The phrases in casefolded text, without the leading \b: a pattern that starts with a look
+# (a \b) is tried at every character, one that starts with letters only where one of
+# their first letters stands (~2x faster); the word boundary before a match is checked
+# by _fold_phrases, which then searches again one character on, as the \b would have.
+_PHRASE_LOWER = re.compile("(?:" + "|".join(sorted(map(re.escape, _PHRASES), key=len, reverse=True)) + r")\b")
+_PHRASE_HINTS = ("united", "white", "south", "saudi", "north", "delhi", "rio de", "bank", "банк", "центр", "european", "северн")
 
 
-_US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")  # "US", "U.S." in the raw text (in folded text "us" is a pronoun)
+# "US", "U.S." in the raw text (in folded text "us" is a pronoun); the \b before the "U" is
+# checked behind it, so the scan looks only where a "U" stands
+_US = re.compile(r"U(?<=\bU)\.?S\.?(?=[\s,;:)'’]|$)")
 
 
 def _fold_phrases(text: str) -> str:
     if "U" in text:
         text = _US.sub("USA", text)
     lowered = text.casefold()
-    if not any(hint in lowered for hint in _PHRASE_HINTS):
-        return text
     if len(lowered) != len(text):  # casefolding changed lengths ("ß"): spans would not line up
+        if not any(hint in lowered for hint in _PHRASE_HINTS):
+            return text
         return _PHRASE.sub(lambda m: _PHRASES[m.group(0).casefold()], text)
     pieces: list[str] = []
     last = 0
-    for match in _PHRASE_LOWER.finditer(lowered):
-        pieces += (text[last : match.start()], _PHRASES[match.group()])
+    match = _PHRASE_LOWER.search(lowered)
+    while match is not None:
+        start = match.start()
+        if start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # no \b before it
+            match = _PHRASE_LOWER.search(lowered, start + 1)
+            continue
+        pieces += (text[last:start], _PHRASES[match.group()])
         last = match.end()
+        match = _PHRASE_LOWER.search(lowered, last)
     return "".join(pieces) + text[last:] if pieces else text
 
 
@@ -228,7 +274,7 @@ def _fold_phrases(text: str) -> str:
 # "will" ("Aeroflot will resume flights") is weaker: the announcement may be the news itself,
 # so it only keeps a text apart from one that reports the event as done.
 _FUTURE_WORDS = frozenset(
-    ["upcoming", "scheduled", "expected", "expects", "expect", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "ожидают", "ждут", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра", "tomorrow"]
+    ["upcoming", "scheduled", "expected", "expects", "expect", "planned", "planning", "проведёт", "проведет", "проведут", "пройдёт", "пройдет", "пройдут", "состоится", "состоятся", "встретится", "встретятся", "планирует", "планируют", "планируется", "ожидается", "ожидаются", "ожидают", "ждут", "намерен", "намерена", "намерены", "предстоящий", "предстоящей", "предстоящем", "предстоящие", "предстоящих", "посетит", "посетят", "отправится", "прибудет", "прибудут", "выступит", "выступят", "завтра", "tomorrow", "запланирован", "запланирована", "запланированы", "запланировано", "назначен", "назначена", "назначены", "назначено", "предстоит", "предстоят", "впереди"]
 )
 # "Chelsea face PSG in the final": the headline present of a fixture ahead; weak (it also
 # says "faces charges"), so it only keeps the text apart from a report of the done event
@@ -237,7 +283,10 @@ _FUTURE_PHRASES = re.compile(
     r"\b(?:is|are) (?:set |due |going |expected |scheduled )?to\b|\bto be held\b|\b(?:plans?|intends?|hopes?) to\b"
     r"|\bwill (?:hold|meet|visit|travel|sign|attend|host|discuss|speak|address|arrive|announce|vote|decide|take part|head|go|fly)\b"
     r"|\bto (?:hold|meet|visit|sign|attend|host|discuss)\b|\b(?:next|later this) (?:week|month|year)\b"
+    r"|\b(?:set|due|scheduled|planned) for\b|\bdue to\b|\b(?:is|are) planned\b"
 )
+
+_PHRASE_CUES = frozenset(["to", "will", "next", "later", "for", "planned"])  # words one of those phrases needs
 
 # A forecast of a vote is not its result: "polls give Civic Platform about 31%", "по опросам…".
 _FORECAST = re.compile(
@@ -250,8 +299,9 @@ _FORECAST = re.compile(
 _PAST_WORDS = frozenset(
     ["held", "met", "took", "had", "did", "won", "lost", "hit", "struck", "killed", "began", "spoke", "fell", "rose", "cut", "kept", "left", "sold", "bought", "became", "brought", "built", "came", "chose", "drew", "drove", "fought", "found", "flew", "gave", "got", "grew", "knew", "led", "made", "paid", "ran", "saw", "sent", "shot", "spent", "stood", "swore", "threw", "went", "wrote", "broke", "sank", "shook", "sought", "withdrew", "overtook", "undertook"]
 )
+_AHEAD_AUXILIARIES = frozenset(["be", "to", "being", "will", "would", "быть", "будет", "будут"])
 _REPORTING = frozenset(
-    ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
+    ["announced", "reported", "stated", "confirmed", "added", "noted", "stressed", "underlined", "emphasised", "emphasized", "quoted", "cited", "claimed", "denied", "explained", "warned", "pledged", "promised", "expected", "scheduled", "planned", "united", "based", "related", "armed", "limited", "detailed", "need", "speed", "red", "bed", "sped", "informed", "briefed", "сообщил", "сообщила", "сообщили", "заявил", "заявила", "заявили", "доложил", "доложила", "рассказал", "рассказала", "отметил", "отметила", "подчеркнул", "подчеркнула", "написал", "написала", "объявил", "объявила", "объявили", "уточнил", "уточнила", "канал", "капитал", "материал", "сигнал", "финал", "генерал", "журнал", "идеал", "интервал"]
 )
 _RU_PAST_ENDINGS = ("ил", "ила", "или", "ал", "ала", "али", "ел", "ела", "ели", "ился", "илась", "ились", "ался", "алась", "ались", "лся", "лась", "лись", "шел", "шла", "шли", "шёл")
 
@@ -278,7 +328,7 @@ _CONCEPTS_TEXT = """
     sign: sign signed signing подписал подписали подписание
     kill: kill killed killing dead death deaths died toll погиб погибли погибших жертвы убиты
     quake: quake earthquake tremor землетрясение толчок
-    strike: strike struck attack attacked удар удары атака обстрел
+    strike: strike struck attack attacked удар удары атака обстрел атаковал атаковали атакован атакованы
     resign: resign resigns resigned resignation quit отставка отставку
     elect: election elections ballot ballots poll polls выборы выборах
     win: win won wins victory winner победа победил победила
@@ -296,6 +346,7 @@ _CONCEPTS_TEXT = """
     suspend: suspend suspended halt halted приостановил приостановлены
     output: output production pump добыча производство
     ruling: ruling governing правящая правящей
+    aim: aim aims aimed target targets targeted goal goals цель цели целью нацелены
     up: rise rose risen raise raised raises hike hiked increase increased increases grew growth
         jump jumped surge surged soar climb climbed gain gained повысил повышение рост вырос
         выросла увеличил увеличение подорожал
@@ -311,6 +362,8 @@ for _group in re.split(r"\n\s*(?=\w+:)", _CONCEPTS_TEXT.strip()):
     for _word in _words.split():
         _CONCEPTS[_word] = "~" + _concept.strip()
 _DIRECTIONS = frozenset(["~up", "~down", "~same"])
+# Russian words of the concepts by their stem: a Russian word has a dozen forms
+_CONCEPT_STEMS = {_stem_word: _c for _w, _c in _CONCEPTS.items() if not _w.isascii() for _stem_word in [snowballstemmer.stemmer("russian").stemWord(_w.replace("ё", "е"))]}
 
 _WORD = re.compile(r"[^\W_]+")
 _WORD_OR_BREAK = re.compile(r"[^\W_]+|[.!?;:\n](?=\s|$)|\s[-–—]\s")
@@ -344,7 +397,16 @@ def _name_key(word: str) -> str:
             code = _PLACE_PREFIXES.get(word[:size])
             if code is not None:
                 return code
+    if len(word) <= NAME_STEM + 2 and _CYRILLIC.search(word):
+        # a short Russian name declines past its first letters: "Цян", "Цяна", "Цяном" are
+        # one name; the case ending goes before the cut (longer names keep their first letters)
+        for ending in _RU_CASE_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                return word[: -len(ending)][:NAME_STEM]
     return word[:NAME_STEM]
+
+
+_RU_CASE_ENDINGS = ("ами", "ями", "ом", "ем", "ой", "ей", "ым", "им", "ою", "ах", "ях", "ов", "а", "я", "у", "ю", "е", "ы", "и")
 
 
 @functools.lru_cache(maxsize=1024)  # bounded: raw texts can be long
@@ -360,35 +422,93 @@ def entities_of(text: str) -> frozenset[str]:
     acronyms: set[str] = set()
     units: set[str] = set()
     run: list[str] = []
+    if "http" in text or "t.me/" in text or "www." in text:
+        text = _LINK.sub(" ", text)  # a link's words ("t.me/MFARussia") name no one in the story
     folded_text = _fold_phrases(text)
     run_end = -1
+    effects_of = _WORD_EFFECTS.get
     # only capitalised words are visited: where a word stands (a sentence start, next to
     # the previous name) is read from the characters before it
     for match in _CAPITALISED.finditer(folded_text):
-        word, start = match.group(), match.start()
+        start, end = match.span()
         if run and not folded_text[run_end:start].isspace():
             if len(run) > 1:
                 units.add(UNIT + " ".join(sorted(set(run))))
             run = []
-        at_opening = _opens_sentence(folded_text, start)
-        for key, kind in _name_parts(word):
-            if kind == _ACRONYM:
-                acronyms.add(key)
-            elif kind == _SURE or (kind == _NAME and not at_opening):
-                # a place, a word capitalised inside a sentence, or one with a capital inside ("IndiGo")
-                strong.add(key)
-            else:
-                weak.add(key)
-                at_opening = False
-                continue  # not part of a longer name: "Record Gazprom" is Gazprom
-            at_opening = False
-            if key[0] != "#":  # a country is a name of its own ("Russia Vladimir Putin")
-                run.append(key)
-        run_end = match.end()
+        run_end = end
+        word = match.group()
+        if start > 0 and folded_text[start - 1] == "#":
+            # a hashtag ("#ДеньПобеды", "#Putin") tags the post: a weak name, found or not
+            weak.update(key for key, _ in _name_parts(word))
+            continue
+        inside, opening = effects_of(word) or _word_effects(word)
+        # where the word stands matters only when it could be a weak name; the usual case,
+        # a word right after a word, is settled before calling _opens_sentence
+        if opening is not inside and (
+            (start < 2 or folded_text[start - 1] != " " or not folded_text[start - 2].isalnum())
+            and _opens_sentence(folded_text, start)
+        ):
+            inside = opening
+        if inside is _NO_EFFECTS:
+            continue
+        sure, maybe, acronym, in_run = inside
+        if sure:
+            strong.update(sure)
+        if maybe:
+            weak.update(maybe)
+        if acronym:
+            acronyms.update(acronym)
+        if in_run:
+            run += in_run
     if len(run) > 1:
         units.add(UNIT + " ".join(sorted(set(run))))
     acronyms -= strong
     return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms} | units
+
+
+_LINK = re.compile(r"(?:https?://|www\.|t\.me/)\S*")
+
+
+# What one capitalised word adds to ``entities_of``'s sets: (strong, weak, acronyms, keys that
+# extend the current run of names), inside a sentence and at its opening. Memoised per word
+# (news repeats its names), so the loop over a text's capitalised words does set updates only.
+_Effects = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_NO_EFFECTS: _Effects = ((), (), (), ())
+_WORD_EFFECTS: dict[str, tuple[_Effects, _Effects]] = {}
+_WORD_EFFECTS_MAX = 100_000
+
+
+def _effects(word: str, at_opening: bool) -> _Effects:
+    """The rules of ``entities_of`` for one word, as they stood inline there."""
+    strong: list[str] = []
+    weak: list[str] = []
+    acronyms: list[str] = []
+    run: list[str] = []
+    for key, kind in _name_parts(word):
+        if kind == _ACRONYM:
+            acronyms.append(key)
+        elif kind == _SURE or (kind == _NAME and not at_opening):
+            # a place, a word capitalised inside a sentence, or one with a capital inside ("IndiGo")
+            strong.append(key)
+        else:
+            weak.append(key)
+            at_opening = False
+            continue  # not part of a longer name: "Record Gazprom" is Gazprom
+        at_opening = False
+        if key[0] != "#":  # a country is a name of its own ("Russia Vladimir Putin")
+            run.append(key)
+    found = (tuple(strong), tuple(weak), tuple(acronyms), tuple(run))
+    return found if any(found) else _NO_EFFECTS
+
+
+def _word_effects(word: str) -> tuple[_Effects, _Effects]:
+    inside, opening = _effects(word, False), _effects(word, True)
+    if opening == inside:
+        opening = inside  # the same object: the caller then skips looking at the word's place
+    if len(_WORD_EFFECTS) >= _WORD_EFFECTS_MAX:
+        _WORD_EFFECTS.clear()
+    _WORD_EFFECTS[word] = (inside, opening)
+    return inside, opening
 
 
 _ACRONYM, _SURE, _NAME, _MAYBE = 1, 2, 3, 4
@@ -418,7 +538,11 @@ def _name_parts(word: str) -> tuple[tuple[str, int], ...]:
     return tuple(parts)
 
 
-_CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zа-яё][\w]*(?:[-'’][\w]+)*")
+# A word starting with a capital (any letter but a lower-case Latin or Cyrillic one) not
+# glued to a word or an apostrophe before it. The look-behind stands after the first
+# character, and space, "." and "," are excluded from it explicitly (they are not word
+# characters anyway): the scan then rejects the commonest characters at once, ~2x faster.
+_CAPITALISED = re.compile(r"[^a-z .,а-яё\W\d_](?<![\w'’].)\w*(?:[-'’]\w+)*")
 _NAME_PARTS = re.compile(r"[-'’]")
 _BREAKS = frozenset(".!?;:\n•|")
 _LOOK_BACK = 40
@@ -568,10 +692,20 @@ def _ascii_months(text_norm: str) -> set[str]:
     return words
 
 
+_MONTH_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+_SINCE = re.compile(
+    rf"\bsince (?:the )?(?:(?:{_MONTH_NAMES})\b ?)?(?:\d{{1,2}}\b,? ?)?(?:\d{{4}}s?)?|\bвпервые с (?:\d{{1,2}} )?(?:[а-я]+ )?(?:\d{{4}})?"
+)
+
+
 def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers and months of a normalised text, typed: ("pct", "18"), ("date", "3"),
     ("month", "july")... Cheap enough to compute for every post (e.g. in an import worker),
     so that two texts stating different facts are told apart before anything else."""
+    if "since" in text_norm or "впервые с" in text_norm:
+        # a point of reference is no fact of the event: "first talks since February",
+        # "the strongest since 1952", "впервые с 2021 года"
+        text_norm = _SINCE.sub(" ", text_norm)
     found = _typed_numbers(text_norm)
     words = _ascii_months(text_norm) if text_norm.isascii() else set(_WORD.findall(text_norm)) & _MONTH_WORDS
     words.discard("may")  # counted by _typed_numbers, next to a number only
@@ -615,7 +749,7 @@ class Gist:
     units: tuple[frozenset[str], ...]  # the keys of each name ("Donald Trump": two keys, one name)
     lead_names: frozenset[str]  # names of the first sentence
     sentence_names: tuple[frozenset[str], ...]  # name keys of each sentence
-    stem_keys: tuple[tuple[str, str], ...]  # (content stem, its name key)
+    stem_keys: dict[str, str]  # content stem -> its name key
     numbers: frozenset[tuple[str, str]]
     size: int  # content words (distinct stems)
     future: bool  # announces something ahead ("expected to", "проведут")
@@ -625,21 +759,55 @@ class Gist:
     cities: frozenset[str]  # city keys ("@paris")
     opener: str  # key of the text's first word when it is a weak name ("Nvidia pledges..."), else ""
     places: frozenset[str]  # name keys that are places: known cities, and names right after "in", "at", "в"...
+    done_lead: bool = False  # the first sentence reports something done ("signed", "reached"): a report, even with an outlook
+    winner: str = ""  # name key of who won, came first or beat someone ("Confederation came first"), if told
+    sources: frozenset[str] = frozenset()  # name keys next to a reporting verb ("заявил Бочаров", "Ushakov said")
+    metonyms: frozenset[str] = frozenset()  # cities named for their state ("Moscow and Kyiv delegations"), not as a place
+    nationalities: tuple[tuple[str, frozenset[str]], ...] = ()  # (country, the keys of the name it qualifies)
+    in_long_names: frozenset[str] = frozenset()  # keys that are words of a name of several words
 
 
 _AHEAD, _WILL, _DONE = 1, 2, 3
+_SENTENCE_BREAK = re.compile(r"[.!?;:\n](?=\s|$)|\s[-–—]\s")  # as in ``_WORD_OR_BREAK``
+_FIRST_WORD = re.compile(r"[^\W_]")
+
+
+_HEADING_BREAKS = frozenset([":", "-", "–", "—"])
+
+
+def _lead(text: str) -> str:
+    """The lead of a casefolded text (as ``gist`` reads it): its first sentence, and the
+    next one when the first is a heading ending in a colon or a dash."""
+    first = _FIRST_WORD.search(text)
+    found = _SENTENCE_BREAK.search(text, first.end()) if first else None
+    if found and found.group().strip() in _HEADING_BREAKS:
+        found = _SENTENCE_BREAK.search(text, found.end())
+    return text[: found.end()] if found else text
 
 
 @functools.lru_cache(maxsize=200_000)
-def _word_info(token: str) -> tuple[int, str, str]:
+def _word_info(token: str) -> tuple[int, str, str, int]:
     """What a (casefolded) word tells: its tense mark (``_AHEAD``, ``_WILL``, ``_DONE`` or 0),
-    its name key and its stem (concept); key and stem are "" for function words and numbers."""
+    its name key and its stem (concept), key and stem "" for function words and numbers;
+    and its role (``_WINS``: "won", "обыграл"; ``_QUOTES``: "said", "заявил"; or 0)."""
     tense = _AHEAD if token in _FUTURE_WORDS else _WILL if token in _WEAK_FUTURE_WORDS else _DONE if _is_past(token) else 0
+    role = _ROLES.get(token, 0)
     if token in _MONTH_FORMS:
-        return tense, "=", _MONTH_FORMS[token]
-    if token in _STOPWORDS or token.isdigit():
-        return tense, "", ""
-    return tense, _name_key(token), _CONCEPTS.get(token) or _stem(token)
+        return tense, "=", _MONTH_FORMS[token], role
+    # a figure ("2025", "1bn", "20m", "3rd") is a fact (``facts_of``), not a content word:
+    # "$1bn" and "$1 billion" must not differ by a word
+    if token in _STOPWORDS or token[0].isdigit():
+        return tense, "", "", role
+    key = _name_key(token)
+    if key[0] in "#@":
+        # a country and its adjective ("India", "Indian", "Индии"), a city and its other
+        # spellings ("Kyiv", "Kiev"): one word, as they are one name
+        return tense, key, key, role
+    stem = _stem(token)
+    # a concept word in another form: the plural of a listed English word ("deals"), any
+    # case of a listed Russian one ("соглашений" for "соглашение")
+    concept = _CONCEPTS.get(token) or (_CONCEPT_STEMS.get(stem) if not token.isascii() else _CONCEPTS.get(token[:-1]) if token[-1] == "s" else None)
+    return tense, key, concept or stem, role
 
 
 def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, str]] | None = None) -> Gist:
@@ -660,15 +828,29 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
     stem_keys: dict[str, str] = {}
     tokens: list[str] = []
     cities: set[str] = set()
-    future = past = will = False
+    future = past = will = done_lead = False
     text = _fold_phrases(text_norm).casefold()
     stems: set[str] = set()
     keys: set[str] = set()
     # one pass over words and sentence breaks ("." "!" "?" ";" ":" before a space, " - ")
-    named = strong | weak
+    # (a named city names its country too: "Brussels found" tells of the EU)
+    named_cities = strong & _CITY_KEYS
+    city_countries = {_CITY_COUNTRY[key] for key in named_cities} if named_cities else set()
+    named = strong | weak | city_countries
+    # the lead: the first sentence, and the next one after a heading ("Wednesday in
+    # Istanbul: delegations are due to meet...", "Zelensky: ...")
+    in_lead, heading = True, True
+    us_named = "#us" in strong  # "US" in the raw text: "us" in the casefolded one is the country
+    win_at: list[int] = []  # where the words stand that tell who won, who is quoted, whose a name is
+    source_at: list[int] = []
+    country_at: list[int] = []
     for word in _WORD_OR_BREAK.findall(text):
+        if us_named and word == "us":
+            word = "usa"
         if not word[0].isalnum():
             if stems:
+                in_lead = heading and word.strip() in _HEADING_BREAKS and in_lead
+                heading = False
                 sentences.append(frozenset(stems))
                 sentence_names.append(frozenset(keys & named))
                 all_words |= stems
@@ -677,18 +859,29 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
             tokens.append("")  # sentences do not run into each other
             continue
         tokens.append(word)
-        tense, key, stem = _word_info(word)
+        tense, key, stem, role = _word_info(word)
+        if role:
+            (win_at if role == _WINS else source_at).append(len(tokens) - 1)
         if tense:
+            # an announcement is told in the lead: "will", "expected" further on is the
+            # outlook a report adds ("...; the company plans to appeal")
             if tense == _AHEAD:
-                future = True
+                future = future or in_lead
             elif tense == _WILL:
-                will = True
+                # (a bare "will" after a heading is mostly what someone said would happen:
+                # "Erdogan in Astana: Turkey will keep talking to...")
+                will = will or not sentences
             else:
                 past = True
+                # "to be signed", "будет подписан": a participle of something ahead
+                if in_lead and (len(tokens) < 2 or tokens[-2] not in _AHEAD_AUXILIARIES):
+                    done_lead = True
         if not key:
             continue
         if key == "=":  # a month: a fact (``facts_of``) and a content word
             key, stem = word[:NAME_STEM], stem[1:]
+        elif key[0] == "#":
+            country_at.append(len(tokens) - 1)
         keys.add(key)
         if key[0] == "@":
             keys.add(_CITY_COUNTRY[key])
@@ -700,27 +893,123 @@ def gist(text_norm: str, entities: frozenset[str], facts: frozenset[tuple[str, s
         sentence_names.append(frozenset(keys & named))
         all_words |= stems
         name_words |= keys
-    if not future and ("to" in tokens or "will" in tokens or "next" in tokens or "later" in tokens) and _FUTURE_PHRASES.search(text):
-        future = True
-    if not future and ("poll" in text or "опрос" in text) and _FORECAST.search(text):
-        future = True
+    if not future and not _PHRASE_CUES.isdisjoint(tokens):
+        future = _FUTURE_PHRASES.search(_lead(text)) is not None
+    if not future and ("poll" in text or "опрос" in text):  # a forecast anywhere: the results are not in
+        future = _FORECAST.search(text) is not None
     lead = sentence_names[0] & strong if sentence_names else frozenset()
-    name_words |= {_CITY_COUNTRY[key] for key in strong if key[0] == "@"}
-    cities.update(key for key in strong if key[0] == "@")
+    name_words |= city_countries
+    cities |= named_cities
     first = next((t for t in tokens if t), "")
-    opener = _name_key(first) if first and _name_key(first) in weak else ""
+    # (a news word opening a headline is no name: "Визит Лаврова...", "Talks between...")
+    opener = _name_key(first) if first and _name_key(first) in weak and first not in _CONCEPTS else ""
     places = set(cities)
+    placed = set()
     for before, token in zip(tokens, tokens[1:], strict=False):
         if before in _PLACE_PREPOSITIONS and token:
             key = _name_key(token)
+            placed.add(key)
             if key in named and key[0] != "#":
                 places.add(key)
     return Gist(
         tuple(sentences), frozenset(all_words), frozenset(name_words), strong,
-        weak, acronyms, tuple(units), lead, tuple(sentence_names), tuple(stem_keys.items()),
+        weak, acronyms, tuple(units), lead, tuple(sentence_names), stem_keys,
         facts_of(text_norm) if facts is None else facts, len(all_words), future, will, past, tuple(tokens),
-        frozenset(cities), opener, frozenset(places),
+        frozenset(cities), opener, frozenset(places), done_lead,
+        _winner(tokens, named, win_at) if win_at else "",
+        _sources(tokens, named, text, source_at),
+        frozenset(cities - placed),
+        _nationalities(tokens, strong, country_at) if country_at else (),
+        in_units,
     )
+
+
+_NATIONALITY_REACH = 6  # words from a country to the name it qualifies ("Russia's Foreign Minister Sergey Lavrov")
+
+
+def _nationalities(tokens: list[str], strong: frozenset[str], country_at: list[int]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Countries that only say whose a name is: a country followed, across titles, by a
+    name ("US Secretary of State Marco Rubio", "Indian External Affairs Minister S.
+    Jaishankar"): (country key, the name's keys)."""
+    found = []
+    for i in country_at:
+        country = _name_key(tokens[i])
+        names = set()
+        for after in tokens[i + 1 : i + 1 + _NATIONALITY_REACH]:
+            if not after:
+                break
+            key = _name_key(after)
+            if key in strong and key[0] not in "#@":
+                names.add(key)
+            elif names or not (after in _NOT_NAMES or after in _STOPWORDS or len(after) == 1):
+                break  # the name ended, or a word that is neither title nor name
+        if names:
+            found.append((country, frozenset(names)))
+    return tuple(found)
+
+
+# Who is quoted: a name next to a reporting verb is the source of the news ("..., заявил
+# Бочаров", "Kremlin aide Ushakov said"), which a retelling may add or drop freely.
+_SOURCE_VERBS = frozenset(
+    ["said", "says", "told", "reported", "reports", "announced", "according", "заявил", "заявила", "заявили", "сообщил",
+     "сообщила", "сообщили", "сообщает", "рассказал", "рассказала", "отметил", "отметила", "написал", "написала"]
+)
+
+
+# A quote's speaker heading the post ("Nabiullina: ...", "Зеленский: ...") or credited
+# after a dash at the end of a line ("«...», — Богомаз.", "... — MFA readout").
+_SPEAKER = re.compile(r"^\W*([^\W\d_]+):")  # one word: "Рекорд Газпрома: ..." is a headline, not a quote
+_CREDIT = re.compile(r"\s[—–-]\s*([^\W\d_]+(?: [^\W\d_]+)?)[.!]?[ \t]*$", re.MULTILINE)
+
+
+def _sources(tokens: list[str], named: frozenset[str], text: str, source_at: list[int]) -> frozenset[str]:
+    """The name keys of the text's sources: within three words after or two before a
+    reporting verb in its sentence, a quote's speaker heading the text or credited after a
+    dash at the end of a line."""
+    found = set()
+    for i in source_at:
+        for word in tokens[i + 1 : i + 4]:  # "заявил Бочаров", "according to Ushakov"
+            if not word:
+                break
+            if (key := _name_key(word)) in named:
+                found.add(key)
+        # a name before the verb is a source only when the verb closes its sentence
+        # (", Ushakov said.", ", the ministry said on Monday."): in "Apple said on Monday it
+        # will..." Apple is the subject of the news, whose swap for another must still show
+        if i + 1 >= len(tokens) or "" in tokens[i + 1 : i + 4]:
+            for j in range(max(0, i - 2), i):
+                if tokens[j] and j > 0 and tokens[j - 1] and (key := _name_key(tokens[j])) in named:
+                    found.add(key)
+    credits = [m.group(1) for m in _CREDIT.finditer(text)] if ("—" in text or "–" in text or " - " in text) else []
+    heading = _SPEAKER.match(text) if ":" in text else None
+    for words in credits + ([heading.group(1)] if heading else []):
+        found.update(key for word in words.split() if (key := _name_key(word)) in named)
+    return frozenset(found)
+
+
+# Who won: a result names its winner just before the word ("Civic Platform won", "Зенит
+# обыграл Спартак", "Confederation came first").
+_WIN_WORDS = frozenset(
+    ["won", "wins", "win", "first", "beat", "beats", "defeated", "defeats", "edge", "edges", "topped", "tops", "leads",
+     "победил", "победила", "победили", "выиграл", "выиграла", "выиграли", "обыграл", "обыграла", "обыграли", "лидирует", "набирает"]
+)
+_PLACED = frozenset(["came", "comes", "finished", "finishes", "placed", "ranked"])  # "came first" (not "the first time")
+_WINS, _QUOTES = 1, 2
+_ROLES = {**dict.fromkeys(_SOURCE_VERBS, _QUOTES), **dict.fromkeys(_WIN_WORDS, _WINS)}
+_WINNER_REACH = 3  # words back from the win word where the winner's name stands
+
+
+def _winner(tokens: list[str], named: frozenset[str], win_at: list[int]) -> str:
+    """The name key just before the first win word of a sentence, if any."""
+    for i in win_at:
+        if tokens[i] == "first" and (i == 0 or (tokens[i - 1] not in _PLACED and _name_key(tokens[i - 1]) not in named)):
+            continue
+        for before in reversed(tokens[max(0, i - _WINNER_REACH) : i]):
+            if not before:
+                break
+            if (key := _name_key(before)) in named:
+                return key
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -739,25 +1028,42 @@ class RewriteMatch:
 
 def _best_passage(short: Gist, long: Gist) -> tuple[frozenset[str], frozenset[str]]:
     """The run of the long text's sentences that shares the most with the short text,
-    about as long as the short text (at least one sentence): its stems and name keys."""
+    about as long as the short text (at least one sentence), alone or after the long
+    text's first sentence: its stems and name keys."""
     if long.size <= PASSAGE_SIZE * short.size or len(long.sentences) <= 1:
         return long.words, frozenset().union(*long.sentence_names)
     budget = max(PASSAGE_SIZE * short.size, 16)
-    best: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
-    best_hits = -1
-    sents = long.sentences
+    sents, sent_names = long.sentences, long.sentence_names
+    short_words, short_names = short.words, short.names
+    # the title (the first sentence: who, where, which event) may lead any run: a
+    # retelling joins the title's facts to the detail of one passage
+    title_words, title_names = sents[0] & short_words, sent_names[0] & short_names
+    best_hits, best_start, best_end, titled = -1, 0, 0, False
     for start in range(len(sents)):
         words: set[str] = set()
         names: set[str] = set()
-        for end in range(start, len(sents)):
-            if words and len(words | sents[end]) > budget:
+        end = start
+        while end < len(sents):
+            if words and len(words) + len(sents[end] - words) > budget:
                 break
             words |= sents[end]
-            names |= long.sentence_names[end]
-        hits = len(words & short.words) + 2 * len(names & short.names)
+            names |= sent_names[end]
+            end += 1
+        word_hits, name_hits = words & short_words, names & short_names
+        hits = len(word_hits) + 2 * len(name_hits)
         if hits > best_hits:
-            best_hits, best = hits, (frozenset(words), frozenset(names))
-    return best
+            best_hits, best_start, best_end, titled = hits, start, end, False
+        if start:
+            titled_hits = hits + len(title_words - word_hits) + 2 * len(title_names - name_hits)
+            if titled_hits > best_hits:
+                best_hits, best_start, best_end, titled = titled_hits, start, end, True
+    chosen = range(best_start, best_end)
+    words = set().union(*(sents[i] for i in chosen))
+    names = set().union(*(sent_names[i] for i in chosen))
+    if titled:
+        words |= sents[0]
+        names |= sent_names[0]
+    return frozenset(words), frozenset(names)
 
 
 def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = frozenset(), *, words: int = 0) -> bool:
@@ -771,12 +1077,25 @@ def _found(unit: frozenset[str], other: Gist, own_acronyms: frozenset[str] = fro
         # a word of a longer name must be a name there too: "Riyadh Air" is not found in
         # "the air show"; a place or a one-word name may be lower-case ("российский")
         if key in other.name_words and (max(words, len(unit)) == 1 or key[0] in "#@" or key in other.names or key in other.weak_names):
+            # two names of several words that share a word and differ in another are two
+            # names: "Siemens Energy" / "Hitachi Energy", "Real Madrid" / "Atletico Madrid"
+            # (not a spelling of the same one: "Yury Ushakov" / "Yuri Ushakov")
+            # (a title in capitals is no word of the name: "FM Lavrov" / "Sergey Lavrov")
+            if len(keys) > 1 and key in other.in_long_names and any(key in u and _other_name(keys, u - other.acronyms) for u in other.units if len(u) > 1):
+                continue
             return True
         # a city is found by its country only in a text that names no place at all (known
         # or not): "Turkish ... in Sochi" does not agree with "in Istanbul"
         if key[0] == "@" and not other.places and _CITY_COUNTRY[key] in other.name_words:
             return True
     return False
+
+
+def _other_name(unit: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether two names that share a word are two names: each has a word the other lacks,
+    and the two are not spellings of one word (the same first two letters)."""
+    mine, theirs = unit - other, other - unit
+    return bool(mine and theirs) and not any(a[:2] == b[:2] for a in mine for b in theirs)
 
 
 def _kinds(keys: frozenset[str], g: Gist) -> set[str]:
@@ -791,9 +1110,57 @@ def _opener_swapped(x: Gist, y: Gist, x_lacking: frozenset[str], y_lacking: froz
     """The word opening ``x`` (a weak name: "Microsoft completed...") is missing from ``y``,
     whose opening sentence names someone ``x`` lacks: the subject was swapped. (Two weak
     openers, "Citing..." and "Buildings...", prove nothing: one side must be a sure name.)"""
-    if not x.opener or x.opener not in x_lacking or x.opener in x.names:
+    if not x.opener or x.opener not in x_lacking or x.opener in x.names or x.opener in x.sources:
+        return False  # (a quote's speaker heading the text is its source, not its subject)
+    # the subject of ``y`` (its first sure name) named where ``x``'s subject stands, before
+    # the verb of its opening sentence: ``x`` just opens with another word ("Facing cheaper
+    # rivals, the maker of Wegovy, Novo Nordisk, lowered..." / "Novo Nordisk cut...")
+    subject = _first_name(y)
+    if subject and subject & _subject_words(x) and _found(subject, x, words=len(subject)):
         return False
-    return "name" in _kinds(y.lead_names & y_lacking, y)
+    return "name" in _kinds(y.lead_names & y_lacking - y.sources, y)
+
+
+def _actor_absent(x: Gist, x_lacking: frozenset[str]) -> bool:
+    """Whether the text opens with a name (sure or weak) right before a verb in the past
+    ("Rubio met...", "СК возбудил...") and the other text names it nowhere."""
+    words = [t for t in x.tokens[:3] if t]
+    if len(words) < 2 or x.tokens[0] != words[0]:
+        return False
+    subject = _name_key(words[0])
+    if subject not in x_lacking and not (subject in x.names and subject in x_lacking):
+        return False
+    return (subject == x.opener or subject in x.names) and _word_info(words[1])[0] == _DONE
+
+
+def _first_name(g: Gist) -> frozenset[str]:
+    """The keys of the word opening ``g`` when it may be a name ("Airbus cut..."), else of
+    its first sure name that is not a country (all the keys of a name of several words):
+    its subject ("President of Russia Vladimir Putin": Vladimir Putin)."""
+    for i, token in enumerate(g.tokens):
+        if token and (key := _name_key(token)) in g.names and key[0] != "#":
+            unit = next((unit for unit in g.units if key in unit), frozenset([key]))
+            if not g.opener:
+                return unit
+            # the opener and the name right after it are one name ("Сергей Лавров...")
+            return frozenset([g.opener]) | unit if i == 1 else frozenset([g.opener])
+    return frozenset([g.opener]) if g.opener else frozenset()
+
+
+def _subject_words(g: Gist) -> frozenset[str]:
+    """The name keys of the words of the first sentence of ``g`` before its first verb in
+    the past ("Facing cheaper rivals, Novo Nordisk | lowered..."): where its subject stands."""
+    keys: set[str] = set()
+    for token in g.tokens:
+        if not token:
+            if keys:
+                break
+            continue
+        # a participle opening the text ("Asked by Kommersant..., Putin said") is not its verb
+        if keys and _word_info(token)[0] == _DONE:
+            break
+        keys.add(_name_key(token))
+    return frozenset(keys)
 
 
 def _absent(key: str, other: Gist) -> bool:
@@ -835,7 +1202,10 @@ def _explain_acronyms(
 ) -> tuple[frozenset[str], frozenset[str]]:
     """An acronym one text lacks that the other spells out is no missing name: "VW" and
     "Volkswagen" (its letters in order), "CMA" and "Competition and Markets Authority"
-    (initials). Both sides' lacking keys lose the pair."""
+    (initials); for ``x`` (the shorter text) also "НПЗ" and "нефтеперерабатывающий завод"
+    (a common noun's, in lower case), "Совбез" and "Совет Безопасности" (a compound),
+    "Шанхайской организации сотрудничества" and "ШОС".
+    Both sides' lacking keys lose the pair."""
     for a, b, a_lacking, b_lacking in ((x, y, x_lacking, y_lacking), (y, x, y_lacking, x_lacking)):
         for acronym in a.acronyms & a_lacking:
             letters = acronym.rstrip(".")
@@ -844,11 +1214,69 @@ def _explain_acronyms(
             initials = "".join(t[0] for t in words)
             if spelled or (len(letters) > 1 and letters in initials):
                 explained = {_name_key(t) for t in spelled} or {_name_key(t) for t in words if t[0] in letters}
-                if a is x:
-                    x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
-                else:
-                    y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+            elif a is x and len(letters) > 1 and _spelled_lower(letters, b.tokens):
+                explained = set()  # "НПЗ" / "нефтеперерабатывающий завод": a common noun's acronym
+            else:
+                continue
+            if a is x:
+                x_lacking, y_lacking = x_lacking - {acronym}, y_lacking - explained
+            else:
+                y_lacking, x_lacking = y_lacking - {acronym}, x_lacking - explained
+    # a name spelled out where the other text writes its acronym: "Шанхайской организации
+    # сотрудничества" / "ШОС", "Competition and Markets Authority" / "CMA"
+    known = y.acronyms | x.acronyms
+    firsts = {acronym[0] for acronym in known}
+    if x_lacking and known and any(key[0] in firsts for key in x_lacking - x.acronyms):
+        for i, token in enumerate(x.tokens):
+            if token and (key := _name_key(token)) in x_lacking and key not in x.acronyms:
+                for acronym in known:
+                    letters = acronym.rstrip(".")
+                    if len(letters) > 1 and letters[0] == token[0] and _spelled_lower(letters, x.tokens[i : i + len(letters)]):
+                        x_lacking = x_lacking - {key}
+                        break
+    # a Russian compound abbreviation is the first letters of each word run together:
+    # "Совбез" / "Совет Безопасности", "Минфин" / "министерство финансов", "Генассамблея"
+    # (a capitalised Cyrillic name of ``x`` the other lacks: the only candidates)
+    if x_lacking and not all(key.isascii() for key in x_lacking & (x.names | {x.opener})):
+        short_forms: set[str] = set()
+        spelled_out: set[str] = set()
+        for token in x.tokens:
+            if len(token) >= 6 and not token.isascii() and _name_key(token) in x_lacking:
+                pair = _compound_of(token, y.tokens)
+                if pair:
+                    short_forms.add(_name_key(token))
+                    spelled_out.update(_name_key(word) for word in pair)
+        x_lacking, y_lacking = x_lacking - short_forms, y_lacking - spelled_out
     return x_lacking, y_lacking
+
+
+def _compound_of(word: str, tokens: tuple[str, ...]) -> tuple[str, str] | None:
+    """The two words of ``tokens`` whose starts run together make ``word``: "совбеза" is
+    "сов(ета) без(опасности)", "минфин" is "мин(истерство) фин(ансов)"; None if none."""
+    start = word[:3]
+    pairs = [(first, second) for first, second in zip(tokens, tokens[1:], strict=False) if first.startswith(start) and second and first != word]
+    for cut in range(3, len(word) - 2) if pairs else ():
+        head, tail = word[:cut], word[cut : cut + 3]
+        for first, second in pairs:
+            if first.startswith(head) and second.startswith(tail):
+                return first, second
+    return None
+
+
+def _spelled_lower(letters: str, tokens: tuple[str, ...]) -> bool:
+    """Whether a run of two to ``len(letters)`` words of one sentence spells the acronym:
+    the first word starts with its first letter, the last with its last, and its letters
+    come in order ("НПЗ": "нефтеперерабатывающем заводе", "АЭС": "атомной электростанции",
+    "ECB": "European Central Bank" written in lower case)."""
+    first, last = letters[0], letters[-1]
+    for i in [i for i, token in enumerate(tokens) if token[:1] == first]:
+        for end in range(i + 2, min(i + len(letters), len(tokens)) + 1):
+            run = tokens[i:end]
+            if not run[-1]:
+                break
+            if run[-1][0] == last and _is_subsequence(letters, "".join(run)):
+                return True
+    return False
 
 
 def _is_subsequence(letters: str, word: str) -> bool:
@@ -860,10 +1288,17 @@ def _lacking(x: Gist, y: Gist) -> frozenset[str]:
     """The name keys of ``x`` that ``y`` does not name: the keys of each name of ``x`` not
     found in ``y``, and its opening weak name if ``y`` lacks the word."""
     keys: set[str] = set()
+    names = y.name_words
     for unit in x.units:
+        if len(unit) == 1:  # the usual case, as ``_found`` decides it for a one-word name
+            (key,) = unit
+            # (a city named for its state is found by the state: "Moscow and Kyiv delegations")
+            if key not in names and not (key[0] == "@" and (not y.places or key in x.metonyms) and _CITY_COUNTRY[key] in names):
+                keys.add(key)
+            continue
         # a place next to a name ("в Харбине Ли Цян") is not part of the name: found or
         # lacking on its own
-        places = unit & x.places if len(unit) > 1 else frozenset()
+        places = unit & x.places
         for part in (unit - places, *(frozenset([key]) for key in places)):
             if part and not _found(part, y, x.acronyms, words=len(unit)):
                 keys |= part
@@ -899,107 +1334,181 @@ def _substituted(x: Gist, y: Gist, lacking: frozenset[str], y_lacking: frozenset
 
 def _tenses_differ(a: Gist, b: Gist) -> bool:
     """An announcement and the report of a done event; or a clear announcement ("expected
-    to", "проведут") and a text that announces nothing."""
-    a_ahead, b_ahead = a.future or a.will, b.future or b.will
+    to", "проведут") and a text that announces nothing. A text whose first sentence reports
+    something done ("profit reached...", "...under a contract signed on April 22") is a
+    report even when it looks ahead too ("Gref expects slower lending", "will go"): news
+    adds an outlook to the done event, while an announcement tells of nothing done yet."""
+    a_future, b_future = a.future and not a.done_lead, b.future and not b.done_lead
+    a_ahead, b_ahead = a_future or (a.will and not a.done_lead), b_future or (b.will and not b.done_lead)
     if (a_ahead and not a.past and b.past and not b_ahead) or (b_ahead and not b.past and a.past and not a_ahead):
         return True
-    return a.future != b.future
+    return a_future != b_future
 
 
-def _weights(gists: tuple[Gist, Gist], names: frozenset[str]) -> dict[str, float]:
-    """Each stem's weight: a name weighs ``NAME_WEIGHT`` (shared between the words of a name
-    of several words: "Activision Blizzard" weighs no more than "Microsoft"), a generic
-    news word ``GENERIC_WEIGHT``, any other content word 1."""
-    size: dict[str, int] = {}
-    for g in gists:
+_BASE_WEIGHTS: dict[str, float] = {}  # a content stem's weight when it is no name
+
+
+def _base_weight(stem: str) -> float:
+    """``GENERIC_WEIGHT`` for a word every news post uses, else 1 (remembered)."""
+    weight = GENERIC_WEIGHT if stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC else 1.0
+    _BASE_WEIGHTS[stem] = weight
+    return weight
+
+
+def _name_sizes(short: Gist, long: Gist) -> dict[str, int]:
+    """How many words each name of several words has, by its keys: a name weighs
+    ``NAME_WEIGHT`` shared between its words ("Activision Blizzard" weighs no more than
+    "Microsoft"), a generic news word ``GENERIC_WEIGHT``, any other content word 1."""
+    sizes: dict[str, int] = {}
+    for g in (short, long):
         for unit in g.units:
-            for key in unit:
-                size[key] = max(size.get(key, 1), len(unit))
-    weights: dict[str, float] = {}
-    for g in gists:
-        for stem, key in g.stem_keys:
-            if key in names:
-                weights[stem] = NAME_WEIGHT / size.get(key, 1)
-            elif stem in _GENERIC or stem[:5] in _GENERIC or stem[:6] in _GENERIC:
-                weights[stem] = GENERIC_WEIGHT
-            else:
-                weights[stem] = 1.0
-    return weights
+            if len(unit) > 1:
+                for key in unit:
+                    sizes[key] = max(sizes.get(key, 1), len(unit))
+    return sizes
 
 
 def rewrite_match(a: Gist, b: Gist, *, gap_hours: float = 0.0, threshold: float = DEFAULT_THRESHOLD) -> RewriteMatch | None:
     """The rewrite score of two texts, or None when a rule vetoes the pair (numbers, names,
     tense, too few shared facts, too far apart in time)."""
+    return _judge(a, b, gap_hours, threshold)[1]
+
+
+def veto_of(a: Gist, b: Gist, *, gap_hours: float = 0.0) -> str:
+    """The rule that keeps two texts apart before scoring ("numbers", "tense", "names"...),
+    or "" when they are scored: for benchmarks and explanations."""
+    return _judge(a, b, gap_hours, DEFAULT_THRESHOLD)[0]
+
+
+def _judge(a: Gist, b: Gist, gap_hours: float, threshold: float) -> tuple[str, RewriteMatch | None]:
     gap_hours = abs(gap_hours)
     if gap_hours > MAX_GAP_HOURS:
-        return None
+        return "time", None
     short, long = (a, b) if a.size <= b.size else (b, a)
     if short.size < MIN_CONTENT:
-        return None
+        return "too short", None
     # 2. numbers: one side's are all in the other's, or they count different things
     if _numbers_conflict(short.numbers, long.numbers):
-        return None
+        return "numbers", None
     # 3. tense: an announcement is not the report; a figure cut is not a figure kept
     if long.size <= LONG_TEXT and _tenses_differ(short, long):
-        return None
+        return "tense", None
     directions = short.words & _DIRECTIONS, long.words & _DIRECTIONS
-    if directions[0] and directions[1] and not directions[0] & directions[1]:
-        return None
+    # (a long post tells of many figures going many ways: only the shorter ones are compared)
+    if long.size <= LONG_TEXT and directions[0] and directions[1] and not directions[0] & directions[1]:
+        return "direction", None
+    # a result told with another winner: the same race, the same figures, another result
+    # ("Civic Platform first with 31.2%" / "Confederation came first ..., ahead of Civic Platform")
+    if short.winner and long.winner and short.winner != long.winner and (short.winner in long.name_words or long.winner in short.name_words):
+        return "winner", None
     # 4. names, softly
-    passage, passage_names = _best_passage(short, long)
-    short_lacking, long_lacking = _explain_acronyms(short, long, _lacking(short, long), _lacking(long, short))
-    missing = [unit for unit in short.units if unit <= short_lacking]
+    short_named_not, long_named_not = _lacking(short, long), _lacking(long, short)
+    short_lacking, long_lacking = _explain_acronyms(short, long, short_named_not, long_named_not)
+    # a country that only says whose a name is goes with the name: "Russia's Foreign
+    # Minister Sergey Lavrov" is told by "Lavrov"
+    if short.nationalities and short_lacking & _COUNTRY_KEYS:
+        short_lacking = short_lacking - {c for c, names in short.nationalities if names - short_lacking}
+    if long.nationalities and long_lacking & _COUNTRY_KEYS:
+        long_lacking = long_lacking - {c for c, names in long.nationalities if names - long_lacking}
+    # an acronym the other text spells out is a name both tell ("НПЗ" / "нефтеперерабатывающий завод")
+    spelled = (short.acronyms & (short_named_not - short_lacking)) | (long.acronyms & (long_named_not - long_lacking))
+    # (a source the other text does not name is no missing name: "Nabiullina: ...")
+    missing = [unit for unit in short.units if unit <= short_lacking and not unit <= short.sources]
     # a weak name opening the text is often its subject ("Nvidia pledges..."), often a
     # common word ("Citing...", "Buildings..."): it counts, at OPENER_WEIGHT
     opener = OPENER_WEIGHT if short.opener else 0.0
-    opener_missing = opener if short.opener in short_lacking else 0.0
-    if missing or opener_missing:
-        coverage = 1 - (len(missing) + opener_missing) / (len(short.units) + opener)
+    opener_missing = opener if short.opener in short_lacking and short.opener not in short.sources else 0.0
+    # (a text naming no one for sure has only its opener: too little to judge names by;
+    # the anchors still want a shared name or figures)
+    if (missing or opener_missing) and short.units:
+        # a country the longer text does not name, where it names no country at all, is the
+        # context a headline adds for readers abroad ("historic low in Germany's election"):
+        # nothing stands in its place, so it counts ``CONTEXT_COUNTRY`` of a name
+        bare = not any(key[0] == "#" for key in long.name_words)
+        lost = sum(CONTEXT_COUNTRY if bare and all(key[0] == "#" for key in unit) else 1.0 for unit in missing)
+        coverage = 1 - (lost + opener_missing) / (len(short.units) + opener)
         # names the longer text has (in the passage the shorter one tells, or its lead)
         # that the shorter one lacks: with a name missing, a substitution (another
         # counterpart, another place), unless most names agree
         # (its opening weak name too: "Lavrov and Wang held talks" for "Wang–Rubio meeting")
-        extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking
-        missing_keys = frozenset().union(*missing)
         if coverage < MIN_NAME_COVERAGE:
-            return None
+            return "name coverage", None
+        passage, passage_names = _best_passage(short, long)
+        extra = ((passage_names | long.lead_names) & long.names | {long.opener}) & long_lacking - long.sources
+        missing_keys = frozenset().union(*missing)
         if _kinds(extra, long) & _kinds(missing_keys, short):
             # a swap in the opening sentences of both is the news itself; elsewhere, a
             # retelling may drop one name and add another, as long as most names agree
             lead_swap = _kinds(extra & (long.lead_names | {long.opener}), long) & _kinds(missing_keys & short.lead_names, short)
             if lead_swap or coverage < SUBSTITUTION_COVERAGE:
-                return None
+                return "name swapped", None
+    else:
+        passage, passage_names = _best_passage(short, long)
     # another place: where an event happened is not dropped or changed by a retelling
     if short.places & short_lacking and long.places & long_lacking & (passage_names | long.lead_names):
-        return None
+        return "place", None
     if _opener_swapped(short, long, short_lacking, long_lacking) or _opener_swapped(long, short, long_lacking, short_lacking):
-        return None
-    if _openers_swapped(short, long):
-        return None
+        return "opener swapped", None
+    # the subject opening one text and acting in it ("Rubio met...", "СК возбудил дело...")
+    # is found nowhere in the other: another actor, another event
+    # (a text naming no one for sure leaves the actor out, it names no other)
+    if (long.units and _actor_absent(short, short_lacking)) or (short.units and _actor_absent(long, long_lacking)):
+        return "actor", None
+    if short.opener in short_lacking and long.opener in long_lacking and _openers_swapped(short, long):
+        return "openers swapped", None
     # a name in the place of another name, between the same words: the same template
     # told of someone else ("Apple said on..." / "Nvidia said on...")
     if _substituted(short, long, short_lacking, long_lacking) or _substituted(long, short, long_lacking, short_lacking):
-        return None
+        return "name substituted", None
     # 5. anchors
     # a name either text capitalises; a word both capitalise only at a sentence start too
     named = short.names | long.names | (short.weak_names & long.weak_names)
     shared_names = named & short.name_words & long.name_words
     shared_numbers = short.numbers & long.numbers
-    if not shared_names or len(shared_names) + len(shared_numbers) < MIN_ANCHORS:
-        return None
+    # a text that names no one for sure (a headline: "Key rate: minus 200 bp, to 18%")
+    # anchors on figures alone: two shared
+    nameless = not short.units and len(shared_numbers) >= MIN_ANCHORS
+    if not (shared_names or spelled or nameless) or len(shared_names) + len(spelled) + len(shared_numbers) < MIN_ANCHORS:
+        return "anchors", None
+    # what happened: the shorter text's own words (not names, not words every news post
+    # uses) are found somewhere in the other, or it tells something else of the same names
+    # ("Putin at Valdai: nuclear tests..." / "Putin at Valdai: Tomahawks...")
+    own = [w for w in short.words if short.stem_keys[w] not in named and w not in _GENERIC and w[:5] not in _GENERIC and w[:6] not in _GENERIC]
+    if len(own) >= MIN_OWN_WORDS and long.words.isdisjoint(own):
+        return "nothing else shared", None
     # 6. score
-    weights = _weights((short, long), named)
-    common = short.words & passage
-    shared_weight = sum(weights[w] for w in common)
-    short_weight = sum(weights[w] for w in short.words)
-    passage_weight = sum(weights[w] for w in passage)
-    score = 0.6 * shared_weight / short_weight + 0.4 * shared_weight / passage_weight
+    # each side's words: found in the other (the same stem or concept; a shared name also
+    # by its name key, as in the anchors, though its words differ: "Сбер" / "Сбербанк",
+    # "Lula" / "Lula's"), or not
+    sizes = _name_sizes(short, long)
+    short_keys, long_keys = short.stem_keys, long.stem_keys
+    base = _BASE_WEIGHTS
+    if len(base) > 200_000:  # bounded, like the other caches
+        base.clear()
+    shared_weight = short_extra = short_found_extra = passage_extra = passage_found_extra = 0.0
+    for stem in short.words & passage:
+        key = long_keys.get(stem) or short_keys[stem]
+        shared_weight += NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
+    for stem in short.words - passage:
+        key = long_keys.get(stem) or short_keys[stem]
+        weight = NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
+        short_extra += weight
+        if (key in shared_names and short_keys[stem] in passage_names) or key in spelled:
+            short_found_extra += weight
+    for stem in passage - short.words:
+        key = long_keys[stem]
+        weight = NAME_WEIGHT / sizes.get(key, 1) if key in named else base.get(stem) or _base_weight(stem)
+        passage_extra += weight
+        if key in shared_names and key in short.name_words:
+            passage_found_extra += weight
+    score = (0.6 * (shared_weight + short_found_extra) / (shared_weight + short_extra)
+             + 0.4 * (shared_weight + passage_found_extra) / (shared_weight + passage_extra))
     if short.lead_names and short.lead_names & long.lead_names:
         score += LEAD_BONUS * len(short.lead_names & long.lead_names) / len(short.lead_names)
     score += NUMBER_BONUS * min(len(shared_numbers), 2)
     # 7. time
     needed = threshold + max(0.0, gap_hours - CLOSE_HOURS) / 24 * GAP_PENALTY_PER_DAY
-    return RewriteMatch(
+    return "", RewriteMatch(
         round(min(score, 1.0), 3), round(needed, 3), tuple(sorted(shared_names)),
         tuple(sorted(value for _, value in shared_numbers)),
     )

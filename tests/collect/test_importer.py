@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.collect.importer import import_export
 from bot.config import CategoryConfig, Config
 from bot.storage.db import open_db
@@ -162,6 +164,31 @@ def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -
         if f.default is not MISSING:
             assert any(getattr(item, f.name) != f.default for item in batch), f.name
     assert _unpack(pickle.loads(pickle.dumps(_pack(batch)))) == batch
+
+
+def test_the_hand_off_carries_keys_of_any_size(sample_export: Path) -> None:
+    """Index keys travel as one array of 32-bit ints per batch; a key outside that range
+    (keys are CRC-32s today) still arrives, as a tuple."""
+    import pickle
+    from dataclasses import replace
+
+    from bot.collect.importer import _pack, _pack_safely, _unpack
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(CONFIG)
+    batch = [prepare(p, categoriser) for p in read_export(sample_export) if isinstance(p, Post)][:20]
+    assert all(item.fingerprint.keys for item in batch)
+    rows, key_bytes, key_tuples = _pack_safely(batch)
+    assert key_tuples is None and len(key_bytes) == 4 * sum(len(item.fingerprint.keys) for item in batch)
+    odd = [replace(batch[0], fingerprint=replace(batch[0].fingerprint, keys=(2**40, -1, 7))), *batch[1:]]
+    with pytest.raises(OverflowError):
+        _pack(odd)
+    packed = _pack_safely(odd)
+    assert packed[1] is None
+    assert _unpack(pickle.loads(pickle.dumps(packed))) == odd
 
 
 _KILLED_IMPORT = """

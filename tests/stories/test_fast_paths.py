@@ -1,148 +1,307 @@
-"""The writer's fast paths give exactly what the straightforward code gives.
+"""The import's fast paths give exactly what the plain code they replaced gave (issue 14).
 
-``facts_of`` / ``_typed_numbers`` (bot.stories.similarity) and the number guard ``_numbers``
-(bot.stories.dedupe) take an ASCII fast path (``str.translate`` and ``str.find`` instead of
-regex scans). The references below are the plain regex versions they replaced; every text
-of the labelled pairs (bench/pairs/*.jsonl), of the bundled exports and a list of
-edge cases must come out the same.
+Each speed-up of the reading worker (name reading in ``entities_of``, phrase folding,
+invisible characters, index keys) is compared with a frozen copy of the straightforward
+code it replaced, over every text we have: the labelled dedupe pairs, the export fixtures,
+the sections datasets, and generated texts built from the characters the rules look at.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import unicodedata
 from pathlib import Path
 
-import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.core.models import Post
-from bot.core.normalise import normalise
-from bot.sources.export import read_export
-from bot.stories import dedupe, similarity
+from bot.core import normalise as normalise_module
+from bot.core.normalise import INVISIBLE, normalise, strip_invisible
+from bot.stories import similarity
+from bot.stories.dedupe import _entity_keys, _keys, _stable, canonical, fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-PAIRS = sorted((ROOT / "bench" / "pairs").glob("*.jsonl"))  # the labelled pairs, every author
-
-EDGE_CASES = [
-    "", " ", "05000 people", "0 and 00 and 000 and 0500", "1,000,000 and 3.14 and 2 000 and 8,8% and 411 000",
-    "may 5 and 5 may", "it may rain in may", "январь 5 мая 2025 года", "x_1 y__may 7_8", "sept. 3 and sep 4",
-    "MAR 4", "1\u00a0000 руб", "under_score 12_34 a1b2", "٣ digits ٤٥ and 7", "march30 and marches", "junes june,",
-    "decembers' december' (december)", "7" * 50, "1.000.000,5 and 10.50", "ends with a number 42",
-    "no digits here at all, only january and octobers",
-]
 
 
-def _texts() -> list[str]:
-    texts = [*EDGE_CASES, *(e.upper() for e in EDGE_CASES)]
-    for path in PAIRS:
+def _message_text(message: dict) -> str:
+    text = message.get("text", "")
+    if isinstance(text, list):
+        text = "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in text)
+    return text if isinstance(text, str) else ""
+
+
+@functools.cache
+def corpus() -> tuple[str, ...]:
+    """Every real text in the repository: labelled pairs, fixture exports, sections datasets."""
+    texts: list[str] = []
+    for path in sorted((ROOT / "bench" / "pairs").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            pair = json.loads(line)
-            texts += [pair["a"], pair["b"]]
-    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
-        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
-    return texts
+            if line.strip():
+                pair = json.loads(line)
+                texts += (pair["a"], pair["b"])
+    for path in sorted(FIXTURES.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("messages"), list):
+            texts += (_message_text(m) for m in data["messages"] if isinstance(m, dict))
+    for path in sorted((ROOT / "datasets" / "sections").glob("*.tsv")):
+        texts += (line.split("\t", 1)[-1] for line in path.read_text(encoding="utf-8").splitlines())
+    return tuple(dict.fromkeys(t for t in texts if t))
 
 
-TEXTS = _texts()
-NORMS = [*TEXTS, *(normalise(t) for t in TEXTS), *(dedupe.canonical(normalise(t)) for t in TEXTS)]
+def test_the_corpus_is_large_and_in_both_scripts() -> None:
+    texts = corpus()
+    assert len(texts) > 3000
+    assert sum(bool(re.search("[а-я]", t)) for t in texts) > 500
+    assert sum(t.isascii() for t in texts) > 500
 
 
-# --- references: the regex versions the fast paths replaced ----------------------------------
+# Texts made of what the rules look at: capitals, sentence breaks, apostrophes, hyphens,
+# dashes, colons, the folded phrases and "U.S.", emoji, invisible characters, digits.
+_PIECES = st.sampled_from([
+    "Lavrov", "Putin", "U.S.", "US", "USA", "United States", "united states", "White House", "South Africa",
+    "Bank of Russia", "банк России", "Центробанк", "Rio de Janeiro", "xunited states", "New Delhi",
+    "IndiGo", "OPEC", "NATO", "WHO", "BRICS", "XVII", "Petropavlovsk-Kamchatsky", "O'Neill", "Iran’s",
+    "Путин", "Лавров", "ШОС", "Выборы в Молдавии:", "Зенит — Спартак", "Москва", "ЁЛКА", "Ёлка", "été", "Été",
+    "the", "said", "and", "в", "и", "on", "July", "Monday", "President", "Minister", "Straße", "İstanbul",
+    "ﬁnal", "Ǆemal", "№", "5", "2025", "#BRICS", "@channel", "t.me/x", "https://example.com/a",
+    ".", ",", ":", ";", "!", "?", " - ", " — ", "\n", "\n\n", " ", "  ", "(", ")", '"', "«", "»", "'", "’", "_",
+    "⚡️", "🇷🇺", "•", "\u00ad", "\u200b", "\u200d", "\ufeff", "\u00a0",
+])
+_TEXTS = st.lists(_PIECES, max_size=40).map("".join)
 
 
-def reference_number_value(value: str) -> str:
-    found = similarity._THOUSANDS.fullmatch(value)
-    whole, fraction = found.group(1, 2) if found else (value, "")
-    digits = "".join(c for c in whole if c.isdigit()).lstrip("0") or "0"
-    if len(digits) < len(whole):
-        while len(digits) > 3 and digits.endswith("000"):
-            digits = digits[:-3]
-    fraction = (fraction or "").rstrip("0")
-    return f"{digits}.{fraction}" if fraction else digits
+# --- entities_of: the plain code it replaced ----------------------------------------------
+
+_OLD_CAPITALISED = re.compile(r"(?<![\w'’])[^\W\d_a-zа-яё][\w]*(?:[-'’][\w]+)*")
+_OLD_US = re.compile(r"\bU\.?S\.?(?=[\s,;:)'’]|$)")
+_OLD_PHRASE_LOWER = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, similarity._PHRASES), key=len, reverse=True)) + r")\b"
+)
 
 
-def reference_typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
-    found = set()
-    if similarity._DIGIT.search(text_norm):
-        for match in similarity._NUMBER.finditer(text_norm):
-            start, value = match.start(), match.group()
-            head = text_norm[max(0, start - 30) : start].split()
-            follow = similarity._AFTER_NUMBER.match(text_norm, match.end())
-            after = follow.group(1).casefold() if follow else ""
-            found.add((similarity._number_type(head[-1] if head else "", value, after), reference_number_value(value)))
-    if "may" in text_norm:
-        found.update(("month", "may") for _ in similarity._MAY.finditer(text_norm))
-    return frozenset(found)
+def _old_fold_phrases(text: str) -> str:
+    if "U" in text:
+        text = _OLD_US.sub("USA", text)
+    lowered = text.casefold()
+    if not any(hint in lowered for hint in similarity._PHRASE_HINTS):
+        return text
+    if len(lowered) != len(text):
+        return similarity._PHRASE.sub(lambda m: similarity._PHRASES[m.group(0).casefold()], text)
+    pieces: list[str] = []
+    last = 0
+    for match in _OLD_PHRASE_LOWER.finditer(lowered):
+        pieces += (text[last : match.start()], similarity._PHRASES[match.group()])
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
 
 
-def reference_facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
-    found = reference_typed_numbers(text_norm)
-    words = set(similarity._WORD.findall(text_norm)) & similarity._MONTH_WORDS
-    words.discard("may")
-    if words:
-        found = found | {("month", similarity._MONTH_FORMS[word][1:]) for word in words}
-    return found
+def _old_entities_of(text: str) -> frozenset[str]:
+    S = similarity
+    strong: set[str] = set()
+    weak: set[str] = set()
+    acronyms: set[str] = set()
+    units: set[str] = set()
+    run: list[str] = []
+    if "http" in text or "t.me/" in text or "www." in text:
+        text = S._LINK.sub(" ", text)
+    folded_text = _old_fold_phrases(text)
+    run_end = -1
+    for match in _OLD_CAPITALISED.finditer(folded_text):
+        word, start = match.group(), match.start()
+        if run and not folded_text[run_end:start].isspace():
+            if len(run) > 1:
+                units.add(S.UNIT + " ".join(sorted(set(run))))
+            run = []
+        at_opening = S._opens_sentence(folded_text, start)
+        tag = start > 0 and folded_text[start - 1] == "#"
+        for key, kind in S._name_parts(word):
+            if tag:
+                weak.add(key)
+                continue
+            if kind == S._ACRONYM:
+                acronyms.add(key)
+            elif kind == S._SURE or (kind == S._NAME and not at_opening):
+                strong.add(key)
+            else:
+                weak.add(key)
+                at_opening = False
+                continue
+            at_opening = False
+            if key[0] != "#":
+                run.append(key)
+        run_end = match.end()
+    if len(run) > 1:
+        units.add(S.UNIT + " ".join(sorted(set(run))))
+    acronyms -= strong
+    return (
+        frozenset(strong)
+        | {S.ACRONYM + key for key in acronyms}
+        | {S.WEAK + key for key in weak - strong - acronyms}
+        | units
+    )
 
 
-def reference_facts_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
-    if not a or not b:
-        return False
-    only_a, only_b = a - b, b - a
-    if not only_a or not only_b:
-        return False
-    kinds_a = {kind for kind, _ in only_a}
-    return any(kind in kinds_a for kind, _ in only_b)
+def test_entities_of_reads_every_text_as_before() -> None:
+    differ = [t for t in corpus() if similarity.entities_of.__wrapped__(t) != _old_entities_of(t)]
+    assert differ == []
 
 
-def reference_numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
-    digits = re.findall(r"\d+", canon)
-    if not digits:
-        return None
-    values = list(map(int, digits))
-    seen: dict[int, int] = {}
-    tagged: list[int | tuple[int, int]] = []
-    for v in values:
-        seen[v] = count = seen.get(v, 0) + 1
-        tagged.append(v if count == 1 else (v, count))
-    return frozenset(tagged)
+def test_phrase_folding_is_as_before() -> None:
+    texts = corpus()
+    assert sum(_old_fold_phrases(t) != t for t in texts) > 20  # the phrases do occur
+    assert [t for t in texts if similarity._fold_phrases(t) != _old_fold_phrases(t)] == []
 
 
-# --- the checks ------------------------------------------------------------------------------
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_entities_of_is_as_before_on_generated_texts(text: str) -> None:
+    assert similarity._fold_phrases(text) == _old_fold_phrases(text)
+    assert similarity.entities_of.__wrapped__(text) == _old_entities_of(text)
 
 
-def test_the_corpus_has_ascii_and_other_texts_with_numbers_and_months():
-    # both paths are exercised, and on texts that have something to find
-    assert any(t.isascii() and reference_facts_of(t) for t in NORMS)
-    assert any(not t.isascii() and reference_facts_of(t) for t in NORMS)
-    assert any(("month", "may") in reference_facts_of(t) for t in NORMS)
-    assert len(NORMS) > 1000
+# --- normalise: the plain code it replaced --------------------------------------------------
+
+_OLD_URL = re.compile(r"(?:https?://|www\.|\bt\.me/)[^\s<>\"']+", re.IGNORECASE)
+_OLD_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 
 
-def test_facts_of_is_the_regex_version():
-    different = [t for t in NORMS if similarity.facts_of(t) != reference_facts_of(t)]
-    assert different == []
+def _old_normalise_url(url: str) -> str:
+    url = url.rstrip(".,;:!?)»\"'")
+    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    return url.rstrip("/").casefold()
 
 
-def test_typed_numbers_is_the_regex_version():
-    different = [t for t in NORMS if similarity._typed_numbers(t) != reference_typed_numbers(t)]
-    assert different == []
+def _old_normalise(text: str) -> str:
+    N = normalise_module
+    text = unicodedata.normalize("NFKC", text)
+    text = text if text.isascii() else text.translate(_OLD_DROP_INVISIBLE)
+    if "://" in text or "www." in text or "t.me/" in text:
+        text = _OLD_URL.sub(lambda m: " " + _old_normalise_url(m.group(0)) + " ", text)
+    if not text.isascii():
+        text = N._FOLD.sub(lambda m: m.group(0).translate(N._QUOTES), text)
+        text = N._UNUSUAL.sub(lambda m: N._strip_decorations(m.group(0)), text)
+    return " ".join(text.casefold().split())
 
 
-@pytest.mark.parametrize("value", ["0", "00", "000", "0500", "05000", "5000", "411000", "7" * 40, "1,000", "8,80", "2 000"])
-def test_number_value_is_the_regex_version(value):
-    assert similarity._number_value(value) == reference_number_value(value)
+def test_normalise_is_as_before_on_every_text() -> None:
+    texts = corpus()
+    assert [t for t in texts if normalise(t) != _old_normalise(t)] == []
+    assert [t for t in texts if strip_invisible(t) != (t if t.isascii() else t.translate(_OLD_DROP_INVISIBLE))] == []
 
 
-def test_number_guard_reads_the_same_numbers():
-    different = [t for t in NORMS if dedupe._numbers(t) != reference_numbers(t)]
-    assert different == []
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_normalise_is_as_before_on_generated_texts(text: str) -> None:
+    assert normalise(text) == _old_normalise(text)
+    assert strip_invisible(text) == (text if text.isascii() else text.translate(_OLD_DROP_INVISIBLE))
 
 
-def test_facts_conflict_is_the_set_version():
-    facts = sorted({reference_facts_of(t) for t in NORMS}, key=sorted)[:400]
-    pairs = [(a, b) for a in facts for b in facts[:60]]
-    assert any(reference_facts_conflict(a, b) for a, b in pairs)
-    assert any(not reference_facts_conflict(a, b) and a != b and a and b for a, b in pairs)
-    different = [(a, b) for a, b in pairs if similarity.facts_conflict(a, b) != reference_facts_conflict(a, b)]
-    assert different == []
+def test_links_in_any_case_are_folded_and_invisible_characters_dropped() -> None:
+    assert normalise("See HTTPS://WWW.Example.com/News/ and hTtP://x.org, T.ME/Chan") == (
+        "see example.com/news and x.org t.me/chan"  # the comma goes with the link
+    )
+    assert normalise("Art.me/x") == "art.me/x"  # "t.me/" only at a word start
+    assert normalise("zero\u200bwidth soft\u00adhyphen \ufeffbom") == "zerowidth softhyphen bom"
+
+
+# --- index keys -----------------------------------------------------------------------------
+
+
+def _old_keys(canon: str) -> list[int]:
+    from itertools import compress
+
+    from bot.stories import dedupe as D
+
+    keys = list(map(_stable, canon.rstrip(".!? ").split(". ")))
+    words = canon.split()
+    if len(words) >= 2:
+        least = D.SHORT_SAMPLE_LENGTH if len(words) <= D.FULL_ANCHOR else D.SAMPLE_LENGTH
+        pairs = map(" ".join, zip(words, words[1:], strict=False))
+        keys += map(_stable, compress(pairs, map(least.__le__, map(len, words))))
+        keys.append(_stable(f"{words[0]} {words[1]}"))
+        keys.append(_stable(f"{words[-2]} {words[-1]}"))
+    return keys
+
+
+def _old_entity_keys(entities: frozenset[str]) -> list[int]:
+    from bot.stories import dedupe as D
+
+    sure = similarity.strong_names(entities)
+    names = [name for name in sure if name[0] != "#"]
+    names += sorted(e[1:] for e in entities if e[0] == similarity.WEAK)
+    names = names[: D.ENTITY_KEYS]
+    keys = [_stable("\x01" + name) for name in names + [name for name in sure if name[0] == "#"]]
+    head = names[: D.ENTITY_PAIR_SPAN]
+    keys += [_stable(f"\x02{x} {y}") for i, x in enumerate(head) for y in head[i + 1 :]]
+    return keys
+
+
+def test_index_keys_are_as_before_on_every_text() -> None:
+    for text in corpus():
+        canon = canonical(normalise(text))
+        entities = similarity.entities_of(text)
+        assert _keys(canon) == _old_keys(canon), text
+        assert _entity_keys(entities) == _old_entity_keys(entities), text
+        made = fingerprint(normalise(text), text)
+        assert made.keys == tuple(_old_keys(made.canon) + _old_entity_keys(made.entities))
+        assert fingerprint(normalise(text)).keys == tuple(_old_keys(made.canon))  # no raw text: no names
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_index_keys_are_as_before_on_generated_texts(text: str) -> None:
+    canon = canonical(normalise(text))
+    assert _keys(canon) == _old_keys(canon)
+    entities = similarity.entities_of(text)
+    assert _entity_keys(entities) == _old_entity_keys(entities)
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
+    from bot.stories.sections import SCALE, features, section_model
+
+    model = section_model()
+    for text in corpus()[::3]:
+        norm = normalise(text)
+        found = [model.weights[f] for f in features(norm) if f in model.weights]
+        expected = [
+            bias + sum(round(w[k] * SCALE) for w in found) / SCALE for k, bias in enumerate(model.bias)
+        ]
+        assert model.scores(norm) == expected, text  # exact: integer sums, then one division
+
+
+def test_a_copy_takes_its_originals_names_and_keys_unless_the_original_had_none() -> None:
+    original = "Lavrov met Wang Yi in Beijing on Tuesday to discuss trade and security"
+    repost = f"⚡️ {original}\n\nSource: @wirechannel\nRead more ➡️ t.me/wirechannel"
+    first = fingerprint(normalise(original), original)
+    copy = fingerprint(normalise(repost), repost)
+    assert copy.chash == first.chash and copy.canon == first.canon
+    assert copy.entities == first.entities and copy.keys == first.keys  # remembered by the digest
+    assert similarity.entities_of(repost) != first.entities  # not what reading the copy gives
+    # An original without names remembers none: a copy that has some reads its own.
+    plain = "nothing capitalised here at all, just a plain lower case line of news text"
+    credited = f"{plain}\n\nSource: @wirechannel"
+    assert fingerprint(normalise(plain), plain).entities == frozenset()
+    again = fingerprint(normalise(credited), credited)
+    assert again.entities == similarity.entities_of(credited) != frozenset()
+    assert again.keys == tuple(_old_keys(again.canon) + _old_entity_keys(again.entities))
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def test_cyrillic_is_found_by_its_utf8_lead_bytes_exactly_as_by_the_regex() -> None:
+    from bot.core.language import _CYRILLIC, detect_language, has_cyrillic
+
+    points = [*range(0x3000), *range(0xD800, 0xE000), *range(0x3000, 0x110000, 97)]
+    for code in points:
+        text = f"ab{chr(code)}é"
+        assert has_cyrillic(text) == (_CYRILLIC.search(text) is not None), hex(code)
+    assert has_cyrillic("Лавров") and not has_cyrillic("Lavrov ⚡️ café")
+    assert detect_language("⚡️ Лавров провёл переговоры с министром") == "ru"
+    assert detect_language("⚡️ Lavrov held talks with the minister of the country") == "en"
