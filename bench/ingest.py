@@ -19,8 +19,8 @@
    ``Post``), normalise, fingerprint, language, categorise (custom categories), sections,
    the hand-off between processes (pack, pickle, unpickle, unpack), dedupe (the story
    index), store (the rest of the writer) and FTS (the full-text index's share of store,
-   from rebuilding it). Dedupe and the writer run as in the import (``Ingestor(bulk=True)``):
-   what they keep is frozen out of the garbage collector's scans after each 1,000 posts.
+   from rebuilding it). Every stage runs at the garbage collector's pace of the import
+   (``bot.collect.importer._fewer_collections``), as in the import's processes.
 6. A --backfill-posts backfill (default 10,000) through the fake Telethon client
    (tests/fakes/fake_telegram.py): real ``telethon.tl.types.Message`` objects through
    ``TelethonSource`` and the ``Collector`` into the same write path.
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import pickle
 import random
@@ -142,7 +141,7 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path, workers: in
 
     config = bench_config()
     db = open_db(db_path)
-    ingestor = Ingestor(db, config, bulk=True)  # as `tgdigest import` makes it
+    ingestor = Ingestor(db, config)
     total = IngestResult()
     started = time.perf_counter()
     # The same pipeline as `tgdigest import FILE...` (a reading worker process for large inputs).
@@ -249,19 +248,15 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
         _unpack(pickle.loads(pickle.dumps(_pack(prepared[i : i + 1000]), pickle.HIGHEST_PROTOCOL)))
     us["hand-off"] = (clock() - begun) / n * 1e6
     index = StoryIndex(window=timedelta(days=config.dedupe.window_days), similarity=config.dedupe.similarity)
-    gc.freeze()  # the bulk writer's garbage-collector regime (Ingestor(bulk=True)): frozen after each batch
     begun = clock()
     for story, item in enumerate(prepared):
         dedupe_item = DedupeItem(key=item.post.key, date=item.post.date, text_norm=item.text_norm,
                                  forward_origin=item.post.forward_origin, fingerprint=item.fingerprint)
         index.add(dedupe_item, index.find(dedupe_item) or story + 1)
-        if story % 1000 == 999:
-            gc.freeze()
     us["dedupe"] = (clock() - begun) / n * 1e6
-    gc.unfreeze()
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "stages.sqlite")
-        ingestor = Ingestor(db, config, bulk=True)
+        ingestor = Ingestor(db, config)
         begun = clock()
         for i in range(0, n, 1000):
             ingestor.ingest_prepared(prepared[i : i + 1000])
@@ -271,11 +266,18 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
             db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
         us["FTS"] = (clock() - begun) / n * 1e6
         db.close()
-    gc.unfreeze()
     us["store"] = writer - us["dedupe"] - us["FTS"]
     us["worker"] = sum(us[k] for k in ("read", "normalise", "fingerprint", "language", "categorise", "sections"))
     us["writer"] = writer
     return us
+
+
+def stage_breakdown_as_imported(paths: list[Path], n: int) -> dict[str, float]:
+    """``stage_breakdown`` at the garbage collector's pace of an import (its processes run so)."""
+    from bot.collect.importer import _fewer_collections
+
+    with _fewer_collections():
+        return stage_breakdown(paths, n)
 
 
 def telethon_backfill(paths: list[Path], n: int, channels: int = 10) -> tuple[int, float]:
@@ -352,7 +354,7 @@ def main() -> None:
         half = args.posts // 2
         t_n = dedupe_time(paths, half)
         t_2n = dedupe_time(paths, args.posts)
-        stages = stage_breakdown(paths, args.stage_posts)
+        stages = stage_breakdown_as_imported(paths, args.stage_posts)
         backfilled, backfill_seconds = telethon_backfill(paths, args.backfill_posts)
 
     print(f"end-to-end import: {imported:,} posts ({child['new']:,} new + {child['updated']:,} edits) "

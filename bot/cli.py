@@ -200,7 +200,7 @@ def import_cmd(
         if handle.kind != "username":
             raise click.BadParameter("give the channel's public @username", param_hint="--channel")
         username = handle.value
-    ingestor = Ingestor(app.db, app.config, bulk=True)  # a process of its own: see Ingestor
+    ingestor = Ingestor(app.db, app.config)
     ingestor.ensure_categories_current()
     failed = 0
     total = sum(path.stat().st_size for path in files if path.exists())

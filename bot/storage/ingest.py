@@ -148,15 +148,9 @@ class Ingestor:
     """Stores posts for one database. Keeps a dedupe index of the recent window in memory,
     loaded lazily day by day from the database, so a long-running process pays once."""
 
-    def __init__(self, db: Database, config: Config, *, bulk: bool = False) -> None:
-        """``bulk``: this process exists to store many batches (``tgdigest import``): after
-        each one, everything alive (mostly the dedupe index, which only grows and holds no
-        garbage) is frozen out of the cyclic garbage collector's full scans (``gc.freeze``),
-        which otherwise rescan the whole index again and again. Not for a long-running
-        service: objects frozen there and dropped later in a cycle would never be freed."""
+    def __init__(self, db: Database, config: Config) -> None:
         self.db = db
         self.config = config
-        self.bulk = bulk
         self.window = timedelta(days=config.dedupe.window_days)
         self.index = StoryIndex(window=self.window, similarity=config.dedupe.similarity)
         self.categoriser = Categoriser.from_config(config)
@@ -224,8 +218,6 @@ class Ingestor:
         except BaseException:
             self._forget_cache()
             raise
-        if self.bulk:
-            gc.freeze()
         return result
 
     def recategorise(self) -> int:
@@ -601,10 +593,11 @@ class Ingestor:
 
 
 # Python's cyclic garbage collector runs every 700 net allocations, and its older generations
-# then rescan every object of the dedupe index, which only grows during an import and holds
-# no garbage: over a 100,000-post import that was a fifth of the writer's time. A batch
-# allocates freely, so while one runs the collector waits for BATCH_GC_THRESHOLD
-# allocations; the previous setting is back when the last batch in the process ends.
+# then rescan every object of the dedupe index, which only grows and holds no garbage: over
+# 100,000 posts that was a fifth of the writer's time. A batch allocates freely, so while one
+# runs the collector waits for BATCH_GC_THRESHOLD allocations; the previous setting is back
+# when the last batch in the process ends. (An import sets a slower pace for its whole run:
+# ``bot.collect.importer``; a higher setting is kept.)
 BATCH_GC_THRESHOLD = 20_000
 _gc_lock = threading.Lock()
 _gc_batches = 0  # batches running in this process (threads)

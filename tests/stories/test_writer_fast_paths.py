@@ -77,6 +77,8 @@ def reference_typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
 
 
 def reference_facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
+    if "since" in text_norm or "впервые с" in text_norm:  # the rule's own step, as facts_of takes it
+        text_norm = similarity._SINCE.sub(" ", text_norm)
     found = reference_typed_numbers(text_norm)
     words = set(similarity._WORD.findall(text_norm)) & similarity._MONTH_WORDS
     words.discard("may")
