@@ -585,7 +585,6 @@ class _Probe:
 
 
 _NO_NAMES: tuple[str, ...] = ()
-_ENTITY_SETS_REMEMBERED = 8192
 
 
 # One object per fact ("date", "3") across the index: entries' facts share their tuples, and
@@ -684,7 +683,6 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
-        self._entity_sets: dict[frozenset[str], tuple[str, ...]] = {}  # see _shared
         self._gist_holders: deque[_Entry] = deque()  # see _keep_gist
 
     def __len__(self) -> int:
@@ -865,17 +863,10 @@ class StoryIndex:
             _bag_add(self._origins, item.forward_origin, entry)
 
     def _shared(self, entities: frozenset[str]) -> tuple[str, ...]:
-        """An entry's names: one copy of each name and of each recurring list of names, a
-        tuple each. The index holds every post of the window, most naming the same few
-        people and places, and a set of names per post was the largest part of its memory."""
-        if not entities:
-            return _NO_NAMES
-        shared = self._entity_sets.get(entities)
-        if shared is None:
-            if len(self._entity_sets) >= _ENTITY_SETS_REMEMBERED:
-                self._entity_sets.clear()  # recent sets: starting over is cheap
-            shared = self._entity_sets[entities] = tuple(map(sys.intern, entities))
-        return shared
+        """An entry's names: a tuple of interned strings. The index holds every post of the
+        window, most naming the same few people and places, and a set of names per post
+        was the largest part of its memory."""
+        return tuple(map(sys.intern, entities)) if entities else _NO_NAMES
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
