@@ -539,7 +539,7 @@ class _Probe:
             self.canon, self.chash = made.canon, made.chash
             self._keys: list[int] | None = list(made.keys)
             self.entities = made.entities
-            self._facts = made.facts
+            self._facts = None if made.facts is None else _shared_facts(made.facts)  # shipped: shared like ours
         else:
             self._facts = None
             self.canon, self.chash = _head(item.text_norm)

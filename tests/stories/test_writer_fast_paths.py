@@ -148,3 +148,33 @@ def test_facts_conflict_is_the_set_version():
     assert any(not reference_facts_conflict(a, b) and a != b and a and b for a, b in pairs)
     different = [(a, b) for a, b in pairs if similarity.facts_conflict(a, b) != reference_facts_conflict(a, b)]
     assert different == []
+
+
+def test_facts_shipped_on_the_fingerprint_give_the_same_decisions():
+    """A worker may compute ``facts_of`` and ship it on the ``Fingerprint``: the index then
+    takes it as its own (shared tuples included) and decides exactly as when it derives them."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from bot.stories.dedupe import DedupeItem, StoryIndex, fingerprint
+
+    posts = [p for name in ("sample_channel_export.json", "repost_channel_export.json")
+             for p in read_export(FIXTURES / name) if isinstance(p, Post)]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    runs = []
+    for ship in (False, True):
+        index = StoryIndex()
+        decisions = []
+        for i, post in enumerate(posts):
+            norm = normalise(post.text)
+            made = fingerprint(norm, post.text)
+            if ship:
+                made = replace(made, facts=similarity.facts_of(made.canon))
+            item = DedupeItem(key=post.key, date=start + timedelta(minutes=i), text_norm=norm,
+                              fingerprint=made, text=post.text)
+            story = index.find(item)
+            decisions.append((story, index.last_join))
+            index.add(item, story or i + 1)
+        runs.append(decisions)
+    assert runs[0] == runs[1]
+    assert sum(join is not None for _, join in runs[0]) >= 10  # reposts and repeats were folded
