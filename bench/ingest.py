@@ -20,7 +20,7 @@
    the hand-off between processes (pack, pickle, unpickle, unpack), dedupe (the story
    index), store (the rest of the writer) and FTS (the full-text index's share of store,
    from rebuilding it). Every stage runs at the garbage collector's pace of the import
-   (``bot.collect.importer._fewer_collections``), as in the import's processes.
+   (``bot.core.gcpace.fewer_collections`` at ``IMPORT_GC_THRESHOLDS``), as in the import's processes.
 6. A --backfill-posts backfill (default 10,000) through the fake Telethon client
    (tests/fakes/fake_telegram.py): real ``telethon.tl.types.Message`` objects through
    ``TelethonSource`` and the ``Collector`` into the same write path.
@@ -274,9 +274,10 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
 
 def stage_breakdown_as_imported(paths: list[Path], n: int) -> dict[str, float]:
     """``stage_breakdown`` at the garbage collector's pace of an import (its processes run so)."""
-    from bot.collect.importer import _fewer_collections
+    from bot.collect.importer import IMPORT_GC_THRESHOLDS
+    from bot.core.gcpace import fewer_collections
 
-    with _fewer_collections():
+    with fewer_collections(*IMPORT_GC_THRESHOLDS):
         return stage_breakdown(paths, n)
 
 

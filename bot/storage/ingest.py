@@ -26,13 +26,10 @@ Rules kept here:
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import json
 import logging
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,6 +37,7 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.core.clock import from_iso, to_iso, utcnow
+from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
@@ -192,7 +190,7 @@ class Ingestor:
             return result
         now = to_iso(utcnow())
         try:
-            with _fewer_collections(), self.db.atomic():
+            with fewer_collections(BATCH_GC_THRESHOLD), self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
@@ -592,34 +590,10 @@ class Ingestor:
         self._loaded_days.update(missing)
 
 
-# Python's cyclic garbage collector runs every 700 net allocations, and its older generations
-# then rescan every object of the dedupe index, which only grows and holds no garbage: over
-# 100,000 posts that was a fifth of the writer's time. A batch allocates freely, so while one
-# runs the collector waits for BATCH_GC_THRESHOLD allocations; the previous setting is back
-# when the last batch in the process ends. (An import sets a slower pace for its whole run:
-# ``bot.collect.importer``; a higher setting is kept.)
+# A batch allocates freely and frees almost nothing in cycles: it runs with the young
+# collection every BATCH_GC_THRESHOLD allocations (``bot.core.gcpace``); an import sets an
+# even slower pace for its whole run, which a batch keeps.
 BATCH_GC_THRESHOLD = 20_000
-_gc_lock = threading.Lock()
-_gc_batches = 0  # batches running in this process (threads)
-_gc_saved: tuple[int, int, int] = (0, 0, 0)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    global _gc_batches, _gc_saved
-    with _gc_lock:
-        if _gc_batches == 0:
-            _gc_saved = gc.get_threshold()
-            if _gc_saved[0]:  # 0: automatic collection is off, and stays off
-                gc.set_threshold(max(_gc_saved[0], BATCH_GC_THRESHOLD), *_gc_saved[1:])
-        _gc_batches += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_batches -= 1
-            if _gc_batches == 0:
-                gc.set_threshold(*_gc_saved)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.collect.importer import IMPORT_GC_THRESHOLDS
 from bot.config import CategoryConfig, Config
+from bot.core.gcpace import fewer_collections
 from bot.core.models import Post
-from bot.storage.ingest import BATCH_GC_THRESHOLD, ChannelConflict, Ingestor, _fewer_collections
+from bot.storage.ingest import BATCH_GC_THRESHOLD, ChannelConflict, Ingestor
 
 T0 = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 CONFIG = Config(categories=(CategoryConfig("BRICS", "BRICS"),))
@@ -28,9 +30,9 @@ def gc_setting() -> Iterator[tuple[int, int, int]]:
 
 def test_a_batch_runs_with_fewer_collections_and_restores_the_setting(db, gc_setting) -> None:
     seen: list[tuple[int, int, int]] = []
-    with _fewer_collections():
+    with fewer_collections(BATCH_GC_THRESHOLD):
         seen.append(gc.get_threshold())
-        with _fewer_collections():  # a batch in another thread meanwhile
+        with fewer_collections(BATCH_GC_THRESHOLD):  # a batch in another thread meanwhile
             seen.append(gc.get_threshold())
         seen.append(gc.get_threshold())  # the other batch ended, this one still runs
     assert seen == [(BATCH_GC_THRESHOLD, 10, 10)] * 3
@@ -54,7 +56,20 @@ def test_collection_switched_off_stays_off(db, gc_setting) -> None:
 
 
 def test_a_slower_pace_already_set_is_kept(db, gc_setting) -> None:
-    gc.set_threshold(100_000, 50, 1000)  # what an import sets for its whole run
-    with _fewer_collections():
-        assert gc.get_threshold() == (100_000, 50, 1000)
-    assert gc.get_threshold() == (100_000, 50, 1000)
+    with fewer_collections(*IMPORT_GC_THRESHOLDS):  # what an import sets for its whole run
+        with fewer_collections(BATCH_GC_THRESHOLD):
+            assert gc.get_threshold() == IMPORT_GC_THRESHOLDS
+        assert gc.get_threshold() == IMPORT_GC_THRESHOLDS
+    assert gc.get_threshold() == gc_setting
+
+
+def test_overlapping_jobs_keep_the_slowest_pace_until_the_last_ends(gc_setting) -> None:
+    first = fewer_collections(50_000, 5)
+    second = fewer_collections(20_000, 40, 100)
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold() == (50_000, 40, 100)
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold() == (20_000, 40, 100)
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == gc_setting
