@@ -761,24 +761,33 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     if not only_b:
         return False
     # a kind on both sides; dict() of the (kind, value) pairs collects the kinds in C
-    kinds_a = dict(only_a)
-    if kinds_a.keys().isdisjoint(dict(only_b)):
+    kinds_a, kinds_b = dict(only_a), dict(only_b)
+    if kinds_a.keys().isdisjoint(kinds_b):
         return False
+    if not (kinds_a.keys() - _ROUNDED_KINDS).isdisjoint(kinds_b):
+        return True  # dates, years, months, times of day: never rounded
     # a figure rounded in the retelling is the same figure: "384k" / "384,122", "почти 87%"
-    # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей" (dates, years, months and times
-    # of day are never rounded)
+    # / "86,9%", "почти 83 тыс. рублей" / "82 990 рублей"; a rounding keeps the first digit
+    # and has two digits at least ("3" is no rounding, nor rounded to), so most clashes are
+    # settled by the texts' first digits alone (remembered per text)
+    if _roundable(a).isdisjoint(_roundable(b)):
+        return True
     unexplained: set[str] | None = None
     for kind, value in only_b:
-        if kind in kinds_a:
-            if kind not in _ROUNDED_KINDS:
-                return True
-            if not _rounded_in(kind, value, only_a):
-                if unexplained is None:
-                    unexplained = set()
-                unexplained.add(kind)
+        if kind in kinds_a and not _rounded_in(kind, value, only_a):
+            if unexplained is None:
+                unexplained = set()
+            unexplained.add(kind)
     if not unexplained:
         return False
     return any(kind in unexplained and not _rounded_in(kind, value, only_b) for kind, value in only_a)
+
+
+@functools.lru_cache(maxsize=8192)
+def _roundable(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """The kinds and first digits of the figures of ``facts`` a rounding may join: counts
+    and percentages of two digits or more."""
+    return frozenset((kind, value[0]) for kind, value in facts if kind in _ROUNDED_KINDS and len(value) > 1)
 
 
 def _rounded_in(kind: str, value: str, others: frozenset[tuple[str, str]]) -> bool:
