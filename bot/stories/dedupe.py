@@ -450,30 +450,36 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
 
 
 def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
+    """Canonical text, digest and keys of ``text_norm``; with the raw ``text``, its names
+    (``entities_of``) and their keys too. A function of its arguments alone: two posts
+    with the same canonical text but different raw texts (a repost with a credit line or
+    emoji) each get the names of their own text, whatever was fingerprinted before."""
     canon, chash = _head(text_norm)
     if not text:
         return Fingerprint(canon, chash, tuple(_keys(canon)))
-    # a repost differs from its original only in emoji, credit lines and links: same names,
-    # and so the same keys (a pure function of the canonical text and the names)
-    known = _DERIVED_BY_HASH.get(chash)
-    if known is None or not known[0]:  # no names remembered: this copy may have some
+    # Keyed by both texts the result is read from, never by the canonical digest: names
+    # come from the raw text, which a repost changes (credit lines, links, hashtags).
+    cache_key = (text, text_norm)
+    known = _DERIVED_BY_TEXT.get(cache_key)
+    if known is None:
         entities = entities_of(text)
-        known = _remember(chash, (entities, tuple(_keys(canon) + _entity_keys(entities))))
+        known = _remember(cache_key, (entities, tuple(_keys(canon) + _entity_keys(entities))))
     # (facts are derived in the index, and only for the posts a retelling is compared with)
     return Fingerprint(canon, chash, known[1], known[0])
 
 
-# canonical digest -> (names, keys) of recent posts
-_DERIVED_BY_HASH: dict[bytes, tuple[frozenset[str], tuple[int, ...]]] = {}
-_ENTITIES_REMEMBERED = 4096
+# (raw text, normalised text) -> (names, keys) of recent posts: a text cross-posted
+# unchanged to another channel costs a lookup
+_DERIVED_BY_TEXT: dict[tuple[str, str], tuple[frozenset[str], tuple[int, ...]]] = {}
+_DERIVED_REMEMBERED = 4096
 
 
 def _remember(
-    chash: bytes, derived: tuple[frozenset[str], tuple[int, ...]]
+    cache_key: tuple[str, str], derived: tuple[frozenset[str], tuple[int, ...]]
 ) -> tuple[frozenset[str], tuple[int, ...]]:
-    if len(_DERIVED_BY_HASH) >= _ENTITIES_REMEMBERED:
-        _DERIVED_BY_HASH.clear()  # a cache of recent posts: starting over is cheap
-    _DERIVED_BY_HASH[chash] = derived
+    if len(_DERIVED_BY_TEXT) >= _DERIVED_REMEMBERED:
+        _DERIVED_BY_TEXT.clear()  # a cache of recent posts: starting over is cheap
+    _DERIVED_BY_TEXT[cache_key] = derived
     return derived
 
 
