@@ -441,12 +441,30 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
     # common words among them saturate like any boilerplate key
     names = [name for name in sure if name[0] != "#"]
     names += sorted(e[1:] for e in entities if e[0] == WEAK)
-    names = names[:ENTITY_KEYS]
-    keys = [crc32(f"\x01{name}".encode()) for name in names]  # _stable, inline
-    keys += [crc32(f"\x01{name}".encode()) for name in sure if name[0] == "#"]
-    head = names[:ENTITY_PAIR_SPAN]
-    keys += [crc32(f"\x02{x} {y}".encode()) for i, x in enumerate(head) for y in head[i + 1 :]]
+    del names[ENTITY_KEYS:]
+    known = _NAME_CRCS.get
+    parts = [known(name) or _name_crcs(name) for name in names]
+    keys = [part[0] for part in parts]
+    keys += [(known(name) or _name_crcs(name))[0] for name in sure if name[0] == "#"]
+    head = parts[:ENTITY_PAIR_SPAN]
+    # the pair "\x02x y" by continuing x's running CRC over " y": no string is built
+    keys += [crc32(y[2], x[1]) for i, x in enumerate(head) for y in head[i + 1 :]]
     return keys
+
+
+# name -> (_stable("\x01" + name), the CRC of "\x02" + name, " " + name as bytes): news
+# repeats its names, so a post's entity keys cost a few lookups
+_NAME_CRCS: dict[str, tuple[int, int, bytes]] = {}
+_NAME_CRCS_MAX = 100_000
+
+
+def _name_crcs(name: str) -> tuple[int, int, bytes]:
+    encoded = name.encode()
+    made = (crc32(b"\x01" + encoded), crc32(b"\x02" + encoded), b" " + encoded)
+    if len(_NAME_CRCS) >= _NAME_CRCS_MAX:
+        _NAME_CRCS.clear()
+    _NAME_CRCS[name] = made
+    return made
 
 
 def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
