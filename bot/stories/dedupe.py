@@ -481,7 +481,13 @@ def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     known = _DERIVED_BY_TEXT.get(cache_key)
     if known is None:
         entities = entities_of(text)
-        known = _remember(cache_key, (entities, tuple(_keys(canon) + _entity_keys(entities))))
+        # the text keys are the canonical text's: a repost (credit, emoji, links) shares them
+        text_keys = _TEXT_KEYS_BY_HASH.get(chash)
+        if text_keys is None:
+            if len(_TEXT_KEYS_BY_HASH) >= _DERIVED_REMEMBERED:
+                _TEXT_KEYS_BY_HASH.clear()
+            text_keys = _TEXT_KEYS_BY_HASH[chash] = _keys(canon)
+        known = _remember(cache_key, (entities, tuple(text_keys + _entity_keys(entities))))
     # (facts are derived in the index, and only for the posts a retelling is compared with)
     return Fingerprint(canon, chash, known[1], known[0])
 
@@ -490,6 +496,8 @@ def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
 # unchanged to another channel costs a lookup
 _DERIVED_BY_TEXT: dict[tuple[str, str], tuple[frozenset[str], tuple[int, ...]]] = {}
 _DERIVED_REMEMBERED = 4096
+# canonical digest -> ``_keys`` of that canonical text (a pure function of it)
+_TEXT_KEYS_BY_HASH: dict[bytes, list[int]] = {}
 
 
 def _remember(
