@@ -1,5 +1,6 @@
 """Text helpers shared by replies, digests and the CLI: Telegram's length unit, HTML escaping,
-shortening and highlight spans. Pure functions; Telegram HTML is the only markup we write."""
+shortening and highlight spans; and a regex builder for word lists (the stories stage's
+place names). Pure functions; Telegram HTML is the only markup we write."""
 
 from __future__ import annotations
 
