@@ -19,7 +19,8 @@
    ``Post``), normalise, fingerprint, language, categorise (custom categories), sections,
    the hand-off between processes (pack, pickle, unpickle, unpack), dedupe (the story
    index), store (the rest of the writer) and FTS (the full-text index's share of store,
-   from rebuilding it).
+   from rebuilding it). Every stage runs at the garbage collector's pace of the import
+   (``bot.core.gcpace.fewer_collections`` at ``IMPORT_GC_THRESHOLDS``), as in the import's processes.
 6. A --backfill-posts backfill (default 10,000) through the fake Telethon client
    (tests/fakes/fake_telegram.py): real ``telethon.tl.types.Message`` objects through
    ``TelethonSource`` and the ``Collector`` into the same write path.
@@ -271,6 +272,15 @@ def stage_breakdown(paths: list[Path], n: int) -> dict[str, float]:
     return us
 
 
+def stage_breakdown_as_imported(paths: list[Path], n: int) -> dict[str, float]:
+    """``stage_breakdown`` at the garbage collector's pace of an import (its processes run so)."""
+    from bot.collect.importer import IMPORT_GC_THRESHOLDS
+    from bot.core.gcpace import fewer_collections
+
+    with fewer_collections(*IMPORT_GC_THRESHOLDS):
+        return stage_breakdown(paths, n)
+
+
 def telethon_backfill(paths: list[Path], n: int, channels: int = 10) -> tuple[int, float]:
     """Back-fill ``n`` posts from ``channels`` fake Telegram channels through the collector."""
     from bot.collect.collector import Collector, add_channel
@@ -345,7 +355,7 @@ def main() -> None:
         half = args.posts // 2
         t_n = dedupe_time(paths, half)
         t_2n = dedupe_time(paths, args.posts)
-        stages = stage_breakdown(paths, args.stage_posts)
+        stages = stage_breakdown_as_imported(paths, args.stage_posts)
         backfilled, backfill_seconds = telethon_backfill(paths, args.backfill_posts)
 
     print(f"end-to-end import: {imported:,} posts ({child['new']:,} new + {child['updated']:,} edits) "

@@ -27,13 +27,13 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.core.gcpace import fewer_collections
 from bot.core.models import Post
 from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
@@ -98,7 +98,7 @@ def import_exports(
         events = _events_in_workers(indexed, ingestor.config, username=username, batch_size=batch_size, workers=count)
     else:
         events = _events(indexed, ingestor.config, username=username, batch_size=batch_size)
-    with _fewer_collections():
+    with fewer_collections(*IMPORT_GC_THRESHOLDS):
         yield from _reports(events, paths, sizes, ingestor, on_progress)
 
 
@@ -139,22 +139,9 @@ def _reports(
             yield report
 
 
-# An import allocates a few dozen objects a post (prepared posts, index entries, rows) and
-# frees almost none of them in cycles, so the cyclic collector's default pace (a young
-# collection every 700 allocations, an old one every 100 of those) mostly re-scans the
-# growing index for nothing: 230 -> 194 CPU µs a post in the writing process, 100,000 posts.
-_IMPORT_GC_THRESHOLDS = (100_000, 50, 1000)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often for the duration (restored after)."""
-    before = gc.get_threshold()
-    gc.set_threshold(*_IMPORT_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+# An import's processes run the cyclic collector far less often than the default (see
+# ``bot.core.gcpace``): 230 -> 194 CPU µs a post in the writing process, 100,000 posts.
+IMPORT_GC_THRESHOLDS = (100_000, 50, 1000)
 
 
 def import_export(path: Path, ingestor: Ingestor, **options: Any) -> FileImport:
@@ -344,7 +331,7 @@ def _worker(
 ) -> None:
     """Runs in a worker process: every event goes to ``out``, then ("done", None)."""
     _die_with_parent(parent_pid)
-    gc.set_threshold(*_IMPORT_GC_THRESHOLDS)  # this process only imports
+    gc.set_threshold(*IMPORT_GC_THRESHOLDS)  # this process only imports
     try:
         for kind, payload in _events(paths, config, username=username, batch_size=batch_size):
             _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)

@@ -1,1 +1,1 @@
-"""Core value types and pure helpers (models, normalisation, language, handles, time, text, retries). Imports nothing else from bot."""
+"""Core value types and pure helpers (models, normalisation, language, handles, time, text, retries, GC pace). Imports nothing else from bot."""

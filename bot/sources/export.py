@@ -24,6 +24,7 @@ import ijson
 from bot.core.clock import parse_instant
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags
+from bot.core.text import shorten
 from bot.errors import ExportBrokenOff, ImportFormatError
 
 CHANNEL_TYPES = ("public_channel", "private_channel")
@@ -55,7 +56,10 @@ class ImportProblem:
     skipped: bool = False  # True for service messages: expected, not an error
 
     def __str__(self) -> str:
-        return f"{self.file}: message {self.message_id}: {self.reason}"
+        mid = self.message_id
+        # an id that is not a number is shown quoted and on one line ("\n" is a valid JSON id)
+        shown = mid if isinstance(mid, int) or mid == "?" else shorten(repr(mid), 40)
+        return f"{self.file}: message {shown}: {self.reason}"
 
 
 ProgressCallback = Callable[[int], None]

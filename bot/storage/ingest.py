@@ -37,6 +37,7 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.core.clock import from_iso, to_iso, utcnow
+from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise
@@ -158,6 +159,8 @@ class Ingestor:
         # day is loaded); None until the first batch
         self._indexed_rowid: int | None = None
         self._joins: list[tuple] = []  # this batch's post_joins rows
+        # the custom categories' names in config order (the categoriser's): for _union and membership
+        self._category_rank = {name: i for i, name in enumerate(self.categoriser.names)}
         self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
 
     def _forget_cache(self) -> None:
@@ -187,7 +190,7 @@ class Ingestor:
             return result
         now = to_iso(utcnow())
         try:
-            with self.db.atomic():
+            with fewer_collections(BATCH_GC_THRESHOLD), self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
@@ -236,7 +239,7 @@ class Ingestor:
                     rep_key=(0, 0), first_date=_EPOCH, last_date=_EPOCH, post_count=0, categories=[],
                     news_posts=0,
                 ))
-                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.categories = _union(state.categories, custom, self._category_rank)
                 state.vote(verdict.section, verdict.news)
                 new = [cats, lang, int(verdict.news), verdict.section]
                 if new != old:
@@ -363,7 +366,7 @@ class Ingestor:
             rows[post.key] = _post_row(item, digest, categories, story_id, now)
             state = self._story_state(story_id, stories)
             if state is not None:
-                state.categories = _union(state.categories, custom, self.config.category_names())
+                state.categories = _union(state.categories, custom, self._category_rank)
                 state.vote(old_section, bool(old_news), -1)
                 state.vote(item.section, item.news)
             result.updated += 1
@@ -393,7 +396,7 @@ class Ingestor:
             if post.date < state.first_date:
                 state.first_date, state.rep_key = post.date, post.key
             state.last_date = max(state.last_date, post.date)
-            state.categories = _union(state.categories, custom, self.config.category_names())
+            state.categories = _union(state.categories, custom, self._category_rank)
             state.vote(item.section, item.news)
             result.duplicate += 1
             # no reason only when the index already held this key (a post retention dropped)
@@ -404,10 +407,10 @@ class Ingestor:
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[post.key] = _post_row(item, digest, categories, story_id, now)
+        rows[post.key] = row = _post_row(item, digest, categories, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
         existing[post.key] = (
-            *post.key, digest, to_iso(post.edited_at) if post.edited_at else None, story_id,
+            *post.key, digest, row[3], story_id,
             post.text, post.views, post.media_kind, int(item.news), item.section,
         )
         result.new += 1
@@ -424,7 +427,7 @@ class Ingestor:
         )
         self.db.conn.executemany(
             f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
-            [row[:-1] for row in rows.values()],
+            rows.values(),
         )
         self.db.execute(
             f"INSERT INTO main.posts ({_POST_COLUMNS}) SELECT {_POST_COLUMNS} FROM temp.post_staging WHERE true "
@@ -436,16 +439,18 @@ class Ingestor:
             "categories = excluded.categories, updated_at = excluded.updated_at, "
             "lang = excluded.lang, news = excluded.news, section = excluded.section"
         )
-        self.db.execute("DELETE FROM temp.post_staging")
         updated = [key for key in rows if key in existing_keys]
         if updated:
             self.db.conn.executemany(
                 "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", updated
             )
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) VALUES (?, ?, ?)",
-            [(key[0], key[1], tag) for key, row in rows.items() for tag in row[-1]],
+        # the hashtags from the rows' JSON lists, by SQLite in one statement
+        self.db.execute(
+            "INSERT OR IGNORE INTO post_hashtags (channel_id, message_id, tag) "
+            "SELECT s.channel_id, s.message_id, tag.value FROM temp.post_staging s, json_each(s.hashtags) tag "
+            "WHERE s.hashtags != '[]'"
         )
+        self.db.execute("DELETE FROM temp.post_staging")
 
     def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState | None:
         state = stories.get(story_id)
@@ -459,7 +464,7 @@ class Ingestor:
                 return None
             state = _StoryState(
                 rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
-                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self.categoriser.names],
+                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self._category_rank],
                 news_posts=row[6], section_votes=json.loads(row[7]),
             )
             stories[story_id] = state
@@ -585,6 +590,12 @@ class Ingestor:
         self._loaded_days.update(missing)
 
 
+# A batch allocates freely and frees almost nothing in cycles: it runs with the young
+# collection every BATCH_GC_THRESHOLD allocations (``bot.core.gcpace``); an import sets an
+# even slower pace for its whole run, which a batch keeps.
+BATCH_GC_THRESHOLD = 20_000
+
+
 @functools.lru_cache(maxsize=4096)
 def _json_tuple(items: tuple[str, ...]) -> str:
     return json.dumps(list(items), ensure_ascii=False)
@@ -597,7 +608,7 @@ def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
 
 
 def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
-    """The posts-table row (and, last, the hashtags for post_hashtags)."""
+    """The posts-table row, in ``POST_COLUMNS`` order."""
     post, hashtags = item.post, item.hashtags
     return (
         post.channel_id, post.message_id, to_iso(post.date),
@@ -605,7 +616,7 @@ def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int,
         post.text, item.text_norm, digest, _json_list(hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(categories), now, item.lang, int(item.news), item.section, hashtags,
+        story_id, _json_list(categories), now, item.lang, int(item.news), item.section,
     )
 
 
@@ -638,9 +649,10 @@ def _json_vote_items(items: tuple[tuple[str, int], ...]) -> str:
     return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
 
 
-def _union(current: list[str], more: Iterable[str], order: list[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(set(current) | set(more), key=lambda n: rank.get(n, len(rank)))
+def _union(current: list[str], more: Iterable[str], rank: Mapping[str, int]) -> list[str]:
+    """Both lists' categories once each, in config order (``rank``: name → position)."""
+    last = len(rank)
+    return sorted(set(current).union(more), key=lambda n: rank.get(n, last))
 
 
 def categories_fingerprint(config: Config) -> str:

@@ -55,6 +55,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sys
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -99,6 +101,7 @@ FULL_ANCHOR = 40  # texts with at most this many words are short: sampled more d
 POSTING_CAP = 32  # a key shared by more posts than this is boilerplate: dropped
 MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared keys first
 MAX_REWRITE = 4  # of those, how many are scored as retellings (the costlier check)
+GISTS_KEPT = 1024  # entries whose gist (the retelling check's ~15 kB) stays in memory: the latest
 DEFAULT_CONTAINMENT = 0.85
 SHORT_FLOOR = 0.55  # short texts compared by content words need this much bigram overlap too
 
@@ -204,6 +207,7 @@ _TOKEN = re.compile(r"\w+")
 # tokens as ``_TOKEN.findall`` at a third of the cost (str.translate has an ASCII fast path).
 _ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not re.match(r"[\w\s]", c)})
 _EMPTY: frozenset[int] = frozenset()
+_ASCII_DIGIT_RUNS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isdigit()})
 
 
 def _tokens(text: str) -> list[str]:
@@ -214,7 +218,9 @@ def _numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
     """The numbers of a text as a multiset (n, then (n, 2) for its second occurrence...),
     so "10-11 ... 13" → "13-11 ... 13" still shows a number replaced; None: no digits.
     (Digits are word characters, so these are exactly the digit runs of the tokens.)"""
-    digits = _DIGITS.findall(canon)
+    # ASCII (most posts): digits kept, everything else a space, split: the same runs as
+    # the regex (\d is 0-9 there) for a fraction of its cost
+    digits = canon.translate(_ASCII_DIGIT_RUNS).split() if canon.isascii() else _DIGITS.findall(canon)
     if not digits:
         return None
     try:
@@ -258,7 +264,13 @@ class _Signature:
     names: frozenset[int] | None  # content words (id + occurrence), short texts only
 
 
-def _signature(canon: str) -> _Signature:
+_UNKNOWN: Literal[False] = False
+
+
+def _signature(
+    canon: str, numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = _UNKNOWN
+) -> _Signature:
+    """``numbers``: ``_numbers(canon)`` when the caller has it already (the number guard ran)."""
     toks = _tokens(canon)
     nwords = len(toks)
     if nwords < MIN_WORDS:
@@ -267,7 +279,7 @@ def _signature(canon: str) -> _Signature:
     # its result tuple, so this allocates nothing per bigram but the int
     shingles = frozenset(map(hash, zip(toks, toks[1:], strict=False)))
     names = _names(toks) if nwords <= SHORT_WORDS else None
-    return _Signature(nwords, shingles, _numbers(canon), names)
+    return _Signature(nwords, shingles, _numbers(canon) if numbers is False else numbers, names)
 
 
 def _stable(text: str) -> int:
@@ -539,7 +551,9 @@ class _Entry:
         self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
-        self.entities: frozenset[str] = frozenset()
+        # its names (``entities_of``) as a tuple: a seventh of a set's memory; made a set again
+        # for the rare comparison that needs one
+        self.entities: tuple[str, ...] = ()
         self.facts: frozenset[tuple[str, str]] | None = None  # derived on first use, like numbers
         self.gist: Gist | None = None  # built when first a candidate for a rewrite
 
@@ -557,7 +571,7 @@ class _Probe:
             self.canon, self.chash = made.canon, made.chash
             self._keys: list[int] | None = list(made.keys)
             self.entities = made.entities
-            self._facts = made.facts
+            self._facts = None if made.facts is None else _shared_facts(made.facts)  # shipped: shared like ours
         else:
             self._facts = None
             self.canon, self.chash = _head(item.text_norm)
@@ -576,7 +590,7 @@ class _Probe:
     @property
     def facts(self) -> frozenset[tuple[str, str]]:
         if self._facts is None:
-            self._facts = facts_of(self.canon)
+            self._facts = _shared_facts(facts_of(self.canon))
         return self._facts
 
     @property
@@ -598,8 +612,25 @@ class _Probe:
     @property
     def sig(self) -> _Signature:
         if self._sig is None:
-            self._sig = _signature(self.canon)
+            self._sig = _signature(self.canon, self.numbers)
         return self._sig
+
+
+_NO_NAMES: tuple[str, ...] = ()
+
+
+# One object per fact ("date", "3") across the index: entries' facts share their tuples, and
+# comparing two posts' facts (``facts_conflict``, several times per post) finds equal facts
+# by identity instead of reading both tuples and their strings from memory.
+_FACTS: dict[tuple[str, str], tuple[str, str]] = {}
+_FACTS_REMEMBERED = 1 << 16
+
+
+def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    if len(_FACTS) >= _FACTS_REMEMBERED:
+        _FACTS.clear()  # the recent facts: starting over costs nothing but sharing
+    known = _FACTS.setdefault
+    return frozenset([known(fact, fact) for fact in facts])
 
 
 def _timestamp(when: datetime) -> float:
@@ -684,6 +715,7 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
+        self._gist_holders: deque[_Entry] = deque()  # see _keep_gist
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -783,8 +815,8 @@ class StoryIndex:
             why: Join | None = None
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
-                score = _similar(probe.sig, _signature(entry.canon), self.similarity, self.containment)
-                if score and names_conflict(probe.entities, entry.entities):
+                score = _similar(probe.sig, _signature(entry.canon, other), self.similarity, self.containment)
+                if score and names_conflict(probe.entities, frozenset(entry.entities)):
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
@@ -794,7 +826,7 @@ class StoryIndex:
                 # different figures or dates settle it before the costlier scoring
                 facts = entry.facts
                 if facts is None:
-                    facts = entry.facts = facts_of(entry.canon)
+                    facts = entry.facts = _shared_facts(facts_of(entry.canon))
                 if facts_conflict(probe.facts, facts):
                     continue
                 rewrites_left -= 1
@@ -812,9 +844,20 @@ class StoryIndex:
         return best.story if best is not None else None
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
-        if entry.gist is None:
-            entry.gist = gist(entry.canon, entry.entities, entry.facts)
-        return rewrite_match(probe.gist, entry.gist, gap_hours=gap_hours, threshold=self.rewrite_threshold)
+        made = entry.gist
+        if made is None:
+            made = gist(entry.canon, frozenset(entry.entities), entry.facts)
+            self._keep_gist(entry, made)
+        return rewrite_match(probe.gist, made, gap_hours=gap_hours, threshold=self.rewrite_threshold)
+
+    def _keep_gist(self, entry: _Entry, made: Gist) -> None:
+        """Remember an entry's gist, for the ``GISTS_KEPT`` entries that got one last: a gist
+        weighs ~15 kB and is rarely needed twice (a gist is derived again when it is)."""
+        entry.gist = made
+        holders = self._gist_holders
+        holders.append(entry)
+        if len(holders) > GISTS_KEPT:
+            holders.popleft().gist = None
 
     def add(self, item: DedupeItem, story_id: int) -> None:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
@@ -835,8 +878,9 @@ class StoryIndex:
             probe = self._probe_of(item)
             entry.chash = probe.chash
             copy = self._any_copy(probe.chash)
-            entry.entities = probe.entities
-            entry.gist = probe.built_gist  # scored as a retelling already: keep what it cost
+            entry.entities = self._shared(probe.entities)
+            if probe.built_gist is not None:  # scored as a retelling already: keep what it cost
+                self._keep_gist(entry, probe.built_gist)
             entry.facts = probe._facts
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
@@ -849,6 +893,12 @@ class StoryIndex:
         self._entries[item.key] = entry
         if item.forward_origin is not None:
             _bag_add(self._origins, item.forward_origin, entry)
+
+    def _shared(self, entities: frozenset[str]) -> tuple[str, ...]:
+        """An entry's names: a tuple of interned strings. The index holds every post of the
+        window, most naming the same few people and places, and a set of names per post
+        was the largest part of its memory."""
+        return tuple(map(sys.intern, entities)) if entities else _NO_NAMES
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
@@ -893,7 +943,7 @@ class StoryIndex:
         if entry.chash is not None:
             _bag_remove(self._by_hash, entry.chash, entry)
         if entry.anchored:
-            keys = _keys(entry.canon) + _entity_keys(entry.entities)
+            keys = _keys(entry.canon) + _entity_keys(frozenset(entry.entities))
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any

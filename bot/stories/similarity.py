@@ -605,6 +605,12 @@ def _number_value(value: str) -> str:
     """A number as a comparable value: a number written in groups loses its whole
     thousands ("411,000", "411 000" and the "411" of "411 thousand" agree), a decimal comma
     reads as a point ("8,8" is "8.8"). "10" and "1", "1000" and "1" stay apart."""
+    if value.isdigit():  # no separators (most numbers): what the general path gives, directly
+        digits = value.lstrip("0") or "0"
+        if len(digits) < len(value):  # leading zeros read as groups, as below
+            while len(digits) > 3 and digits.endswith("000"):
+                digits = digits[:-3]
+        return digits
     found = _THOUSANDS.fullmatch(value)
     whole, fraction = found.group(1, 2) if found else (value, "")
     digits = "".join(c for c in whole if c.isdigit()).lstrip("0") or "0"
@@ -621,20 +627,39 @@ _DIGIT = re.compile(r"\d")
 _MAY = re.compile(r"\b\d+\s+may\b|\bmay\s+\d+")
 
 
+# ASCII texts (most posts) take a fast path: ``str.translate`` has an ASCII fast path, so
+# marking digits and splitting costs a fraction of a regex scan, which tries a match at
+# every character. Outputs are those of the regexes (``\\d`` is exactly 0-9 in ASCII).
+_ASCII_DIGIT_MARKS = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
+
+
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     """The numbers of a text with what they count: ("pct", "18"), ("date", "3")..., and
     the months it names: ("month", "august"), ("month", "июл")."""
     found = set()
-    if _DIGIT.search(text_norm):
+    if text_norm.isascii():
+        # a number starts at a digit: jump from digit to digit instead of scanning
+        marks = text_norm.translate(_ASCII_DIGIT_MARKS)
+        start = marks.find("0")
+        while start >= 0:
+            match = _NUMBER.match(text_norm, start)
+            found.add(_typed(text_norm, match, start))  # type: ignore[arg-type]  # a digit always starts a number
+            start = marks.find("0", match.end())  # type: ignore[union-attr]
+    elif _DIGIT.search(text_norm):
         for match in _NUMBER.finditer(text_norm):
-            start, value = match.start(), match.group()
-            head = text_norm[max(0, start - 30) : start].split()
-            follow = _AFTER_NUMBER.match(text_norm, match.end())
-            after = follow.group(1).casefold() if follow else ""
-            found.add((_number_type(head[-1] if head else "", value, after), _number_value(value)))
-    if "may" in text_norm:  # "May" is a month only next to a number: it is also a verb
-        found.update(("month", "may") for _ in _MAY.finditer(text_norm))
+            found.add(_typed(text_norm, match, match.start()))
+    if "may" in text_norm and _MAY.search(text_norm):  # "May" is a month only next to a number: also a verb
+        found.add(("month", "may"))
     return frozenset(found)
+
+
+def _typed(text_norm: str, match: re.Match[str], start: int) -> tuple[str, str]:
+    """One number of ``_typed_numbers``: its type (from the word before and after) and value."""
+    value = match.group()
+    head = text_norm[max(0, start - 30) : start].rsplit(None, 1)  # the last word before it
+    follow = _AFTER_NUMBER.match(text_norm, match.end())
+    after = follow.group(1).casefold() if follow else ""
+    return _number_type(head[-1] if head else "", value, after), _number_value(value)
 
 
 # Months named in a text are facts like numbers: "in August" and "from September" are two
@@ -650,6 +675,24 @@ for _name, _forms in zip(
     for _form in [_name, *_forms.split()]:
         _MONTH_FORMS[_form] = "=" + _name
 _MONTH_WORDS = frozenset(_MONTH_FORMS)
+_ENGLISH_MONTHS = tuple(sorted(w for w in _MONTH_WORDS if w.isascii() and w != "may"))  # see _MAY for "may"
+
+
+def _ascii_months(text_norm: str) -> set[str]:
+    """``set(_WORD.findall(text_norm)) & _MONTH_WORDS`` for an ASCII text (the English month
+    names but "may"), without splitting it into words: a name is a word where no letter or
+    digit touches it."""
+    words = set()
+    size = len(text_norm)
+    for name in _ENGLISH_MONTHS:
+        at = text_norm.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (at == 0 or not text_norm[at - 1].isalnum()) and (end == size or not text_norm[end].isalnum()):
+                words.add(name)
+                break
+            at = text_norm.find(name, end)
+    return words
 
 
 _MONTH_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -667,7 +710,7 @@ def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
         # "the strongest since 1952", "впервые с 2021 года"
         text_norm = _SINCE.sub(" ", text_norm)
     found = _typed_numbers(text_norm)
-    words = set(_WORD.findall(text_norm)) & _MONTH_WORDS
+    words = _ascii_months(text_norm) if text_norm.isascii() else set(_WORD.findall(text_norm)) & _MONTH_WORDS
     words.discard("may")  # counted by _typed_numbers, next to a number only
     if words:
         found = found | {("month", _MONTH_FORMS[word][1:]) for word in words}
@@ -691,8 +734,8 @@ def _numbers_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str
     only_b = b - a
     if not only_b:
         return False
-    kinds_a = {kind for kind, _ in only_a}
-    return any(kind in kinds_a for kind, _ in only_b)
+    # a kind on both sides; dict() of the (kind, value) pairs collects the kinds in C
+    return not dict(only_a).keys().isdisjoint(dict(only_b))
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,20 @@ def test_bad_message_is_reported_and_the_rest_is_read(tmp_path: Path) -> None:
     assert len(problems) == 3
 
 
+def test_an_id_that_is_not_a_number_is_named_quoted_on_one_line(tmp_path: Path) -> None:
+    """A problem is one line even when the file's id is a string with line breaks."""
+    export = {"name": "x", "type": "public_channel", "id": 42, "messages": [
+        {"id": "\n"}, {"id": "seven\nlines " * 20}, {"id": 5, "type": "message", "date": "2025-01-01T12:00:00", "text": "ok"},
+    ]}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export))
+    problems = [str(p) for p in read_export(path) if isinstance(p, ImportProblem)]
+    assert len(problems) == 2
+    assert all("\n" not in p for p in problems)
+    assert "message '\\n'" in problems[0]
+    assert len(problems[1]) < len(str(path)) + 100  # a long id is shortened
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

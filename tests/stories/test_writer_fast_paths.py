@@ -1,0 +1,180 @@
+"""The writer's fast paths give exactly what the straightforward code gives (issue 14, writer side).
+
+``facts_of`` / ``_typed_numbers`` (bot.stories.similarity) and the number guard ``_numbers``
+(bot.stories.dedupe) take an ASCII fast path (``str.translate`` and ``str.find`` instead of
+regex scans). The references below are the plain regex versions they replaced; every text
+of the labelled pairs (bench/pairs/*.jsonl), of the bundled exports and a list of
+edge cases must come out the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import Post
+from bot.core.normalise import normalise
+from bot.sources.export import read_export
+from bot.stories import dedupe, similarity
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+PAIRS = sorted((ROOT / "bench" / "pairs").glob("*.jsonl"))  # the labelled pairs, every author
+
+EDGE_CASES = [
+    "", " ", "05000 people", "0 and 00 and 000 and 0500", "1,000,000 and 3.14 and 2 000 and 8,8% and 411 000",
+    "may 5 and 5 may", "it may rain in may", "январь 5 мая 2025 года", "x_1 y__may 7_8", "sept. 3 and sep 4",
+    "MAR 4", "1\u00a0000 руб", "under_score 12_34 a1b2", "٣ digits ٤٥ and 7", "march30 and marches", "junes june,",
+    "decembers' december' (december)", "7" * 50, "1.000.000,5 and 10.50", "ends with a number 42",
+    "no digits here at all, only january and octobers",
+]
+
+
+def _texts() -> list[str]:
+    texts = [*EDGE_CASES, *(e.upper() for e in EDGE_CASES)]
+    for path in PAIRS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            pair = json.loads(line)
+            texts += [pair["a"], pair["b"]]
+    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
+        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
+    return texts
+
+
+TEXTS = _texts()
+NORMS = [*TEXTS, *(normalise(t) for t in TEXTS), *(dedupe.canonical(normalise(t)) for t in TEXTS)]
+
+
+# --- references: the regex versions the fast paths replaced ----------------------------------
+
+
+def reference_number_value(value: str) -> str:
+    found = similarity._THOUSANDS.fullmatch(value)
+    whole, fraction = found.group(1, 2) if found else (value, "")
+    digits = "".join(c for c in whole if c.isdigit()).lstrip("0") or "0"
+    if len(digits) < len(whole):
+        while len(digits) > 3 and digits.endswith("000"):
+            digits = digits[:-3]
+    fraction = (fraction or "").rstrip("0")
+    return f"{digits}.{fraction}" if fraction else digits
+
+
+def reference_typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
+    found = set()
+    if similarity._DIGIT.search(text_norm):
+        for match in similarity._NUMBER.finditer(text_norm):
+            start, value = match.start(), match.group()
+            head = text_norm[max(0, start - 30) : start].split()
+            follow = similarity._AFTER_NUMBER.match(text_norm, match.end())
+            after = follow.group(1).casefold() if follow else ""
+            found.add((similarity._number_type(head[-1] if head else "", value, after), reference_number_value(value)))
+    if "may" in text_norm:
+        found.update(("month", "may") for _ in similarity._MAY.finditer(text_norm))
+    return frozenset(found)
+
+
+def reference_facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
+    if "since" in text_norm or "впервые с" in text_norm:  # the rule's own step, as facts_of takes it
+        text_norm = similarity._SINCE.sub(" ", text_norm)
+    found = reference_typed_numbers(text_norm)
+    words = set(similarity._WORD.findall(text_norm)) & similarity._MONTH_WORDS
+    words.discard("may")
+    if words:
+        found = found | {("month", similarity._MONTH_FORMS[word][1:]) for word in words}
+    return found
+
+
+def reference_facts_conflict(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
+    if not a or not b:
+        return False
+    only_a, only_b = a - b, b - a
+    if not only_a or not only_b:
+        return False
+    kinds_a = {kind for kind, _ in only_a}
+    return any(kind in kinds_a for kind, _ in only_b)
+
+
+def reference_numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
+    digits = re.findall(r"\d+", canon)
+    if not digits:
+        return None
+    values = list(map(int, digits))
+    seen: dict[int, int] = {}
+    tagged: list[int | tuple[int, int]] = []
+    for v in values:
+        seen[v] = count = seen.get(v, 0) + 1
+        tagged.append(v if count == 1 else (v, count))
+    return frozenset(tagged)
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def test_the_corpus_has_ascii_and_other_texts_with_numbers_and_months():
+    # both paths are exercised, and on texts that have something to find
+    assert any(t.isascii() and reference_facts_of(t) for t in NORMS)
+    assert any(not t.isascii() and reference_facts_of(t) for t in NORMS)
+    assert any(("month", "may") in reference_facts_of(t) for t in NORMS)
+    assert len(NORMS) > 1000
+
+
+def test_facts_of_is_the_regex_version():
+    different = [t for t in NORMS if similarity.facts_of(t) != reference_facts_of(t)]
+    assert different == []
+
+
+def test_typed_numbers_is_the_regex_version():
+    different = [t for t in NORMS if similarity._typed_numbers(t) != reference_typed_numbers(t)]
+    assert different == []
+
+
+@pytest.mark.parametrize("value", ["0", "00", "000", "0500", "05000", "5000", "411000", "7" * 40, "1,000", "8,80", "2 000"])
+def test_number_value_is_the_regex_version(value):
+    assert similarity._number_value(value) == reference_number_value(value)
+
+
+def test_number_guard_reads_the_same_numbers():
+    different = [t for t in NORMS if dedupe._numbers(t) != reference_numbers(t)]
+    assert different == []
+
+
+def test_facts_conflict_is_the_set_version():
+    facts = sorted({reference_facts_of(t) for t in NORMS}, key=sorted)[:400]
+    pairs = [(a, b) for a in facts for b in facts[:60]]
+    assert any(reference_facts_conflict(a, b) for a, b in pairs)
+    assert any(not reference_facts_conflict(a, b) and a != b and a and b for a, b in pairs)
+    different = [(a, b) for a, b in pairs if similarity.facts_conflict(a, b) != reference_facts_conflict(a, b)]
+    assert different == []
+
+
+def test_facts_shipped_on_the_fingerprint_give_the_same_decisions():
+    """A worker may compute ``facts_of`` and ship it on the ``Fingerprint``: the index then
+    takes it as its own (shared tuples included) and decides exactly as when it derives them."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from bot.stories.dedupe import DedupeItem, StoryIndex, fingerprint
+
+    posts = [p for name in ("sample_channel_export.json", "repost_channel_export.json")
+             for p in read_export(FIXTURES / name) if isinstance(p, Post)]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    runs = []
+    for ship in (False, True):
+        index = StoryIndex()
+        decisions = []
+        for i, post in enumerate(posts):
+            norm = normalise(post.text)
+            made = fingerprint(norm, post.text)
+            if ship:
+                made = replace(made, facts=similarity.facts_of(made.canon))
+            item = DedupeItem(key=post.key, date=start + timedelta(minutes=i), text_norm=norm,
+                              fingerprint=made, text=post.text)
+            story = index.find(item)
+            decisions.append((story, index.last_join))
+            index.add(item, story or i + 1)
+        runs.append(decisions)
+    assert runs[0] == runs[1]
+    assert sum(join is not None for _, join in runs[0]) >= 10  # reposts and repeats were folded
