@@ -57,7 +57,7 @@ import hashlib
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
@@ -538,7 +538,7 @@ class _Probe:
         made = item.fingerprint
         if made is not None:
             self.canon, self.chash = made.canon, made.chash
-            self._keys: list[int] | None = list(made.keys)
+            self._keys: Sequence[int] | None = made.keys  # read only: no copy
             self.entities = made.entities
             self._facts = None if made.facts is None else _shared_facts(made.facts)  # shipped: shared like ours
         else:
@@ -551,7 +551,7 @@ class _Probe:
         self._sig: _Signature | None = None
 
     @property
-    def keys(self) -> list[int]:
+    def keys(self) -> Sequence[int]:
         if self._keys is None:
             self._keys = _keys(self.canon) + _entity_keys(self.entities)
         return self._keys
@@ -907,7 +907,7 @@ class StoryIndex:
             return entry
         return None
 
-    def _anchor(self, keys: list[int], entry: _Entry) -> None:
+    def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
         for h in keys:
