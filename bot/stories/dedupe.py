@@ -454,39 +454,71 @@ def _entity_keys(entities: frozenset[str]) -> list[int]:
     # common words among them saturate like any boilerplate key
     names = [name for name in sure if name[0] != "#"]
     names += sorted(e[1:] for e in entities if e[0] == WEAK)
-    names = names[:ENTITY_KEYS]
-    keys = [crc32(f"\x01{name}".encode()) for name in names]  # _stable, inline
-    keys += [crc32(f"\x01{name}".encode()) for name in sure if name[0] == "#"]
-    head = names[:ENTITY_PAIR_SPAN]
-    keys += [crc32(f"\x02{x} {y}".encode()) for i, x in enumerate(head) for y in head[i + 1 :]]
+    del names[ENTITY_KEYS:]
+    known = _NAME_CRCS.get
+    parts = [known(name) or _name_crcs(name) for name in names]
+    keys = [part[0] for part in parts]
+    keys += [(known(name) or _name_crcs(name))[0] for name in sure if name[0] == "#"]
+    head = parts[:ENTITY_PAIR_SPAN]
+    # the pair "\x02x y" by continuing x's running CRC over " y": no string is built
+    keys += [crc32(y[2], x[1]) for i, x in enumerate(head) for y in head[i + 1 :]]
     return keys
 
 
+# name -> (_stable("\x01" + name), the CRC of "\x02" + name, " " + name as bytes): news
+# repeats its names, so a post's entity keys cost a few lookups
+_NAME_CRCS: dict[str, tuple[int, int, bytes]] = {}
+_NAME_CRCS_MAX = 100_000
+
+
+def _name_crcs(name: str) -> tuple[int, int, bytes]:
+    encoded = name.encode()
+    made = (crc32(b"\x01" + encoded), crc32(b"\x02" + encoded), b" " + encoded)
+    if len(_NAME_CRCS) >= _NAME_CRCS_MAX:
+        _NAME_CRCS.clear()
+    _NAME_CRCS[name] = made
+    return made
+
+
 def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
+    """Canonical text, digest and keys of ``text_norm``; with the raw ``text``, its names
+    (``entities_of``) and their keys too. A function of its arguments alone: two posts
+    with the same canonical text but different raw texts (a repost with a credit line or
+    emoji) each get the names of their own text, whatever was fingerprinted before."""
     canon, chash = _head(text_norm)
     if not text:
         return Fingerprint(canon, chash, tuple(_keys(canon)))
-    # a repost differs from its original only in emoji, credit lines and links: same names,
-    # and so the same keys (a pure function of the canonical text and the names)
-    known = _DERIVED_BY_HASH.get(chash)
-    if known is None or not known[0]:  # no names remembered: this copy may have some
+    # Keyed by both texts the result is read from, never by the canonical digest: names
+    # come from the raw text, which a repost changes (credit lines, links, hashtags).
+    cache_key = (text, text_norm)
+    known = _DERIVED_BY_TEXT.get(cache_key)
+    if known is None:
         entities = entities_of(text)
-        known = _remember(chash, (entities, tuple(_keys(canon) + _entity_keys(entities))))
+        # the text keys are the canonical text's: a repost (credit, emoji, links) shares them
+        text_keys = _TEXT_KEYS_BY_HASH.get(chash)
+        if text_keys is None:
+            if len(_TEXT_KEYS_BY_HASH) >= _DERIVED_REMEMBERED:
+                _TEXT_KEYS_BY_HASH.clear()
+            text_keys = _TEXT_KEYS_BY_HASH[chash] = _keys(canon)
+        known = _remember(cache_key, (entities, tuple(text_keys + _entity_keys(entities))))
     # (facts are derived in the index, and only for the posts a retelling is compared with)
     return Fingerprint(canon, chash, known[1], known[0])
 
 
-# canonical digest -> (names, keys) of recent posts
-_DERIVED_BY_HASH: dict[bytes, tuple[frozenset[str], tuple[int, ...]]] = {}
-_ENTITIES_REMEMBERED = 4096
+# (raw text, normalised text) -> (names, keys) of recent posts: a text cross-posted
+# unchanged to another channel costs a lookup
+_DERIVED_BY_TEXT: dict[tuple[str, str], tuple[frozenset[str], tuple[int, ...]]] = {}
+_DERIVED_REMEMBERED = 4096
+# canonical digest -> ``_keys`` of that canonical text (a pure function of it)
+_TEXT_KEYS_BY_HASH: dict[bytes, list[int]] = {}
 
 
 def _remember(
-    chash: bytes, derived: tuple[frozenset[str], tuple[int, ...]]
+    cache_key: tuple[str, str], derived: tuple[frozenset[str], tuple[int, ...]]
 ) -> tuple[frozenset[str], tuple[int, ...]]:
-    if len(_DERIVED_BY_HASH) >= _ENTITIES_REMEMBERED:
-        _DERIVED_BY_HASH.clear()  # a cache of recent posts: starting over is cheap
-    _DERIVED_BY_HASH[chash] = derived
+    if len(_DERIVED_BY_TEXT) >= _DERIVED_REMEMBERED:
+        _DERIVED_BY_TEXT.clear()  # a cache of recent posts: starting over is cheap
+    _DERIVED_BY_TEXT[cache_key] = derived
     return derived
 
 

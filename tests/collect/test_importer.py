@@ -275,3 +275,69 @@ def test_every_message_before_the_break_is_stored_and_the_error_is_one_line(tmp_
         assert f"after message {last_id}" in report.error and f"byte {path.stat().st_size}" in report.error
         assert f"{stored} messages before it were stored" in report.error
         db.close()
+
+
+def _variant_exports(tmp_path: Path, sample_export: Path) -> list[Path]:
+    """The sample export, and a copy in another channel with every text lower-cased and
+    credited ("Source: @..."): the same canonical texts (normalised text is casefolded,
+    credit lines are dropped), but raw texts whose capitals name fewer entities."""
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+
+    posts = [p for p in read_export(sample_export) if isinstance(p, Post) and p.text]
+    paths = []
+    for channel, rewrite in ((501, lambda t: t), (502, lambda t: f"{t.lower()}\n\nSource: @elsewhere")):
+        messages = [{"id": p.message_id, "type": "message", "date_unixtime": str(int(p.date.timestamp()) + channel),
+                     "text": rewrite(p.text)} for p in posts]
+        path = tmp_path / f"channel_{channel}.json"
+        path.write_text(json.dumps({"name": f"c{channel}", "type": "public_channel", "id": channel,
+                                    "messages": messages}, ensure_ascii=False), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_names_and_keys_are_the_posts_own_whatever_the_order_or_worker_count(tmp_path: Path,
+                                                                             sample_export: Path) -> None:
+    """A copy with the same canonical text but other capitals gets the names (and entity
+    keys) of its own text: the same with 1 or 2 reading workers, in-process, and with the
+    files in either order; and each order stores the same for every worker count."""
+    from bot.collect.importer import _events, _events_in_workers, import_exports
+    original, lowered = _variant_exports(tmp_path, sample_export)
+    fingerprints: dict[tuple[str, int | None], dict] = {}
+    for order in ((original, lowered), (lowered, original)):
+        indexed = list(enumerate(order))
+        for workers in (None, 1, 2):
+            events = (_events(indexed, CONFIG, username=None, batch_size=5) if workers is None else
+                      _events_in_workers(indexed, CONFIG, username=None, batch_size=5, workers=workers))
+            fingerprints[order[0].stem, workers] = {
+                item.post.key: item.fingerprint for kind, batch in events if kind == "batch" for item in batch
+            }
+    reference = next(iter(fingerprints.values()))
+    assert len(reference) == 2 * 24
+    for found in fingerprints.values():
+        assert found == reference
+        assert {key: f.entities for key, f in found.items()} == {key: f.entities for key, f in reference.items()}
+    # The case the test is about occurs: same canonical text, other names, each its own.
+    differing = [key for key in reference if key[0] == 501
+                 and reference[key].chash == reference[(502, key[1])].chash
+                 and reference[key].entities != reference[(502, key[1])].entities]
+    assert differing
+    # ... and those names are what its own text says, whatever was read before it
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.stories.similarity import entities_of
+
+    raw = {p.key: p.text for path in (original, lowered) for p in read_export(path) if isinstance(p, Post)}
+    assert all(reference[key].entities == entities_of(text) for key, text in raw.items())
+    stored = {}
+    for order in ((original, lowered), (lowered, original)):
+        for workers in (None, 1, 2):
+            db = open_db(tmp_path / f"{order[0].stem}-{workers}.sqlite")
+            list(import_exports(list(order), Ingestor(db, CONFIG), batch_size=5,
+                                parallel=workers is not None, workers=workers))
+            joins = db.execute("SELECT channel_id, message_id, kind, score, shared_entities, shared_numbers "
+                               "FROM post_joins ORDER BY 1, 2").fetchall()
+            stored[order[0].stem, workers] = (_snapshot(db), joins)
+            db.close()
+        assert stored[order[0].stem, 1] == stored[order[0].stem, None]
+        assert stored[order[0].stem, 2] == stored[order[0].stem, None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.text import esc, esc_attr, merge_spans, shorten, telegram_length, utf16_len, visible_text
@@ -49,3 +49,28 @@ def test_merged_spans_cover_the_same_positions_and_are_disjoint(spans: list[tupl
     assert all(a[1] < b[0] for a, b in zip(merged, merged[1:], strict=False))
     covered = {i for s, e in spans for i in range(s, e)}
     assert {i for s, e in merged for i in range(s, e)} == covered
+
+
+_LETTERS = "ab ён"
+
+
+@given(st.lists(st.text(_LETTERS, min_size=1, max_size=6), min_size=1, max_size=8), st.text(_LETTERS + ".", max_size=60))
+@settings(max_examples=400, deadline=None)
+def test_literal_alternation_matches_exactly_as_the_sorted_alternation(words: list[str], text: str) -> None:
+    """The trie finds the same matches (spans and words) as the words sorted longest first
+    and joined by "|", also when what follows it decides (here a word boundary)."""
+    import re
+
+    from bot.core.text import literal_alternation
+
+    plain = re.compile("(?:" + "|".join(sorted(map(re.escape, set(words)), key=len, reverse=True)) + r")\b")
+    trie = re.compile("(?:" + literal_alternation(words) + r")\b")
+    assert [m.span() for m in trie.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_literal_alternation_is_a_trie() -> None:
+    from bot.core.text import literal_alternation
+
+    assert literal_alternation(["south korea", "saudi", "south africa", "sa"]) == (
+        r"s(?:a(?:udi|)|outh\ (?:africa|korea))"
+    )

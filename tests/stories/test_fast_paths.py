@@ -275,21 +275,21 @@ def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
         assert model.scores(norm) == expected, text  # exact: integer sums, then one division
 
 
-def test_a_copy_takes_its_originals_names_and_keys_unless_the_original_had_none() -> None:
+def test_a_copy_reads_its_own_names_whatever_was_fingerprinted_before() -> None:
+    """Names and keys are a function of the post alone (the import gives the same result
+    whatever the read order and worker count): a repost with the original's canonical
+    text reads the names of its own text, before or after the original."""
     original = "Lavrov met Wang Yi in Beijing on Tuesday to discuss trade and security"
     repost = f"⚡️ {original}\n\nSource: @wirechannel\nRead more ➡️ t.me/wirechannel"
+    lowered = repost.lower()
+    alone = {text: (similarity.entities_of(text), fingerprint(normalise(text), text)) for text in (repost, lowered)}
     first = fingerprint(normalise(original), original)
-    copy = fingerprint(normalise(repost), repost)
-    assert copy.chash == first.chash and copy.canon == first.canon
-    assert copy.entities == first.entities and copy.keys == first.keys  # remembered by the digest
-    assert similarity.entities_of(repost) != first.entities  # not what reading the copy gives
-    # An original without names remembers none: a copy that has some reads its own.
-    plain = "nothing capitalised here at all, just a plain lower case line of news text"
-    credited = f"{plain}\n\nSource: @wirechannel"
-    assert fingerprint(normalise(plain), plain).entities == frozenset()
-    again = fingerprint(normalise(credited), credited)
-    assert again.entities == similarity.entities_of(credited) != frozenset()
-    assert again.keys == tuple(_old_keys(again.canon) + _old_entity_keys(again.entities))
+    for text in (repost, lowered, repost):
+        copy = fingerprint(normalise(text), text)
+        assert copy.chash == first.chash and copy.canon == first.canon
+        assert copy.entities == alone[text][0] and copy == alone[text][1]
+        assert copy.keys == tuple(_old_keys(copy.canon) + _old_entity_keys(copy.entities))
+    assert alone[repost][0] != first.entities != alone[lowered][0]  # so the order could have mattered
 
 
 # --- language -------------------------------------------------------------------------------
