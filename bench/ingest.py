@@ -149,6 +149,10 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path, workers: in
         if report.error or report.problems:
             raise SystemExit(f"unexpected problem in {report.path}: {report.error or report.problems[0]}")
         total.add(report.result)
+    # the writer's share: the importing process's CPU up to here (the edits below prepare in-process)
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    writer_cpu = mine.ru_utime + mine.ru_stime
+    imported_new = total.new
     edits = json.loads(edits_path.read_text())
     edited = [
         Post(channel_id=1000 + e["channel"], message_id=e["id"], date=datetime.fromisoformat(e["date"]),
@@ -165,7 +169,9 @@ def child_import(db_path: Path, paths: list[Path], edits_path: Path, workers: in
     stories = db.execute("SELECT count(*) FROM stories").fetchone()[0]
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(u.ru_utime + u.ru_stime for u in used)  # all processes: steady on a busy machine
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb, "new": total.new, "updated": total.updated,
+    workers_cpu = used[1].ru_utime + used[1].ru_stime
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "writer_cpu": writer_cpu, "imported_new": imported_new,
+                      "workers_cpu": workers_cpu, "rss_mb": rss_mb, "new": total.new, "updated": total.updated,
                       "duplicate": total.duplicate, "stories": stories}))
 
 
@@ -362,6 +368,9 @@ def main() -> None:
           f"in {child['seconds']:.2f} s = {rate:,.0f} posts/s  (target ≥ 10,000)")
     print(f"  CPU over all its processes: {child['cpu_seconds']:.1f} s = {child['cpu_seconds'] / imported * 1e6:.0f} µs/post "
           "(the load-independent figure on a shared machine)")
+    print(f"  of it: importing process (writer) {child['writer_cpu']:.1f} s = "
+          f"{child['writer_cpu'] / child['imported_new'] * 1e6:.0f} µs/post over the {child['imported_new']:,} new posts; "
+          f"reading workers {child['workers_cpu']:.1f} s")
     print(f"  folded: {child['duplicate']:,} duplicates into {child['stories']:,} stories")
     print(f"bare sqlite-utils insert_all: {rows:,} rows in {bare_seconds:.2f} s = {bare_rate:,.0f} rows/s")
     print(f"  import is {bare_rate / rate:.1f}x slower than the storage floor (target ≤ 6x)")

@@ -380,3 +380,19 @@ def _invisible_characters(db: Database) -> None:
         db.execute("DELETE FROM meta WHERE key = 'categories_hash'")
     db.table("posts").disable_fts()
     db.table("posts").enable_fts(["text_norm"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+
+
+@MIGRATIONS(name="0011_fts_on_text_changes")
+def _fts_on_text_changes(db: Database) -> None:
+    # The full-text index follows text_norm alone, but its update trigger fired on every
+    # UPDATE of a post: a collector or re-import refreshing a post's view count deleted and
+    # re-tokenised its text each time. It now fires when text_norm is written (the write
+    # path's upsert always writes it, so edits re-index as before). Same trigger name, so
+    # sqlite-utils' disable_fts/enable_fts keep managing it.
+    db.execute('DROP TRIGGER IF EXISTS "posts_au"')
+    db.execute(
+        'CREATE TRIGGER "posts_au" AFTER UPDATE OF "text_norm" ON "posts" BEGIN\n'
+        '  INSERT INTO "posts_fts" ("posts_fts", rowid, "text_norm") VALUES(\'delete\', old.rowid, old."text_norm");\n'
+        '  INSERT INTO "posts_fts" (rowid, "text_norm") VALUES (new.rowid, new."text_norm");\n'
+        "END"
+    )

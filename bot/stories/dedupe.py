@@ -57,7 +57,7 @@ import hashlib
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
@@ -103,6 +103,7 @@ MAX_VERIFY = 8  # candidates verified exactly per lookup, most shared keys first
 MAX_REWRITE = 4  # of those, how many are scored as retellings (the costlier check)
 GISTS_KEPT = 1024  # entries whose gist (the retelling check's ~15 kB) stays in memory: the latest
 DEFAULT_CONTAINMENT = 0.85
+REWRITE_SCORE_CAP = 1.0  # rewrite_match's score is at most this (it rounds min(score, 1.0))
 SHORT_FLOOR = 0.55  # short texts compared by content words need this much bigram overlap too
 
 
@@ -569,7 +570,7 @@ class _Probe:
         made = item.fingerprint
         if made is not None:
             self.canon, self.chash = made.canon, made.chash
-            self._keys: list[int] | None = list(made.keys)
+            self._keys: Sequence[int] | None = made.keys  # read only: no copy
             self.entities = made.entities
             self._facts = None if made.facts is None else _shared_facts(made.facts)  # shipped: shared like ours
         else:
@@ -582,7 +583,7 @@ class _Probe:
         self._sig: _Signature | None = None
 
     @property
-    def keys(self) -> list[int]:
+    def keys(self) -> Sequence[int]:
         if self._keys is None:
             self._keys = _keys(self.canon) + _entity_keys(self.entities)
         return self._keys
@@ -715,7 +716,11 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
+        # the lowest word-level score (``_score``) beats the highest retelling score (1.0 / 10):
+        # then a candidate with word-level evidence settles a lookup without the retelling pass
+        self._rewrite_loses = min(similarity, containment * containment, similarity * SHORT_FLOOR) > REWRITE_SCORE_CAP / 10
         self._gist_holders: deque[_Entry] = deque()  # see _keep_gist
+        self._rewrites_left = MAX_REWRITE  # retelling scorings left in the current lookup
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -795,13 +800,25 @@ class StoryIndex:
         return self._verify(probe, ts, candidates)
 
     def _verify(self, probe: _Probe, ts: float, candidates: Iterable[_Entry]) -> int | None:
+        """The best of ``candidates`` for ``probe``: word-level evidence (similar, contained),
+        else a retelling.
+
+        When every word-level score beats every retelling score (``_rewrite_loses``: a
+        retelling scores ``match.score / 10`` and ``rewrite_match`` caps its score at 1.0),
+        the retelling checks wait until all candidates had the word-level check, and run only
+        if none matched so: then they see the same candidates in the same order as inline
+        checks would (spending ``MAX_REWRITE`` on the same ones) and decide the same. A
+        skipped check could only have added a "rewrite" entry to ``last_also`` for another
+        story, and ingest links stories on word-level evidence alone
+        (``bot.storage.ingest.LINK_KINDS``)."""
         best_score = 0.0
         best: _Entry | None = None
         best_why: Join | None = None
         matched: dict[int, tuple[float, Join]] = {}
         window = self._window_s
         numbers = probe.numbers
-        rewrites_left = MAX_REWRITE
+        self._rewrites_left = MAX_REWRITE
+        deferred: list[tuple[_Entry, float]] | None = [] if self._rewrite_loses else None
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range
@@ -820,28 +837,45 @@ class StoryIndex:
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
-            gap_hours = (ts - entry.ts) / 3600
-            if not score and rewrites_left and probe.entities and entry.entities and abs(gap_hours) <= MAX_GAP_HOURS:
-                # a retelling: other words, same facts (scored below any copy or containment);
-                # different figures or dates settle it before the costlier scoring
-                facts = entry.facts
-                if facts is None:
-                    facts = entry.facts = _shared_facts(facts_of(entry.canon))
-                if facts_conflict(probe.facts, facts):
-                    continue
-                rewrites_left -= 1
-                match = self._rewrite(probe, entry, gap_hours)
-                if match is not None and match.joined:
-                    score = match.score / 10
-                    why = Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+            if not score and probe.entities and entry.entities:
+                gap_hours = (ts - entry.ts) / 3600
+                if abs(gap_hours) <= MAX_GAP_HOURS:
+                    if deferred is not None:
+                        deferred.append((entry, gap_hours))
+                        continue
+                    score, why = self._retelling(probe, entry, gap_hours)
             if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
                 matched[entry.story] = (score, why)
             if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
                 best_score, best, best_why = score, entry, why
+        if deferred and best is None:
+            for entry, gap_hours in deferred:
+                score, why = self._retelling(probe, entry, gap_hours)
+                if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                    matched[entry.story] = (score, why)
+                if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
+                    best_score, best, best_why = score, entry, why
         self.last_join = best_why
         if best is not None:
             self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
         return best.story if best is not None else None
+
+    def _retelling(self, probe: _Probe, entry: _Entry, gap_hours: float) -> tuple[float, Join | None]:
+        """A retelling's score and reason (0.0, None: not one); ``MAX_REWRITE`` scorings per lookup."""
+        if not self._rewrites_left:
+            return 0.0, None
+        # other words, same facts (scored below any copy or containment); different figures
+        # or dates settle it before the costlier scoring
+        facts = entry.facts
+        if facts is None:
+            facts = entry.facts = _shared_facts(facts_of(entry.canon))
+        if facts_conflict(probe.facts, facts):
+            return 0.0, None
+        self._rewrites_left -= 1
+        match = self._rewrite(probe, entry, gap_hours)
+        if match is not None and match.joined:
+            return match.score / 10, Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+        return 0.0, None
 
     def _rewrite(self, probe: _Probe, entry: _Entry, gap_hours: float) -> RewriteMatch | None:
         made = entry.gist
@@ -905,7 +939,7 @@ class StoryIndex:
             return entry
         return None
 
-    def _anchor(self, keys: list[int], entry: _Entry) -> None:
+    def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
         for h in keys:

@@ -180,3 +180,33 @@ def test_retention_deletes_old_posts_and_a_late_repeat_starts_a_new_story(db) ->
     assert (result.new, result.stories_new) == (1, 1)
     ingestor.forget_before(T0 + timedelta(days=11))
     assert ingestor.index.story_of(old.key) is None
+
+
+def test_search_follows_edits_view_updates_and_deletes(db) -> None:
+    """The full-text index is re-tokenised only when a post's text changes (a view-count
+    refresh leaves it alone), and still finds exactly the stored texts after edits, view
+    refreshes, a re-import and retention deletes."""
+    from bot.app import delete_expired_posts
+
+    ingestor = Ingestor(db, _config())
+    posts = [Post(channel_id=1, message_id=i, date=T0 + timedelta(minutes=i), text=f"Harbour number {i} reopens after storms")
+             for i in range(1, 6)]
+    ingestor.ingest(posts)
+    hits = lambda term: db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH ?", [term]).fetchone()[0]  # noqa: E731
+    segments = lambda: db.execute("SELECT count(*) FROM posts_fts_data").fetchone()[0]  # noqa: E731
+    assert hits("harbour") == 5
+    before = segments()
+    ingestor.ingest([replace(p, views=100 + p.message_id) for p in posts])  # same texts, new view counts
+    assert db.execute("SELECT sum(views) FROM posts").fetchone()[0] == sum(100 + i for i in range(1, 6))
+    assert segments() == before  # nothing was re-indexed
+    ingestor.ingest([replace(posts[0], text="Airport reopens after storms", edited_at=T0 + timedelta(hours=2))])
+    assert (hits("harbour"), hits("airport"), hits("storms")) == (4, 1, 5)
+    db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')")  # raises if index and posts disagree
+    assert delete_expired_posts(db, now=T0 + timedelta(days=40), retention_days=30) == 5
+    assert (hits("harbour"), hits("airport"), hits("storms")) == (0, 0, 0)
+    db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('integrity-check')")
+
+
+def test_fts_update_trigger_fires_on_text_only(db) -> None:
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'posts_au'").fetchone()[0]
+    assert 'AFTER UPDATE OF "text_norm"' in sql

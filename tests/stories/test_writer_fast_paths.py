@@ -194,3 +194,105 @@ def test_facts_shipped_on_the_fingerprint_give_the_same_decisions():
         runs.append(decisions)
     assert runs[0] == runs[1]
     assert sum(join is not None for _, join in runs[0]) >= 10  # reposts and repeats were folded
+
+
+class _OnePassIndex(dedupe.StoryIndex):
+    """The index with the one-pass ``_verify`` it had before the retelling checks waited for
+    the word-level ones (frozen copy, main ``787b41a``)."""
+
+    def _verify(self, probe, ts, candidates):  # noqa: ANN001, ANN202
+        best_score = 0.0
+        best = None
+        best_why = None
+        matched: dict = {}
+        window = self._window_s
+        numbers = probe.numbers
+        rewrites_left = dedupe.MAX_REWRITE
+        for entry in candidates:
+            if abs(entry.ts - ts) > window:
+                entry = self._copy_in_window(entry.chash, ts)
+                if entry is None:
+                    continue
+            other = entry.numbers
+            if other is False:
+                other = entry.numbers = dedupe._numbers(entry.canon)
+            score = 0.0
+            why = None
+            if numbers is None or other is None or numbers <= other or other <= numbers:
+                score = dedupe._similar(probe.sig, dedupe._signature(entry.canon, other), self.similarity,
+                                        self.containment)
+                if score and similarity.names_conflict(probe.entities, frozenset(entry.entities)):
+                    score = 0.0
+                if score:
+                    why = dedupe.Join("similar", round(min(score, 1.0), 3))
+            gap_hours = (ts - entry.ts) / 3600
+            if (not score and rewrites_left and probe.entities and entry.entities
+                    and abs(gap_hours) <= similarity.MAX_GAP_HOURS):
+                facts = entry.facts
+                if facts is None:
+                    facts = entry.facts = dedupe._shared_facts(similarity.facts_of(entry.canon))
+                if similarity.facts_conflict(probe.facts, facts):
+                    continue
+                rewrites_left -= 1
+                match = self._rewrite(probe, entry, gap_hours)
+                if match is not None and match.joined:
+                    score = match.score / 10
+                    why = dedupe.Join("rewrite", match.score, match.shared_entities, match.shared_numbers)
+            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                matched[entry.story] = (score, why)
+            if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
+                best_score, best, best_why = score, entry, why
+        self.last_join = best_why
+        if best is not None:
+            self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
+        return best.story if best is not None else None
+
+
+def _stream() -> list[str]:
+    """Texts in an order that makes candidates of every kind: each labelled pair's two texts
+    close together (retellings and look-alikes), then the exports (reposts, repeats)."""
+    texts = []
+    for path in PAIRS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            pair = json.loads(line)
+            texts += [pair["a"], pair["b"]]
+    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
+        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
+    return texts
+
+
+@pytest.mark.parametrize("similarity_threshold", [0.7, 0.15])  # 0.15: retellings can outscore word pairs
+def test_retellings_checked_after_word_level_evidence_decide_the_same(similarity_threshold):
+    """Retelling checks that wait for every candidate's word-level check (and are skipped once
+    one matched) give the same story and reason for every post as the one-pass loop, and the
+    same links ingest would store (``LINK_KINDS``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.ingest import LINK_KINDS
+    from bot.stories.dedupe import DedupeItem
+
+    assert "rewrite" not in LINK_KINDS  # what makes the skipped checks' last_also entries moot
+    texts = _stream()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    runs = []
+    skipped = 0
+    for kind in (_OnePassIndex, dedupe.StoryIndex):
+        index = kind(similarity=similarity_threshold)
+        decisions = []
+        for i, text in enumerate(texts):
+            item = DedupeItem(key=(1, i), date=start + timedelta(minutes=10 * i), text_norm=normalise(text), text=text)
+            story = index.find(item)
+            links = {s: why for s, why in index.last_also.items() if why.kind in LINK_KINDS}
+            decisions.append((story, index.last_join, links))
+            if kind is _OnePassIndex and index.last_join and index.last_join.kind != "rewrite":
+                skipped += any(why.kind == "rewrite" for why in index.last_also.values())
+            index.add(item, story or i + 1)
+        runs.append(decisions)
+    assert runs[0] == runs[1]
+    kinds = {join.kind for _, join, _ in runs[0] if join is not None}
+    assert {"copy", "similar", "rewrite"} <= kinds
+    if similarity_threshold == 0.7:
+        assert dedupe.StoryIndex()._rewrite_loses
+        assert skipped > 0  # the one-pass loop scored retellings the new one skips
+    else:
+        assert not dedupe.StoryIndex(similarity=similarity_threshold)._rewrite_loses
