@@ -103,41 +103,39 @@ class Prepared:
     section: str | None = None
 
 
-def prepare(post: Post, categoriser: Categoriser, *, classify: bool = True) -> Prepared:
+def prepare(post: Post, categoriser: Categoriser, *, sections: bool = True) -> Prepared:
     """The pure half of ingesting a post: normalise, dedupe fingerprint, hashtags, language,
-    news or not, categories. ``classify=False`` leaves out the last two (no categories, news,
-    no section) for ``classified`` to add later, maybe in another process: an import's
-    reading worker does so to share the work evenly with the writer."""
+    categories, news or not. ``sections=False`` leaves out the built-in section and the news
+    verdict (``news`` stays True, ``section`` None, only custom categories) for
+    ``with_section`` to add later, maybe in another process: an import's reading worker does
+    so to share the work evenly with the writer."""
     text_norm = normalise(post.text)
     hashtags = post.hashtags
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
         hashtags = extract_hashtags(post.text)
     lang = detect_language(post.text) if text_norm else None
-    dedupe_print = fingerprint(text_norm, post.text)
-    if not classify:
-        return Prepared(post, text_norm, dedupe_print, hashtags, (), lang=lang)
-    categories, news, section = _classification(text_norm, hashtags, post.channel_username, lang, categoriser)
-    return Prepared(post, text_norm, dedupe_print, hashtags, categories, lang=lang, news=news, section=section)
-
-
-def classified(item: Prepared, categoriser: Categoriser) -> Prepared:
-    """``item`` (from ``prepare(..., classify=False)``) with its categories and news verdict:
-    the classifying half of ``prepare``, which needs only fields the item already has."""
-    categories, news, section = _classification(
-        item.text_norm, item.hashtags, item.post.channel_username, item.lang, categoriser
+    categories = categoriser.categories_of(
+        text_norm, hashtags, post.channel_username, language=snowball_language(lang)
     )
-    return replace(item, categories=categories, news=news, section=section)
-
-
-def _classification(
-    text_norm: str, hashtags: tuple[str, ...], username: str | None, lang: str | None, categoriser: Categoriser
-) -> tuple[tuple[str, ...], bool, str | None]:
-    """Categories (the custom ones, then the built-in section if any), news or not, section."""
-    categories = categoriser.categories_of(text_norm, hashtags, username, language=snowball_language(lang))
+    if not sections:
+        return Prepared(post, text_norm, fingerprint(text_norm, post.text), hashtags, categories, lang=lang)
     verdict = categoriser.verdict(text_norm)
     if verdict.section is not None:
         categories = (*categories, verdict.section)
-    return categories, verdict.news, verdict.section
+    return Prepared(
+        post, text_norm, fingerprint(text_norm, post.text), hashtags, categories,
+        lang=lang, news=verdict.news, section=verdict.section,
+    )
+
+
+def with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
+    """``item``, from ``prepare(..., sections=False)``, as ``prepare`` would have made it:
+    with its built-in section (also last among its categories) and news verdict."""
+    verdict = categoriser.verdict(item.text_norm)
+    if verdict.section is not None:
+        return replace(item, categories=(*item.categories, verdict.section), news=verdict.news,
+                       section=verdict.section)
+    return item if verdict.news else replace(item, news=False)
 
 
 @dataclass(slots=True)

@@ -166,6 +166,29 @@ def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -
     assert _unpack(pickle.loads(pickle.dumps(_pack(batch)))) == batch
 
 
+def test_sections_added_by_the_writer_make_what_the_worker_would_have(sample_export: Path) -> None:
+    """The reading worker leaves the built-in sections to the writer (``sections=False``),
+    which adds them while unpacking: every item equals preparing it whole in one process."""
+    import pickle
+    from dataclasses import replace
+
+    from bot.collect.importer import _pack, _unpack
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare, with_section
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    posts = [p for p in read_export(sample_export) if isinstance(p, Post)]
+    whole = [prepare(p, categoriser) for p in posts]
+    halves = [prepare(p, categoriser, sections=False) for p in posts]
+    # The split is visible: items with a section or not news differ until completed.
+    assert any(item.section is not None for item in whole) and any(not item.news for item in whole)
+    assert halves != whole and all(item.section is None and item.news for item in halves)
+    assert [with_section(item, categoriser) for item in halves] == whole
+    assert _unpack(pickle.loads(pickle.dumps(_pack(halves))), categoriser=categoriser) == whole
+
+
 def test_the_hand_off_carries_keys_of_any_size(sample_export: Path) -> None:
     """Index keys travel as one array of 32-bit ints per batch; a key outside that range
     (keys are CRC-32s today) still arrives, as a tuple."""
