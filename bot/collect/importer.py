@@ -1,8 +1,9 @@
 """Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
 
 Large exports are read and prepared (JSON streaming, normalise, hash, categorise: no
-database needed) in worker processes, one file each in turn, while this process dedupes and
-stores the batches it receives in file order. Small files are imported in-process: starting
+database needed) in worker processes, one file each in turn, while this process adds the
+built-in sections (which evens the two processes' work), dedupes and stores the batches it
+receives in file order. Small files are imported in-process: starting
 a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
 batches, one transaction each, and the result is identical. Workers die with this process
 (also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
