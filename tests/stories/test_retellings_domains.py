@@ -6,23 +6,10 @@ keeps apart."""
 
 from __future__ import annotations
 
+from rewrite_judge import gist_of, judged, veto
+
 from bot.core.normalise import normalise
-from bot.stories.dedupe import same_story
-from bot.stories.similarity import Gist, entities_of, facts_conflict, facts_of, gist, rewrite_match, veto_of
-
-
-def judged(a: str, b: str, *, hours: float = 2.0) -> bool:
-    """``same_story`` with the raw texts, as the index judges a candidate."""
-    return same_story(normalise(a), normalise(b), a_text=a, b_text=b, gap_hours=hours)
-
-
-def gist_of(text: str) -> Gist:
-    return gist(normalise(text), entities_of(text))
-
-
-def veto(a: str, b: str, *, hours: float = 2.0) -> str:
-    return veto_of(gist_of(a), gist_of(b), gap_hours=hours)
-
+from bot.stories.similarity import entities_of, facts_conflict, facts_of, rewrite_match
 
 # --- precision: another event of the same people ------------------------------------------
 
