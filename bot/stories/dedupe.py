@@ -815,6 +815,16 @@ class StoryIndex:
         best: _Entry | None = None
         best_why: Join | None = None
         matched: dict[int, tuple[float, Join]] = {}
+
+        def consider(entry: _Entry, score: float, why: Join | None) -> None:
+            """Tally one candidate's verdict: the best per story, and the best overall
+            (the earlier post on a tie)."""
+            nonlocal best_score, best, best_why
+            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
+                matched[entry.story] = (score, why)
+            if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
+                best_score, best, best_why = score, entry, why
+
         window = self._window_s
         numbers = probe.numbers
         self._rewrites_left = MAX_REWRITE
@@ -844,17 +854,10 @@ class StoryIndex:
                         deferred.append((entry, gap_hours))
                         continue
                     score, why = self._retelling(probe, entry, gap_hours)
-            if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
-                matched[entry.story] = (score, why)
-            if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
-                best_score, best, best_why = score, entry, why
+            consider(entry, score, why)
         if deferred and best is None:
             for entry, gap_hours in deferred:
-                score, why = self._retelling(probe, entry, gap_hours)
-                if score and why is not None and score > matched.get(entry.story, (0.0, why))[0]:
-                    matched[entry.story] = (score, why)
-                if score > best_score or (score == best_score and best is not None and score and entry.ts < best.ts):
-                    best_score, best, best_why = score, entry, why
+                consider(entry, *self._retelling(probe, entry, gap_hours))
         self.last_join = best_why
         if best is not None:
             self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
