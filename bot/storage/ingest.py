@@ -117,15 +117,8 @@ def prepare(post: Post, categoriser: Categoriser, *, sections: bool = True) -> P
     categories = categoriser.categories_of(
         text_norm, hashtags, post.channel_username, language=snowball_language(lang)
     )
-    if not sections:
-        return Prepared(post, text_norm, fingerprint(text_norm, post.text), hashtags, categories, lang=lang)
-    verdict = categoriser.verdict(text_norm)
-    if verdict.section is not None:
-        categories = (*categories, verdict.section)
-    return Prepared(
-        post, text_norm, fingerprint(text_norm, post.text), hashtags, categories,
-        lang=lang, news=verdict.news, section=verdict.section,
-    )
+    item = Prepared(post, text_norm, fingerprint(text_norm, post.text), hashtags, categories, lang=lang)
+    return with_section(item, categoriser) if sections else item
 
 
 def with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
