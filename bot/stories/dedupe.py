@@ -487,39 +487,22 @@ def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
     emoji) each get the names of their own text, whatever was fingerprinted before."""
     canon, chash = _head(text_norm)
     if not text:
-        return Fingerprint(canon, chash, tuple(_keys(canon)))
-    # Keyed by both texts the result is read from, never by the canonical digest: names
-    # come from the raw text, which a repost changes (credit lines, links, hashtags).
-    cache_key = (text, text_norm)
-    known = _DERIVED_BY_TEXT.get(cache_key)
-    if known is None:
-        entities = entities_of(text)
-        # the text keys are the canonical text's: a repost (credit, emoji, links) shares them
-        text_keys = _TEXT_KEYS_BY_HASH.get(chash)
-        if text_keys is None:
-            if len(_TEXT_KEYS_BY_HASH) >= _DERIVED_REMEMBERED:
-                _TEXT_KEYS_BY_HASH.clear()
-            text_keys = _TEXT_KEYS_BY_HASH[chash] = _keys(canon)
-        known = _remember(cache_key, (entities, tuple(text_keys + _entity_keys(entities))))
+        return Fingerprint(canon, chash, _text_keys(canon))
+    entities = entities_of(text)  # remembered per raw text
     # (facts are derived in the index, and only for the posts a retelling is compared with)
-    return Fingerprint(canon, chash, known[1], known[0])
+    return Fingerprint(canon, chash, _text_keys(canon) + _name_keys(entities), entities)
 
 
-# (raw text, normalised text) -> (names, keys) of recent posts: a text cross-posted
-# unchanged to another channel costs a lookup
-_DERIVED_BY_TEXT: dict[tuple[str, str], tuple[frozenset[str], tuple[int, ...]]] = {}
-_DERIVED_REMEMBERED = 4096
-# canonical digest -> ``_keys`` of that canonical text (a pure function of it)
-_TEXT_KEYS_BY_HASH: dict[bytes, list[int]] = {}
+# News repeats itself: a repost (credit, emoji, links) shares its original's canonical text,
+# and posts about the same people share their names, so both key sets are remembered.
+@functools.lru_cache(maxsize=4096)
+def _text_keys(canon: str) -> tuple[int, ...]:
+    return tuple(_keys(canon))
 
 
-def _remember(
-    cache_key: tuple[str, str], derived: tuple[frozenset[str], tuple[int, ...]]
-) -> tuple[frozenset[str], tuple[int, ...]]:
-    if len(_DERIVED_BY_TEXT) >= _DERIVED_REMEMBERED:
-        _DERIVED_BY_TEXT.clear()  # a cache of recent posts: starting over is cheap
-    _DERIVED_BY_TEXT[cache_key] = derived
-    return derived
+@functools.lru_cache(maxsize=4096)
+def _name_keys(entities: frozenset[str]) -> tuple[int, ...]:
+    return tuple(_entity_keys(entities))
 
 
 @dataclass(frozen=True, slots=True)
