@@ -1228,14 +1228,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, body)
 
     def _reply_bytes(self, status: int, content: bytes) -> None:
+        self._send(status, "application/octet-stream", content)
+
+    def _send(self, status: int, content_type: str, content: bytes) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            pass  # the client gave up (a cancelled long poll); nothing to answer
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
         if status == DROPPED:
@@ -1243,15 +1246,7 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a cancelled long poll); nothing to answer
+        self._send(status, "application/json", json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
 
 def _multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:
