@@ -41,10 +41,22 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
+def _zone_where_it_is_morning() -> str:
+    """A fixed-offset zone whose local time is 09:xx now: a digest due at 18:00 there is
+    hours away, so the once-a-minute tick never sends a scheduled digest while a test runs
+    (a new subscriber is due at once when today's time has passed)."""
+    offset = (9 - time.gmtime().tm_hour) % 24
+    if offset > 14:  # the zones run from UTC-12 to UTC+14
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}"  # POSIX signs: "Etc/GMT-9" is UTC+9
+
+
 @pytest.fixture
 def prepared(tmp_path: Path, sample_export: Path) -> Path:
     (tmp_path / "c.toml").write_text(
-        "[digest]\nfirst_lookback_hours = 480\n[[categories]]\nname = \"BRICS\"\nquery = \"BRICS\"\n"
+        f"[digest]\nfirst_lookback_hours = 480\ndefault_time = \"18:00\"\n"
+        f"default_timezone = \"{_zone_where_it_is_morning()}\"\n"
+        "[[categories]]\nname = \"BRICS\"\nquery = \"BRICS\"\n"
     )
     # Recent posts: rebase the sample so its newest post is an hour old.
     from bot.devtools.demo import newest_stamp, rebase_export
