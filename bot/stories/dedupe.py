@@ -56,11 +56,11 @@ import functools
 import hashlib
 import re
 import sys
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import compress
+from itertools import compress, filterfalse
 from typing import Literal
 from zlib import crc32
 
@@ -695,7 +695,7 @@ class StoryIndex:
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
         self._postings: dict[int, _Entry | list[_Entry]] = {}  # key → entries indexed under it
         # keys shared by more than POSTING_CAP posts → how many; their lists are dropped
-        self._saturated: dict[int, int] = {}
+        self._saturated: Counter[int] = Counter()
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
@@ -809,15 +809,24 @@ class StoryIndex:
                 best_score, best, best_why = score, entry, why
 
         window = self._window_s
-        numbers = probe.numbers
+        by_hash = self._by_hash
+        # the probe's numbers when first a candidate is in the window (in an import of one
+        # channel after another, most candidates of most lookups are not)
+        numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = _UNKNOWN
         self._rewrites_left = MAX_REWRITE
         deferred: list[tuple[_Entry, float]] | None = [] if self._rewrite_loses else None
         for entry in candidates:
             if abs(entry.ts - ts) > window:
-                # the indexed copy is too old or new; an exact copy of it may be in range
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # indexed: chash set; None skipped
+                # the indexed copy is too old or new; an exact copy of it may be in range (most
+                # posts have none: their hash's bag is the entry itself)
+                copies = by_hash.get(entry.chash)  # type: ignore[arg-type]  # indexed: chash set
+                if copies is entry or copies is None:
+                    continue
+                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # None skipped
                 if entry is None:
                     continue
+            if numbers is False:
+                numbers = probe.numbers
             other = entry.numbers
             if other is False:
                 other = entry.numbers = _numbers(entry.canon)
@@ -928,6 +937,13 @@ class StoryIndex:
     def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
+        if saturated:
+            # Most of a post's keys are boilerplate dropped already (four in five in the
+            # bench's import): count those in C, and walk only the rest. Counts commute, and a
+            # key saturated by this very call is counted by the loop, as before.
+            is_saturated = saturated.__contains__
+            saturated.update(filter(is_saturated, keys))
+            keys = list(filterfalse(is_saturated, keys))
         for h in keys:
             old = postings.get(h)
             if old is None:
