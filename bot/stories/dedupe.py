@@ -518,6 +518,11 @@ class Join:
     shared_numbers: tuple[str, ...] = ()
 
 
+# The reasons without a score, made once: a frozen dataclass costs a microsecond to build
+_FORWARD = Join("forward")
+_COPY = Join("copy")
+
+
 class _Entry:
     """One indexed post. ``canon`` (its canonical text, from which its keys and signature
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
@@ -699,6 +704,7 @@ class StoryIndex:
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
+        self._last_ts: tuple[DedupeItem | None, float] = (None, 0.0)  # the last ``find``'s item and timestamp
         # the lowest word-level score (``_score``) beats the highest retelling score (1.0 / 10):
         # then a candidate with word-level evidence settles a lookup without the retelling pass
         self._rewrite_loses = min(similarity, containment * containment, similarity * SHORT_FLOOR) > REWRITE_SCORE_CAP / 10
@@ -731,6 +737,7 @@ class StoryIndex:
         """The story ``item`` joins, or None for a new story. An already indexed key
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
+        self._last_ts = (item, ts)  # for ``add``, which ingest calls next with the same item
         self.last_join = None
         self.last_also = {}
         own = self._entries.get(item.key)
@@ -738,7 +745,7 @@ class StoryIndex:
             return own.story
 
         # 1. forwards: of an indexed post, of a post others forwarded, or of a shared origin
-        forward = Join("forward")
+        forward = _FORWARD
         if item.forward_origin is not None:
             story = self.story_of(item.forward_origin)
             if story is not None:
@@ -758,7 +765,7 @@ class StoryIndex:
         probe = self._probe_of(item)
         copy = self._copy_in_window(probe.chash, ts)
         if copy is not None:
-            self.last_join = Join("copy")
+            self.last_join = _COPY
             return copy.story
 
         # 3. similarity / containment among candidates that share a key
@@ -890,7 +897,9 @@ class StoryIndex:
 
     def add(self, item: DedupeItem, story_id: int) -> None:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
-        ts = _timestamp(item.date)
+        last, ts = self._last_ts
+        if last is not item:
+            ts = _timestamp(item.date)
         has_text = bool(item.text_norm) and not item.text_norm.isspace()
         old = self._entries.get(item.key)
         if old is not None:
