@@ -920,11 +920,16 @@ class StoryIndex:
             if probe.built_gist is not None:  # scored as a retelling already: keep what it cost
                 self._keep_gist(entry, probe.built_gist)
             entry.facts = probe._facts
+            # the number guard's numbers, if ``find`` derived them: most posts compared with
+            # others are compared again as candidates later
+            numbers = probe._numbers
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
+                if copy.numbers is False:
+                    copy.numbers = numbers
                 entry.canon, entry.numbers = copy.canon, copy.numbers
             else:
-                entry.canon = probe.canon
+                entry.canon, entry.numbers = probe.canon, numbers
                 self._anchor(probe.keys, entry)
                 entry.anchored = True
             _bag_add(self._by_hash, probe.chash, entry)
