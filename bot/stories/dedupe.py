@@ -55,7 +55,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -606,6 +605,8 @@ class _Probe:
 
 
 _NO_NAMES: tuple[str, ...] = ()
+_NAMES: dict[str, str] = {}  # see StoryIndex._shared
+_NAMES_REMEMBERED = 1 << 16
 
 
 # One object per fact ("date", "3") across the index: entries' facts share their tuples, and
@@ -941,7 +942,14 @@ class StoryIndex:
         """An entry's names: a tuple of interned strings. The index holds every post of the
         window, most naming the same few people and places, and a set of names per post
         was the largest part of its memory."""
-        return tuple(map(sys.intern, entities)) if entities else _NO_NAMES
+        if not entities:
+            return _NO_NAMES
+        if len(_NAMES) >= _NAMES_REMEMBERED:
+            _NAMES.clear()  # the recent names: starting over costs nothing but sharing
+        # one object per name, like sys.intern, in a table of names only: small enough to
+        # stay in the processor's cache, where the interpreter's table of every string is not
+        known = _NAMES.setdefault
+        return tuple(map(known, entities, entities))
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
