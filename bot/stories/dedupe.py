@@ -854,10 +854,13 @@ class StoryIndex:
                         deferred.append((entry, gap_hours))
                         continue
                     score, why = self._retelling(probe, entry, gap_hours)
-            consider(entry, score, why)
+            if score:  # a zero score changes nothing (see consider)
+                consider(entry, score, why)
         if deferred and best is None:
             for entry, gap_hours in deferred:
-                consider(entry, *self._retelling(probe, entry, gap_hours))
+                score, why = self._retelling(probe, entry, gap_hours)
+                if score:
+                    consider(entry, score, why)
         self.last_join = best_why
         if best is not None:
             self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
