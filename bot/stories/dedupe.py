@@ -620,7 +620,7 @@ def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str
     if len(_FACTS) >= _FACTS_REMEMBERED:
         _FACTS.clear()  # the recent facts: starting over costs nothing but sharing
     known = _FACTS.setdefault
-    return frozenset([known(fact, fact) for fact in facts])
+    return frozenset(map(known, facts, facts))
 
 
 def _timestamp(when: datetime) -> float:
