@@ -227,7 +227,7 @@ def remove_channel(db: Database, text: str) -> str:
                 # stop listing it as watched.
                 stored = db.execute(
                     "SELECT id FROM channels WHERE active = 1 AND (username = ? COLLATE NOCASE OR id = ?)",
-                    [name, int(name) if name.isdigit() else None],
+                    [name, int(name) if name.isdecimal() and len(name) <= 18 else None],  # ids fit SQLite's integers
                 ).fetchone()
                 if stored is None:
                     raise ChannelListError(f"{handle} is not watched")

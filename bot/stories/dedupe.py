@@ -55,12 +55,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import sys
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import compress
+from itertools import compress, filterfalse
 from typing import Literal
 from zlib import crc32
 
@@ -518,6 +517,11 @@ class Join:
     shared_numbers: tuple[str, ...] = ()
 
 
+# The reasons without a score, made once: a frozen dataclass costs a microsecond to build
+_FORWARD = Join("forward")
+_COPY = Join("copy")
+
+
 class _Entry:
     """One indexed post. ``canon`` (its canonical text, from which its keys and signature
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
@@ -601,6 +605,8 @@ class _Probe:
 
 
 _NO_NAMES: tuple[str, ...] = ()
+_NAMES: dict[str, str] = {}  # see StoryIndex._shared
+_NAMES_REMEMBERED = 1 << 16
 
 
 # One object per fact ("date", "3") across the index: entries' facts share their tuples, and
@@ -614,7 +620,7 @@ def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str
     if len(_FACTS) >= _FACTS_REMEMBERED:
         _FACTS.clear()  # the recent facts: starting over costs nothing but sharing
     known = _FACTS.setdefault
-    return frozenset([known(fact, fact) for fact in facts])
+    return frozenset(map(known, facts, facts))
 
 
 def _timestamp(when: datetime) -> float:
@@ -695,10 +701,11 @@ class StoryIndex:
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
         self._postings: dict[int, _Entry | list[_Entry]] = {}  # key → entries indexed under it
         # keys shared by more than POSTING_CAP posts → how many; their lists are dropped
-        self._saturated: dict[int, int] = {}
+        self._saturated: Counter[int] = Counter()
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
+        self._last_ts: tuple[DedupeItem | None, float] = (None, 0.0)  # the last ``find``'s item and timestamp
         # the lowest word-level score (``_score``) beats the highest retelling score (1.0 / 10):
         # then a candidate with word-level evidence settles a lookup without the retelling pass
         self._rewrite_loses = min(similarity, containment * containment, similarity * SHORT_FLOOR) > REWRITE_SCORE_CAP / 10
@@ -731,6 +738,7 @@ class StoryIndex:
         """The story ``item`` joins, or None for a new story. An already indexed key
         returns its own story: ``discard`` it first to re-evaluate an edited post."""
         ts = _timestamp(item.date)
+        self._last_ts = (item, ts)  # for ``add``, which ingest calls next with the same item
         self.last_join = None
         self.last_also = {}
         own = self._entries.get(item.key)
@@ -738,7 +746,7 @@ class StoryIndex:
             return own.story
 
         # 1. forwards: of an indexed post, of a post others forwarded, or of a shared origin
-        forward = Join("forward")
+        forward = _FORWARD
         if item.forward_origin is not None:
             story = self.story_of(item.forward_origin)
             if story is not None:
@@ -758,7 +766,7 @@ class StoryIndex:
         probe = self._probe_of(item)
         copy = self._copy_in_window(probe.chash, ts)
         if copy is not None:
-            self.last_join = Join("copy")
+            self.last_join = _COPY
             return copy.story
 
         # 3. similarity / containment among candidates that share a key
@@ -809,15 +817,24 @@ class StoryIndex:
                 best_score, best, best_why = score, entry, why
 
         window = self._window_s
-        numbers = probe.numbers
+        by_hash = self._by_hash
+        # the probe's numbers when first a candidate is in the window (in an import of one
+        # channel after another, most candidates of most lookups are not)
+        numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = _UNKNOWN
         self._rewrites_left = MAX_REWRITE
         deferred: list[tuple[_Entry, float]] | None = [] if self._rewrite_loses else None
         for entry in candidates:
             if abs(entry.ts - ts) > window:
-                # the indexed copy is too old or new; an exact copy of it may be in range
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # indexed: chash set; None skipped
+                # the indexed copy is too old or new; an exact copy of it may be in range (most
+                # posts have none: their hash's bag is the entry itself)
+                copies = by_hash.get(entry.chash)  # type: ignore[arg-type]  # indexed: chash set
+                if copies is entry or copies is None:
+                    continue
+                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # None skipped
                 if entry is None:
                     continue
+            if numbers is False:
+                numbers = probe.numbers
             other = entry.numbers
             if other is False:
                 other = entry.numbers = _numbers(entry.canon)
@@ -837,10 +854,13 @@ class StoryIndex:
                         deferred.append((entry, gap_hours))
                         continue
                     score, why = self._retelling(probe, entry, gap_hours)
-            consider(entry, score, why)
+            if score:  # a zero score changes nothing (see consider)
+                consider(entry, score, why)
         if deferred and best is None:
             for entry, gap_hours in deferred:
-                consider(entry, *self._retelling(probe, entry, gap_hours))
+                score, why = self._retelling(probe, entry, gap_hours)
+                if score:
+                    consider(entry, score, why)
         self.last_join = best_why
         if best is not None:
             self.last_also = {story: why for story, (_, why) in matched.items() if story != best.story}
@@ -881,7 +901,9 @@ class StoryIndex:
 
     def add(self, item: DedupeItem, story_id: int) -> None:
         """Index ``item`` under ``story_id``; adding a key again replaces its entry."""
-        ts = _timestamp(item.date)
+        last, ts = self._last_ts
+        if last is not item:
+            ts = _timestamp(item.date)
         has_text = bool(item.text_norm) and not item.text_norm.isspace()
         old = self._entries.get(item.key)
         if old is not None:
@@ -902,11 +924,16 @@ class StoryIndex:
             if probe.built_gist is not None:  # scored as a retelling already: keep what it cost
                 self._keep_gist(entry, probe.built_gist)
             entry.facts = probe._facts
+            # the number guard's numbers, if ``find`` derived them: most posts compared with
+            # others are compared again as candidates later
+            numbers = probe._numbers
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
+                if copy.numbers is False:
+                    copy.numbers = numbers
                 entry.canon, entry.numbers = copy.canon, copy.numbers
             else:
-                entry.canon = probe.canon
+                entry.canon, entry.numbers = probe.canon, numbers
                 self._anchor(probe.keys, entry)
                 entry.anchored = True
             _bag_add(self._by_hash, probe.chash, entry)
@@ -918,7 +945,14 @@ class StoryIndex:
         """An entry's names: a tuple of interned strings. The index holds every post of the
         window, most naming the same few people and places, and a set of names per post
         was the largest part of its memory."""
-        return tuple(map(sys.intern, entities)) if entities else _NO_NAMES
+        if not entities:
+            return _NO_NAMES
+        if len(_NAMES) >= _NAMES_REMEMBERED:
+            _NAMES.clear()  # the recent names: starting over costs nothing but sharing
+        # one object per name, like sys.intern, in a table of names only: small enough to
+        # stay in the processor's cache, where the interpreter's table of every string is not
+        known = _NAMES.setdefault
+        return tuple(map(known, entities, entities))
 
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
@@ -928,6 +962,13 @@ class StoryIndex:
     def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
+        if saturated:
+            # Most of a post's keys are boilerplate dropped already (four in five in the
+            # bench's import): count those in C, and walk only the rest. Counts commute, and a
+            # key saturated by this very call is counted by the loop, as before.
+            is_saturated = saturated.__contains__
+            saturated.update(filter(is_saturated, keys))
+            keys = list(filterfalse(is_saturated, keys))
         for h in keys:
             old = postings.get(h)
             if old is None:

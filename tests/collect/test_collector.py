@@ -372,6 +372,9 @@ def test_config_and_bot_lists_merge(world: World) -> None:
     assert remove_channel(world.db, "@gamma_news") == "@gamma_news"
     with pytest.raises(ChannelListError, match="not watched"):
         remove_channel(world.db, "@gamma_news")
+    for beyond in ("9223372036854775808", "²"):  # no id SQLite can hold, a digit int() cannot read
+        with pytest.raises(ChannelListError):  # one clear line, not an OverflowError or ValueError
+            remove_channel(world.db, beyond)
 
 
 def test_removed_channel_stops_being_polled_and_keeps_its_posts(world: World) -> None:
