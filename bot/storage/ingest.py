@@ -29,7 +29,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -61,6 +61,10 @@ class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
 _POST_COLUMNS = ", ".join(POST_COLUMNS)
+_STORY_STATE_SELECT = (
+    "SELECT id, rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, news_posts, "
+    "section_votes FROM stories"
+)
 
 
 @dataclass(slots=True)
@@ -149,6 +153,27 @@ class _StoryState:
             del self.section_votes[key]
         self.news_posts += weight if news else 0
 
+    def join(self, key: tuple[int, int], when: datetime, custom: list[str], section: str | None, news: bool,
+             rank: Mapping[str, int]) -> None:
+        """A new post joined the story."""
+        self.post_count += 1
+        if when < self.first_date:
+            self.first_date, self.rep_key = when, key
+        self.last_date = max(self.last_date, when)
+        self.categories = _union(self.categories, custom, rank)
+        self.vote(section, news)
+
+    def edit(self, custom: list[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
+             rank: Mapping[str, int]) -> None:
+        """One of the story's posts changed: its categories add to the story's, its vote moves."""
+        self.categories = _union(self.categories, custom, rank)
+        self.vote(old_section, old_news, -1)
+        self.vote(section, news)
+
+
+class _StoryGone(Exception):
+    """A stored story the batch joined was deleted meanwhile (retention, maybe in another process)."""
+
 
 class Ingestor:
     """Stores posts for one database. Keeps a dedupe index of the recent window in memory,
@@ -170,6 +195,12 @@ class Ingestor:
         # the custom categories' names in config order (the categoriser's): for _union and membership
         self._category_rank = {name: i for i, name in enumerate(self.categoriser.names)}
         self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
+        # Stored stories the batch changes are read with one SELECT after its posts are
+        # placed, not one per story: meanwhile their changes wait here, in order (story id →
+        # [(_StoryState method, its arguments)]), taking each story to exist still. If one
+        # does not, the batch is undone and done again reading each story as it is joined.
+        self._read_stories_later = True
+        self._story_changes: dict[int, list[tuple[Callable[..., None], tuple]]] = {}
 
     def _forget_cache(self) -> None:
         """After a rolled-back batch, in-memory state may name rows that were never stored."""
@@ -192,18 +223,29 @@ class Ingestor:
     ) -> IngestResult:
         """``ingest`` for posts already through ``prepare`` (the categories must be this config's)."""
         items = list(prepared)
+        if not items and not cursors:
+            return IngestResult()
+        try:
+            return self._ingest_batch(items, cursors, read_stories_later=True)
+        except _StoryGone:
+            # Rolled back (and the index forgotten): the rare batch that joins a story deleted
+            # since it was indexed runs again the careful way, and starts a new story instead.
+            return self._ingest_batch(items, cursors, read_stories_later=False)
+
+    def _ingest_batch(
+        self, items: list[Prepared], cursors: Mapping[int, int] | None, *, read_stories_later: bool
+    ) -> IngestResult:
         batch = [item.post for item in items]
         result = IngestResult()
-        if not batch and not cursors:
-            return result
         now = to_iso(utcnow())
+        self._read_stories_later = read_stories_later
         try:
             with fewer_collections(BATCH_GC_THRESHOLD), self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
                 self._catch_up()
-                self._joins, self._links = [], {}
+                self._joins, self._links, self._story_changes = [], {}, {}
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
                 stored_keys = set(existing)  # before _ingest_one adds this batch's new posts to it
@@ -211,6 +253,7 @@ class Ingestor:
                 rows: dict[tuple[int, int], tuple] = {}
                 for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
                     self._ingest_one(item, existing, stories, rows, result, now)
+                self._read_changed_stories(stories)
                 self._write_posts(rows, existing_keys=stored_keys)
                 self._write_stories(stories, now)
                 self._write_joins(now)
@@ -224,6 +267,8 @@ class Ingestor:
         except BaseException:
             self._forget_cache()
             raise
+        finally:
+            self._story_changes = {}
         return result
 
     def recategorise(self) -> int:
@@ -372,11 +417,9 @@ class Ingestor:
                 result.unchanged += 1
                 return
             rows[post.key] = _post_row(item, digest, categories, story_id, now)
-            state = self._story_state(story_id, stories)
-            if state is not None:
-                state.categories = _union(state.categories, custom, self._category_rank)
-                state.vote(old_section, bool(old_news), -1)
-                state.vote(item.section, item.news)
+            if self._story_stored(story_id, stories):
+                self._change_story(story_id, stories, _StoryState.edit, (
+                    custom, old_section, bool(old_news), item.section, item.news, self._category_rank))
             result.updated += 1
             result.changed_story_ids.add(story_id)
             return
@@ -391,8 +434,8 @@ class Ingestor:
         if story_id is None and post.forward_origin is not None:
             story_id = self._stored_story_of(post.forward_origin)
             join = Join("forward")
-        state = self._story_state(story_id, stories) if story_id is not None else None
-        if state is None or story_id is None:  # a new story (or one that retention deleted meanwhile)
+        if story_id is None or not self._story_stored(story_id, stories):
+            # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
                 rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
@@ -400,12 +443,8 @@ class Ingestor:
             )
             result.stories_new += 1
         else:
-            state.post_count += 1
-            if post.date < state.first_date:
-                state.first_date, state.rep_key = post.date, post.key
-            state.last_date = max(state.last_date, post.date)
-            state.categories = _union(state.categories, custom, self._category_rank)
-            state.vote(item.section, item.news)
+            self._change_story(story_id, stories, _StoryState.join, (
+                post.key, post.date, custom, item.section, item.news, self._category_rank))
             result.duplicate += 1
             # no reason only when the index already held this key (a post retention dropped)
             self._joins.append((*post.key, story_id, join or Join("same post")))
@@ -460,23 +499,57 @@ class Ingestor:
         )
         self.db.execute("DELETE FROM temp.post_staging")
 
+    def _story_stored(self, story_id: int | None, stories: dict[int, _StoryState]) -> bool:
+        """Whether ``story_id`` is a story of this batch or a stored one (reading it now
+        unless stored stories are read after the batch's posts are placed)."""
+        if story_id is None:
+            return False
+        if story_id in stories or story_id in self._story_changes or self._read_stories_later:
+            return True
+        return self._story_state(story_id, stories) is not None
+
+    def _change_story(self, story_id: int, stories: dict[int, _StoryState],
+                      change: Callable[..., None], args: tuple) -> None:
+        state = stories.get(story_id)
+        if state is not None:
+            change(state, *args)
+        else:  # a stored story not read yet: _read_changed_stories applies it
+            self._story_changes.setdefault(story_id, []).append((change, args))
+
+    def _read_changed_stories(self, stories: dict[int, _StoryState]) -> None:
+        """Read the stored stories the batch changed, with one SELECT per 500, and apply
+        their changes in the order the posts made them."""
+        ids = list(self._story_changes)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self.db.execute(
+                f"{_STORY_STATE_SELECT} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                stories[row[0]] = self._state_of(row)
+        for story_id, changes in self._story_changes.items():
+            state = stories.get(story_id)
+            if state is None:
+                raise _StoryGone(story_id)
+            for change, args in changes:
+                change(state, *args)
+        self._story_changes = {}
+
     def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState | None:
         state = stories.get(story_id)
         if state is None:
-            row = self.db.execute(
-                "SELECT rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, "
-                "news_posts, section_votes FROM stories WHERE id = ?",
-                [story_id],
-            ).fetchone()
+            row = self.db.execute(f"{_STORY_STATE_SELECT} WHERE id = ?", [story_id]).fetchone()
             if row is None:
                 return None
-            state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
-                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self._category_rank],
-                news_posts=row[6], section_votes=json.loads(row[7]),
-            )
-            stories[story_id] = state
+            state = stories[story_id] = self._state_of(row)
         return state
+
+    def _state_of(self, row: tuple) -> _StoryState:
+        """A stored story's state from its ``_STORY_STATE_SELECT`` row."""
+        return _StoryState(
+            rep_key=(row[1], row[2]), first_date=from_iso(row[3]), last_date=from_iso(row[4]),  # type: ignore[arg-type]  # NOT NULL columns
+            post_count=row[5], categories=[c for c in _json_names(row[6]) if c in self._category_rank],
+            news_posts=row[7], section_votes=dict(_json_votes_of(row[8])),
+        )
 
     def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
         rows = [
@@ -500,7 +573,7 @@ class Ingestor:
         )
 
     def _story_exists(self, story_id: int, stories: dict[int, _StoryState]) -> bool:
-        return story_id in stories or self.db.execute(
+        return story_id in stories or story_id in self._story_changes or self.db.execute(
             "SELECT 1 FROM stories WHERE id = ?", [story_id]
         ).fetchone() is not None
 
@@ -613,6 +686,18 @@ def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
     """The stored JSON form of a list of strings (one spelling everywhere, so comparisons hold).
     Hashtag and category lists repeat a lot, hence the cache."""
     return _json_tuple(tuple(items)) if items else "[]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_names(text: str) -> tuple[str, ...]:
+    """A stored JSON list of names (stories share a few category lists: parsed once each)."""
+    return tuple(json.loads(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_votes_of(text: str) -> tuple[tuple[str, int], ...]:
+    """A stored vote tally's items (stories share a few tallies: parsed once each)."""
+    return tuple(json.loads(text).items())
 
 
 def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
