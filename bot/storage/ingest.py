@@ -145,6 +145,10 @@ class _StoryState:
     news_posts: int = 1
     section_votes: dict[str, int] = field(default_factory=dict)
     is_new: bool = False
+    # the stored forms of first_date and last_date when known (a post's date is formatted
+    # once, for its row and its story's); None: format them when the row is written
+    first_iso: str | None = None
+    last_iso: str | None = None
 
     def vote(self, section: str | None, news: bool, weight: int = 1) -> None:
         key = section or ""
@@ -153,13 +157,14 @@ class _StoryState:
             del self.section_votes[key]
         self.news_posts += weight if news else 0
 
-    def join(self, key: tuple[int, int], when: datetime, custom: list[str], section: str | None, news: bool,
-             rank: Mapping[str, int]) -> None:
-        """A new post joined the story."""
+    def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: list[str], section: str | None,
+             news: bool, rank: Mapping[str, int]) -> None:
+        """A new post joined the story (``when_iso``: ``to_iso(when)``)."""
         self.post_count += 1
         if when < self.first_date:
-            self.first_date, self.rep_key = when, key
-        self.last_date = max(self.last_date, when)
+            self.first_date, self.rep_key, self.first_iso = when, key, when_iso
+        if when > self.last_date:
+            self.last_date, self.last_iso = when, when_iso
         self.categories = _union(self.categories, custom, rank)
         self.vote(section, news)
 
@@ -400,23 +405,23 @@ class Ingestor:
         result: IngestResult,
         now: str,
     ) -> None:
-        post, text_norm = item.post, item.text_norm
-        digest = item.fingerprint.content_hash
-        categories = list(item.categories)
-        custom = categories[:-1] if item.section is not None else categories
-        old = existing.get(post.key)
+        post = item.post
+        key = (post.channel_id, post.message_id)
+        categories = item.categories
+        custom = list(categories[:-1] if item.section is not None else categories)
+        edited = to_iso(post.edited_at) if post.edited_at else None
+        old = existing.get(key)
         if old is not None:
             _, _, old_hash, old_edited, story_id, old_text, old_views, old_media, old_news, old_section = old
-            edited = to_iso(post.edited_at) if post.edited_at else None
-            if old_text == post.text and (edited or None) == old_edited and old_media == post.media_kind:
+            if old_text == post.text and edited == old_edited and old_media == post.media_kind:
                 if post.views is not None and post.views != old_views:
                     self.db.execute(
                         "UPDATE posts SET views = ?, forwards = ? WHERE channel_id = ? AND message_id = ?",
-                        [post.views, post.forwards, *post.key],
+                        [post.views, post.forwards, *key],
                     )
                 result.unchanged += 1
                 return
-            rows[post.key] = _post_row(item, digest, categories, story_id, now)
+            rows[key] = _post_row(item, to_iso(post.date), edited, story_id, now)
             if self._story_stored(story_id, stories):
                 self._change_story(story_id, stories, _StoryState.edit, (
                     custom, old_section, bool(old_news), item.section, item.news, self._category_rank))
@@ -424,40 +429,44 @@ class Ingestor:
             result.changed_story_ids.add(story_id)
             return
 
-        self._ensure_index_covers(post.date)
+        when = post.date
+        when_iso = to_iso(when)
+        self._ensure_index_covers(when)
+        forward_origin = post.forward_origin
         dedupe_item = DedupeItem(
-            key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
+            key=key, date=when, text_norm=item.text_norm, forward_origin=forward_origin,
             fingerprint=item.fingerprint, text=post.text,
         )
         story_id = self.index.find(dedupe_item)
         join, also = self.index.last_join, self.index.last_also
-        if story_id is None and post.forward_origin is not None:
-            story_id = self._stored_story_of(post.forward_origin)
+        if story_id is None and forward_origin is not None:
+            story_id = self._stored_story_of(forward_origin)
             join = Join("forward")
         if story_id is None or not self._story_stored(story_id, stories):
             # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
-                rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
-                categories=custom, news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
+                rep_key=key, first_date=when, last_date=when, post_count=1, categories=custom,
+                news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
+                first_iso=when_iso, last_iso=when_iso,
             )
             result.stories_new += 1
         else:
             self._change_story(story_id, stories, _StoryState.join, (
-                post.key, post.date, custom, item.section, item.news, self._category_rank))
+                key, when, when_iso, custom, item.section, item.news, self._category_rank))
             result.duplicate += 1
             # no reason only when the index already held this key (a post retention dropped)
-            self._joins.append((*post.key, story_id, join or Join("same post")))
+            self._joins.append((*key, story_id, join or Join("same post")))
             for other, why in also.items():
                 if why.kind in LINK_KINDS and other != story_id and self._story_exists(other, stories):
                     pair = (min(story_id, other), max(story_id, other))
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[post.key] = row = _post_row(item, digest, categories, story_id, now)
+        rows[key] = _post_row(item, when_iso, edited, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
-        existing[post.key] = (
-            *post.key, digest, row[3], story_id,
+        existing[key] = (
+            *key, item.fingerprint.content_hash, edited, story_id,
             post.text, post.views, post.media_kind, int(item.news), item.section,
         )
         result.new += 1
@@ -554,8 +563,8 @@ class Ingestor:
     def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
         rows = [
             (
-                story_id, state.rep_key[0], state.rep_key[1], to_iso(state.first_date),
-                to_iso(state.last_date), state.post_count, _story_categories(state), now,
+                story_id, state.rep_key[0], state.rep_key[1], state.first_iso or to_iso(state.first_date),
+                state.last_iso or to_iso(state.last_date), state.post_count, _story_categories(state), now,
                 int(state.news_posts * 2 >= state.post_count), state.news_posts, _json_votes(state.section_votes),
             )
             for story_id, state in stories.items()
@@ -700,16 +709,15 @@ def _json_votes_of(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(json.loads(text).items())
 
 
-def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
-    """The posts-table row, in ``POST_COLUMNS`` order."""
-    post, hashtags = item.post, item.hashtags
+def _post_row(item: Prepared, date: str, edited_at: str | None, story_id: int, now: str) -> tuple:
+    """The posts-table row, in ``POST_COLUMNS`` order (``date``, ``edited_at``: the post's, stored form)."""
+    post = item.post
     return (
-        post.channel_id, post.message_id, to_iso(post.date),
-        to_iso(post.edited_at) if post.edited_at else None,
-        post.text, item.text_norm, digest, _json_list(hashtags),
+        post.channel_id, post.message_id, date, edited_at,
+        post.text, item.text_norm, item.fingerprint.content_hash, _json_list(item.hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(categories), now, item.lang, int(item.news), item.section,
+        story_id, _json_list(item.categories), now, item.lang, int(item.news), item.section,
     )
 
 
