@@ -39,7 +39,7 @@ from bot.config import Config
 from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
-from bot.core.models import Post
+from bot.core.models import SECTIONS, Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
@@ -61,6 +61,7 @@ class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
 _POST_COLUMNS = ", ".join(POST_COLUMNS)
+_SECTIONS = frozenset(SECTIONS)
 _STORY_STATE_SELECT = (
     "SELECT id, rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, news_posts, "
     "section_votes FROM stories"
@@ -149,6 +150,9 @@ class _StoryState:
     # once, for its row and its story's); None: format them when the row is written
     first_iso: str | None = None
     last_iso: str | None = None
+    # a story of one new post stores that post's categories, news flag and a vote for its
+    # section: (categories JSON, news, votes JSON), known from the post; None once it changes
+    settled: tuple[str, int, str] | None = None
 
     def vote(self, section: str | None, news: bool, weight: int = 1) -> None:
         key = section or ""
@@ -160,6 +164,7 @@ class _StoryState:
     def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: list[str], section: str | None,
              news: bool, rank: Mapping[str, int]) -> None:
         """A new post joined the story (``when_iso``: ``to_iso(when)``)."""
+        self.settled = None
         self.post_count += 1
         if when < self.first_date:
             self.first_date, self.rep_key, self.first_iso = when, key, when_iso
@@ -171,6 +176,7 @@ class _StoryState:
     def edit(self, custom: list[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
              rank: Mapping[str, int]) -> None:
         """One of the story's posts changed: its categories add to the story's, its vote moves."""
+        self.settled = None
         self.categories = _union(self.categories, custom, rank)
         self.vote(old_section, old_news, -1)
         self.vote(section, news)
@@ -421,7 +427,7 @@ class Ingestor:
                     )
                 result.unchanged += 1
                 return
-            rows[key] = _post_row(item, to_iso(post.date), edited, story_id, now)
+            rows[key] = _post_row(item, to_iso(post.date), edited, _json_list(categories), story_id, now)
             if self._story_stored(story_id, stories):
                 self._change_story(story_id, stories, _StoryState.edit, (
                     custom, old_section, bool(old_news), item.section, item.news, self._category_rank))
@@ -431,6 +437,7 @@ class Ingestor:
 
         when = post.date
         when_iso = to_iso(when)
+        categories_json = _json_list(categories)
         self._ensure_index_covers(when)
         forward_origin = post.forward_origin
         dedupe_item = DedupeItem(
@@ -449,6 +456,9 @@ class Ingestor:
                 rep_key=key, first_date=when, last_date=when, post_count=1, categories=custom,
                 news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
                 first_iso=when_iso, last_iso=when_iso,
+                # its one post's section is its majority section, so its categories are the post's
+                settled=(categories_json, int(item.news), _json_vote_items(((item.section or "", 1),)))
+                if item.section is None or item.section in _SECTIONS else None,
             )
             result.stories_new += 1
         else:
@@ -463,7 +473,7 @@ class Ingestor:
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[key] = _post_row(item, when_iso, edited, story_id, now)
+        rows[key] = _post_row(item, when_iso, edited, categories_json, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
         existing[key] = (
             *key, item.fingerprint.content_hash, edited, story_id,
@@ -561,14 +571,18 @@ class Ingestor:
         )
 
     def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
-        rows = [
-            (
+        rows = []
+        for story_id, state in stories.items():
+            if state.settled is not None:
+                categories, news, votes = state.settled
+                rows.append((story_id, *state.rep_key, state.first_iso, state.last_iso, 1, categories, now, news,
+                             news, votes))
+                continue
+            rows.append((
                 story_id, state.rep_key[0], state.rep_key[1], state.first_iso or to_iso(state.first_date),
                 state.last_iso or to_iso(state.last_date), state.post_count, _story_categories(state), now,
                 int(state.news_posts * 2 >= state.post_count), state.news_posts, _json_votes(state.section_votes),
-            )
-            for story_id, state in stories.items()
-        ]
+            ))
         self.db.conn.executemany(
             "INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, post_count, "
             "categories, updated_at, news, news_posts, section_votes) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -709,15 +723,16 @@ def _json_votes_of(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(json.loads(text).items())
 
 
-def _post_row(item: Prepared, date: str, edited_at: str | None, story_id: int, now: str) -> tuple:
-    """The posts-table row, in ``POST_COLUMNS`` order (``date``, ``edited_at``: the post's, stored form)."""
+def _post_row(item: Prepared, date: str, edited_at: str | None, categories: str, story_id: int, now: str) -> tuple:
+    """The posts-table row, in ``POST_COLUMNS`` order (``date``, ``edited_at``, ``categories``:
+    the post's, in stored form)."""
     post = item.post
     return (
         post.channel_id, post.message_id, date, edited_at,
         post.text, item.text_norm, item.fingerprint.content_hash, _json_list(item.hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(item.categories), now, item.lang, int(item.news), item.section,
+        story_id, categories, now, item.lang, int(item.news), item.section,
     )
 
 
