@@ -29,7 +29,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -39,7 +39,7 @@ from bot.config import Config
 from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
-from bot.core.models import Post
+from bot.core.models import SECTIONS, Post
 from bot.core.normalise import extract_hashtags, normalise
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
@@ -61,6 +61,11 @@ class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
 _POST_COLUMNS = ", ".join(POST_COLUMNS)
+_SECTIONS = frozenset(SECTIONS)
+_STORY_STATE_SELECT = (
+    "SELECT id, rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, news_posts, "
+    "section_votes FROM stories"
+)
 
 
 @dataclass(slots=True)
@@ -141,6 +146,13 @@ class _StoryState:
     news_posts: int = 1
     section_votes: dict[str, int] = field(default_factory=dict)
     is_new: bool = False
+    # the stored forms of first_date and last_date when known (a post's date is formatted
+    # once, for its row and its story's); None: format them when the row is written
+    first_iso: str | None = None
+    last_iso: str | None = None
+    # a story of one new post stores that post's categories, news flag and a vote for its
+    # section: (categories JSON, news, votes JSON), known from the post; None once it changes
+    settled: tuple[str, int, str] | None = None
 
     def vote(self, section: str | None, news: bool, weight: int = 1) -> None:
         key = section or ""
@@ -148,6 +160,30 @@ class _StoryState:
         if self.section_votes[key] <= 0:
             del self.section_votes[key]
         self.news_posts += weight if news else 0
+
+    def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: list[str], section: str | None,
+             news: bool, rank: Mapping[str, int]) -> None:
+        """A new post joined the story (``when_iso``: ``to_iso(when)``)."""
+        self.settled = None
+        self.post_count += 1
+        if when < self.first_date:
+            self.first_date, self.rep_key, self.first_iso = when, key, when_iso
+        if when > self.last_date:
+            self.last_date, self.last_iso = when, when_iso
+        self.categories = _union(self.categories, custom, rank)
+        self.vote(section, news)
+
+    def edit(self, custom: list[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
+             rank: Mapping[str, int]) -> None:
+        """One of the story's posts changed: its categories add to the story's, its vote moves."""
+        self.settled = None
+        self.categories = _union(self.categories, custom, rank)
+        self.vote(old_section, old_news, -1)
+        self.vote(section, news)
+
+
+class _StoryGone(Exception):
+    """A stored story the batch joined was deleted meanwhile (retention, maybe in another process)."""
 
 
 class Ingestor:
@@ -170,6 +206,12 @@ class Ingestor:
         # the custom categories' names in config order (the categoriser's): for _union and membership
         self._category_rank = {name: i for i, name in enumerate(self.categoriser.names)}
         self._links: dict[tuple[int, int], str] = {}  # this batch's story_links
+        # Stored stories the batch changes are read with one SELECT after its posts are
+        # placed, not one per story: meanwhile their changes wait here, in order (story id →
+        # [(_StoryState method, its arguments)]), taking each story to exist still. If one
+        # does not, the batch is undone and done again reading each story as it is joined.
+        self._read_stories_later = True
+        self._story_changes: dict[int, list[tuple[Callable[..., None], tuple]]] = {}
 
     def _forget_cache(self) -> None:
         """After a rolled-back batch, in-memory state may name rows that were never stored."""
@@ -192,18 +234,29 @@ class Ingestor:
     ) -> IngestResult:
         """``ingest`` for posts already through ``prepare`` (the categories must be this config's)."""
         items = list(prepared)
+        if not items and not cursors:
+            return IngestResult()
+        try:
+            return self._ingest_batch(items, cursors, read_stories_later=True)
+        except _StoryGone:
+            # Rolled back (and the index forgotten): the rare batch that joins a story deleted
+            # since it was indexed runs again the careful way, and starts a new story instead.
+            return self._ingest_batch(items, cursors, read_stories_later=False)
+
+    def _ingest_batch(
+        self, items: list[Prepared], cursors: Mapping[int, int] | None, *, read_stories_later: bool
+    ) -> IngestResult:
         batch = [item.post for item in items]
         result = IngestResult()
-        if not batch and not cursors:
-            return result
         now = to_iso(utcnow())
+        self._read_stories_later = read_stories_later
         try:
             with fewer_collections(BATCH_GC_THRESHOLD), self.db.atomic():
                 # Story rows are written after their posts (once the batch settled each
                 # story's representative), so check references at commit, not per row.
                 self.db.execute("PRAGMA defer_foreign_keys = ON")
                 self._catch_up()
-                self._joins, self._links = [], {}
+                self._joins, self._links, self._story_changes = [], {}, {}
                 self._ensure_channels(batch, now)
                 existing = self._existing(batch)
                 stored_keys = set(existing)  # before _ingest_one adds this batch's new posts to it
@@ -211,6 +264,7 @@ class Ingestor:
                 rows: dict[tuple[int, int], tuple] = {}
                 for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
                     self._ingest_one(item, existing, stories, rows, result, now)
+                self._read_changed_stories(stories)
                 self._write_posts(rows, existing_keys=stored_keys)
                 self._write_stories(stories, now)
                 self._write_joins(now)
@@ -224,6 +278,8 @@ class Ingestor:
         except BaseException:
             self._forget_cache()
             raise
+        finally:
+            self._story_changes = {}
         return result
 
     def recategorise(self) -> int:
@@ -355,70 +411,72 @@ class Ingestor:
         result: IngestResult,
         now: str,
     ) -> None:
-        post, text_norm = item.post, item.text_norm
-        digest = item.fingerprint.content_hash
-        categories = list(item.categories)
-        custom = categories[:-1] if item.section is not None else categories
-        old = existing.get(post.key)
+        post = item.post
+        key = (post.channel_id, post.message_id)
+        categories = item.categories
+        custom = list(categories[:-1] if item.section is not None else categories)
+        edited = to_iso(post.edited_at) if post.edited_at else None
+        old = existing.get(key)
         if old is not None:
             _, _, old_hash, old_edited, story_id, old_text, old_views, old_media, old_news, old_section = old
-            edited = to_iso(post.edited_at) if post.edited_at else None
-            if old_text == post.text and (edited or None) == old_edited and old_media == post.media_kind:
+            if old_text == post.text and edited == old_edited and old_media == post.media_kind:
                 if post.views is not None and post.views != old_views:
                     self.db.execute(
                         "UPDATE posts SET views = ?, forwards = ? WHERE channel_id = ? AND message_id = ?",
-                        [post.views, post.forwards, *post.key],
+                        [post.views, post.forwards, *key],
                     )
                 result.unchanged += 1
                 return
-            rows[post.key] = _post_row(item, digest, categories, story_id, now)
-            state = self._story_state(story_id, stories)
-            if state is not None:
-                state.categories = _union(state.categories, custom, self._category_rank)
-                state.vote(old_section, bool(old_news), -1)
-                state.vote(item.section, item.news)
+            rows[key] = _post_row(item, to_iso(post.date), edited, _json_list(categories), story_id, now)
+            if self._story_stored(story_id, stories):
+                self._change_story(story_id, stories, _StoryState.edit, (
+                    custom, old_section, bool(old_news), item.section, item.news, self._category_rank))
             result.updated += 1
             result.changed_story_ids.add(story_id)
             return
 
-        self._ensure_index_covers(post.date)
+        when = post.date
+        when_iso = to_iso(when)
+        categories_json = _json_list(categories)
+        self._ensure_index_covers(when)
+        forward_origin = post.forward_origin
         dedupe_item = DedupeItem(
-            key=post.key, date=post.date, text_norm=text_norm, forward_origin=post.forward_origin,
+            key=key, date=when, text_norm=item.text_norm, forward_origin=forward_origin,
             fingerprint=item.fingerprint, text=post.text,
         )
         story_id = self.index.find(dedupe_item)
         join, also = self.index.last_join, self.index.last_also
-        if story_id is None and post.forward_origin is not None:
-            story_id = self._stored_story_of(post.forward_origin)
+        if story_id is None and forward_origin is not None:
+            story_id = self._stored_story_of(forward_origin)
             join = Join("forward")
-        state = self._story_state(story_id, stories) if story_id is not None else None
-        if state is None or story_id is None:  # a new story (or one that retention deleted meanwhile)
+        if story_id is None or not self._story_stored(story_id, stories):
+            # a new story (or one that retention deleted meanwhile)
             story_id = self._new_story_id()
             stories[story_id] = _StoryState(
-                rep_key=post.key, first_date=post.date, last_date=post.date, post_count=1,
-                categories=custom, news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
+                rep_key=key, first_date=when, last_date=when, post_count=1, categories=custom,
+                news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
+                first_iso=when_iso, last_iso=when_iso,
+                # its one post's section is its majority section, so its categories are the post's
+                settled=(categories_json, int(item.news), _json_vote_items(((item.section or "", 1),)))
+                if item.section is None or item.section in _SECTIONS else None,
             )
             result.stories_new += 1
         else:
-            state.post_count += 1
-            if post.date < state.first_date:
-                state.first_date, state.rep_key = post.date, post.key
-            state.last_date = max(state.last_date, post.date)
-            state.categories = _union(state.categories, custom, self._category_rank)
-            state.vote(item.section, item.news)
+            self._change_story(story_id, stories, _StoryState.join, (
+                key, when, when_iso, custom, item.section, item.news, self._category_rank))
             result.duplicate += 1
             # no reason only when the index already held this key (a post retention dropped)
-            self._joins.append((*post.key, story_id, join or Join("same post")))
+            self._joins.append((*key, story_id, join or Join("same post")))
             for other, why in also.items():
                 if why.kind in LINK_KINDS and other != story_id and self._story_exists(other, stories):
                     pair = (min(story_id, other), max(story_id, other))
                     self._links.setdefault(pair, f"post {post.channel_id}/{post.message_id} joined story "
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
-        rows[post.key] = row = _post_row(item, digest, categories, story_id, now)
+        rows[key] = _post_row(item, when_iso, edited, categories_json, story_id, now)
         # A second copy of the same message later in this batch is then an update or unchanged.
-        existing[post.key] = (
-            *post.key, digest, row[3], story_id,
+        existing[key] = (
+            *key, item.fingerprint.content_hash, edited, story_id,
             post.text, post.views, post.media_kind, int(item.news), item.section,
         )
         result.new += 1
@@ -460,33 +518,71 @@ class Ingestor:
         )
         self.db.execute("DELETE FROM temp.post_staging")
 
+    def _story_stored(self, story_id: int | None, stories: dict[int, _StoryState]) -> bool:
+        """Whether ``story_id`` is a story of this batch or a stored one (reading it now
+        unless stored stories are read after the batch's posts are placed)."""
+        if story_id is None:
+            return False
+        if story_id in stories or story_id in self._story_changes or self._read_stories_later:
+            return True
+        return self._story_state(story_id, stories) is not None
+
+    def _change_story(self, story_id: int, stories: dict[int, _StoryState],
+                      change: Callable[..., None], args: tuple) -> None:
+        state = stories.get(story_id)
+        if state is not None:
+            change(state, *args)
+        else:  # a stored story not read yet: _read_changed_stories applies it
+            self._story_changes.setdefault(story_id, []).append((change, args))
+
+    def _read_changed_stories(self, stories: dict[int, _StoryState]) -> None:
+        """Read the stored stories the batch changed, with one SELECT per 500, and apply
+        their changes in the order the posts made them."""
+        ids = list(self._story_changes)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self.db.execute(
+                f"{_STORY_STATE_SELECT} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                stories[row[0]] = self._state_of(row)
+        for story_id, changes in self._story_changes.items():
+            state = stories.get(story_id)
+            if state is None:
+                raise _StoryGone(story_id)
+            for change, args in changes:
+                change(state, *args)
+        self._story_changes = {}
+
     def _story_state(self, story_id: int, stories: dict[int, _StoryState]) -> _StoryState | None:
         state = stories.get(story_id)
         if state is None:
-            row = self.db.execute(
-                "SELECT rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, "
-                "news_posts, section_votes FROM stories WHERE id = ?",
-                [story_id],
-            ).fetchone()
+            row = self.db.execute(f"{_STORY_STATE_SELECT} WHERE id = ?", [story_id]).fetchone()
             if row is None:
                 return None
-            state = _StoryState(
-                rep_key=(row[0], row[1]), first_date=from_iso(row[2]), last_date=from_iso(row[3]),  # type: ignore[arg-type]  # NOT NULL columns
-                post_count=row[4], categories=[c for c in json.loads(row[5]) if c in self._category_rank],
-                news_posts=row[6], section_votes=json.loads(row[7]),
-            )
-            stories[story_id] = state
+            state = stories[story_id] = self._state_of(row)
         return state
 
+    def _state_of(self, row: tuple) -> _StoryState:
+        """A stored story's state from its ``_STORY_STATE_SELECT`` row."""
+        return _StoryState(
+            rep_key=(row[1], row[2]), first_date=from_iso(row[3]), last_date=from_iso(row[4]),  # type: ignore[arg-type]  # NOT NULL columns
+            post_count=row[5], categories=[c for c in _json_names(row[6]) if c in self._category_rank],
+            news_posts=row[7], section_votes=dict(_json_votes_of(row[8])),
+        )
+
     def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
-        rows = [
-            (
-                story_id, state.rep_key[0], state.rep_key[1], to_iso(state.first_date),
-                to_iso(state.last_date), state.post_count, _story_categories(state), now,
+        rows = []
+        for story_id, state in stories.items():
+            if state.settled is not None:
+                categories, news, votes = state.settled
+                rows.append((story_id, *state.rep_key, state.first_iso, state.last_iso, 1, categories, now, news,
+                             news, votes))
+                continue
+            rows.append((
+                story_id, state.rep_key[0], state.rep_key[1], state.first_iso or to_iso(state.first_date),
+                state.last_iso or to_iso(state.last_date), state.post_count, _story_categories(state), now,
                 int(state.news_posts * 2 >= state.post_count), state.news_posts, _json_votes(state.section_votes),
-            )
-            for story_id, state in stories.items()
-        ]
+            ))
         self.db.conn.executemany(
             "INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, post_count, "
             "categories, updated_at, news, news_posts, section_votes) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -500,7 +596,7 @@ class Ingestor:
         )
 
     def _story_exists(self, story_id: int, stories: dict[int, _StoryState]) -> bool:
-        return story_id in stories or self.db.execute(
+        return story_id in stories or story_id in self._story_changes or self.db.execute(
             "SELECT 1 FROM stories WHERE id = ?", [story_id]
         ).fetchone() is not None
 
@@ -615,16 +711,28 @@ def _json_list(items: Iterable[str] | tuple[str, ...] | list[str]) -> str:
     return _json_tuple(tuple(items)) if items else "[]"
 
 
-def _post_row(item: Prepared, digest: str, categories: list[str], story_id: int, now: str) -> tuple:
-    """The posts-table row, in ``POST_COLUMNS`` order."""
-    post, hashtags = item.post, item.hashtags
+@functools.lru_cache(maxsize=4096)
+def _json_names(text: str) -> tuple[str, ...]:
+    """A stored JSON list of names (stories share a few category lists: parsed once each)."""
+    return tuple(json.loads(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_votes_of(text: str) -> tuple[tuple[str, int], ...]:
+    """A stored vote tally's items (stories share a few tallies: parsed once each)."""
+    return tuple(json.loads(text).items())
+
+
+def _post_row(item: Prepared, date: str, edited_at: str | None, categories: str, story_id: int, now: str) -> tuple:
+    """The posts-table row, in ``POST_COLUMNS`` order (``date``, ``edited_at``, ``categories``:
+    the post's, in stored form)."""
+    post = item.post
     return (
-        post.channel_id, post.message_id, to_iso(post.date),
-        to_iso(post.edited_at) if post.edited_at else None,
-        post.text, item.text_norm, digest, _json_list(hashtags),
+        post.channel_id, post.message_id, date, edited_at,
+        post.text, item.text_norm, item.fingerprint.content_hash, _json_list(item.hashtags),
         _json_list(post.links), post.media_kind, post.grouped_id,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
-        story_id, _json_list(categories), now, item.lang, int(item.news), item.section,
+        story_id, categories, now, item.lang, int(item.news), item.section,
     )
 
 
