@@ -40,7 +40,8 @@ from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
-from bot.core.normalise import extract_hashtags, normalise
+from bot.core.normalise import extract_hashtags, normalise_pieces
+from bot.core.pieces import split_pieces
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
 from bot.storage.schema import POST_COLUMNS
@@ -109,7 +110,10 @@ def prepare(post: Post, categoriser: Categoriser, *, sections: bool = True) -> P
     verdict (``news`` stays True, ``section`` None, only custom categories) for
     ``with_section`` to add later, maybe in another process: an import's reading worker does
     so to share the work evenly with the writer."""
-    text_norm = normalise(post.text)
+    # the raw text's lines and sentences: normalising and name reading are done once per
+    # distinct piece (news repeats them), the rest per post
+    pieces = split_pieces(post.text)
+    text_norm = normalise_pieces(pieces)
     hashtags = post.hashtags
     if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
         hashtags = extract_hashtags(post.text)
@@ -117,7 +121,7 @@ def prepare(post: Post, categoriser: Categoriser, *, sections: bool = True) -> P
     categories = categoriser.categories_of(
         text_norm, hashtags, post.channel_username, language=snowball_language(lang)
     )
-    item = Prepared(post, text_norm, fingerprint(text_norm, post.text), hashtags, categories, lang=lang)
+    item = Prepared(post, text_norm, fingerprint(text_norm, post.text, pieces=pieces), hashtags, categories, lang=lang)
     return with_section(item, categoriser) if sections else item
 
 

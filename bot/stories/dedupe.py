@@ -71,6 +71,7 @@ from bot.stories.similarity import (
     Gist,
     RewriteMatch,
     entities_of,
+    entities_of_pieces,
     facts_conflict,
     facts_of,
     gist,
@@ -480,15 +481,17 @@ def _name_crcs(name: str) -> tuple[int, int, bytes]:
     return made
 
 
-def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
+def fingerprint(text_norm: str, text: str | None = None, *, pieces: list[str] | None = None) -> Fingerprint:
     """Canonical text, digest and keys of ``text_norm``; with the raw ``text``, its names
     (``entities_of``) and their keys too. A function of its arguments alone: two posts
     with the same canonical text but different raw texts (a repost with a credit line or
-    emoji) each get the names of their own text, whatever was fingerprinted before."""
+    emoji) each get the names of their own text, whatever was fingerprinted before.
+    ``pieces``: ``split_pieces(text)`` when the caller has them already."""
     canon, chash = _head(text_norm)
     if not text:
         return Fingerprint(canon, chash, _text_keys(canon))
-    entities = entities_of(text)  # remembered per raw text
+    # names are remembered per piece of raw text (see bot.core.pieces)
+    entities = entities_of(text) if pieces is None else entities_of_pieces(pieces)
     # (facts are derived in the index, and only for the posts a retelling is compared with)
     return Fingerprint(canon, chash, _text_keys(canon) + _name_keys(entities), entities)
 

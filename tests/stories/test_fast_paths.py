@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import normalise as normalise_module
-from bot.core.normalise import INVISIBLE, normalise, strip_invisible
+from bot.core.normalise import INVISIBLE, normalise, normalise_pieces, strip_invisible
+from bot.core.pieces import split_pieces
 from bot.stories import similarity
 from bot.stories.dedupe import _entity_keys, _keys, _stable, canonical, fingerprint
 
@@ -205,6 +206,77 @@ def test_links_in_any_case_are_folded_and_invisible_characters_dropped() -> None
     )
     assert normalise("Art.me/x") == "art.me/x"  # "t.me/" only at a word start
     assert normalise("zero\u200bwidth soft\u00adhyphen \ufeffbom") == "zerowidth softhyphen bom"
+
+
+# --- pieces: a text's names and normal form put together from its lines and sentences ------
+
+# Texts heavy in what decides a cut and what may reach across one: stops after "S", links
+# and "U.S." before a stop, dashes and colons at a line start, names running over a line
+# break, casefolding that changes the length ("Straße"), blank lines.
+_CUT_PIECES = st.sampled_from([
+    ". ", ".  ", ". \n", "\n", "\n\n", " \n ", " — ", "— ", "\n— ", "\n- ", "S. ", "U.S. ", "US. ", "t.me/x. ",
+    "https://a.com/b. ", "www.x.org. ", "HTTP://X.COM. ", ": ", "Straße. ", "\x00", "/", "Putin\nLavrov",
+])
+_CUT_TEXTS = st.lists(st.one_of(_PIECES, _CUT_PIECES), max_size=50).map("".join)
+
+
+def _bench_texts() -> list[str]:
+    """Texts as bench/ingest.py makes them: reposts with credit lines, repeated bodies."""
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import ingest as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+
+    texts: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, _ = bench.generate(3000, 20, Path(tmp))
+        for path in paths:
+            texts += (item.text for item in read_export(path) if isinstance(item, Post))
+    return texts
+
+
+def test_a_text_is_cut_at_lines_and_safe_full_stops_only() -> None:
+    assert split_pieces("Lavrov met Fidan. Talks went on.\nSource: @x") == [
+        "Lavrov met Fidan.", " Talks went on.", "\nSource: @x"
+    ]
+    # a stop that a link or "U.S." may take with it is no cut
+    assert split_pieces("See t.me/x. Next the U.S. Army. Done") == ["See t.me/x. Next the U.S. Army.", " Done"]
+    for text in [*corpus(), *_bench_texts()]:
+        assert "".join(split_pieces(text)) == text
+
+
+def test_names_and_normal_form_from_pieces_are_those_of_the_whole_text() -> None:
+    texts = [*corpus(), *_bench_texts()]
+    for _ in range(2):  # the second time every piece is remembered
+        assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
+        assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
+
+
+def test_a_name_runs_on_over_a_line_break_but_not_over_a_sentence() -> None:
+    def units(text: str) -> set[str]:
+        found = similarity.entities_of_pieces(split_pieces(text))
+        assert found == _old_entities_of(text)
+        return {e for e in found if e[0] == similarity.UNIT}
+
+    assert units("Talks with IndiGo\nAirAsia chiefs") == {similarity.UNIT + "aira indi"}
+    assert units("Met Putin\n\nIndiGo. AirAsia said") == {similarity.UNIT + "indi puti"}  # a blank line is no break
+    assert units("Talks with IndiGo. AirAsia said") == set()
+
+
+@settings(max_examples=600, deadline=None)
+@given(_CUT_TEXTS)
+def test_names_and_normal_form_from_pieces_are_as_before_on_generated_texts(text: str) -> None:
+    pieces = split_pieces(text)
+    assert "".join(pieces) == text
+    assert similarity.entities_of_pieces(pieces) == _old_entities_of(text)
+    assert similarity.entities_of_pieces(pieces) == _old_entities_of(text)  # remembered
+    assert normalise_pieces(pieces) == _old_normalise(text)
 
 
 # --- index keys -----------------------------------------------------------------------------
