@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.config import Config
 from bot.core.gcpace import fewer_collections
 from bot.core.models import Post
 from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
-from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare, with_section
+from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare_batch, with_section
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import Fingerprint
 
@@ -170,16 +170,39 @@ class RepeatCache:
         self._seen: OrderedDict[tuple[str, tuple[str, ...], str | None], Prepared] = OrderedDict()
 
     def prepare(self, post: Post) -> Prepared:
-        key = (post.text, post.hashtags, post.channel_username)
-        known = self._seen.get(key)
-        if known is not None:
-            self.hits += 1
-            return replace(known, post=post)
-        made = prepare(post, self.categoriser, sections=self.sections)
-        if len(self._seen) >= self.size:
-            self._seen.popitem(last=False)  # the oldest: repeats come close together
-        self._seen[key] = made
-        return made
+        return self.prepare_batch([post])[0]
+
+    def prepare_batch(self, posts: list[Post]) -> list[Prepared]:
+        """``prepare`` of each post: repeats from the cache, the rest through
+        ``prepare_batch`` together (stage by stage: cheaper than one by one)."""
+        seen = self._seen
+        out: list[Prepared | None] = []
+        new: dict[tuple[str, tuple[str, ...], str | None], list[int]] = {}  # key -> where in out
+        for post in posts:
+            key = (post.text, post.hashtags, post.channel_username)
+            known = seen.get(key)
+            if known is not None:
+                self.hits += 1
+                out.append(replace(known, post=post))
+            else:
+                slots = new.get(key)
+                if slots is None:
+                    new[key] = [len(out)]
+                else:  # a repeat within the batch: prepared once, like one from the cache
+                    self.hits += 1
+                    slots.append(len(out))
+                out.append(None)
+        if new:
+            firsts = [posts[slots[0]] for slots in new.values()]
+            for (key, slots), made in zip(new.items(), prepare_batch(firsts, self.categoriser, sections=self.sections),
+                                          strict=True):
+                out[slots[0]] = made
+                for slot in slots[1:]:
+                    out[slot] = replace(made, post=posts[slot])
+                if len(seen) >= self.size:
+                    seen.popitem(last=False)  # the oldest: repeats come close together
+                seen[key] = made
+        return cast(list[Prepared], out)
 
 
 def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, batch_size: int) -> Iterator[Event]:
@@ -188,14 +211,14 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
     Progress is reported once per batch: the queue to the parent is bounded by events, and
     a flood of small progress events would leave no room for batches to queue up ahead.
     """
-    batch: list[Prepared] = []
+    batch: list[Post] = []  # prepared together, when full (see ``prepare_batch``)
     progress: list[int] = []
     try:
         for item in read_export(path, username=username, on_progress=progress.append):
             if isinstance(item, Post):
-                batch.append(preparer.prepare(item))
+                batch.append(item)
                 if len(batch) >= batch_size:
-                    yield "batch", batch
+                    yield "batch", preparer.prepare_batch(batch)
                     batch = []
                     if progress:
                         yield "progress", progress[-1]
@@ -207,10 +230,10 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
     except ExportBrokenOff:
         # Every message read completely before the break is stored, the partial batch too.
         if batch:
-            yield "batch", batch
+            yield "batch", preparer.prepare_batch(batch)
         raise
     if batch:
-        yield "batch", batch
+        yield "batch", preparer.prepare_batch(batch)
     if progress:
         yield "progress", progress[-1]
 
@@ -294,8 +317,9 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
             keys = key_tuples[i]
         fingerprint = Fingerprint(text_norm if canon is None else canon, chash, keys, *fingerprint_rest)
         item = Prepared(Post(*post_values), text_norm, fingerprint, *rest)
-        out.append(item if categoriser is None else with_section(item, categoriser))
-    return out
+        out.append(item)
+    # the sections after the whole batch is unpacked: one stage at a time keeps each hot
+    return out if categoriser is None else [with_section(item, categoriser) for item in out]
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

