@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
@@ -145,10 +145,19 @@ def with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
     """``item``, from ``prepare(..., sections=False)``, as ``prepare`` would have made it:
     with its built-in section (also last among its categories) and news verdict."""
     verdict = categoriser.verdict(item.text_norm)
+    # Built field by field: dataclasses.replace costs twice as much, and an import's writer
+    # runs this for every post (_PREPARED_FIELDS makes a new field fail here, not vanish).
     if verdict.section is not None:
-        return replace(item, categories=(*item.categories, verdict.section), news=verdict.news,
-                       section=verdict.section)
-    return item if verdict.news else replace(item, news=False)
+        return Prepared(item.post, item.text_norm, item.fingerprint, item.hashtags,
+                        (*item.categories, verdict.section), item.lang, verdict.news, verdict.section)
+    if verdict.news:
+        return item
+    return Prepared(item.post, item.text_norm, item.fingerprint, item.hashtags, item.categories, item.lang, False,
+                    item.section)
+
+
+_PREPARED_FIELDS = ("post", "text_norm", "fingerprint", "hashtags", "categories", "lang", "news", "section")
+assert tuple(f.name for f in fields(Prepared)) == _PREPARED_FIELDS, "with_section builds every field of Prepared"
 
 
 @dataclass(slots=True)

@@ -172,6 +172,32 @@ def test_a_batch_is_prepared_exactly_as_post_by_post(sample_export: Path) -> Non
     assert cache.hits == len(repeats) + 5
 
 
+def test_with_section_gives_what_the_replace_it_replaced_gave(sample_export: Path) -> None:
+    from dataclasses import replace
+
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import Prepared, prepare_batch, with_section
+    from bot.stories.categorise import Categoriser
+
+    def old_with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
+        verdict = categoriser.verdict(item.text_norm)
+        if verdict.section is not None:
+            return replace(item, categories=(*item.categories, verdict.section), news=verdict.news,
+                           section=verdict.section)
+        return item if verdict.news else replace(item, news=False)
+
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    adverts = ["Скидка 50% на все курсы! Успейте купить сегодня, промокод SALE", "Big sale! Buy now, 50% off, use code SAVE50"]
+    posts += [replace(posts[0], message_id=90_000 + i, text=text) for i, text in enumerate(adverts)]
+    for builtin in (True, False):
+        categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=builtin))
+        items = prepare_batch(posts, categoriser, sections=False)
+        made = [with_section(item, categoriser) for item in items]
+        assert made == [old_with_section(item, categoriser) for item in items]
+        assert any(item.section for item in made) == builtin and any(not item.news for item in made)
+
+
 def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -> None:
     """What a worker packs, the writer unpacks to an equal Prepared: every field of it (a
     field added to Prepared and not to the hand-off fails here, not silently in imports)."""
