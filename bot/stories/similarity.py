@@ -445,17 +445,26 @@ def entities_of_pieces(pieces: list[str]) -> frozenset[str]:
     sentences and lines, and a text's names are its pieces' names, with a name of several
     words continued across a line break (``_PieceNames.lead``)."""
     known = _PIECE_NAMES.get
-    parts = [known(piece) or _remember_piece(piece) for piece in pieces]
-    if len(parts) > 1 and any(part.folds_unevenly for part in parts):
+    names = _assemble([known(piece) or _remember_piece(piece) for piece in pieces], whole=len(pieces) == 1)
+    if names is None:
         # casefolding changes the text's length: phrases are then folded over the whole text
-        parts = [_piece_names("".join(pieces))]
+        names = _assemble([_piece_names("".join(pieces))], whole=True)
+        assert names is not None
+    return names
+
+
+def _assemble(parts: list[_PieceNames], *, whole: bool) -> frozenset[str] | None:
+    """The names of a text from its pieces' (None if a piece folds unevenly and the parts
+    are not of the ``whole`` text in one piece)."""
     strong: set[str] = set()
     weak: set[str] = set()
     acronyms: set[str] = set()
     units: set[str] = set()
     run: list[str] = []
     blank_since_last = False  # the text since the last capitalised word is whitespace only
-    for matched, blank_head, blank_tail, lead, broken, trail, closed, sure, maybe, acronym, _ in parts:
+    for matched, blank_head, blank_tail, lead, broken, trail, closed, sure, maybe, acronym, uneven in parts:
+        if uneven and not whole:
+            return None
         if not matched:
             blank_since_last = blank_since_last and blank_head
             continue
@@ -463,15 +472,21 @@ def entities_of_pieces(pieces: list[str]) -> frozenset[str]:
             if len(run) > 1:
                 units.add(UNIT + " ".join(sorted(set(run))))
             run = []
-        run += lead
+        if lead:
+            run += lead
         if broken:
             if len(run) > 1:
                 units.add(UNIT + " ".join(sorted(set(run))))
             run = list(trail)
-        strong.update(sure)
-        weak.update(maybe)
-        acronyms.update(acronym)
-        units.update(closed)
+        # (most of these are empty: a test is cheaper than a call)
+        if sure:
+            strong.update(sure)
+        if maybe:
+            weak.update(maybe)
+        if acronym:
+            acronyms.update(acronym)
+        if closed:
+            units.update(closed)
         blank_since_last = blank_tail
     if len(run) > 1:
         units.add(UNIT + " ".join(sorted(set(run))))
