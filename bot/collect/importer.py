@@ -322,6 +322,13 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
     return out if categoriser is None else [with_section(item, categoriser) for item in out]
 
 
+# Where a parallel import adds the built-in sections (``bot.stories.sections``, ~18 µs a
+# post): with one worker on two cores the wall time is the slower process's CPU time, so
+# they go to the process with room. Before issue 14 the reading worker was the slower
+# (100,000 posts, worker / writer CPU: everything there 21.7 / 16.7 s; sections here
+# 18.6 / 18.0 s); see docs/benchmarks.md for the figures behind the current choice.
+SECTIONS_IN_WORKER = False
+
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_CHECK_SECONDS = 1.0
 
@@ -356,19 +363,20 @@ def _put(out: Any, event: Event, parent_pid: int) -> None:
 
 
 def _worker(
-    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any, parent_pid: int
+    paths: list[tuple[int, Path]],
+    config: Config,
+    username: str | None,
+    batch_size: int,
+    out: Any,
+    parent_pid: int,
+    sections: bool = False,
 ) -> None:
     """Runs in a worker process: every event goes to ``out``, then ("done", None).
-
-    The worker leaves the built-in sections (``bot.stories.sections``) to the writer: with
-    one worker on two cores the wall time is the slower process's CPU time, and the worker
-    was the slower. 100,000 posts (bench/ingest.py), worker / writer CPU: everything here
-    21.7 / 16.7 s; sections there 18.6 / 18.0 s; all categorising there 16.7 / 19.3 s.
-    """
+    ``sections``: add the built-in sections here (see ``SECTIONS_IN_WORKER``)."""
     _die_with_parent(parent_pid)
     gc.set_threshold(*IMPORT_GC_THRESHOLDS)  # this process only imports
     try:
-        for kind, payload in _events(paths, config, username=username, batch_size=batch_size, sections=False):
+        for kind, payload in _events(paths, config, username=username, batch_size=batch_size, sections=sections):
             _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
@@ -383,12 +391,14 @@ def _events_in_workers(
     order, so what is stored, and in which order, is the same for any count."""
     # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
     context = multiprocessing.get_context("spawn")
-    categoriser = Categoriser.from_config(config)  # the workers leave the sections to this process
+    # the sections are added here unless the workers add them
+    categoriser = None if SECTIONS_IN_WORKER else Categoriser.from_config(config)
     depth = max(4, _QUEUE_DEPTH // workers)
     channels = [context.Queue(maxsize=depth) for _ in range(workers)]
     processes = [
         context.Process(
-            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid()),
+            target=_worker,
+            args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid(), SECTIONS_IN_WORKER),
             name=f"tgdigest-import-{k + 1}", daemon=True,
         )
         for k in range(workers)

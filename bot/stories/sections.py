@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import snowballstemmer
 
@@ -154,6 +153,7 @@ _LANE_MASK = (1 << LANE_BITS) - 1
 _COUNT_SHIFT = LANE_BITS * len(LABELS)
 _ONE_FEATURE = 1 << _COUNT_SHIFT
 _LABEL_LANES = _ONE_FEATURE - 1
+_SHIFTS = tuple(LANE_BITS * k for k in range(len(LABELS)))  # where each label's lane starts
 
 
 class SectionModel:
@@ -225,21 +225,16 @@ class SectionModel:
         # A set, not dict.fromkeys (4x costlier): the sums are of integers, so their order
         # cannot change a score.
         distinct = set(chunks)
-        cached = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
-        known: list[int] = (
-            [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, cached, strict=True)]
-            if None in cached
-            else cast(list[int], cached)
-        )
-        total = sum(known)
+        try:
+            total = sum(map(self._chunk_cache.__getitem__, distinct))  # at C speed, no Python loop
+        except KeyError:  # a chunk not seen before
+            cached = self._chunk_cache.get
+            total = sum([self._chunk(chunk) if (k := cached(chunk)) is None else k for chunk in distinct])
         for mark in _shape(text_norm, len(chunks)):
             total += self._packed.get(mark, 0)
         offset = (total >> _COUNT_SHIFT) * LANE_OFFSET
         total &= _LABEL_LANES
-        return [
-            bias + (((total >> (LANE_BITS * k)) & _LANE_MASK) - offset) / SCALE
-            for k, bias in enumerate(self.bias)
-        ]
+        return [bias + (((total >> shift) & _LANE_MASK) - offset) / SCALE for bias, shift in zip(self.bias, _SHIFTS, strict=True)]
 
     def label(self, text_norm: str) -> str:
         """The best of LABELS for normalised text (not news only by NOT_NEWS_MARGIN)."""
