@@ -211,13 +211,9 @@ class SectionModel:
         self._chunk_cache.clear()
         _word_features.cache.clear()
 
-    def _chunk(self, chunk: str) -> int:
+    def _chunk_weights(self, chunk: str) -> int:
         packed = self._packed
-        entry = sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
-        if len(self._chunk_cache) >= self.MAX_CACHED_CHUNKS:
-            self._chunk_cache.clear()
-        self._chunk_cache[chunk] = entry
-        return entry
+        return sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
 
     def scores(self, text_norm: str) -> list[float]:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
@@ -225,11 +221,15 @@ class SectionModel:
         # A set, not dict.fromkeys (4x costlier): the sums are of integers, so their order
         # cannot change a score.
         distinct = set(chunks)
-        try:
-            total = sum(map(self._chunk_cache.__getitem__, distinct))  # at C speed, no Python loop
-        except KeyError:  # a chunk not seen before
-            cached = self._chunk_cache.get
-            total = sum([self._chunk(chunk) if (k := cached(chunk)) is None else k for chunk in distinct])
+        cache = self._chunk_cache
+        new = distinct.difference(cache)  # at C speed; most posts have a chunk or two not seen before
+        if new:
+            if len(cache) + len(new) > self.MAX_CACHED_CHUNKS:
+                cache.clear()
+                new = distinct
+            for chunk in new:
+                cache[chunk] = self._chunk_weights(chunk)
+        total = sum(map(cache.__getitem__, distinct))  # no Python loop
         for mark in _shape(text_norm, len(chunks)):
             total += self._packed.get(mark, 0)
         offset = (total >> _COUNT_SHIFT) * LANE_OFFSET

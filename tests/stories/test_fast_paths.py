@@ -347,6 +347,19 @@ def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
         assert model.scores(norm) == expected, text  # exact: integer sums, then one division
 
 
+def test_section_scores_are_the_same_when_the_chunk_cache_fills_up(monkeypatch) -> None:  # noqa: ANN001
+    from bot.stories.sections import SectionModel, section_model
+
+    model = section_model()
+    texts = [normalise(t) for t in corpus()[:400]]
+    expected = [model.scores(t) for t in texts]
+    model.forget()
+    monkeypatch.setattr(SectionModel, "MAX_CACHED_CHUNKS", 60)  # cleared every few posts
+    assert [model.scores(t) for t in texts] == expected
+    assert len(model._chunk_cache) <= 60
+    model.forget()
+
+
 def test_a_copy_reads_its_own_names_whatever_was_fingerprinted_before() -> None:
     """Names and keys are a function of the post alone (the import gives the same result
     whatever the read order and worker count): a repost with the original's canonical
