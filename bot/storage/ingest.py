@@ -46,7 +46,7 @@ from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
 from bot.storage.schema import POST_COLUMNS
 from bot.stories.categorise import Categoriser
-from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprint
+from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprints
 from bot.stories.sections import majority_section, section_model
 
 log = logging.getLogger(__name__)
@@ -130,13 +130,11 @@ def prepare_batch(posts: Sequence[Post], categoriser: Categoriser, *, sections: 
         categoriser.categories_of(text_norm, tags, post.channel_username, language=snowball_language(lang))
         for post, text_norm, tags, lang in zip(posts, norms, hashtags, langs, strict=True)
     ]
-    fingerprints = [
-        fingerprint(text_norm, text, pieces=parts) for text, text_norm, parts in zip(texts, norms, pieces, strict=True)
-    ]
+    made = fingerprints(norms, texts, pieces)
     items = [
-        Prepared(post, text_norm, made, tags, found, lang=lang)
-        for post, text_norm, made, tags, found, lang in zip(posts, norms, fingerprints, hashtags, categories, langs,
-                                                             strict=True)
+        Prepared(post, text_norm, printed, tags, found, lang=lang)
+        for post, text_norm, printed, tags, found, lang in zip(posts, norms, made, hashtags, categories, langs,
+                                                                strict=True)
     ]
     return [with_section(item, categoriser) for item in items] if sections else items
 

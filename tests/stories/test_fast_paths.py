@@ -331,6 +331,18 @@ def test_index_keys_are_as_before_on_generated_texts(text: str) -> None:
     assert _entity_keys(entities) == _old_entity_keys(entities)
 
 
+def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
+    from bot.stories.dedupe import fingerprints
+
+    texts = [*corpus()[:1500], "", "⚡️", *_bench_texts()[:1500]]
+    raw: list[str | None] = [t if i % 5 else None for i, t in enumerate(texts)]  # some without the raw text
+    norms = [normalise(t) for t in texts]
+    pieces = [split_pieces(t) if i % 2 and t is not None else None for i, t in enumerate(raw)]
+    made = fingerprints(norms, raw, pieces)
+    assert made == [fingerprint(n, t) for n, t in zip(norms, raw, strict=True)]
+    assert all(f.keys == tuple(_old_keys(f.canon) + (_old_entity_keys(f.entities) if t else [])) for f, t in zip(made, raw, strict=True))
+
+
 # --- sections -------------------------------------------------------------------------------
 
 
