@@ -1,9 +1,9 @@
 """Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
 
-Large exports are read and prepared (JSON streaming, normalise, hash, categorise: no
-database needed) in worker processes, one file each in turn, while this process adds the
-built-in sections (which evens the two processes' work), dedupes and stores the batches it
-receives in file order. Small files are imported in-process: starting
+Large exports are read and prepared (JSON streaming, normalise, hash, categorise, built-in
+sections: no database needed) in worker processes, one file each in turn, while this
+process dedupes and stores the batches it receives in file order (where the sections are
+added is ``SECTIONS_IN_WORKER``: whichever process has room). Small files are imported in-process: starting
 a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
 batches, one transaction each, and the result is identical. Workers die with this process
 (also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
@@ -322,12 +322,14 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
     return out if categoriser is None else [with_section(item, categoriser) for item in out]
 
 
-# Where a parallel import adds the built-in sections (``bot.stories.sections``, ~18 µs a
+# Where a parallel import adds the built-in sections (``bot.stories.sections``, ~15-20 µs a
 # post): with one worker on two cores the wall time is the slower process's CPU time, so
-# they go to the process with room. Before issue 14 the reading worker was the slower
-# (100,000 posts, worker / writer CPU: everything there 21.7 / 16.7 s; sections here
-# 18.6 / 18.0 s); see docs/benchmarks.md for the figures behind the current choice.
-SECTIONS_IN_WORKER = False
+# they go to the process with room. Before issue 14's third round the reading worker was the
+# slower (100,000 posts, worker / writer CPU: everything there 21.7 / 16.7 s; sections in
+# the writer 18.6 / 18.0 s); since the worker prepares batches stage by stage it is the
+# lighter one (sections in the writer: worker 145-165, writer 195-222 µs a post; in the
+# worker: 161-164 / 176-183). Should the writer get lighter than the worker, move them back.
+SECTIONS_IN_WORKER = True
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_CHECK_SECONDS = 1.0

@@ -87,12 +87,19 @@ def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample
     assert [r.result.new for r in reports] == [24, 0, 10]
 
 
-def test_any_number_of_workers_stores_the_same(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+@pytest.mark.parametrize("sections_in_worker", [True, False])
+def test_any_number_of_workers_stores_the_same(
+    tmp_path: Path, sample_export: Path, repost_export: Path, sections_in_worker: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files dealt to 1, 2 or 3 reading workers are stored exactly as in-process: posts (with
-    language, news and section), stories and counts; sections on, so every derived field counts."""
+    language, news and section), stories and counts; sections on, so every derived field counts,
+    whichever process adds them."""
     from dataclasses import replace
 
+    from bot.collect import importer
     from bot.collect.importer import import_exports
+
+    monkeypatch.setattr(importer, "SECTIONS_IN_WORKER", sections_in_worker)
 
     config = replace(CONFIG, builtin_categories=True)
     copies = []
