@@ -115,9 +115,9 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-# piece -> its normalised form (``normalise_pieces``); bounded like the other word caches
+# piece -> its normalised form (``normalise_pieces``), emptied when full
 _PIECE_NORMS: dict[str, str] = {}
-_PIECE_NORMS_MAX = 100_000
+_PIECE_NORMS_MAX = 32_768  # as similarity._PIECE_NAMES_MAX: repeats come close together
 
 
 def normalise_pieces(pieces: list[str]) -> str:

@@ -258,6 +258,15 @@ def test_names_and_normal_form_from_pieces_are_those_of_the_whole_text() -> None
         assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
 
 
+def test_pieces_are_read_the_same_when_their_caches_fill_up(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(similarity, "_PIECE_NAMES_MAX", 5)
+    monkeypatch.setattr(normalise_module, "_PIECE_NORMS_MAX", 5)
+    texts = [*corpus()[:300], *_bench_texts()[:300]]
+    assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
+    assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
+    assert len(similarity._PIECE_NAMES) <= 5 + 40 and len(normalise_module._PIECE_NORMS) <= 5 + 40  # one text's pieces
+
+
 def test_a_name_runs_on_over_a_line_break_but_not_over_a_sentence() -> None:
     def units(text: str) -> set[str]:
         found = similarity.entities_of_pieces(split_pieces(text))
