@@ -261,6 +261,8 @@ def test_names_and_normal_form_from_pieces_are_those_of_the_whole_text() -> None
 def test_pieces_are_read_the_same_when_their_caches_fill_up(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(similarity, "_PIECE_NAMES_MAX", 5)
     monkeypatch.setattr(normalise_module, "_PIECE_NORMS_MAX", 5)
+    monkeypatch.setattr(similarity, "_PIECE_NAMES", {})  # empty, whatever ran before
+    monkeypatch.setattr(normalise_module, "_PIECE_NORMS", {})
     texts = [*corpus()[:300], *_bench_texts()[:300]]
     assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
     assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
