@@ -1,9 +1,9 @@
 """Import Telegram Desktop exports: the pipeline behind `tgdigest import`.
 
-Large exports are read and prepared (JSON streaming, normalise, hash, categorise: no
-database needed) in worker processes, one file each in turn, while this process adds the
-built-in sections (which evens the two processes' work), dedupes and stores the batches it
-receives in file order. Small files are imported in-process: starting
+Large exports are read and prepared (JSON streaming, normalise, hash, categorise, built-in
+sections: no database needed) in worker processes, one file each in turn, while this
+process dedupes and stores the batches it receives in file order (where the sections are
+added is ``SECTIONS_IN_WORKER``: whichever process has room). Small files are imported in-process: starting
 a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
 batches, one transaction each, and the result is identical. Workers die with this process
 (also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.config import Config
 from bot.core.gcpace import fewer_collections
 from bot.core.models import Post
 from bot.errors import ExportBrokenOff, ImportFormatError
 from bot.sources.export import ExportHeader, ImportProblem, read_export
-from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare, with_section
+from bot.storage.ingest import Ingestor, IngestResult, Prepared, prepare_batch, with_section
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import Fingerprint
 
@@ -170,16 +170,39 @@ class RepeatCache:
         self._seen: OrderedDict[tuple[str, tuple[str, ...], str | None], Prepared] = OrderedDict()
 
     def prepare(self, post: Post) -> Prepared:
-        key = (post.text, post.hashtags, post.channel_username)
-        known = self._seen.get(key)
-        if known is not None:
-            self.hits += 1
-            return replace(known, post=post)
-        made = prepare(post, self.categoriser, sections=self.sections)
-        if len(self._seen) >= self.size:
-            self._seen.popitem(last=False)  # the oldest: repeats come close together
-        self._seen[key] = made
-        return made
+        return self.prepare_batch([post])[0]
+
+    def prepare_batch(self, posts: list[Post]) -> list[Prepared]:
+        """``prepare`` of each post: repeats from the cache, the rest through
+        ``prepare_batch`` together (stage by stage: cheaper than one by one)."""
+        seen = self._seen
+        out: list[Prepared | None] = []
+        new: dict[tuple[str, tuple[str, ...], str | None], list[int]] = {}  # key -> where in out
+        for post in posts:
+            key = (post.text, post.hashtags, post.channel_username)
+            known = seen.get(key)
+            if known is not None:
+                self.hits += 1
+                out.append(replace(known, post=post))
+            else:
+                slots = new.get(key)
+                if slots is None:
+                    new[key] = [len(out)]
+                else:  # a repeat within the batch: prepared once, like one from the cache
+                    self.hits += 1
+                    slots.append(len(out))
+                out.append(None)
+        if new:
+            firsts = [posts[slots[0]] for slots in new.values()]
+            for (key, slots), made in zip(new.items(), prepare_batch(firsts, self.categoriser, sections=self.sections),
+                                          strict=True):
+                out[slots[0]] = made
+                for slot in slots[1:]:
+                    out[slot] = replace(made, post=posts[slot])
+                if len(seen) >= self.size:
+                    seen.popitem(last=False)  # the oldest: repeats come close together
+                seen[key] = made
+        return cast(list[Prepared], out)
 
 
 def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, batch_size: int) -> Iterator[Event]:
@@ -188,14 +211,14 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
     Progress is reported once per batch: the queue to the parent is bounded by events, and
     a flood of small progress events would leave no room for batches to queue up ahead.
     """
-    batch: list[Prepared] = []
+    batch: list[Post] = []  # prepared together, when full (see ``prepare_batch``)
     progress: list[int] = []
     try:
         for item in read_export(path, username=username, on_progress=progress.append):
             if isinstance(item, Post):
-                batch.append(preparer.prepare(item))
+                batch.append(item)
                 if len(batch) >= batch_size:
-                    yield "batch", batch
+                    yield "batch", preparer.prepare_batch(batch)
                     batch = []
                     if progress:
                         yield "progress", progress[-1]
@@ -207,10 +230,10 @@ def _file_events(path: Path, preparer: RepeatCache, *, username: str | None, bat
     except ExportBrokenOff:
         # Every message read completely before the break is stored, the partial batch too.
         if batch:
-            yield "batch", batch
+            yield "batch", preparer.prepare_batch(batch)
         raise
     if batch:
-        yield "batch", batch
+        yield "batch", preparer.prepare_batch(batch)
     if progress:
         yield "progress", progress[-1]
 
@@ -294,9 +317,19 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
             keys = key_tuples[i]
         fingerprint = Fingerprint(text_norm if canon is None else canon, chash, keys, *fingerprint_rest)
         item = Prepared(Post(*post_values), text_norm, fingerprint, *rest)
-        out.append(item if categoriser is None else with_section(item, categoriser))
-    return out
+        out.append(item)
+    # the sections after the whole batch is unpacked: one stage at a time keeps each hot
+    return out if categoriser is None else [with_section(item, categoriser) for item in out]
 
+
+# Where a parallel import adds the built-in sections (``bot.stories.sections``, ~15-20 µs a
+# post): with one worker on two cores the wall time is the slower process's CPU time, so
+# they go to the process with room. Before issue 14's third round the reading worker was the
+# slower (100,000 posts, worker / writer CPU: everything there 21.7 / 16.7 s; sections in
+# the writer 18.6 / 18.0 s); since the worker prepares batches stage by stage it is the
+# lighter one (sections in the writer: worker 145-165, writer 195-222 µs a post; in the
+# worker: 161-164 / 176-183). Should the writer get lighter than the worker, move them back.
+SECTIONS_IN_WORKER = True
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_CHECK_SECONDS = 1.0
@@ -332,19 +365,20 @@ def _put(out: Any, event: Event, parent_pid: int) -> None:
 
 
 def _worker(
-    paths: list[tuple[int, Path]], config: Config, username: str | None, batch_size: int, out: Any, parent_pid: int
+    paths: list[tuple[int, Path]],
+    config: Config,
+    username: str | None,
+    batch_size: int,
+    out: Any,
+    parent_pid: int,
+    sections: bool = False,
 ) -> None:
     """Runs in a worker process: every event goes to ``out``, then ("done", None).
-
-    The worker leaves the built-in sections (``bot.stories.sections``) to the writer: with
-    one worker on two cores the wall time is the slower process's CPU time, and the worker
-    was the slower. 100,000 posts (bench/ingest.py), worker / writer CPU: everything here
-    21.7 / 16.7 s; sections there 18.6 / 18.0 s; all categorising there 16.7 / 19.3 s.
-    """
+    ``sections``: add the built-in sections here (see ``SECTIONS_IN_WORKER``)."""
     _die_with_parent(parent_pid)
     gc.set_threshold(*IMPORT_GC_THRESHOLDS)  # this process only imports
     try:
-        for kind, payload in _events(paths, config, username=username, batch_size=batch_size, sections=False):
+        for kind, payload in _events(paths, config, username=username, batch_size=batch_size, sections=sections):
             _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
@@ -359,12 +393,14 @@ def _events_in_workers(
     order, so what is stored, and in which order, is the same for any count."""
     # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
     context = multiprocessing.get_context("spawn")
-    categoriser = Categoriser.from_config(config)  # the workers leave the sections to this process
+    # the sections are added here unless the workers add them
+    categoriser = None if SECTIONS_IN_WORKER else Categoriser.from_config(config)
     depth = max(4, _QUEUE_DEPTH // workers)
     channels = [context.Queue(maxsize=depth) for _ in range(workers)]
     processes = [
         context.Process(
-            target=_worker, args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid()),
+            target=_worker,
+            args=(paths[k::workers], config, username, batch_size, channels[k], os.getpid(), SECTIONS_IN_WORKER),
             name=f"tgdigest-import-{k + 1}", daemon=True,
         )
         for k in range(workers)

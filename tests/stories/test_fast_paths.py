@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import normalise as normalise_module
-from bot.core.normalise import INVISIBLE, normalise, strip_invisible
+from bot.core.normalise import INVISIBLE, normalise, normalise_pieces, strip_invisible
+from bot.core.pieces import split_pieces
 from bot.stories import similarity
 from bot.stories.dedupe import _entity_keys, _keys, _stable, canonical, fingerprint
 
@@ -207,6 +208,88 @@ def test_links_in_any_case_are_folded_and_invisible_characters_dropped() -> None
     assert normalise("zero\u200bwidth soft\u00adhyphen \ufeffbom") == "zerowidth softhyphen bom"
 
 
+# --- pieces: a text's names and normal form put together from its lines and sentences ------
+
+# Texts heavy in what decides a cut and what may reach across one: stops after "S", links
+# and "U.S." before a stop, dashes and colons at a line start, names running over a line
+# break, casefolding that changes the length ("Straße"), blank lines.
+_CUT_PIECES = st.sampled_from([
+    ". ", ".  ", ". \n", "\n", "\n\n", " \n ", " — ", "— ", "\n— ", "\n- ", "S. ", "U.S. ", "US. ", "t.me/x. ",
+    "https://a.com/b. ", "www.x.org. ", "HTTP://X.COM. ", ": ", "Straße. ", "\x00", "/", "Putin\nLavrov",
+])
+_CUT_TEXTS = st.lists(st.one_of(_PIECES, _CUT_PIECES), max_size=50).map("".join)
+
+
+def _bench_texts() -> list[str]:
+    """Texts as bench/ingest.py makes them: reposts with credit lines, repeated bodies."""
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import ingest as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+
+    texts: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, _ = bench.generate(3000, 20, Path(tmp))
+        for path in paths:
+            texts += (item.text for item in read_export(path) if isinstance(item, Post))
+    return texts
+
+
+def test_a_text_is_cut_at_lines_and_safe_full_stops_only() -> None:
+    assert split_pieces("Lavrov met Fidan. Talks went on.\nSource: @x") == [
+        "Lavrov met Fidan.", " Talks went on.", "\nSource: @x"
+    ]
+    # a stop that a link or "U.S." may take with it is no cut
+    assert split_pieces("See t.me/x. Next the U.S. Army. Done") == ["See t.me/x. Next the U.S. Army.", " Done"]
+    for text in [*corpus(), *_bench_texts()]:
+        assert "".join(split_pieces(text)) == text
+
+
+def test_names_and_normal_form_from_pieces_are_those_of_the_whole_text() -> None:
+    texts = [*corpus(), *_bench_texts()]
+    for _ in range(2):  # the second time every piece is remembered
+        assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
+        assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
+
+
+def test_pieces_are_read_the_same_when_their_caches_fill_up(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(similarity, "_PIECE_NAMES_MAX", 5)
+    monkeypatch.setattr(normalise_module, "_PIECE_NORMS_MAX", 5)
+    monkeypatch.setattr(similarity, "_PIECE_NAMES", {})  # empty, whatever ran before
+    monkeypatch.setattr(normalise_module, "_PIECE_NORMS", {})
+    texts = [*corpus()[:300], *_bench_texts()[:300]]
+    assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
+    assert [t for t in texts if normalise_pieces(split_pieces(t)) != _old_normalise(t)] == []
+    assert len(similarity._PIECE_NAMES) <= 5 + 40 and len(normalise_module._PIECE_NORMS) <= 5 + 40  # one text's pieces
+
+
+def test_a_name_runs_on_over_a_line_break_but_not_over_a_sentence() -> None:
+    def units(text: str) -> set[str]:
+        found = similarity.entities_of_pieces(split_pieces(text))
+        assert found == _old_entities_of(text)
+        return {e for e in found if e[0] == similarity.UNIT}
+
+    assert units("Talks with IndiGo\nAirAsia chiefs") == {similarity.UNIT + "aira indi"}
+    assert units("Met Putin\n\nIndiGo. AirAsia said") == {similarity.UNIT + "indi puti"}  # a blank line is no break
+    assert units("Talks with IndiGo. AirAsia said") == set()
+
+
+@settings(max_examples=600, deadline=None)
+@given(_CUT_TEXTS)
+def test_names_and_normal_form_from_pieces_are_as_before_on_generated_texts(text: str) -> None:
+    pieces = split_pieces(text)
+    assert "".join(pieces) == text
+    assert similarity.entities_of_pieces(pieces) == _old_entities_of(text)
+    assert similarity.entities_of_pieces(pieces) == _old_entities_of(text)  # remembered
+    assert normalise_pieces(pieces) == _old_normalise(text)
+
+
 # --- index keys -----------------------------------------------------------------------------
 
 
@@ -259,6 +342,18 @@ def test_index_keys_are_as_before_on_generated_texts(text: str) -> None:
     assert _entity_keys(entities) == _old_entity_keys(entities)
 
 
+def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
+    from bot.stories.dedupe import fingerprints
+
+    texts = [*corpus()[:1500], "", "⚡️", *_bench_texts()[:1500]]
+    raw: list[str | None] = [t if i % 5 else None for i, t in enumerate(texts)]  # some without the raw text
+    norms = [normalise(t) for t in texts]
+    pieces = [split_pieces(t) if i % 2 and t is not None else None for i, t in enumerate(raw)]
+    made = fingerprints(norms, raw, pieces)
+    assert made == [fingerprint(n, t) for n, t in zip(norms, raw, strict=True)]
+    assert all(f.keys == tuple(_old_keys(f.canon) + (_old_entity_keys(f.entities) if t else [])) for f, t in zip(made, raw, strict=True))
+
+
 # --- sections -------------------------------------------------------------------------------
 
 
@@ -273,6 +368,19 @@ def test_section_scores_are_exactly_the_summed_weights_on_every_text() -> None:
             bias + sum(round(w[k] * SCALE) for w in found) / SCALE for k, bias in enumerate(model.bias)
         ]
         assert model.scores(norm) == expected, text  # exact: integer sums, then one division
+
+
+def test_section_scores_are_the_same_when_the_chunk_cache_fills_up(monkeypatch) -> None:  # noqa: ANN001
+    from bot.stories.sections import SectionModel, section_model
+
+    model = section_model()
+    texts = [normalise(t) for t in corpus()[:400]]
+    expected = [model.scores(t) for t in texts]
+    model.forget()
+    monkeypatch.setattr(SectionModel, "MAX_CACHED_CHUNKS", 60)  # cleared every few posts
+    assert [model.scores(t) for t in texts] == expected
+    assert len(model._chunk_cache) <= 60
+    model.forget()
 
 
 def test_a_copy_reads_its_own_names_whatever_was_fingerprinted_before() -> None:
