@@ -27,8 +27,9 @@ import sys
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
+from itertools import accumulate, chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, cast
@@ -257,10 +258,12 @@ def _events(
             yield "end", i
 
 
-# Batches cross the process boundary as plain tuples: pickling dataclasses costs a
-# __reduce__ per object, which made the pipe as expensive as the work it moved. The tuples
-# follow the dataclasses' own field lists, so a field added to Post, Fingerprint or
-# Prepared travels too (two did not, and imports silently lost them).
+# Batches cross the process boundary as columns: one list per field of Post, Fingerprint and
+# Prepared (in their own field order, so a field added to any of them travels too: two once
+# did not, and imports silently lost them), and a field with one value for the whole batch
+# (a file's channel, title, the Nones of views and edits, ...) as that value once. A tuple a
+# post and pickling dataclasses (a __reduce__ per object) made the pipe as expensive as the
+# work it moved; columns also let the writer rebuild the batch by C-level ``map`` calls.
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 _post_values = attrgetter(*_POST_FIELDS)
 _FINGERPRINT_REST = tuple(f.name for f in fields(Fingerprint))[3:]  # all but canon, chash, keys
@@ -269,26 +272,54 @@ _PREPARED_REST = tuple(f.name for f in fields(Prepared))[3:]  # all but post, te
 _prepared_rest = attrgetter(*_PREPARED_REST)
 assert tuple(f.name for f in fields(Fingerprint))[:3] == ("canon", "chash", "keys")
 assert tuple(f.name for f in fields(Prepared))[:3] == ("post", "text_norm", "fingerprint")
-assert len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter then returns tuples
+assert len(_POST_FIELDS) > 1 and len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter: tuples
+_post_of = attrgetter("post")
+_text_norm_of = attrgetter("text_norm")
+_fingerprint_of = attrgetter("fingerprint")
+_canon_of = attrgetter("canon")
+_chash_of = attrgetter("chash")
+_keys_of = attrgetter("keys")
 
 
 # Index keys (CRC-32s) travel as one array of unsigned 32-bit ints per batch: ~30 ints a
 # post pickled one by one cost more than all the rest of the batch.
 _KEY_TYPE = "I" if array("I").itemsize == 4 else "L"
-Packed = tuple[list[tuple[Any, ...]], bytes | None, list[tuple[int, ...]] | None]
+# (each post's key count, the columns, the keys as 32-bit ints or else as one tuple a post)
+Packed = tuple[list[int], list[Any], bytes | None, list[tuple[int, ...]] | None]
+_COLUMN_COUNT = len(_POST_FIELDS) + 3 + len(_FINGERPRINT_REST) + len(_PREPARED_REST)  # + text_norm, canon, chash
+
+
+def _column(values: list[Any]) -> Any:
+    """``values``, or ``(value,)`` when every one is that value (equal and of its type, so
+    what is rebuilt from it is indistinguishable)."""
+    first = values[0]
+    if values.count(first) == len(values) and (first is None or set(map(type, values)) == {type(first)}):
+        return (first,)
+    return values
 
 
 def _pack(batch: list[Prepared]) -> Packed:
+    fingerprints = list(map(_fingerprint_of, batch))
+    all_keys = list(map(_keys_of, fingerprints))
     keys = array(_KEY_TYPE)
-    rows = []
-    for item in batch:
-        f = item.fingerprint
-        # The canonical text is usually the normalised text itself: then it is not sent twice.
-        canon = None if f.canon == item.text_norm else f.canon
-        keys.extend(f.keys)
-        rows.append((_post_values(item.post), item.text_norm, canon, f.chash, len(f.keys),
-                     _fingerprint_rest(f), _prepared_rest(item)))
-    return rows, keys.tobytes(), None
+    keys.extend(chain.from_iterable(all_keys))  # OverflowError: a key is not a 32-bit unsigned int
+    return (list(map(len, all_keys)), _columns(batch, fingerprints), keys.tobytes(), None)
+
+
+def _columns(batch: list[Prepared], fingerprints: list[Fingerprint]) -> list[Any]:
+    if not batch:
+        return []
+    text_norms = list(map(_text_norm_of, batch))
+    # The canonical text is usually the normalised text itself: then it is not sent twice.
+    canons = [None if canon == text_norm else canon
+              for canon, text_norm in zip(map(_canon_of, fingerprints), text_norms, strict=True)]
+    columns: list[list[Any]] = [
+        *map(list, zip(*map(_post_values, map(_post_of, batch)), strict=True)),
+        text_norms, canons, list(map(_chash_of, fingerprints)),
+        *map(list, zip(*map(_fingerprint_rest, fingerprints), strict=True)),
+        *map(list, zip(*map(_prepared_rest, batch), strict=True)),
+    ]
+    return list(map(_column, columns))
 
 
 def _pack_safely(batch: list[Prepared]) -> Packed:
@@ -296,28 +327,37 @@ def _pack_safely(batch: list[Prepared]) -> Packed:
     try:
         return _pack(batch)
     except OverflowError:
-        rows, _, _ = _pack([replace(item, fingerprint=replace(item.fingerprint, keys=())) for item in batch])
-        return rows, None, [item.fingerprint.keys for item in batch]
+        fingerprints = list(map(_fingerprint_of, batch))
+        all_keys = list(map(_keys_of, fingerprints))
+        return list(map(len, all_keys)), _columns(batch, fingerprints), None, all_keys
 
 
 def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[Prepared]:
     """The batch ``_pack`` packed; with ``categoriser``, each item ``with_section``."""
-    rows, key_bytes, key_tuples = packed
-    if key_bytes is not None:
+    key_counts, packed_columns, key_bytes, key_tuples = packed
+    n = len(key_counts)
+    if n == 0:
+        return []
+    assert len(packed_columns) == _COLUMN_COUNT, "packed by another version of this module"
+    columns = [column * n if type(column) is tuple else column for column in packed_columns]
+    post_columns = columns[: len(_POST_FIELDS)]
+    text_norms, canons, chashes = columns[len(_POST_FIELDS) : len(_POST_FIELDS) + 3]
+    fingerprint_rest = columns[len(_POST_FIELDS) + 3 : len(_POST_FIELDS) + 3 + len(_FINGERPRINT_REST)]
+    prepared_rest = columns[len(_POST_FIELDS) + 3 + len(_FINGERPRINT_REST) :]
+    if key_tuples is None:
         flat = array(_KEY_TYPE)
-        flat.frombytes(key_bytes)
-        all_keys = flat.tolist()
-    out = []
-    end = 0
-    for i, (post_values, text_norm, canon, chash, key_count, fingerprint_rest, rest) in enumerate(rows):
-        if key_tuples is None:
-            start, end = end, end + key_count
-            keys = tuple(all_keys[start:end])
-        else:
-            keys = key_tuples[i]
-        fingerprint = Fingerprint(text_norm if canon is None else canon, chash, keys, *fingerprint_rest)
-        item = Prepared(Post(*post_values), text_norm, fingerprint, *rest)
-        out.append(item)
+        flat.frombytes(cast(bytes, key_bytes))
+        every_key = tuple(flat)
+        ends = list(accumulate(key_counts))
+        keys: Iterable[tuple[int, ...]] = map(every_key.__getitem__, map(slice, accumulate(key_counts, initial=0), ends))
+    else:
+        keys = key_tuples
+    if type(packed_columns[len(_POST_FIELDS) + 1]) is tuple and canons[0] is None:
+        canonical: Iterable[str] = text_norms  # every canonical text is the normalised text
+    else:
+        canonical = [text_norm if canon is None else canon for canon, text_norm in zip(canons, text_norms, strict=True)]
+    out = list(map(Prepared, map(Post, *post_columns), text_norms,
+                   map(Fingerprint, canonical, chashes, keys, *fingerprint_rest), *prepared_rest))
     # the sections after the whole batch is unpacked: one stage at a time keeps each hot
     return out if categoriser is None else [with_section(item, categoriser) for item in out]
 

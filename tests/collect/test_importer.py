@@ -264,14 +264,41 @@ def test_the_hand_off_carries_keys_of_any_size(sample_export: Path) -> None:
     categoriser = Categoriser.from_config(CONFIG)
     batch = [prepare(p, categoriser) for p in read_export(sample_export) if isinstance(p, Post)][:20]
     assert all(item.fingerprint.keys for item in batch)
-    rows, key_bytes, key_tuples = _pack_safely(batch)
-    assert key_tuples is None and len(key_bytes) == 4 * sum(len(item.fingerprint.keys) for item in batch)
+    _, _, key_bytes, key_tuples = _pack_safely(batch)
+    assert key_tuples is None and key_bytes is not None and len(key_bytes) == 4 * sum(len(item.fingerprint.keys) for item in batch)
     odd = [replace(batch[0], fingerprint=replace(batch[0].fingerprint, keys=(2**40, -1, 7))), *batch[1:]]
     with pytest.raises(OverflowError):
         _pack(odd)
     packed = _pack_safely(odd)
-    assert packed[1] is None
+    assert packed[2] is None
     assert _unpack(pickle.loads(pickle.dumps(packed))) == odd
+
+
+def test_the_hand_off_sends_a_field_the_batch_shares_once_and_rebuilds_it_exactly(sample_export: Path) -> None:
+    """Columns: a field with one value for the whole batch (the channel, the Nones) travels
+    once; equal values of another type (1 and True, 0 and False) are not taken for one."""
+    import pickle
+    from dataclasses import replace
+
+    from bot.collect.importer import _pack, _unpack
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(CONFIG)
+    batch = [prepare(p, categoriser) for p in read_export(sample_export) if isinstance(p, Post)][:12]
+    assert len(batch) == 12 and len({item.post.channel_id for item in batch}) == 1
+    _, columns, _, _ = _pack(batch)
+    assert (batch[0].post.channel_id,) in columns and (None,) in columns  # sent once
+    # views: 1 for all but one post, which has True (equal, not the same value)
+    mixed = [replace(item, post=replace(item.post, views=True if i == 5 else 1)) for i, item in enumerate(batch)]
+    back = _unpack(pickle.loads(pickle.dumps(_pack(mixed))))
+    assert back == mixed and [type(item.post.views) for item in back] == [type(item.post.views) for item in mixed]
+    # a canonical text unlike the normalised one, in one post only
+    odd = [replace(batch[0], fingerprint=replace(batch[0].fingerprint, canon="other")), *batch[1:]]
+    assert _unpack(pickle.loads(pickle.dumps(_pack(odd)))) == odd
+    assert _unpack(pickle.loads(pickle.dumps(_pack([])))) == []
 
 
 _KILLED_IMPORT = """
