@@ -413,3 +413,46 @@ def test_cyrillic_is_found_by_its_utf8_lead_bytes_exactly_as_by_the_regex() -> N
     assert has_cyrillic("Лавров") and not has_cyrillic("Lavrov ⚡️ café")
     assert detect_language("⚡️ Лавров провёл переговоры с министром") == "ru"
     assert detect_language("⚡️ Lavrov held talks with the minister of the country") == "en"
+
+
+# --- detect_language without Cyrillic: the exact word count it bounded ------------------------
+
+
+def _old_without_cyrillic(sample: str) -> str:
+    from bot.core import language
+
+    data = sample.encode("ascii", "replace")
+    latin = len(data.translate(None, language._NOT_LETTER))
+    if latin > 0:
+        english = sum(map(language._ENGLISH_SET.__contains__, data.lower().translate(language._TO_WORDS).split()))
+        if english >= 2 and english * 8 >= len(sample.split()):
+            return "en"
+    elif not language._LETTER_RUN.search(sample):
+        return language.UNDETERMINED
+    return language._cld2(sample, cyrillic=0, latin=latin)
+
+
+# the whitespace str.split knows, ASCII and not, and English function words to cross the bound
+_SPACED_PIECES = st.one_of(_PIECES, st.sampled_from([
+    "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\u1680", "\u2009", "\u2028", "\u3000", "\u202f",
+    "the ", "of the ", "and ", " to", "is", "?", "théthe", "the\u00a0the", "это ",
+]))
+
+
+def test_language_without_cyrillic_is_decided_as_before() -> None:
+    from bot.core import language
+
+    samples = [text[: language._SAMPLE] for text in (*corpus(), *_bench_texts())]
+    samples = [s for s in samples if not language.has_cyrillic(s)]
+    assert len(samples) > 3000 and sum(language._without_cyrillic(s) == "en" for s in samples) > 1000
+    assert [language._without_cyrillic(s) for s in samples] == [_old_without_cyrillic(s) for s in samples]
+
+
+@settings(max_examples=400)
+@given(st.lists(_SPACED_PIECES, max_size=60).map("".join))
+def test_language_without_cyrillic_is_decided_as_before_on_generated_texts(text: str) -> None:
+    from bot.core import language
+
+    sample = text[: language._SAMPLE]
+    if not language.has_cyrillic(sample):
+        assert language._without_cyrillic(sample) == _old_without_cyrillic(sample)
