@@ -26,13 +26,13 @@ import signal
 import sys
 import time
 from array import array
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from itertools import accumulate, chain
+from itertools import accumulate, chain, repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from bot.config import Config
 from bot.core.gcpace import fewer_collections
@@ -332,6 +332,28 @@ def _pack_safely(batch: list[Prepared]) -> Packed:
         return list(map(len, all_keys)), _columns(batch, fingerprints), None, all_keys
 
 
+# The writer rebuilds a batch's dataclasses a field at a time, as pickle rebuilds objects:
+# each slot set over the whole batch by one C-level map (its descriptor's __set__), ~2.5x
+# cheaper than a frozen dataclass's __init__ (an object.__setattr__ call per field in Python).
+# Every field comes from a column (_COLUMN_COUNT), so none is left unset; __init__ does
+# nothing else for these three (no __post_init__: checked here).
+_T = TypeVar("_T")
+_SLOTS: dict[type, list[Callable[[Any, Any], None]]] = {
+    cls: [cls.__dict__[f.name].__set__ for f in fields(cls)] for cls in (Post, Fingerprint, Prepared)
+}
+assert not any(hasattr(cls, "__post_init__") for cls in _SLOTS), "_build would skip a __post_init__"
+
+
+def _build(cls: type[_T], columns: Sequence[Iterable[Any]], n: int) -> list[_T]:
+    """``[cls(*values) for values in zip(*columns)]``, without ``cls.__init__``."""
+    objects = list(map(object.__new__, repeat(cls, n)))
+    setters = _SLOTS[cls]
+    assert len(columns) == len(setters)
+    for set_slot, column in zip(setters, columns, strict=True):
+        deque(map(set_slot, objects, column), maxlen=0)
+    return objects
+
+
 def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[Prepared]:
     """The batch ``_pack`` packed; with ``categoriser``, each item ``with_section``."""
     key_counts, packed_columns, key_bytes, key_tuples = packed
@@ -356,8 +378,9 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
         canonical: Iterable[str] = text_norms  # every canonical text is the normalised text
     else:
         canonical = [text_norm if canon is None else canon for canon, text_norm in zip(canons, text_norms, strict=True)]
-    out = list(map(Prepared, map(Post, *post_columns), text_norms,
-                   map(Fingerprint, canonical, chashes, keys, *fingerprint_rest), *prepared_rest))
+    posts = _build(Post, post_columns, n)
+    fingerprints = _build(Fingerprint, [canonical, chashes, keys, *fingerprint_rest], n)
+    out = _build(Prepared, [posts, text_norms, fingerprints, *prepared_rest], n)
     # the sections after the whole batch is unpacked: one stage at a time keeps each hot
     return out if categoriser is None else [with_section(item, categoriser) for item in out]
 
