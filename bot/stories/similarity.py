@@ -469,14 +469,12 @@ def _assemble(parts: list[_PieceNames], *, whole: bool) -> frozenset[str] | None
             blank_since_last = blank_since_last and blank_head
             continue
         if run and not (blank_since_last and blank_head):
-            if len(run) > 1:
-                units.add(UNIT + " ".join(sorted(set(run))))
+            _close_run(run, units)
             run = []
         if lead:
             run += lead
         if broken:
-            if len(run) > 1:
-                units.add(UNIT + " ".join(sorted(set(run))))
+            _close_run(run, units)
             run = list(trail)
         # (most of these are empty: a test is cheaper than a call)
         if sure:
@@ -488,8 +486,7 @@ def _assemble(parts: list[_PieceNames], *, whole: bool) -> frozenset[str] | None
         if closed:
             units.update(closed)
         blank_since_last = blank_tail
-    if len(run) > 1:
-        units.add(UNIT + " ".join(sorted(set(run))))
+    _close_run(run, units)
     acronyms -= strong
     return frozenset(strong) | {ACRONYM + key for key in acronyms} | {WEAK + key for key in weak - strong - acronyms} | units
 
@@ -528,6 +525,12 @@ def _remember_piece(piece: str) -> _PieceNames:
     return made
 
 
+def _close_run(run: list[str], units: set[str]) -> None:
+    """A run of several capitalised words ends: it is also one name, its keys together."""
+    if len(run) > 1:
+        units.add(UNIT + " ".join(sorted(set(run))))
+
+
 def _blank(text: str) -> bool:
     return not text or text.isspace()
 
@@ -555,8 +558,8 @@ def _piece_names(text: str) -> _PieceNames:
         elif not folded_text[run_end:start].isspace():
             if lead is None:
                 lead = tuple(run)
-            elif len(run) > 1:
-                units.add(UNIT + " ".join(sorted(set(run))))
+            else:
+                _close_run(run, units)
             run = []
         run_end = end
         word = match.group()
