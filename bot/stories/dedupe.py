@@ -648,6 +648,11 @@ def _timestamp(when: datetime) -> float:
     return when.timestamp()
 
 
+def _anchored_keys(entry: _Entry) -> list[int]:
+    """The keys an anchored entry is indexed under, derived again from what it keeps."""
+    return _keys(entry.canon) + _entity_keys(frozenset(entry.entities))
+
+
 def _bag_add(bag: dict, key: object, value: _Entry) -> None:
     """Multimap with the single-value case stored bare: most keys have one value, and a
     list per key would triple the memory of the index. Values are distinct entries."""
@@ -719,8 +724,12 @@ class StoryIndex:
         self._entries: dict[tuple[int, int], _Entry] = {}  # post key → entry
         self._by_hash: dict[bytes, _Entry | list[_Entry]] = {}
         self._postings: dict[int, _Entry | list[_Entry]] = {}  # key → entries indexed under it
-        # keys shared by more than POSTING_CAP posts → how many; their lists are dropped
+        # keys shared by more than POSTING_CAP posts (their lists are dropped) → how often the
+        # anchored posts have them; the counts are kept only from the first ``discard`` on
+        # (``_count_saturated``): an import only adds, and counting ~23 boilerplate keys a post
+        # for a ``discard`` that never comes was a tenth of ``add``
         self._saturated: Counter[int] = Counter()
+        self._counting = False
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
@@ -983,10 +992,12 @@ class StoryIndex:
         postings, saturated = self._postings, self._saturated
         if saturated:
             # Most of a post's keys are boilerplate dropped already (four in five in the
-            # bench's import): count those in C, and walk only the rest. Counts commute, and a
-            # key saturated by this very call is counted by the loop, as before.
+            # bench's import): count those in C (once counting: see __init__), and walk only
+            # the rest. Counts commute, and a key saturated by this very call is counted by the
+            # loop, as before (before counting, the loop's counts are only placeholders).
             is_saturated = saturated.__contains__
-            saturated.update(filter(is_saturated, keys))
+            if self._counting:
+                saturated.update(filter(is_saturated, keys))
             keys = list(filterfalse(is_saturated, keys))
         for h in keys:
             old = postings.get(h)
@@ -1004,6 +1015,23 @@ class StoryIndex:
                 del postings[h]
                 saturated[h] = POSTING_CAP + 1
 
+    def _count_saturated(self) -> None:
+        """Start counting saturated keys: each one's occurrences among the anchored posts'
+        keys, which is what ``_anchor`` and ``_unanchor`` would have kept (a key saturates
+        with the ``POSTING_CAP`` + 1 occurrences anchored, each later anchoring adds one, each
+        unanchoring takes one away, and it is dropped at none). Until the first ``discard``
+        nothing was unanchored, so every saturated key is still some anchored post's. Once per
+        index: one derivation of every anchored post's keys."""
+        saturated = self._saturated
+        is_saturated = saturated.__contains__
+        counts: Counter[int] = Counter()
+        for entry in self._entries.values():
+            if entry.anchored:
+                counts.update(filter(is_saturated, _anchored_keys(entry)))
+        saturated.clear()
+        saturated.update(counts)
+        self._counting = True
+
     def _unanchor(self, keys: list[int], entry: _Entry) -> None:
         saturated = self._saturated
         for h in keys:
@@ -1017,13 +1045,16 @@ class StoryIndex:
 
     def discard(self, key: tuple[int, int]) -> None:
         """Forget a post; unknown keys are ignored."""
-        entry = self._entries.pop(key, None)
+        entry = self._entries.get(key)
         if entry is None:
             return
+        if entry.anchored and not self._counting:
+            self._count_saturated()  # while the entry is still among the anchored ones
+        del self._entries[key]
         if entry.chash is not None:
             _bag_remove(self._by_hash, entry.chash, entry)
         if entry.anchored:
-            keys = _keys(entry.canon) + _entity_keys(frozenset(entry.entities))
+            keys = _anchored_keys(entry)
             self._unanchor(keys, entry)
             entry.anchored = False
             # hand the keys to an exact copy that stays, if any

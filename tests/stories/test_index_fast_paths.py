@@ -158,3 +158,69 @@ def test_the_stream_exercises_every_path() -> None:
         index.add(item, story)
     assert {"new", "copy", "similar", "forward", "rewrite"} <= set(kinds), kinds
     assert index._saturated  # some keys were shared by more than POSTING_CAP posts
+
+
+def _same_postings(new: StoryIndex, old: FrozenIndex) -> bool:
+    """The same keys indexed, under the same posts, and the same saturated keys (with the
+    same counts once the new index counts them)."""
+    def keyed(postings: dict) -> dict:
+        return {h: sorted(e.key for e in (found if isinstance(found, list) else [found])) for h, found in postings.items()}
+
+    if not new._counting:
+        return keyed(new._postings) == keyed(old._postings) and new._saturated.keys() == old._saturated.keys()
+    return keyed(new._postings) == keyed(old._postings) and dict(new._saturated) == old._saturated
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_saturated_keys_counted_from_the_first_discard_decide_as_always_counted(seed: int) -> None:
+    """The index counts saturated keys only from its first ``discard`` on; from then on its
+    counts, postings and decisions are those of the frozen copy, which always counted: through
+    edits and prunes that un-saturate boilerplate keys and let them be indexed again."""
+    rng = random.Random(seed)
+    stream = _stream(seed, 1500)
+    for position in range(0, len(stream), 3):  # more boilerplate: many keys saturate, and drop back
+        channel, item = stream[position]
+        text = f"{item.text} {BOILERPLATE}" if item.text else BOILERPLATE
+        norm = normalise(text)
+        stream[position] = (channel, DedupeItem(key=item.key, date=item.date, text_norm=norm, text=text, fingerprint=fingerprint(norm, text)))
+    new, old = StoryIndex(), FrozenIndex()
+    added: list[DedupeItem] = []
+    unsaturated = 0
+    for position, (_, item) in enumerate(stream):
+        decided = _decision(new, item)
+        assert decided == _decision(old, item), f"post {position} {item.key}"
+        new.add(item, decided[0] or position + 1)
+        old.add(item, decided[0] or position + 1)
+        added.append(item)
+        if position == 600:
+            assert not new._counting and new._saturated  # counting only when first needed
+        if position > 600 and rng.random() < 0.08:  # discard posts carrying the boilerplate, re-add some
+            gone = added.pop(rng.randrange(len(added)))
+            before = len(old._saturated)
+            new.discard(gone.key)
+            old.discard(gone.key)
+            unsaturated += before > len(old._saturated)
+            assert _same_postings(new, old)
+        if position in (900, 1200):
+            cutoff = item.date - timedelta(days=rng.choice([3, 10]))
+            before = len(old._saturated)
+            assert new.prune(cutoff) == old.prune(cutoff)
+            unsaturated += before > len(old._saturated)
+            assert _same_postings(new, old)
+    # nearly everything pruned: the boilerplate keys drop back below saturation (or out), and
+    # posts carrying them are indexed under them again
+    last = max(item.date for item in added)
+    before = len(old._saturated)
+    assert new.prune(last - timedelta(hours=12)) == old.prune(last - timedelta(hours=12)) > 0
+    unsaturated += before > len(old._saturated)
+    assert _same_postings(new, old)
+    for position, (channel, item) in enumerate(stream[-300:]):
+        again = DedupeItem(key=(channel, 10_000 + position), date=last + timedelta(minutes=position), text_norm=item.text_norm, text=item.text)
+        decided = _decision(new, again)
+        assert decided == _decision(old, again), f"again {position}"
+        new.add(again, decided[0] or 10_000 + position)
+        old.add(again, decided[0] or 10_000 + position)
+        added.append(again)
+    assert new._counting and unsaturated  # some boilerplate keys dropped back below saturation
+    assert _same_postings(new, old)
+    assert all(new.story_of(item.key) == old.story_of(item.key) for item in added)
