@@ -12,35 +12,22 @@ edits (``discard`` then ``add``) and a ``prune``. After every ``find`` the story
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from frozen_story_index import StoryIndex as FrozenIndex
+from news_texts import pair_and_export_texts
 
-from bot.core.models import Post
 from bot.core.normalise import normalise
-from bot.sources.export import read_export
 from bot.stories.dedupe import DedupeItem, StoryIndex, fingerprint
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
-PAIRS = sorted((ROOT / "bench" / "pairs").glob("*.jsonl"))
 BOILERPLATE = "The ministry said the talks would continue next week in the capital."
 EMOJI = ["🔥", "⚡️", "❗️", "📌", "🇷🇺"]
 
 
 def _texts() -> list[str]:
-    texts = []
-    for path in PAIRS:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            pair = json.loads(line)
-            texts += [pair["a"], pair["b"]]
-    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
-        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post) and p.text]
-    return texts
+    return [text for text in pair_and_export_texts() if text]
 
 
 def _variant(rng: random.Random, text: str) -> str:

@@ -9,11 +9,11 @@ edge cases must come out the same.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
+from news_texts import pair_and_export_texts
 
 from bot.core.models import Post
 from bot.core.normalise import normalise
@@ -22,7 +22,6 @@ from bot.stories import dedupe, similarity
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-PAIRS = sorted((ROOT / "bench" / "pairs").glob("*.jsonl"))  # the labelled pairs, every author
 
 EDGE_CASES = [
     "", " ", "05000 people", "0 and 00 and 000 and 0500", "1,000,000 and 3.14 and 2 000 and 8,8% and 411 000",
@@ -34,14 +33,7 @@ EDGE_CASES = [
 
 
 def _texts() -> list[str]:
-    texts = [*EDGE_CASES, *(e.upper() for e in EDGE_CASES)]
-    for path in PAIRS:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            pair = json.loads(line)
-            texts += [pair["a"], pair["b"]]
-    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
-        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
-    return texts
+    return [*EDGE_CASES, *(e.upper() for e in EDGE_CASES), *pair_and_export_texts()]
 
 
 TEXTS = _texts()
@@ -248,19 +240,6 @@ class _OnePassIndex(dedupe.StoryIndex):
         return best.story if best is not None else None
 
 
-def _stream() -> list[str]:
-    """Texts in an order that makes candidates of every kind: each labelled pair's two texts
-    close together (retellings and look-alikes), then the exports (reposts, repeats)."""
-    texts = []
-    for path in PAIRS:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            pair = json.loads(line)
-            texts += [pair["a"], pair["b"]]
-    for name in ("sample_channel_export.json", "repost_channel_export.json", "mixed_channel_export.json"):
-        texts += [p.text for p in read_export(FIXTURES / name) if isinstance(p, Post)]
-    return texts
-
-
 @pytest.mark.parametrize("similarity_threshold", [0.7, 0.15])  # 0.15: retellings can outscore word pairs
 def test_retellings_checked_after_word_level_evidence_decide_the_same(similarity_threshold):
     """Retelling checks that wait for every candidate's word-level check (and are skipped once
@@ -272,7 +251,7 @@ def test_retellings_checked_after_word_level_evidence_decide_the_same(similarity
     from bot.stories.dedupe import DedupeItem
 
     assert "rewrite" not in LINK_KINDS  # what makes the skipped checks' last_also entries moot
-    texts = _stream()
+    texts = pair_and_export_texts()  # pairs' texts together: retellings and look-alikes meet
     start = datetime(2025, 1, 1, tzinfo=UTC)
     runs = []
     skipped = 0
