@@ -39,7 +39,7 @@ from bot.config import Config
 from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
-from bot.core.models import SECTIONS, Post
+from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise_pieces
 from bot.core.pieces import split_pieces
 from bot.errors import ImportFormatError
@@ -62,7 +62,6 @@ class ChannelConflict(ImportFormatError):
     """Posts name a channel username that another stored channel already has."""
 
 _POST_COLUMNS = ", ".join(POST_COLUMNS)
-_SECTIONS = frozenset(SECTIONS)
 _STORY_STATE_SELECT = (
     "SELECT id, rep_channel_id, rep_message_id, first_date, last_date, post_count, categories, news_posts, "
     "section_votes FROM stories"
@@ -177,9 +176,6 @@ class _StoryState:
     # once, for its row and its story's); None: format them when the row is written
     first_iso: str | None = None
     last_iso: str | None = None
-    # a story of one new post stores that post's categories, news flag and a vote for its
-    # section: (categories JSON, news, votes JSON), known from the post; None once it changes
-    settled: tuple[str, int, str] | None = None
 
     def vote(self, section: str | None, news: bool, weight: int = 1) -> None:
         key = section or ""
@@ -191,7 +187,6 @@ class _StoryState:
     def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: list[str], section: str | None,
              news: bool, rank: Mapping[str, int]) -> None:
         """A new post joined the story (``when_iso``: ``to_iso(when)``)."""
-        self.settled = None
         self.post_count += 1
         if when < self.first_date:
             self.first_date, self.rep_key, self.first_iso = when, key, when_iso
@@ -203,7 +198,6 @@ class _StoryState:
     def edit(self, custom: list[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
              rank: Mapping[str, int]) -> None:
         """One of the story's posts changed: its categories add to the story's, its vote moves."""
-        self.settled = None
         self.categories = _union(self.categories, custom, rank)
         self.vote(old_section, old_news, -1)
         self.vote(section, news)
@@ -348,10 +342,8 @@ class Ingestor:
                     rep_key=(0, 0), first_date=_EPOCH, last_date=_EPOCH, post_count=0, categories=[],
                     news_posts=0,
                 )
-                new = [
-                    _story_categories(state), int(state.news_posts * 2 >= post_count), state.news_posts,
-                    _json_votes(state.section_votes),
-                ]
+                categories, votes = _story_fields(state)
+                new = [categories, int(state.news_posts * 2 >= post_count), state.news_posts, votes]
                 if new != old:
                     story_updates.append((*new, story_id))
             self.db.conn.executemany(
@@ -483,9 +475,6 @@ class Ingestor:
                 rep_key=key, first_date=when, last_date=when, post_count=1, categories=custom,
                 news_posts=int(item.news), section_votes={item.section or "": 1}, is_new=True,
                 first_iso=when_iso, last_iso=when_iso,
-                # its one post's section is its majority section, so its categories are the post's
-                settled=(categories_json, int(item.news), _json_vote_items(((item.section or "", 1),)))
-                if item.section is None or item.section in _SECTIONS else None,
             )
             result.stories_new += 1
         else:
@@ -600,15 +589,11 @@ class Ingestor:
     def _write_stories(self, stories: dict[int, _StoryState], now: str) -> None:
         rows = []
         for story_id, state in stories.items():
-            if state.settled is not None:
-                categories, news, votes = state.settled
-                rows.append((story_id, *state.rep_key, state.first_iso, state.last_iso, 1, categories, now, news,
-                             news, votes))
-                continue
+            categories, votes = _story_fields(state)
             rows.append((
                 story_id, state.rep_key[0], state.rep_key[1], state.first_iso or to_iso(state.first_date),
-                state.last_iso or to_iso(state.last_date), state.post_count, _story_categories(state), now,
-                int(state.news_posts * 2 >= state.post_count), state.news_posts, _json_votes(state.section_votes),
+                state.last_iso or to_iso(state.last_date), state.post_count, categories, now,
+                int(state.news_posts * 2 >= state.post_count), state.news_posts, votes,
             ))
         self.db.conn.executemany(
             "INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, post_count, "
@@ -776,20 +761,19 @@ def _describe(join: Join) -> str:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _story_categories(state: _StoryState) -> str:
-    """Stored categories of a story: its custom ones, then its majority section if any."""
-    section = majority_section(state.section_votes)
-    return _json_list([*state.categories, section] if section else state.categories)
-
-
-def _json_votes(votes: Mapping[str, int]) -> str:
-    return _json_vote_items(tuple(sorted(votes.items())))
+def _story_fields(state: _StoryState) -> tuple[str, str]:
+    """A story's stored categories (its custom ones, then its majority section if any) and
+    section votes, as JSON."""
+    return _story_fields_of(tuple(state.categories), tuple(sorted(state.section_votes.items())))
 
 
 @functools.lru_cache(maxsize=4096)
-def _json_vote_items(items: tuple[tuple[str, int], ...]) -> str:
-    """Most stories have one of a few vote tallies ({"": 1}, ...): encoded once each."""
-    return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
+def _story_fields_of(categories: tuple[str, ...], votes: tuple[tuple[str, int], ...]) -> tuple[str, str]:
+    """Most stories have one of a few category lists and vote tallies ({"": 1}, ...): each
+    pair is worked out and encoded once."""
+    section = majority_section(dict(votes))
+    return (_json_list((*categories, section) if section else categories),
+            json.dumps(dict(votes), ensure_ascii=False, separators=(",", ":")))
 
 
 def _union(current: list[str], more: Iterable[str], rank: Mapping[str, int]) -> list[str]:
