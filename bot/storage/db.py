@@ -29,7 +29,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
         # story and FTS indexes). At SQLite's default (a checkpoint once the WAL holds 1,000
         # pages) nearly every commit copied its pages into the database file, the hot index
         # pages again each time; a checkpoint every 10,000 pages copies each once per ~7
-        # batches (the writer 5 µs a post cheaper, bench/ingest.py), for a WAL file of up to ~40 MB.
+        # batches (the writer 5 µs a post cheaper, bench/ingest.py), for a WAL file of up to ~50 MB (docs/operations.md).
         db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
