@@ -396,3 +396,49 @@ def _fts_on_text_changes(db: Database) -> None:
         '  INSERT INTO "posts_fts" (rowid, "text_norm") VALUES (new.rowid, new."text_norm");\n'
         "END"
     )
+
+
+# The full-text index's triggers (sqlite-utils' names, so its disable_fts/enable_fts keep
+# managing them); the update trigger fires on text changes only (0011).
+_FTS_TRIGGERS = (
+    'CREATE TRIGGER "posts_ai" AFTER INSERT ON "posts" BEGIN\n'
+    '  INSERT INTO "posts_fts" (rowid, "text_norm") VALUES (new.rowid, new."text_norm");\n'
+    "END",
+    'CREATE TRIGGER "posts_ad" AFTER DELETE ON "posts" BEGIN\n'
+    '  INSERT INTO "posts_fts" ("posts_fts", rowid, "text_norm") VALUES(\'delete\', old.rowid, old."text_norm");\n'
+    "END",
+    'CREATE TRIGGER "posts_au" AFTER UPDATE OF "text_norm" ON "posts" BEGIN\n'
+    '  INSERT INTO "posts_fts" ("posts_fts", rowid, "text_norm") VALUES(\'delete\', old.rowid, old."text_norm");\n'
+    '  INSERT INTO "posts_fts" (rowid, "text_norm") VALUES (new.rowid, new."text_norm");\n'
+    "END",
+)
+
+
+@MIGRATIONS(name="0012_lighter_post_indexes")
+def _lighter_post_indexes(db: Database) -> None:
+    # Every stored post pays for the indexes on posts at insert time (~1,000 a batch in an
+    # import), so the ones nothing reads go:
+    # - The full-text index is read only by search's prefilter (bot/storage/store.py,
+    #   required_fts_terms): single quoted words and prefixes joined by AND, never a phrase,
+    #   NEAR, a column filter or a ranking. It kept every word's positions (detail=full) and a
+    #   row of token counts per post (columnsize=1, for bm25) that no query used; without
+    #   them (detail=none, columnsize=0) the same words and prefixes match the same posts, and
+    #   the import's writer spends ~8 CPU µs a post less (bench/ingest_writer.py).
+    # - idx_posts_fwd (forward origin): no query filters, joins or orders by fwd_channel_id
+    #   or fwd_message_id (a forward finds its origin by the origin's primary key).
+    db.execute("DROP INDEX IF EXISTS idx_posts_fwd")
+    for trigger in ("posts_ai", "posts_ad", "posts_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    db.execute("DROP TABLE IF EXISTS posts_fts")
+    db.execute(
+        'CREATE VIRTUAL TABLE "posts_fts" USING FTS5 (\n'
+        '    "text_norm",\n'
+        "    tokenize='unicode61 remove_diacritics 2',\n"
+        '    content="posts",\n'
+        "    detail=none,\n"
+        "    columnsize=0\n"
+        ")"
+    )
+    for trigger_sql in _FTS_TRIGGERS:
+        db.execute(trigger_sql)
+    db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
