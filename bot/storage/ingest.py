@@ -501,12 +501,15 @@ class Ingestor:
     def _write_posts(self, rows: dict[tuple[int, int], tuple], *, existing_keys: set[tuple[int, int]]) -> None:
         if not rows:
             return
-        # Rows go to a temp table first and into posts with ONE statement: the FTS triggers
-        # then run inside a single statement, which FTS5 indexes ~4x faster than one
-        # statement (and one segment flush) per row.
+        # Rows go to a temp table first and into posts with ONE statement (as its hashtags
+        # below): with the FTS insert trigger, FTS5 indexed one statement ~4x faster than one
+        # statement (and one segment flush) per row; without it (0012), an executemany into
+        # posts measured the same as staging + copy (13.9 vs 13.3 µs a post).
         self.db.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS post_staging AS SELECT {_POST_COLUMNS} FROM main.posts WHERE 0"
         )
+        # New posts take rowids above every stored one (posts has no AUTOINCREMENT: max + 1)
+        indexed_up_to = self._max_rowid()
         self.db.conn.executemany(
             f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             rows.values(),
@@ -520,6 +523,13 @@ class Ingestor:
             "forwards = coalesce(excluded.forwards, posts.forwards), "
             "categories = excluded.categories, updated_at = excluded.updated_at, "
             "lang = excluded.lang, news = excluded.news, section = excluded.section"
+        )
+        # The batch's new posts into the full-text index with one statement (no insert
+        # trigger since migration 0012: a trigger program per post cost more); an edit's
+        # upsert re-indexes its post through the update trigger.
+        self.db.execute(
+            "INSERT INTO posts_fts (rowid, text_norm) SELECT rowid, text_norm FROM main.posts WHERE rowid > ?",
+            [indexed_up_to],
         )
         updated = [key for key in rows if key in existing_keys]
         if updated:

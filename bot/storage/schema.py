@@ -398,12 +398,11 @@ def _fts_on_text_changes(db: Database) -> None:
     )
 
 
-# The full-text index's triggers (sqlite-utils' names, so its disable_fts/enable_fts keep
-# managing them); the update trigger fires on text changes only (0011).
+# The full-text index's triggers for deletes and text changes (sqlite-utils' names, so its
+# disable_fts/enable_fts keep managing them; the update trigger fires on text changes only,
+# 0011). New posts have no trigger since 0012: the write path indexes a batch's new posts
+# with one statement (bot/storage/ingest.py, Ingestor._write_posts).
 _FTS_TRIGGERS = (
-    'CREATE TRIGGER "posts_ai" AFTER INSERT ON "posts" BEGIN\n'
-    '  INSERT INTO "posts_fts" (rowid, "text_norm") VALUES (new.rowid, new."text_norm");\n'
-    "END",
     'CREATE TRIGGER "posts_ad" AFTER DELETE ON "posts" BEGIN\n'
     '  INSERT INTO "posts_fts" ("posts_fts", rowid, "text_norm") VALUES(\'delete\', old.rowid, old."text_norm");\n'
     "END",
@@ -417,15 +416,17 @@ _FTS_TRIGGERS = (
 @MIGRATIONS(name="0012_lighter_post_indexes")
 def _lighter_post_indexes(db: Database) -> None:
     # Every stored post pays for the indexes on posts at insert time (~1,000 a batch in an
-    # import), so the ones nothing reads go:
+    # import), so what nothing reads goes:
     # - The full-text index is read only by search's prefilter (bot/storage/store.py,
     #   required_fts_terms): single quoted words and prefixes joined by AND, never a phrase,
     #   NEAR, a column filter or a ranking. It kept every word's positions (detail=full) and a
     #   row of token counts per post (columnsize=1, for bm25) that no query used; without
-    #   them (detail=none, columnsize=0) the same words and prefixes match the same posts, and
-    #   the import's writer spends ~8 CPU µs a post less (bench/ingest_writer.py).
+    #   them (detail=none, columnsize=0) the same words and prefixes match the same posts.
+    # - The insert trigger ran a trigger program per new post; the write path, the only
+    #   place posts are inserted, now indexes each batch's new posts with one statement.
     # - idx_posts_fwd (forward origin): no query filters, joins or orders by fwd_channel_id
     #   or fwd_message_id (a forward finds its origin by the origin's primary key).
+    # What each saves in the import's writer: docs/benchmarks.md (the writer's SQL, round 4).
     db.execute("DROP INDEX IF EXISTS idx_posts_fwd")
     for trigger in ("posts_ai", "posts_ad", "posts_au"):
         db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
