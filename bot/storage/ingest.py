@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -168,7 +169,7 @@ class _StoryState:
     first_date: datetime
     last_date: datetime
     post_count: int
-    categories: list[str]  # custom categories only; the section comes from section_votes
+    categories: Sequence[str]  # custom categories only; the section comes from section_votes
     news_posts: int = 1
     section_votes: dict[str, int] = field(default_factory=dict)
     is_new: bool = False
@@ -184,7 +185,7 @@ class _StoryState:
             del self.section_votes[key]
         self.news_posts += weight if news else 0
 
-    def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: list[str], section: str | None,
+    def join(self, key: tuple[int, int], when: datetime, when_iso: str, custom: Sequence[str], section: str | None,
              news: bool, rank: Mapping[str, int]) -> None:
         """A new post joined the story (``when_iso``: ``to_iso(when)``)."""
         self.post_count += 1
@@ -195,7 +196,7 @@ class _StoryState:
         self.categories = _union(self.categories, custom, rank)
         self.vote(section, news)
 
-    def edit(self, custom: list[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
+    def edit(self, custom: Sequence[str], old_section: str | None, old_news: bool, section: str | None, news: bool,
              rank: Mapping[str, int]) -> None:
         """One of the story's posts changed: its categories add to the story's, its vote moves."""
         self.categories = _union(self.categories, custom, rank)
@@ -283,7 +284,7 @@ class Ingestor:
                 stored_keys = set(existing)  # before _ingest_one adds this batch's new posts to it
                 stories: dict[int, _StoryState] = {}
                 rows: dict[tuple[int, int], tuple] = {}
-                for item in sorted(items, key=lambda i: (i.post.date, i.post.key)):
+                for item in sorted(items, key=_BATCH_ORDER):
                     self._ingest_one(item, existing, stories, rows, result, now)
                 self._read_changed_stories(stories)
                 self._write_posts(rows, existing_keys=stored_keys)
@@ -433,9 +434,13 @@ class Ingestor:
         post = item.post
         key = (post.channel_id, post.message_id)
         categories = item.categories
-        custom = list(categories[:-1] if item.section is not None else categories)
+        custom = categories[:-1] if item.section is not None else categories
         edited = to_iso(post.edited_at) if post.edited_at else None
         old = existing.get(key)
+        if old is None and key in rows:
+            # A second copy of a message new in this batch: an update or unchanged against the
+            # first copy (kept in ``existing`` from now on, so a third compares with it too).
+            old = existing[key] = _existing_of(rows[key])
         if old is not None:
             _, _, old_hash, old_edited, story_id, old_text, old_views, old_media, old_news, old_section = old
             if old_text == post.text and edited == old_edited and old_media == post.media_kind:
@@ -490,11 +495,6 @@ class Ingestor:
                                            f"{story_id} and also matches story {other} ({_describe(why)})")
         self.index.add(dedupe_item, story_id)
         rows[key] = _post_row(item, when_iso, edited, categories_json, story_id, now)
-        # A second copy of the same message later in this batch is then an update or unchanged.
-        existing[key] = (
-            *key, item.fingerprint.content_hash, edited, story_id,
-            post.text, post.views, post.media_kind, int(item.news), item.section,
-        )
         result.new += 1
         result.changed_story_ids.add(story_id)
 
@@ -758,6 +758,16 @@ def _post_row(item: Prepared, date: str, edited_at: str | None, categories: str,
     )
 
 
+def _existing_of(row: tuple) -> tuple:
+    """A ``_post_row`` as ``Ingestor._existing`` reads a stored post (a copy met again in
+    its batch: rows are made for every new post, this only for the rare repeat)."""
+    return row[0], row[1], row[6], row[3], row[15], row[4], row[13], row[9], row[19], row[20]
+
+
+# A batch is stored in date order, then (channel id, message id): one C-level key per post
+_BATCH_ORDER = operator.attrgetter("post.date", "post.channel_id", "post.message_id")
+
+
 def _describe(join: Join) -> str:
     """A join in a few words, for a link's reason."""
     if join.kind == "rewrite":
@@ -786,7 +796,7 @@ def _story_fields_of(categories: tuple[str, ...], votes: tuple[tuple[str, int], 
             json.dumps(dict(votes), ensure_ascii=False, separators=(",", ":")))
 
 
-def _union(current: list[str], more: Iterable[str], rank: Mapping[str, int]) -> list[str]:
+def _union(current: Iterable[str], more: Iterable[str], rank: Mapping[str, int]) -> list[str]:
     """Both lists' categories once each, in config order (``rank``: name → position)."""
     last = len(rank)
     return sorted(set(current).union(more), key=lambda n: rank.get(n, last))

@@ -123,3 +123,15 @@ def test_a_story_deleted_meanwhile_is_started_again_and_nothing_half_written(tmp
 
 def test_the_wal_is_checkpointed_every_ten_thousand_pages(db: Database) -> None:
     assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_CHECKPOINT_PAGES == 10_000
+
+
+def test_copies_of_a_new_message_in_one_batch_compare_with_its_first_copy(db: Database) -> None:
+    """A message new in its batch, met again in the same batch: each later copy is an update or
+    unchanged against the first copy (as against a stored post), and the last update is stored."""
+    first = Post(channel_id=1, message_id=7, date=T0, text=TEXT, views=10)
+    edited = replace(first, text=TEXT + " and Jakarta", edited_at=T0 + timedelta(hours=1))
+    result = Ingestor(db, CONFIG).ingest([first, edited, replace(first, views=11), edited])
+    assert (result.new, result.updated, result.unchanged, result.duplicate, result.stories_new) == (1, 2, 1, 0, 1)
+    assert db.execute("SELECT text, edited_at, views FROM posts").fetchall() == [
+        (edited.text, "2025-07-01T10:00:00+00:00", 10)]
+    assert db.execute("SELECT post_count FROM stories").fetchall() == [(1,)]
