@@ -426,7 +426,7 @@ def _lighter_post_indexes(db: Database) -> None:
     #   place posts are inserted, now indexes each batch's new posts with one statement.
     # - idx_posts_fwd (forward origin): no query filters, joins or orders by fwd_channel_id
     #   or fwd_message_id (a forward finds its origin by the origin's primary key).
-    # What each saves in the import's writer: docs/benchmarks.md (the writer's SQL, round 4).
+    # What they save in the import's writer: docs/benchmarks.md ("The writer's SQL, round 4").
     db.execute("DROP INDEX IF EXISTS idx_posts_fwd")
     for trigger in ("posts_ai", "posts_ad", "posts_au"):
         db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
