@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
+from bot.core.clock import to_iso
 from bot.core.models import Post
 from bot.core.normalise import extract_hashtags, normalise, words
 from bot.errors import QueryError
@@ -19,6 +20,7 @@ from bot.storage.db import get_meta, open_db
 from bot.storage.ingest import CATEGORIES_META_KEY, Ingestor
 from bot.storage.schema import MIGRATIONS
 from bot.storage.store import Store, match_doc
+from bot.stories.dedupe import content_hash
 from bot.telegram.commands import CommandHandler
 
 INVISIBLE = ["\u200d", "\u200c", "\u200b", "\u00ad", "\u2060", "\ufeff"]
@@ -74,13 +76,17 @@ def test_stored_posts_are_renormalised_and_searchable_after_upgrade(tmp_path: Pa
     db = open_db(tmp_path / "old.sqlite", migrate=False)
     MIGRATIONS.apply(db, stop_before="0010_invisible_characters")
     now = datetime.now(UTC)
-    Ingestor(db, Config()).ingest([
-        Post(channel_id=3, message_id=1, date=now - timedelta(hours=1), text="A zero\u200dwidth story",
-             channel_username="wire"),
-        Post(channel_id=3, message_id=2, date=now - timedelta(hours=2), text="An ordinary story", channel_username="wire"),
-    ])
-    # What the old normalisation stored: the joiner became a word break.
-    db.execute("UPDATE posts SET text_norm = 'a zero width story' WHERE message_id = 1")
+    # Rows as that schema's write path stored them (today's Ingestor needs today's schema:
+    # it indexes new posts itself since 0012); the old normalisation made the joiner a word break.
+    db.execute("INSERT INTO channels (id, username, source, origin) VALUES (3, 'wire', 'export', 'import')")
+    for message_id, text, old_norm in ((1, "A zero\u200dwidth story", "a zero width story"),
+                                       (2, "An ordinary story", "an ordinary story")):
+        date = to_iso(now - timedelta(hours=message_id))
+        db.execute("INSERT INTO stories (id, rep_channel_id, rep_message_id, first_date, last_date, updated_at) "
+                   "VALUES (?, 3, ?, ?, ?, ?)", [message_id, message_id, date, date, date])
+        db.execute("INSERT INTO posts (channel_id, message_id, date, text, text_norm, content_hash, story_id, "
+                   "updated_at) VALUES (3, ?, ?, ?, ?, ?, ?, ?)",
+                   [message_id, date, text, old_norm, content_hash(old_norm), message_id, date])
     db.conn.commit()
     MIGRATIONS.apply(db)
     norms = dict(db.execute("SELECT message_id, text_norm FROM posts").fetchall())
@@ -89,7 +95,7 @@ def test_stored_posts_are_renormalised_and_searchable_after_upgrade(tmp_path: Pa
     found = Store(db).search(parse_query("zerowidth"))
     assert [s.representative.post.message_id for s in found] == [1]
     assert Store(db).search(parse_query("ordinary"))[0].representative.post.message_id == 2
-    # New posts keep the index current through its triggers.
+    # New posts keep the index current (the write path indexes them).
     Ingestor(db, Config()).ingest([Post(channel_id=3, message_id=3, date=now, text="Soft\u00adhyphen news",
                                         channel_username="wire")])
     assert [s.representative.post.message_id for s in Store(db).search(parse_query("softhyphen"))] == [3]
