@@ -30,7 +30,7 @@ CATEGORY_MAX_TERMS = 100
 class Categoriser:
     """Compiled category queries; raises QueryError naming the first invalid category."""
 
-    __slots__ = ("_categories", "_form_words", "_phrase_scans", "_plain_words", "_tests", "_word_scan", "builtin")
+    __slots__ = ("_all_plain", "_categories", "_decided", "_form_words", "_phrase_scans", "_plain_words", "_tests", "_word_scan", "builtin")
 
     def __init__(
         self,
@@ -72,6 +72,9 @@ class Categoriser:
         # tokens: news repeats its lines and sentences, so most pieces are looked up here
         # instead of scanned (``categories_of(..., forms=...)``)
         self._form_words: dict[str, frozenset[str]] = {}
+        self._all_plain = None not in self._tests
+        # (words and phrases found, hashtags, channel) -> the categories (``categories_of``)
+        self._decided: dict[tuple[frozenset[str | tuple[str, ...]], frozenset[str], str | None], tuple[str, ...]] = {}
         self._phrase_scans = tuple((phrase, _phrase_regex(phrase)) for phrase in sorted(phrases))
 
     @classmethod
@@ -128,6 +131,24 @@ class Categoriser:
                 located = scan.search(text_norm, start + 1)  # phrases may overlap: look again just after
         tags = frozenset(hashtags)
         channel = username.lstrip("@").casefold() if username else None
+        if self._all_plain:
+            # Plain queries are decided by the words and phrases found, the hashtags and the
+            # channel alone, and posts share few combinations of those (most find nothing):
+            # a dict lookup instead of a call per category
+            decided = self._decided
+            key = (frozenset(found), tags, channel)
+            names = decided.get(key)
+            if names is None:
+                if len(decided) >= _DECIDED_MAX:
+                    decided.clear()
+                names = decided[key] = self._decide(found, tags, channel, text_norm, language)
+            return names
+        return self._decide(found, tags, channel, text_norm, language)
+
+    def _decide(
+        self, found: Found, tags: frozenset[str], channel: str | None, text_norm: str, language: str | None
+    ) -> tuple[str, ...]:
+        """The categories of a post whose words and phrases ``found`` the plain queries ask."""
         doc: MatchDoc | None = None
         out = []
         for (name, query), test in zip(self._categories, self._tests, strict=True):
@@ -176,6 +197,7 @@ class Categoriser:
 
 _NO_WORDS: frozenset[str] = frozenset()
 _FORM_WORDS_MAX = 32_768  # as the piece caches of bot.core.normalise: repeats come close together
+_DECIDED_MAX = 32_768
 _NEWS = Verdict(section=None, news=True)
 _NOT_NEWS = Verdict(section=None, news=False)
 

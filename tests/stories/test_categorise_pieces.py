@@ -1,6 +1,7 @@
-"""Categories read piece by piece (``Categoriser.categories_of(..., forms=...)``) are those
-of the one regex scan over the whole normalised text they replace, a frozen copy of which
-is kept here: over the labelled pairs, the bundled exports, the bench's generated posts,
+"""Categories read piece by piece (``Categoriser.categories_of(..., forms=...)``) and
+remembered per combination of what was found are those of the one regex scan over the
+whole normalised text they replace (a frozen copy of it is kept here) and those of asking
+each query of the post's MatchDoc: over the labelled pairs, the bundled exports, the bench's generated posts,
 texts made to catch words inside longer tokens, and generated texts."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.core.normalise import extract_hashtags, join_forms, normalise, piece_forms
 from bot.core.pieces import split_pieces
+from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
 from news_texts import ROOT, pair_and_export_texts
 
@@ -63,9 +65,10 @@ def _check(categoriser: Categoriser, texts: list[str]) -> None:
         assert new_words == _old_words(categoriser, text_norm), text
         tags = extract_hashtags(text)
         for username in (None, "mfa_russia"):
-            assert categoriser.categories_of(text_norm, tags, username, forms=forms) == categoriser.categories_of(
-                text_norm, tags, username
-            ), text
+            got = categoriser.categories_of(text_norm, tags, username, forms=forms)
+            assert got == categoriser.categories_of(text_norm, tags, username), text
+            # and what every query says of the post's MatchDoc (no scan, no cache)
+            assert got == categoriser.categories_for(match_doc(text_norm, tags, username)), text
 
 
 def _bench_texts(n: int) -> list[str]:
