@@ -177,15 +177,15 @@ class RepeatCache:
         """``prepare`` of each post: repeats from the cache, the rest through
         ``prepare_batch`` together (stage by stage: cheaper than one by one)."""
         seen = self._seen
-        keys = list(zip(map(_text_of, posts), map(_hashtags_of, posts), map(_username_of, posts)))
+        keys = list(zip(map(_text_of, posts), map(_hashtags_of, posts), map(_username_of, posts), strict=True))
         if not any(map(seen.__contains__, keys)) and len(set(keys)) == len(keys):
             # No repeat (nearly every batch: the cache hit ~0.15% of the bench's posts): the
             # batch is prepared and remembered by C-level calls, not a Python step a post.
-            made = prepare_batch(posts, self.categoriser, sections=self.sections)
-            seen.update(zip(keys, made))
+            batch = prepare_batch(posts, self.categoriser, sections=self.sections)
+            seen.update(zip(keys, batch, strict=True))
             # the oldest go, as one at a time each before the next key came in
             deque(map(seen.popitem, repeat(False, len(seen) - self.size)), maxlen=0)
-            return made
+            return batch
         out: list[Prepared | None] = []
         new: dict[tuple[str, tuple[str, ...], str | None], list[int]] = {}  # key -> where in out
         for post, key in zip(posts, keys, strict=True):

@@ -216,7 +216,8 @@ def _convert(
         text, links, entity_tags = _text(message)
     except ValueError as e:
         return ImportProblem(label, mid, str(e))
-    hashtags = tuple(dict.fromkeys((*entity_tags, *extract_hashtags(text))))
+    # extract_hashtags gives each tag once already; entity tags (old exports) go first
+    hashtags = tuple(dict.fromkeys((*entity_tags, *extract_hashtags(text)))) if entity_tags else extract_hashtags(text)
     return Post(
         channel_id=header.id,
         message_id=mid,
@@ -226,7 +227,7 @@ def _convert(
         channel_title=header.name,
         edited_at=edited,
         hashtags=hashtags,
-        links=tuple(dict.fromkeys(links)),
+        links=tuple(dict.fromkeys(links)) if links else (),
         media_kind=_media_kind(message),
     )
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from news_texts import ROOT, pair_and_export_texts
 
 from bot.core.normalise import extract_hashtags, join_forms, normalise, piece_forms
 from bot.core.pieces import split_pieces
 from bot.storage.store import match_doc
 from bot.stories.categorise import Categoriser
-from news_texts import ROOT, pair_and_export_texts
 
 CATEGORIES = [
     ("UN", 'UN OR "United Nations"'),  # "un" starts many a longer word
