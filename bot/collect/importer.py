@@ -313,7 +313,8 @@ def _pack(batch: list[Prepared]) -> Packed:
     fingerprints = list(map(_fingerprint_of, batch))
     all_keys = list(map(_keys_of, fingerprints))
     keys = array(_KEY_TYPE)
-    keys.extend(chain.from_iterable(all_keys))  # OverflowError: a key is not a 32-bit unsigned int
+    # from one list: extend() from an iterator grows the array item by item (~40% slower)
+    keys.fromlist(list(chain.from_iterable(all_keys)))  # OverflowError: a key is not a 32-bit unsigned int
     return (list(map(len, all_keys)), _columns(batch, fingerprints), keys.tobytes(), None)
 
 
