@@ -304,7 +304,10 @@ def _column(values: list[Any]) -> Any:
     """``values``, or ``(value,)`` when every one is that value (equal and of its type, so
     what is rebuilt from it is indistinguishable)."""
     first = values[0]
-    if values.count(first) == len(values) and (first is None or set(map(type, values)) == {type(first)}):
+    # (a column that varies mostly differs by its last value: then nothing is counted)
+    if values[-1] == first and values.count(first) == len(values) and (
+        first is None or set(map(type, values)) == {type(first)}
+    ):
         return (first,)
     return values
 
