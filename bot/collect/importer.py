@@ -177,18 +177,10 @@ class RepeatCache:
         """``prepare`` of each post: repeats from the cache, the rest through
         ``prepare_batch`` together (stage by stage: cheaper than one by one)."""
         seen = self._seen
-        keys = list(zip(map(_text_of, posts), map(_hashtags_of, posts), map(_username_of, posts), strict=True))
-        if not any(map(seen.__contains__, keys)) and len(set(keys)) == len(keys):
-            # No repeat (nearly every batch: the cache hit ~0.15% of the bench's posts): the
-            # batch is prepared and remembered by C-level calls, not a Python step a post.
-            batch = prepare_batch(posts, self.categoriser, sections=self.sections)
-            seen.update(zip(keys, batch, strict=True))
-            # the oldest go, as one at a time each before the next key came in
-            deque(map(seen.popitem, repeat(False, len(seen) - self.size)), maxlen=0)
-            return batch
         out: list[Prepared | None] = []
         new: dict[tuple[str, tuple[str, ...], str | None], list[int]] = {}  # key -> where in out
-        for post, key in zip(posts, keys, strict=True):
+        for post in posts:
+            key = (post.text, post.hashtags, post.channel_username)
             known = seen.get(key)
             if known is not None:
                 self.hits += 1
@@ -281,9 +273,6 @@ _prepared_rest = attrgetter(*_PREPARED_REST)
 assert tuple(f.name for f in fields(Fingerprint))[:3] == ("canon", "chash", "keys")
 assert tuple(f.name for f in fields(Prepared))[:3] == ("post", "text_norm", "fingerprint")
 assert len(_POST_FIELDS) > 1 and len(_FINGERPRINT_REST) > 1 and len(_PREPARED_REST) > 1  # attrgetter: tuples
-_text_of = attrgetter("text")
-_hashtags_of = attrgetter("hashtags")
-_username_of = attrgetter("channel_username")
 _post_of = attrgetter("post")
 _text_norm_of = attrgetter("text_norm")
 _fingerprint_of = attrgetter("fingerprint")
