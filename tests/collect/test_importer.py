@@ -480,8 +480,8 @@ def test_a_batch_with_sections_is_the_batch_without_them_each_with_section(sampl
 
 
 def test_repeat_cache_forgets_the_oldest_whether_or_not_a_batch_repeats(sample_export: Path) -> None:
-    """Batches without a repeat are remembered in bulk: the cache then holds the latest
-    ``size`` texts in the order one-at-a-time eviction leaves them, and serves them."""
+    """The cache holds the latest ``size`` distinct texts, oldest first, across batches with
+    and without repeats, and serves exactly those."""
     from dataclasses import replace
 
     from bot.collect.importer import RepeatCache
