@@ -293,7 +293,10 @@ def _column(values: list[Any]) -> Any:
     """``values``, or ``(value,)`` when every one is that value (equal and of its type, so
     what is rebuilt from it is indistinguishable)."""
     first = values[0]
-    if values.count(first) == len(values) and (first is None or set(map(type, values)) == {type(first)}):
+    # (a column that varies mostly differs by its last value: then nothing is counted)
+    if values[-1] == first and values.count(first) == len(values) and (
+        first is None or set(map(type, values)) == {type(first)}
+    ):
         return (first,)
     return values
 
@@ -302,7 +305,8 @@ def _pack(batch: list[Prepared]) -> Packed:
     fingerprints = list(map(_fingerprint_of, batch))
     all_keys = list(map(_keys_of, fingerprints))
     keys = array(_KEY_TYPE)
-    keys.extend(chain.from_iterable(all_keys))  # OverflowError: a key is not a 32-bit unsigned int
+    # from one list: extend() from an iterator grows the array item by item (~40% slower)
+    keys.fromlist(list(chain.from_iterable(all_keys)))  # OverflowError: a key is not a 32-bit unsigned int
     return (list(map(len, all_keys)), _columns(batch, fingerprints), keys.tobytes(), None)
 
 

@@ -48,11 +48,12 @@ _SNOWBALL = {
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``'s language ("en", "ru", "uk", ...), or ``"und"``."""
     sample = text[:_SAMPLE]
-    if sample.isascii() or not has_cyrillic(sample):
+    data = sample.encode("utf-8", "surrogatepass")  # as has_cyrillic encodes it
+    if not _has_cyrillic_bytes(data):
         # No Cyrillic (most English posts): the Latin letters and English words are
         # counted at C speed (bytes.translate) instead of by regular expressions, which
         # were a third of the cost of classifying a long post.
-        return _without_cyrillic(sample)
+        return _without_cyrillic(sample, data)
     cyrillic = sum(map(len, _CYRILLIC.findall(sample)))
     latin = sum(map(len, _LATIN.findall(sample)))
     if cyrillic > latin:
@@ -76,36 +77,46 @@ def has_cyrillic(text: str) -> bool:
     """Whether ``text`` has a character of the Cyrillic block (U+0400-U+04FF), as
     ``_CYRILLIC.search`` says. In UTF-8 those characters, and only they, start with a byte
     0xD0-0xD3: four byte searches at C speed, ~4x faster than the regex's scan."""
-    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate is 3 bytes from 0xED: no match
+    # a lone surrogate is 3 bytes from 0xED: no match
+    return _has_cyrillic_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def _has_cyrillic_bytes(data: bytes) -> bool:
     return b"\xd0" in data or b"\xd1" in data or b"\xd2" in data or b"\xd3" in data
 
 
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _NOT_LETTER = bytes(b for b in range(128) if b not in _ASCII_LETTERS)
+_NOT_ASCII_LETTER = _NOT_LETTER + bytes(range(128, 256))  # UTF-8: no byte of a non-ASCII character
 # \w runs of lower-cased ASCII text, as bytes: everything else becomes a space.
 _WORD_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _TO_WORDS = bytes(b if b in _WORD_CHARS else 32 for b in range(256))
 _ENGLISH_SET = frozenset(w.encode() for w in _ENGLISH_FUNCTION_WORDS)
 # str.split's ASCII whitespace (\t \n \v \f \r, \x1c-\x1f, space) and "?", which stands
 # for any non-ASCII character (a few, such as U+00A0 and U+2009, are whitespace too).
-_WHITESPACE_OR_REPLACED = bytes(b for b in range(128) if chr(b).isspace()) + b"?"
+# str.split's ASCII whitespace (\t \n \v \f \r, \x1c-\x1f, space), "?", and the lead bytes
+# of UTF-8 (0xC0-0xFF: one a non-ASCII character). A non-ASCII character (a few, such as
+# U+00A0 and U+2009, are whitespace) is counted as one possible word break.
+_WHITESPACE_OR_NOT_ASCII = bytes(b for b in range(128) if chr(b).isspace()) + b"?" + bytes(range(0xC0, 0x100))
 
 
-def _without_cyrillic(sample: str) -> str:
-    """``detect_language`` of a sample without Cyrillic letters. The counts are those of
-    _LATIN and _ENGLISH_WORDS (other characters become "?", a word boundary), except that
-    an English word glued to a non-ASCII letter ("theé") counts here and not there."""
-    data = sample.encode("ascii", "replace")
-    latin = len(data.translate(None, _NOT_LETTER))
+def _without_cyrillic(sample: str, data: bytes) -> str:
+    """``detect_language`` of a sample without Cyrillic letters; ``data``: the sample in
+    UTF-8 (surrogates passed). The counts are those of _LATIN and _ENGLISH_WORDS (other
+    characters are word boundaries), except that an English word glued to a non-ASCII
+    letter ("theé") counts here and not there."""
+    # ASCII letters are the same bytes in UTF-8; every byte of a non-ASCII character is
+    # >= 0x80, neither a letter nor a word character (_TO_WORDS makes it a space).
+    latin = len(data.translate(None, _NOT_ASCII_LETTER))
     if latin > 0:
         # The whole words of _ENGLISH_WORDS, counted as its findall counts them.
         english = sum(map(_ENGLISH_SET.__contains__, data.lower().translate(_TO_WORDS).split()))
         # len(sample.split()) is at most 1 + the sample's whitespace characters, and those
-        # are among data's ASCII whitespace and its "?" (every non-ASCII character became
-        # one): counted by one C-level translate, that bound settles nearly every English
+        # are among its ASCII whitespace and its non-ASCII characters (one UTF-8 lead byte
+        # each): counted by one C-level translate, that bound settles nearly every English
         # sample without building its ~50 words (~2 µs); the rest are counted exactly.
         if english >= 2 and (
-            english * 8 > len(data) - len(data.translate(None, _WHITESPACE_OR_REPLACED))
+            english * 8 > len(data) - len(data.translate(None, _WHITESPACE_OR_NOT_ASCII))
             or english * 8 >= len(sample.split())
         ):
             return "en"
@@ -117,7 +128,7 @@ def _without_cyrillic(sample: str) -> str:
 def _cld2(sample: str, *, cyrillic: int, latin: int) -> str:
     try:
         reliable, _, found = pycld2.detect(sample)
-    except pycld2.error:  # text that is not valid UTF-8 (lone surrogates)
+    except (pycld2.error, UnicodeEncodeError):  # text that is not valid UTF-8 (lone surrogates)
         return UNDETERMINED
     code: str = found[0][1]
     if code != "un" and (reliable or len(sample) >= 40):

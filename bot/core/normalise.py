@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import cast
 
 _QUOTES = str.maketrans(
     {
@@ -125,6 +126,13 @@ def normalise_pieces(pieces: list[str]) -> str:
     each piece normalised once per process: normalising works within whitespace-separated
     runs (NFKC composes nothing across a space or line break, links and decorations end at
     whitespace), so the whole is its pieces' forms joined by single spaces."""
+    return join_forms(piece_forms(pieces))
+
+
+def piece_forms(pieces: list[str]) -> list[str]:
+    """Each piece's ``normalise`` (see ``normalise_pieces``), remembered per piece; the same
+    piece gives the same string object each time, so stages that remember something per
+    normalised piece (categories, sections) look it up without hashing it again."""
     known = _PIECE_NORMS.get
     forms = [known(piece) for piece in pieces]
     if None in forms:
@@ -133,6 +141,11 @@ def normalise_pieces(pieces: list[str]) -> str:
         for i, form in enumerate(forms):
             if form is None:
                 forms[i] = _PIECE_NORMS[pieces[i]] = normalise(pieces[i])
+    return cast(list[str], forms)
+
+
+def join_forms(forms: list[str]) -> str:
+    """The normalised text of the pieces whose ``piece_forms`` these are."""
     return " ".join(filter(None, forms))
 
 
@@ -145,5 +158,6 @@ def extract_hashtags(text: str) -> tuple[str, ...]:
     """Hashtags in ``text``, casefolded, without ``#``, first occurrence order, no repeats."""
     if "#" not in text and "\ufe5f" not in text and "\uff03" not in text:  # NFKC folds those two to "#"
         return ()
-    found = (m.group(1).casefold() for m in _HASHTAG.finditer(strip_invisible(unicodedata.normalize("NFKC", text))))
-    return tuple(dict.fromkeys(found))
+    # findall returns the one group's strings at C speed (no match object a hashtag)
+    found = _HASHTAG.findall(strip_invisible(unicodedata.normalize("NFKC", text)))
+    return tuple(dict.fromkeys(map(str.casefold, found)))

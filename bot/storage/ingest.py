@@ -41,14 +41,14 @@ from bot.core.clock import from_iso, to_iso, utcnow
 from bot.core.gcpace import fewer_collections
 from bot.core.language import detect_language, snowball_language
 from bot.core.models import Post
-from bot.core.normalise import extract_hashtags, normalise_pieces
+from bot.core.normalise import extract_hashtags, join_forms, piece_forms
 from bot.core.pieces import split_pieces
 from bot.errors import ImportFormatError
 from bot.storage.db import get_meta, set_meta
 from bot.storage.schema import POST_COLUMNS
 from bot.stories.categorise import Categoriser
 from bot.stories.dedupe import DedupeItem, Fingerprint, Join, StoryIndex, fingerprints
-from bot.stories.sections import majority_section, section_model
+from bot.stories.sections import Verdict, majority_section, section_model
 
 log = logging.getLogger(__name__)
 
@@ -127,36 +127,49 @@ def prepare_batch(posts: Sequence[Post], categoriser: Categoriser, *, sections: 
     # the raw texts' lines and sentences: normalising and name reading are done once per
     # distinct piece (news repeats them), the rest per post
     pieces = list(map(split_pieces, texts))
-    norms = list(map(normalise_pieces, pieces))
+    # each piece's normalised form, which the categories and sections also read piece by piece
+    forms = list(map(piece_forms, pieces))
+    norms = list(map(join_forms, forms))
     # every source extracts the hashtags; this covers any that did not
     hashtags = [post.hashtags if post.hashtags or "#" not in post.text else extract_hashtags(post.text) for post in posts]
     langs = [detect_language(text) if text_norm else None for text, text_norm in zip(texts, norms, strict=True)]
     categories = [
-        categoriser.categories_of(text_norm, tags, post.channel_username, language=snowball_language(lang))
-        for post, text_norm, tags, lang in zip(posts, norms, hashtags, langs, strict=True)
+        categoriser.categories_of(text_norm, tags, post.channel_username, language=snowball_language(lang),
+                                  forms=text_forms)
+        for post, text_norm, text_forms, tags, lang in zip(posts, norms, forms, hashtags, langs, strict=True)
     ]
     made = fingerprints(norms, texts, pieces)
-    items = [
-        Prepared(post, text_norm, printed, tags, found, lang=lang)
-        for post, text_norm, printed, tags, found, lang in zip(posts, norms, made, hashtags, categories, langs,
-                                                                strict=True)
-    ]
-    return [with_section(item, categoriser) for item in items] if sections else items
+    if not sections:
+        return [
+            Prepared(post, text_norm, printed, tags, found, lang=lang)
+            for post, text_norm, printed, tags, found, lang in zip(posts, norms, made, hashtags, categories, langs,
+                                                                    strict=True)
+        ]
+    # the verdicts first, so each Prepared is built once (not again by ``with_section``)
+    verdicts = [categoriser.verdict(text_norm) for text_norm in norms]
+    return list(map(_with_verdict, posts, norms, made, hashtags, categories, langs, verdicts))
 
 
 def with_section(item: Prepared, categoriser: Categoriser) -> Prepared:
     """``item``, from ``prepare(..., sections=False)``, as ``prepare`` would have made it:
     with its built-in section (also last among its categories) and news verdict."""
     verdict = categoriser.verdict(item.text_norm)
-    # Built field by field: dataclasses.replace costs twice as much, and an import's writer
-    # runs this for every post (_PREPARED_FIELDS makes a new field fail here, not vanish).
-    if verdict.section is not None:
-        return Prepared(item.post, item.text_norm, item.fingerprint, item.hashtags,
-                        (*item.categories, verdict.section), item.lang, verdict.news, verdict.section)
-    if verdict.news:
+    if verdict.section is None and verdict.news:
         return item
-    return Prepared(item.post, item.text_norm, item.fingerprint, item.hashtags, item.categories, item.lang, False,
-                    item.section)
+    return _with_verdict(item.post, item.text_norm, item.fingerprint, item.hashtags, item.categories, item.lang,
+                         verdict)
+
+
+def _with_verdict(post: Post, text_norm: str, printed: Fingerprint, hashtags: tuple[str, ...],
+                  categories: tuple[str, ...], lang: str | None, verdict: Verdict) -> Prepared:
+    """The ``Prepared`` of these parts with the built-in section (also last among the
+    categories) and news verdict."""
+    # Built field by field: dataclasses.replace costs twice as much, and an import builds one
+    # for every post (_PREPARED_FIELDS makes a new field fail here, not vanish).
+    if verdict.section is not None:
+        return Prepared(post, text_norm, printed, hashtags, (*categories, verdict.section), lang, verdict.news,
+                        verdict.section)
+    return Prepared(post, text_norm, printed, hashtags, categories, lang, verdict.news, None)
 
 
 _PREPARED_FIELDS = ("post", "text_norm", "fingerprint", "hashtags", "categories", "lang", "news", "section")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bot.core.normalise import words
 from bot.errors import QueryError
@@ -30,7 +30,7 @@ CATEGORY_MAX_TERMS = 100
 class Categoriser:
     """Compiled category queries; raises QueryError naming the first invalid category."""
 
-    __slots__ = ("_categories", "_tests", "_word_scan", "_phrase_scans", "builtin")
+    __slots__ = ("_all_plain", "_categories", "_decided", "_form_words", "_phrase_scans", "_plain_words", "_tests", "_word_scan", "builtin")
 
     def __init__(
         self,
@@ -67,6 +67,14 @@ class Categoriser:
             if test is not None:
                 _collect(query.root, plain_words, phrases)
         self._word_scan = _word_regex(sorted(plain_words, key=lambda w: (-len(w), w)))
+        self._plain_words = frozenset(plain_words)
+        # normalised piece (``bot.core.normalise.piece_forms``) -> the plain words among its
+        # tokens: news repeats its lines and sentences, so most pieces are looked up here
+        # instead of scanned (``categories_of(..., forms=...)``)
+        self._form_words: dict[str, frozenset[str]] = {}
+        self._all_plain = None not in self._tests
+        # (words and phrases found, hashtags, channel) -> the categories (``categories_of``)
+        self._decided: dict[tuple[frozenset[str | tuple[str, ...]], frozenset[str], str | None], tuple[str, ...]] = {}
         self._phrase_scans = tuple((phrase, _phrase_regex(phrase)) for phrase in sorted(phrases))
 
     @classmethod
@@ -87,15 +95,26 @@ class Categoriser:
         return tuple(name for name, query in self._categories if query.matches(doc))
 
     def categories_of(
-        self, text_norm: str, hashtags: Iterable[str], username: str | None, *, language: str | None = None
+        self,
+        text_norm: str,
+        hashtags: Iterable[str],
+        username: str | None,
+        *,
+        language: str | None = None,
+        forms: Sequence[str] | None = None,
     ) -> tuple[str, ...]:
         """``categories_for(match_doc(text_norm, hashtags, username, language=language))``
         in one regex pass over the text; a MatchDoc is built only for stemmed or prefix
-        queries, which need every word."""
+        queries, which need every word. ``forms``: ``text_norm``'s normalised pieces
+        (``bot.core.normalise.piece_forms``), whose words are then looked up per piece."""
         if not self._categories:
             return ()
         found: set[str | tuple[str, ...]] = set()
-        if self._word_scan is not None:
+        if self._word_scan is None:
+            pass
+        elif forms is not None:
+            found.update(*self._words_of_forms(forms))
+        else:
             # The scan cannot look behind cheaply (that costs it the fast first-character
             # search), so a match that starts inside a longer word is dropped here.
             for m in self._word_scan.finditer(text_norm):
@@ -112,6 +131,24 @@ class Categoriser:
                 located = scan.search(text_norm, start + 1)  # phrases may overlap: look again just after
         tags = frozenset(hashtags)
         channel = username.lstrip("@").casefold() if username else None
+        if self._all_plain:
+            # Plain queries are decided by the words and phrases found, the hashtags and the
+            # channel alone, and posts share few combinations of those (most find nothing):
+            # a dict lookup instead of a call per category
+            decided = self._decided
+            key = (frozenset(found), tags, channel)
+            names = decided.get(key)
+            if names is None:
+                if len(decided) >= _DECIDED_MAX:
+                    decided.clear()
+                names = decided[key] = self._decide(found, tags, channel, text_norm, language)
+            return names
+        return self._decide(found, tags, channel, text_norm, language)
+
+    def _decide(
+        self, found: Found, tags: frozenset[str], channel: str | None, text_norm: str, language: str | None
+    ) -> tuple[str, ...]:
+        """The categories of a post whose words and phrases ``found`` the plain queries ask."""
         doc: MatchDoc | None = None
         out = []
         for (name, query), test in zip(self._categories, self._tests, strict=True):
@@ -124,6 +161,24 @@ class Categoriser:
             if hit:
                 out.append(name)
         return tuple(out)
+
+    def _words_of_forms(self, forms: Sequence[str]) -> list[frozenset[str]]:
+        """The plain words among each form's tokens. The word scan finds a word exactly
+        where it is a whole token (``_word_regex``), and the text's tokens are its forms'
+        tokens (forms are joined by a space), so this finds what the scan finds; but a form
+        seen before (~2 in 3 on news) costs a dict lookup instead of a share of the scan."""
+        cache = self._form_words
+        known = list(map(cache.get, forms))
+        if None in known:
+            if len(cache) >= _FORM_WORDS_MAX:
+                cache.clear()
+            plain = self._plain_words
+            for i, words_found in enumerate(known):
+                if words_found is None:
+                    form = forms[i]
+                    hits = plain.intersection(_TOKEN.findall(form))
+                    known[i] = cache[form] = frozenset(hits) if hits else _NO_WORDS
+        return cast(list[frozenset[str]], known)
 
     def categories_for_story(self, docs: Sequence[MatchDoc]) -> tuple[str, ...]:
         """Names of the categories any of the story's posts belongs to, in config order."""
@@ -140,6 +195,9 @@ class Categoriser:
         return verdict
 
 
+_NO_WORDS: frozenset[str] = frozenset()
+_FORM_WORDS_MAX = 32_768  # as the piece caches of bot.core.normalise: repeats come close together
+_DECIDED_MAX = 32_768
 _NEWS = Verdict(section=None, news=True)
 _NOT_NEWS = Verdict(section=None, news=False)
 

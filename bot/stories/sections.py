@@ -186,7 +186,7 @@ class SectionModel:
         self._packed = {f: _pack(w) + _ONE_FEATURE for f, w in self.weights.items()}
         # chunk -> packed sum of its known features' weights and their count: news
         # vocabulary repeats, so a post costs one dict lookup per chunk.
-        self._chunk_cache: dict[str, int] = {}
+        self._chunk_cache = _ChunkWeights(self)
 
     @classmethod
     def from_json(cls, text: str) -> SectionModel:
@@ -221,15 +221,9 @@ class SectionModel:
         # A set, not dict.fromkeys (4x costlier): the sums are of integers, so their order
         # cannot change a score.
         distinct = set(chunks)
-        cache = self._chunk_cache
-        new = distinct.difference(cache)  # at C speed; most posts have a chunk or two not seen before
-        if new:
-            if len(cache) + len(new) > self.MAX_CACHED_CHUNKS:
-                cache.clear()
-                new = distinct
-            for chunk in new:
-                cache[chunk] = self._chunk_weights(chunk)
-        total = sum(map(cache.__getitem__, distinct))  # no Python loop
+        # no Python loop: a chunk not seen before (most posts have one or two) is weighed
+        # by the cache's __missing__, within the same C-level map
+        total = sum(map(self._chunk_cache.__getitem__, distinct))
         for mark in _shape(text_norm, len(chunks)):
             total += self._packed.get(mark, 0)
         offset = (total >> _COUNT_SHIFT) * LANE_OFFSET
@@ -251,6 +245,25 @@ class SectionModel:
         if label == NOT_NEWS:
             return _NOT_NEWS
         return _NEWS_IN.get(label, _NO_TEXT)  # "Other": news in no section
+
+
+class _ChunkWeights(dict[str, int]):
+    """The model's chunk -> packed weights cache, filling itself: a lookup that misses
+    weighs the chunk (``SectionModel._chunk_weights``), emptying the cache first when it
+    holds MAX_CACHED_CHUNKS. Finding the chunks not seen before by a set difference ahead
+    of every sum cost ~1.5 µs a post; a dict only looks for __missing__ on a miss."""
+
+    __slots__ = ("_model",)
+
+    def __init__(self, model: SectionModel) -> None:
+        super().__init__()
+        self._model = model
+
+    def __missing__(self, chunk: str) -> int:
+        if len(self) >= self._model.MAX_CACHED_CHUNKS:
+            self.clear()
+        weight = self[chunk] = self._model._chunk_weights(chunk)
+        return weight
 
 
 def _pack(weights: Sequence[float]) -> int:

@@ -454,3 +454,52 @@ def test_names_and_keys_are_the_posts_own_whatever_the_order_or_worker_count(tmp
             db.close()
         assert stored[order[0].stem, 1] == stored[order[0].stem, None]
         assert stored[order[0].stem, 2] == stored[order[0].stem, None]
+
+
+def test_a_batch_with_sections_is_the_batch_without_them_each_with_section(sample_export: Path) -> None:
+    """``prepare_batch`` builds each Prepared once with its verdict; that is what adding the
+    section afterwards (``with_section``, the writer's way) gives, for news, not-news and
+    posts in no section, with the built-in sections on and off."""
+    from dataclasses import replace
+
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare_batch, with_section
+    from bot.stories.categorise import Categoriser
+
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    adverts = ["Скидка 50% на все курсы! Успейте купить сегодня, промокод SALE", "Big sale! Buy now, 50% off, use code SAVE50",
+               "", "🔥"]
+    posts += [replace(posts[0], message_id=90_000 + i, text=text) for i, text in enumerate(adverts)]
+    for builtin in (True, False):
+        categoriser = Categoriser.from_config(replace(CONFIG, builtin_categories=builtin))
+        made = prepare_batch(posts, categoriser)
+        assert made == [with_section(item, categoriser) for item in prepare_batch(posts, categoriser, sections=False)]
+        assert any(not item.news for item in made) and any(item.news and item.section is None for item in made)
+        assert any(item.section for item in made) == builtin
+
+
+def test_repeat_cache_forgets_the_oldest_whether_or_not_a_batch_repeats(sample_export: Path) -> None:
+    """The cache holds the latest ``size`` distinct texts, oldest first, across batches with
+    and without repeats, and serves exactly those."""
+    from dataclasses import replace
+
+    from bot.collect.importer import RepeatCache
+    from bot.core.models import Post
+    from bot.sources.export import read_export
+    from bot.storage.ingest import prepare
+    from bot.stories.categorise import Categoriser
+
+    categoriser = Categoriser.from_config(CONFIG)
+    posts = [p for p in read_export(sample_export, username="mfa_russia") if isinstance(p, Post)]
+    distinct = list({p.text: p for p in posts}.values())
+    assert len(distinct) >= 12
+    cache = RepeatCache(categoriser, size=5)
+    cache.prepare_batch(distinct[:3])  # room for all
+    cache.prepare_batch(distinct[3:10])  # no repeat: remembered in bulk, the oldest 5 go
+    assert [key[0] for key in cache._seen] == [p.text for p in distinct[5:10]]
+    assert cache.hits == 0
+    again = [replace(distinct[9], message_id=70_000), distinct[10], replace(distinct[4], message_id=70_001)]
+    assert cache.prepare_batch(again) == [prepare(p, categoriser) for p in again]
+    assert cache.hits == 1  # distinct[9] was still there, distinct[4] was not
+    assert [key[0] for key in cache._seen] == [p.text for p in (*distinct[7:11], distinct[4])]

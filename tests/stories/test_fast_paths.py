@@ -435,8 +435,15 @@ def _old_without_cyrillic(sample: str) -> str:
 # the whitespace str.split knows, ASCII and not, and English function words to cross the bound
 _SPACED_PIECES = st.one_of(_PIECES, st.sampled_from([
     "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x85", "\u1680", "\u2009", "\u2028", "\u3000", "\u202f",
-    "the ", "of the ", "and ", " to", "is", "?", "théthe", "the\u00a0the", "это ",
+    "the ", "of the ", "and ", " to", "is", "?", "théthe", "the\u00a0the", "это ", "\ud800", "🔥", "Ünter", "ﬁ",
 ]))
+
+
+def _new_without_cyrillic(sample: str) -> str:
+    """``_without_cyrillic`` as ``detect_language`` calls it (the sample's UTF-8 passed in)."""
+    from bot.core import language
+
+    return language._without_cyrillic(sample, sample.encode("utf-8", "surrogatepass"))
 
 
 def test_language_without_cyrillic_is_decided_as_before() -> None:
@@ -444,8 +451,9 @@ def test_language_without_cyrillic_is_decided_as_before() -> None:
 
     samples = [text[: language._SAMPLE] for text in (*corpus(), *_bench_texts())]
     samples = [s for s in samples if not language.has_cyrillic(s)]
-    assert len(samples) > 3000 and sum(language._without_cyrillic(s) == "en" for s in samples) > 1000
-    assert [language._without_cyrillic(s) for s in samples] == [_old_without_cyrillic(s) for s in samples]
+    assert len(samples) > 3000 and sum(_new_without_cyrillic(s) == "en" for s in samples) > 1000
+    assert [_new_without_cyrillic(s) for s in samples] == [_old_without_cyrillic(s) for s in samples]
+    assert [language.detect_language(s) for s in samples] == [_old_without_cyrillic(s) for s in samples]
 
 
 @settings(max_examples=400)
@@ -455,4 +463,14 @@ def test_language_without_cyrillic_is_decided_as_before_on_generated_texts(text:
 
     sample = text[: language._SAMPLE]
     if not language.has_cyrillic(sample):
-        assert language._without_cyrillic(sample) == _old_without_cyrillic(sample)
+        assert _new_without_cyrillic(sample) == _old_without_cyrillic(sample)
+        assert language.detect_language(sample) == _old_without_cyrillic(sample)
+
+
+def test_a_lone_surrogate_is_undetermined_not_an_error() -> None:
+    """JSON may escape half a surrogate pair ("\\ud800"); CLD2 cannot encode it (it raised a
+    UnicodeEncodeError through the import before): no language, and no crash."""
+    from bot.core.language import UNDETERMINED, detect_language
+
+    assert detect_language("Lavrov\ud800") == UNDETERMINED
+    assert detect_language("Лавров провёл переговоры\ud800") == "ru"
