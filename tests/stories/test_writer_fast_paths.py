@@ -149,6 +149,12 @@ def test_number_guard_reads_the_same_numbers():
     assert different == []
 
 
+def test_signature_words_are_the_regex_words():
+    # the bigram signature's words (``_tokens``: the ASCII path translates the text's bytes)
+    different = [t for t in NORMS if dedupe._tokens(t) != re.findall(r"\w+", t)]
+    assert different == []
+
+
 def test_facts_conflict_is_the_set_version():
     facts = sorted({reference_facts_of(t) for t in NORMS}, key=sorted)[:400]
     pairs = [(a, b) for a in facts for b in facts[:60]]
