@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.text import ascii_bytes_table, esc, esc_attr, merge_spans, shorten, telegram_length, utf16_len, visible_text
+from bot.core.text import (
+    ascii_bytes_table,
+    esc,
+    esc_attr,
+    merge_spans,
+    shorten,
+    telegram_length,
+    utf16_len,
+    visible_text,
+)
 
 
 def test_utf16_len_counts_astral_characters_twice() -> None:
