@@ -571,7 +571,7 @@ class _Probe:
     """What ``find`` and then ``add`` derive from one new post; the signature only if a
     candidate passes the number guard."""
 
-    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_facts", "_gist")
+    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_facts", "_gist", "live_keys")
 
     def __init__(self, item: DedupeItem) -> None:
         self.item = item
@@ -589,6 +589,9 @@ class _Probe:
         self._gist: Gist | None = None
         self._numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self._sig: _Signature | None = None
+        # ``find``'s keys that are not saturated, with the index's saturation count then (see
+        # StoryIndex._live_keys)
+        self.live_keys: tuple[int, Sequence[int]] | None = None
 
     @property
     def keys(self) -> Sequence[int]:
@@ -732,6 +735,7 @@ class StoryIndex:
         # for a ``discard`` that never comes was a tenth of ``add``
         self._saturated: Counter[int] = Counter()
         self._counting = False
+        self._saturations = 0  # how often a key joined or left ``_saturated``: see _live_keys
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
@@ -801,7 +805,7 @@ class StoryIndex:
 
         # 3. similarity / containment among candidates that share a key
         postings = self._postings
-        common = postings.keys() & probe.keys
+        common = postings.keys() & self._live_keys(probe)
         if not common:
             return None  # most new stories end here, having built no bigram set
         # A key few posts share says more than one many share: rank by summed rarity.
@@ -964,7 +968,9 @@ class StoryIndex:
                 entry.canon, entry.numbers = copy.canon, copy.numbers
             else:
                 entry.canon, entry.numbers = probe.canon, numbers
-                self._anchor(probe.keys, entry)
+                live = probe.live_keys
+                # find's filtering still holds if no key joined or left the saturated ones since
+                self._anchor(probe.keys, entry, live[1] if live is not None and live[0] == self._saturations else None)
                 entry.anchored = True
             _bag_add(self._by_hash, probe.chash, entry)
         self._entries[item.key] = entry
@@ -984,15 +990,32 @@ class StoryIndex:
         known = _NAMES.setdefault
         return tuple(map(known, entities, entities))
 
+    def _live_keys(self, probe: _Probe) -> Sequence[int]:
+        """The probe's keys that are not saturated, in order: the only ones ``postings`` can
+        have (a key is in one of the two or neither), found in ``_saturated`` (a few thousand
+        keys, in the processor's cache) rather than looked up in ``_postings`` (hundreds of
+        thousands: a cache miss each), and kept for ``add``'s ``_anchor`` of the same post,
+        which would filter them again. Four in five of a post's keys are saturated in the
+        bench's import."""
+        saturated = self._saturated
+        if not saturated:
+            return probe.keys
+        live = list(filterfalse(saturated.__contains__, probe.keys))
+        probe.live_keys = (self._saturations, live)
+        return live
+
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
             return entry
         return None
 
-    def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
+    def _anchor(self, keys: Sequence[int], entry: _Entry, live: Sequence[int] | None = None) -> None:
+        """Index ``entry`` under ``keys``; ``live``: those of them not saturated now, if known."""
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
-        if saturated:
+        if live is not None and not self._counting:
+            keys = live
+        elif saturated:
             # Most of a post's keys are boilerplate dropped already (four in five in the
             # bench's import): count those in C (once counting: see __init__), and walk only
             # the rest. Counts commute, and a key saturated by this very call is counted by the
@@ -1016,6 +1039,7 @@ class StoryIndex:
                 # boilerplate: stop paying memory and lookup time for it
                 del postings[h]
                 saturated[h] = POSTING_CAP + 1
+                self._saturations += 1
 
     def _count_saturated(self) -> None:
         """Start counting saturated keys: each one's occurrences among the anchored posts'
@@ -1033,6 +1057,7 @@ class StoryIndex:
         saturated.clear()
         saturated.update(counts)
         self._counting = True
+        self._saturations += 1
 
     def _unanchor(self, keys: list[int], entry: _Entry) -> None:
         saturated = self._saturated
@@ -1044,6 +1069,7 @@ class StoryIndex:
                 saturated[h] = count - 1
             else:
                 del saturated[h]
+                self._saturations += 1
 
     def discard(self, key: tuple[int, int]) -> None:
         """Forget a post; unknown keys are ignored."""
