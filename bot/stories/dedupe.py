@@ -756,7 +756,8 @@ class StoryIndex:
 
     def _probe_of(self, item: DedupeItem) -> _Probe:
         probe = self._probe
-        if probe is None or not (probe.item is item or probe.item == item):
+        # (find's item is a new one, with another key: no dataclass comparison for it)
+        if probe is None or not (probe.item is item or (probe.item.key == item.key and probe.item == item)):
             probe = self._probe = _Probe(item)
         return probe
 
