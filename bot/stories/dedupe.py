@@ -546,9 +546,11 @@ _COPY = Join("copy")
 class _Entry:
     """One indexed post. ``canon`` (its canonical text, from which its keys and signature
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
-    with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys."""
+    with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys.
+    ``copied``: other entries were filed under its hash since it was added (False: its hash's
+    bag is the entry itself, so ``find`` skips it out of the window without the bag)."""
 
-    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "entities", "facts", "gist")
+    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "copied", "entities", "facts", "gist")
 
     def __init__(self, key: tuple[int, int], ts: float, story: int, origin: tuple[int, int] | None) -> None:
         self.key = key
@@ -560,6 +562,7 @@ class _Entry:
         self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
+        self.copied = False
         # its names (``entities_of``) as a tuple: a seventh of a set's memory; made a set again
         # for the rare comparison that needs one
         self.entities: tuple[str, ...] = ()
@@ -861,7 +864,10 @@ class StoryIndex:
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range (most
-                # posts have none: their hash's bag is the entry itself)
+                # posts have none: their hash's bag is the entry itself, which ``copied`` tells
+                # without a look-up in the big table of hashes)
+                if not entry.copied:
+                    continue
                 copies = by_hash.get(entry.chash)  # type: ignore[arg-type]  # indexed: chash set
                 if copies is entry or copies is None:
                     continue
@@ -964,6 +970,8 @@ class StoryIndex:
             numbers = probe._numbers
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
+                # (a bag of several entries: each was marked as it joined, or as it was alone)
+                entry.copied = copy.copied = True
                 if copy.numbers is False:
                     copy.numbers = numbers
                 entry.canon, entry.numbers = copy.canon, copy.numbers
