@@ -827,6 +827,7 @@ for _name, _forms in zip(
     for _form in [_name, *_forms.split()]:
         _MONTH_FORMS[_form] = "=" + _name
 _MONTH_WORDS = frozenset(_MONTH_FORMS)
+_MONTH_FACTS = {word: ("month", form[1:]) for word, form in _MONTH_FORMS.items()}  # made once, not per text
 _ENGLISH_MONTHS = tuple(sorted(w for w in _MONTH_WORDS if w.isascii() and w != "may"))  # see _MAY for "may"
 
 
@@ -865,7 +866,7 @@ def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
     words = _ascii_months(text_norm) if text_norm.isascii() else set(_WORD.findall(text_norm)) & _MONTH_WORDS
     words.discard("may")  # counted by _typed_numbers, next to a number only
     if words:
-        found = found | {("month", _MONTH_FORMS[word][1:]) for word in words}
+        found = found.union(map(_MONTH_FACTS.__getitem__, words))
     return found
 
 
