@@ -78,3 +78,17 @@ def literal_alternation(words: Iterable[str]) -> str:
         return "(?:" + "|".join(branches) + ("|" if "" in node else "") + ")"
 
     return written(trie)
+
+
+def ascii_bytes_table(mapping: dict[str, str]) -> bytes:
+    """A ``bytes.translate`` table doing what ``str.translate(str.maketrans(mapping))`` does
+    to ASCII text (each key and value one ASCII character; others map to themselves), for
+    ``text.encode().translate(table).decode()``. ``str.translate`` with a dict looks every
+    distinct character of a text up and raises a KeyError inside for each one it does not
+    map: ~3 µs for a 300-character post, where the bytes detour costs ~0.6 µs."""
+    table = bytearray(range(256))
+    for char, replacement in mapping.items():
+        if not (char.isascii() and replacement.isascii() and len(char) == len(replacement) == 1):
+            raise ValueError(f"ascii_bytes_table maps one ASCII character to one: {char!r} -> {replacement!r}")
+        table[ord(char)] = ord(replacement)
+    return bytes(table)

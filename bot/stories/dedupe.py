@@ -63,6 +63,7 @@ from itertools import compress, filterfalse
 from typing import Literal
 from zlib import crc32
 
+from bot.core.text import ascii_bytes_table
 from bot.stories.similarity import (
     DEFAULT_THRESHOLD,
     MAX_GAP_HOURS,
@@ -206,14 +207,15 @@ _NEGATION_IDS = frozenset(map(hash, _NEGATIONS))  # first occurrence, as in name
 
 _TOKEN = re.compile(r"\w+")
 # For ASCII text, mapping every non-word character to a space and splitting gives the same
-# tokens as ``_TOKEN.findall`` at a third of the cost (str.translate has an ASCII fast path).
-_ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not re.match(r"[\w\s]", c)})
+# tokens as ``_TOKEN.findall`` at a third of the cost; the mapping runs over the text's bytes
+# (``ascii_bytes_table``: a quarter of ``str.translate``'s cost, the same characters).
+_ASCII_BREAKS = ascii_bytes_table({c: " " for c in map(chr, range(128)) if not re.match(r"[\w\s]", c)})
 _EMPTY: frozenset[int] = frozenset()
-_ASCII_DIGIT_RUNS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isdigit()})
+_ASCII_DIGIT_RUNS = ascii_bytes_table({c: " " for c in map(chr, range(128)) if not c.isdigit()})
 
 
 def _tokens(text: str) -> list[str]:
-    return text.translate(_ASCII_BREAKS).split() if text.isascii() else _TOKEN.findall(text)
+    return text.encode().translate(_ASCII_BREAKS).decode().split() if text.isascii() else _TOKEN.findall(text)
 
 
 def _numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
@@ -222,7 +224,7 @@ def _numbers(canon: str) -> frozenset[int | tuple[int, int]] | None:
     (Digits are word characters, so these are exactly the digit runs of the tokens.)"""
     # ASCII (most posts): digits kept, everything else a space, split: the same runs as
     # the regex (\d is 0-9 there) for a fraction of its cost
-    digits = canon.translate(_ASCII_DIGIT_RUNS).split() if canon.isascii() else _DIGITS.findall(canon)
+    digits = canon.encode().translate(_ASCII_DIGIT_RUNS).decode().split() if canon.isascii() else _DIGITS.findall(canon)
     if not digits:
         return None
     try:
@@ -544,9 +546,11 @@ _COPY = Join("copy")
 class _Entry:
     """One indexed post. ``canon`` (its canonical text, from which its keys and signature
     are derived again when needed: cheaper to keep than either) and ``numbers`` are shared
-    with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys."""
+    with the post's exact copies (``numbers`` is False until first needed); ``anchored`` is set on the one copy indexed under the keys.
+    ``copied``: other entries were filed under its hash since it was added (False: its hash's
+    bag is the entry itself, so ``find`` skips it out of the window without the bag)."""
 
-    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "entities", "facts", "gist")
+    __slots__ = ("key", "ts", "story", "chash", "canon", "numbers", "origin", "anchored", "copied", "entities", "facts", "gist")
 
     def __init__(self, key: tuple[int, int], ts: float, story: int, origin: tuple[int, int] | None) -> None:
         self.key = key
@@ -558,6 +562,7 @@ class _Entry:
         self.numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self.origin = origin
         self.anchored = False
+        self.copied = False
         # its names (``entities_of``) as a tuple: a seventh of a set's memory; made a set again
         # for the rare comparison that needs one
         self.entities: tuple[str, ...] = ()
@@ -569,7 +574,7 @@ class _Probe:
     """What ``find`` and then ``add`` derive from one new post; the signature only if a
     candidate passes the number guard."""
 
-    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_facts", "_gist")
+    __slots__ = ("item", "canon", "chash", "_keys", "_numbers", "_sig", "entities", "_facts", "_gist", "live_keys")
 
     def __init__(self, item: DedupeItem) -> None:
         self.item = item
@@ -587,6 +592,9 @@ class _Probe:
         self._gist: Gist | None = None
         self._numbers: frozenset[int | tuple[int, int]] | None | Literal[False] = False
         self._sig: _Signature | None = None
+        # ``find``'s keys that are not saturated, with the index's saturation count then (see
+        # StoryIndex._live_keys)
+        self.live_keys: tuple[int, Sequence[int]] | None = None
 
     @property
     def keys(self) -> Sequence[int]:
@@ -640,6 +648,13 @@ def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str
         _FACTS.clear()  # the recent facts: starting over costs nothing but sharing
     known = _FACTS.setdefault
     return frozenset(map(known, facts, facts))
+
+
+def _names_differ(a: frozenset[str], b: frozenset[str]) -> bool:
+    """``names_conflict(a, b)``, which needs a name on each side that the other lacks: none
+    when one text's names are among the other's (light edits mostly keep every name), told
+    by two subset checks instead of both texts' strong names."""
+    return not (a <= b or b <= a) and names_conflict(a, b)
 
 
 def _timestamp(when: datetime) -> float:
@@ -730,6 +745,7 @@ class StoryIndex:
         # for a ``discard`` that never comes was a tenth of ``add``
         self._saturated: Counter[int] = Counter()
         self._counting = False
+        self._saturations = 0  # how often a key joined or left ``_saturated``: see _live_keys
         self._origins: dict[tuple[int, int], _Entry | list[_Entry]] = {}  # forwarded key → forwards
         # ingest calls find(item) then add(item, ...): derive from the text once
         self._probe: _Probe | None = None
@@ -750,7 +766,8 @@ class StoryIndex:
 
     def _probe_of(self, item: DedupeItem) -> _Probe:
         probe = self._probe
-        if probe is None or not (probe.item is item or probe.item == item):
+        # (find's item is a new one, with another key: no dataclass comparison for it)
+        if probe is None or not (probe.item is item or (probe.item.key == item.key and probe.item == item)):
             probe = self._probe = _Probe(item)
         return probe
 
@@ -799,7 +816,7 @@ class StoryIndex:
 
         # 3. similarity / containment among candidates that share a key
         postings = self._postings
-        common = postings.keys() & probe.keys
+        common = postings.keys() & self._live_keys(probe)
         if not common:
             return None  # most new stories end here, having built no bigram set
         # A key few posts share says more than one many share: rank by summed rarity.
@@ -854,7 +871,10 @@ class StoryIndex:
         for entry in candidates:
             if abs(entry.ts - ts) > window:
                 # the indexed copy is too old or new; an exact copy of it may be in range (most
-                # posts have none: their hash's bag is the entry itself)
+                # posts have none: their hash's bag is the entry itself, which ``copied`` tells
+                # without a look-up in the big table of hashes)
+                if not entry.copied:
+                    continue
                 copies = by_hash.get(entry.chash)  # type: ignore[arg-type]  # indexed: chash set
                 if copies is entry or copies is None:
                     continue
@@ -871,7 +891,7 @@ class StoryIndex:
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
                 score = _similar(probe.sig, _signature(entry.canon, other), self.similarity, self.containment)
-                if score and names_conflict(probe.entities, frozenset(entry.entities)):
+                if score and _names_differ(probe.entities, frozenset(entry.entities)):
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
@@ -957,12 +977,16 @@ class StoryIndex:
             numbers = probe._numbers
             if copy is not None:
                 # same canonical text: same keys and guards; nothing to derive
+                # (a bag of several entries: each was marked as it joined, or as it was alone)
+                entry.copied = copy.copied = True
                 if copy.numbers is False:
                     copy.numbers = numbers
                 entry.canon, entry.numbers = copy.canon, copy.numbers
             else:
                 entry.canon, entry.numbers = probe.canon, numbers
-                self._anchor(probe.keys, entry)
+                live = probe.live_keys
+                # find's filtering still holds if no key joined or left the saturated ones since
+                self._anchor(probe.keys, entry, live[1] if live is not None and live[0] == self._saturations else None)
                 entry.anchored = True
             _bag_add(self._by_hash, probe.chash, entry)
         self._entries[item.key] = entry
@@ -982,15 +1006,32 @@ class StoryIndex:
         known = _NAMES.setdefault
         return tuple(map(known, entities, entities))
 
+    def _live_keys(self, probe: _Probe) -> Sequence[int]:
+        """The probe's keys that are not saturated, in order: the only ones ``postings`` can
+        have (a key is in one of the two or neither), found in ``_saturated`` (a few thousand
+        keys, in the processor's cache) rather than looked up in ``_postings`` (hundreds of
+        thousands: a cache miss each), and kept for ``add``'s ``_anchor`` of the same post,
+        which would filter them again. Four in five of a post's keys are saturated in the
+        bench's import."""
+        saturated = self._saturated
+        if not saturated:
+            return probe.keys
+        live = list(filterfalse(saturated.__contains__, probe.keys))
+        probe.live_keys = (self._saturations, live)
+        return live
+
     def _any_copy(self, chash: bytes) -> _Entry | None:
         for entry in _bag_values(self._by_hash.get(chash)):
             return entry
         return None
 
-    def _anchor(self, keys: Sequence[int], entry: _Entry) -> None:
+    def _anchor(self, keys: Sequence[int], entry: _Entry, live: Sequence[int] | None = None) -> None:
+        """Index ``entry`` under ``keys``; ``live``: those of them not saturated now, if known."""
         # a key repeated in one post is indexed (and later removed) as often
         postings, saturated = self._postings, self._saturated
-        if saturated:
+        if live is not None and not self._counting:
+            keys = live
+        elif saturated:
             # Most of a post's keys are boilerplate dropped already (four in five in the
             # bench's import): count those in C (once counting: see __init__), and walk only
             # the rest. Counts commute, and a key saturated by this very call is counted by the
@@ -1014,6 +1055,7 @@ class StoryIndex:
                 # boilerplate: stop paying memory and lookup time for it
                 del postings[h]
                 saturated[h] = POSTING_CAP + 1
+                self._saturations += 1
 
     def _count_saturated(self) -> None:
         """Start counting saturated keys: each one's occurrences among the anchored posts'
@@ -1031,6 +1073,7 @@ class StoryIndex:
         saturated.clear()
         saturated.update(counts)
         self._counting = True
+        self._saturations += 1
 
     def _unanchor(self, keys: list[int], entry: _Entry) -> None:
         saturated = self._saturated
@@ -1042,6 +1085,7 @@ class StoryIndex:
                 saturated[h] = count - 1
             else:
                 del saturated[h]
+                self._saturations += 1
 
     def discard(self, key: tuple[int, int]) -> None:
         """Forget a post; unknown keys are ignored."""

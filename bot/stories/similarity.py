@@ -100,7 +100,7 @@ from typing import NamedTuple
 import snowballstemmer
 
 from bot.core.pieces import split_pieces
-from bot.core.text import literal_alternation
+from bot.core.text import ascii_bytes_table, literal_alternation
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -764,10 +764,11 @@ _MAY = re.compile(r"\b\d+\s+may\b|\bmay\s+\d+")
 
 
 _CLOCK = re.compile(r"(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)|(?:1[0-2]|0?\d)\s?[ap]\.?m\b")
-# ASCII texts (most posts) take a fast path: ``str.translate`` has an ASCII fast path, so
-# marking digits and splitting costs a fraction of a regex scan, which tries a match at
-# every character. Outputs are those of the regexes (``\\d`` is exactly 0-9 in ASCII).
-_ASCII_DIGIT_MARKS = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
+# ASCII texts (most posts) take a fast path: marking digits (over the text's bytes, see
+# ``ascii_bytes_table``) and finding the marks costs a fraction of a regex scan, which tries
+# a match at every character. Outputs are those of the regexes (``\\d`` is exactly 0-9 in
+# ASCII), and an ASCII text's bytes are at its characters' positions.
+_ASCII_DIGIT_MARKS = ascii_bytes_table({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
 
 
 def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
@@ -776,13 +777,13 @@ def _typed_numbers(text_norm: str) -> frozenset[tuple[str, str]]:
     found = set()
     if text_norm.isascii():
         # a number starts at a digit: jump from digit to digit instead of scanning
-        marks = text_norm.translate(_ASCII_DIGIT_MARKS)
-        start = marks.find("0")
+        marks = text_norm.encode().translate(_ASCII_DIGIT_MARKS)
+        start = marks.find(b"0")
         while start >= 0:
             match = _NUMBER.match(text_norm, start)
             fact, end = _typed(text_norm, match, start)  # type: ignore[arg-type]  # a digit always starts a number
             found.add(fact)
-            start = marks.find("0", end)
+            start = marks.find(b"0", end)
     elif _DIGIT.search(text_norm):
         end = -1
         for match in _NUMBER.finditer(text_norm):
@@ -826,6 +827,7 @@ for _name, _forms in zip(
     for _form in [_name, *_forms.split()]:
         _MONTH_FORMS[_form] = "=" + _name
 _MONTH_WORDS = frozenset(_MONTH_FORMS)
+_MONTH_FACTS = {word: ("month", form[1:]) for word, form in _MONTH_FORMS.items()}  # made once, not per text
 _ENGLISH_MONTHS = tuple(sorted(w for w in _MONTH_WORDS if w.isascii() and w != "may"))  # see _MAY for "may"
 
 
@@ -864,7 +866,7 @@ def facts_of(text_norm: str) -> frozenset[tuple[str, str]]:
     words = _ascii_months(text_norm) if text_norm.isascii() else set(_WORD.findall(text_norm)) & _MONTH_WORDS
     words.discard("may")  # counted by _typed_numbers, next to a number only
     if words:
-        found = found | {("month", _MONTH_FORMS[word][1:]) for word in words}
+        found = found.union(map(_MONTH_FACTS.__getitem__, words))
     return found
 
 

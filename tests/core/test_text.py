@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.text import esc, esc_attr, merge_spans, shorten, telegram_length, utf16_len, visible_text
+from bot.core.text import (
+    ascii_bytes_table,
+    esc,
+    esc_attr,
+    merge_spans,
+    shorten,
+    telegram_length,
+    utf16_len,
+    visible_text,
+)
 
 
 def test_utf16_len_counts_astral_characters_twice() -> None:
@@ -74,3 +84,17 @@ def test_literal_alternation_is_a_trie() -> None:
     assert literal_alternation(["south korea", "saudi", "south africa", "sa"]) == (
         r"s(?:a(?:udi|)|outh\ (?:africa|korea))"
     )
+
+
+def test_ascii_bytes_table_translates_as_str_translate() -> None:
+    mapping = {c: " " for c in map(chr, range(128)) if not c.isalnum()} | {"7": "0"}
+    table = ascii_bytes_table(mapping)
+    every_ascii = "".join(map(chr, range(128)))
+    for text in ["", every_ascii, "Rates rose 7.5% on 3 May, (2025)_x\t\n\x00\x7f", every_ascii[::-1] * 3]:
+        assert text.encode().translate(table).decode() == text.translate(str.maketrans(mapping))
+
+
+@pytest.mark.parametrize("mapping", [{"é": " "}, {"a": "é"}, {"a": "bc"}])
+def test_ascii_bytes_table_maps_one_ascii_character_to_one(mapping: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="one ASCII character"):
+        ascii_bytes_table(mapping)

@@ -211,3 +211,41 @@ def test_saturated_keys_counted_from_the_first_discard_decide_as_always_counted(
     assert new._counting and unsaturated  # some boilerplate keys dropped back below saturation
     assert _same_postings(new, old)
     assert all(new.story_of(item.key) == old.story_of(item.key) for item in added)
+
+
+@pytest.mark.parametrize("counting", [False, True])
+def test_keys_filtered_by_find_are_indexed_as_before_when_other_posts_come_between(counting: bool) -> None:
+    """``find`` keeps a post's unsaturated keys for ``add``; when other posts are added (and
+    saturate keys the post has) or discarded between the two, the post is indexed as the
+    frozen copy indexes it."""
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def item(number: int, text: str) -> DedupeItem:
+        norm = normalise(text)
+        return DedupeItem(key=(1, number), date=start + timedelta(minutes=number), text_norm=norm, text=text, fingerprint=fingerprint(norm, text))
+
+    shared = "Officials described the arrangement as unprecedented and extraordinary"
+    # every post opens alike (that key saturates first); the shared sentence from the fourth on
+    posts = [item(n, f"Report number {n} about harbour {n * 7919} traffic." + (f" {shared}" if n >= 4 else "")) for n in range(1, 60)]
+    new, old = StoryIndex(), FrozenIndex()
+    for position, post in enumerate(posts[:34]):  # the shared sentence's keys: one post short of saturating
+        for index in (new, old):
+            index.find(post)
+            index.add(post, position + 1)
+    if counting:
+        for index in (new, old):
+            index.discard(posts[0].key)  # the new index counts saturated keys from here on
+    waiting, between = posts[45], posts[34:37]
+    assert _decision(new, waiting) == _decision(old, waiting)  # find: its keys filtered, not yet added
+    kept = new._probe.live_keys if new._probe is not None else None
+    for position, post in enumerate(between):  # these saturate the shared keys meanwhile
+        for index in (new, old):
+            index.find(post)
+            index.add(post, 100 + position)
+    assert kept is not None and kept[0] != new._saturations  # what find kept is out of date
+    for index in (new, old):
+        index.find(waiting)
+        index.add(waiting, 200)
+    assert _same_postings(new, old)
+    later = posts[50]
+    assert _decision(new, later) == _decision(old, later)

@@ -149,6 +149,12 @@ def test_number_guard_reads_the_same_numbers():
     assert different == []
 
 
+def test_signature_words_are_the_regex_words():
+    # the bigram signature's words (``_tokens``: the ASCII path translates the text's bytes)
+    different = [t for t in NORMS if dedupe._tokens(t) != re.findall(r"\w+", t)]
+    assert different == []
+
+
 def test_facts_conflict_is_the_set_version():
     facts = sorted({reference_facts_of(t) for t in NORMS}, key=sorted)[:400]
     pairs = [(a, b) for a in facts for b in facts[:60]]
@@ -275,3 +281,13 @@ def test_retellings_checked_after_word_level_evidence_decide_the_same(similarity
         assert skipped > 0  # the one-pass loop scored retellings the new one skips
     else:
         assert not dedupe.StoryIndex(similarity=similarity_threshold)._rewrite_loses
+
+
+def test_names_differ_is_names_conflict():
+    # the index's subset check before names_conflict: over the corpus's names, with subsets
+    names = sorted({similarity.entities_of(t) for t in TEXTS if t}, key=sorted)[:300]
+    names += [frozenset(list(found)[: len(found) // 2]) for found in names[:100]]
+    pairs = [(a, b) for a in names for b in names[:80]]
+    assert any(similarity.names_conflict(a, b) for a, b in pairs)
+    assert any(a != b and (a < b or b < a) for a, b in pairs)
+    assert [(a, b) for a, b in pairs if dedupe._names_differ(a, b) != similarity.names_conflict(a, b)] == []
