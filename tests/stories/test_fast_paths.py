@@ -340,6 +340,50 @@ def test_names_from_pieces_are_as_before_on_the_bench_texts_with_tiny_caches(mon
     assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
 
 
+# --- canonical: the trailer search over the whole end of the text ---------------------------
+
+
+def _old_canonical(text_norm: str) -> str:
+    from bot.stories import dedupe as D
+
+    text = text_norm.strip()
+    while text and D._TRAILER_HINT.search(text[-D._HINT_SPAN :]):
+        cut = text.rfind(" ", 0, len(text) - D._TRAILER_SPAN) + 1 if len(text) > D._TRAILER_SPAN else 0
+        found = D._TRAILER.search(text, cut)
+        if found is None:
+            break
+        text = text[: found.start()].rstrip()
+    if "/" in text or D._BARE_DOMAIN_HINT.search(text):
+        text = D._SPACES.sub(" ", D._LINK.sub(" ", text)).strip()
+    return text or text_norm.strip()
+
+
+# Ends of posts made of what a trailer is made of: credit words, read-more phrases (the
+# longest ones too), targets, separators alone or glued, long links, several trailers in a row.
+_TRAILER_PARTS = st.sampled_from([
+    "source", "sources", "via", "credit", "from", "photo", "video", "источник", "по материалам", "фото",
+    "read more", "read in full", "read the full statement", "read the full story", "full text", "more details",
+    "details", "subscribe", "follow us", "подробнее", "читать полностью", "полный текст", "подписывайтесь",
+    "here", "здесь", "тут", ":", ".", ":.", "|", ">", "-", ",", ";", "@wire", "@tass.agency", "t.me/x",
+    "t.me/wire/123", "example.com", "example.com/a/b", "news.ru", "https://x.org/" + "a" * 300, "x.com.ua",
+    "said", "the", "talks", "went", "on", "(24141)", "➡️", "👉", "Lavrov", "2025",
+])
+_TRAILER_ENDS = st.lists(_TRAILER_PARTS, max_size=16).map(" ".join)
+
+
+def test_canonical_is_as_before_on_every_text() -> None:
+    texts = [normalise(t) for t in (*corpus(), *_bench_texts())]
+    assert sum(canonical(t) != t.strip() for t in texts) > 500  # trailers and links do occur
+    assert [t for t in texts if canonical(t) != _old_canonical(t)] == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_TEXTS, _TRAILER_ENDS, st.sampled_from([" ", "  ", " : ", "\n", ". ", " - "]))
+def test_canonical_is_as_before_on_generated_trailers(body: str, end: str, glue: str) -> None:
+    for text in (body + glue + end, end, normalise(body + glue + end)):
+        assert canonical(text) == _old_canonical(text)
+
+
 # --- index keys -----------------------------------------------------------------------------
 
 
