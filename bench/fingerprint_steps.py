@@ -1,6 +1,6 @@
 """The reading worker's fingerprint, step by step: CPU µs a post over the bench's posts.
 
-    .venv/bin/python bench/fingerprint_steps.py [--posts 100000] [--repeats 3]
+    .venv/bin/python bench/fingerprint_steps.py [--posts 100000] [--repeats 3] [--tree TREE]
 
 Generates ``bench/ingest.py``'s exports, reads and normalises their posts, then times each
 step ``fingerprints`` takes over a batch (names from the raw text's pieces, the index keys
@@ -8,7 +8,8 @@ of the canonical text, the name keys, the canonical form and its digest) over al
 in batches of 1,000, every cache of those steps emptied first, garbage collector at the
 import's pace. Prints the best of ``--repeats`` for each step and their sum. Names and keys
 are remembered per piece, sentence or name, so the figures depend on the number of posts:
-measure at the import's size. To compare trees, run it in each checkout back to back.
+measure at the import's size. ``--tree``: time another checkout of this repository's code
+(e.g. a worktree of main) instead; run both back to back to compare.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tree", type=Path, help="another checkout whose code is timed")
     args = parser.parse_args()
+    if args.tree is not None:  # before anything of bot is imported
+        sys.path[:0] = [str(args.tree.resolve()), str(args.tree.resolve() / "bench")]
 
     from bot.collect.importer import IMPORT_GC_THRESHOLDS
     from bot.core.normalise import normalise_pieces
@@ -86,7 +90,7 @@ def main() -> None:
         }
         for step, figure in figures.items():
             best[step] = min(best.get(step, figure), figure)
-    print(f"{len(texts):,} posts, CPU µs a post, best of {args.repeats}: " + ", ".join(f"{k} {v:.2f}" for k, v in best.items()) + f"; sum {sum(best.values()):.2f}")
+    print(f"{Path(similarity.__file__).parents[2].name}: {len(texts):,} posts, CPU µs a post, best of {args.repeats}: " + ", ".join(f"{k} {v:.2f}" for k, v in best.items()) + f"; sum {sum(best.values()):.2f}")
 
 
 if __name__ == "__main__":
