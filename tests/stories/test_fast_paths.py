@@ -290,6 +290,100 @@ def test_names_and_normal_form_from_pieces_are_as_before_on_generated_texts(text
     assert normalise_pieces(pieces) == _old_normalise(text)
 
 
+# A piece whose digits all stand alone is read once for every value of them (its digits as
+# zeros); digits glued to a word ("G20", "Q2", "Boeing-737", "O’5", another script's digit
+# next to one) are part of a name and keep the piece apart.
+_DIGIT_PIECES = st.sampled_from([
+    "5", "29", "(24141)", "January 29", "G20", "G7", "Q2", "Q5", "H1", "Boeing-737", "737-MAX", "O’5", "O'5",
+    "٣", "٣5", "5٣", "²", "5²", "_5", "5_", "COVID-19", "1990s", "XVII", "$5", "5%", "t.me/x/123", "U.S. 5",
+    "united states5", "\n", ". ", " ", "Putin", "Lavrov", "said", "the",
+])
+_DIGIT_TEXTS = st.lists(st.one_of(_DIGIT_PIECES, _PIECES), max_size=30).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_DIGIT_TEXTS, st.integers(min_value=0, max_value=9))
+def test_names_of_pieces_with_other_figures_are_as_before(text: str, digit: int) -> None:
+    pieces = split_pieces(text)
+    assert similarity.entities_of_pieces(pieces) == _old_entities_of(text)
+    # the same text with every ASCII digit replaced: read from what its first reading left
+    changed = re.sub("[0-9]", str(digit), text)
+    assert similarity.entities_of_pieces(split_pieces(changed)) == _old_entities_of(changed)
+
+
+def test_a_piece_differing_only_in_standalone_figures_is_read_once(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(similarity, "_PIECE_NAMES", {})  # empty, whatever ran before
+    read: list[str] = []
+    reading = similarity._piece_names
+
+    def counted(piece: str) -> similarity._PieceNames:
+        read.append(piece)
+        return reading(piece)
+
+    monkeypatch.setattr(similarity, "_piece_names", counted)
+    for day in ("01", "17", "29"):
+        text = f"⚡️ Lavrov in Minsk, January {day} #BRICS\nTalks went on. ({day}41)"
+        assert similarity.entities_of(text) == _old_entities_of(text)
+    # each piece once: the title and the numbered line as zeros
+    assert read == ["⚡️ Lavrov in Minsk, January 00 #BRICS", "\nTalks went on.", " (0000)"]
+    for group in ("G20", "G7"):  # a figure inside a word is part of a name: read as it is
+        text = f"Leaders of the {group} met"
+        assert similarity.entities_of(text) == _old_entities_of(text)
+    assert similarity.entities_of("Leaders of the G20 met") != similarity.entities_of("Leaders of the G7 met")
+    assert read[-2:] == ["Leaders of the G20 met", "Leaders of the G7 met"]
+
+
+def test_names_from_pieces_are_as_before_on_the_bench_texts_with_tiny_caches(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(similarity, "_PIECE_NAMES_MAX", 7)
+    monkeypatch.setattr(similarity, "_PIECE_NAMES", {})
+    texts = _bench_texts()
+    assert [t for t in texts if similarity.entities_of_pieces(split_pieces(t)) != _old_entities_of(t)] == []
+
+
+# --- canonical: the trailer search over the whole end of the text ---------------------------
+
+
+def _old_canonical(text_norm: str) -> str:
+    from bot.stories import dedupe as D
+
+    text = text_norm.strip()
+    while text and D._TRAILER_HINT.search(text[-D._HINT_SPAN :]):
+        cut = text.rfind(" ", 0, len(text) - D._TRAILER_SPAN) + 1 if len(text) > D._TRAILER_SPAN else 0
+        found = D._TRAILER.search(text, cut)
+        if found is None:
+            break
+        text = text[: found.start()].rstrip()
+    if "/" in text or D._BARE_DOMAIN_HINT.search(text):
+        text = D._SPACES.sub(" ", D._LINK.sub(" ", text)).strip()
+    return text or text_norm.strip()
+
+
+# Ends of posts made of what a trailer is made of: credit words, read-more phrases (the
+# longest ones too), targets, separators alone or glued, long links, several trailers in a row.
+_TRAILER_PARTS = st.sampled_from([
+    "source", "sources", "via", "credit", "from", "photo", "video", "источник", "по материалам", "фото",
+    "read more", "read in full", "read the full statement", "read the full story", "full text", "more details",
+    "details", "subscribe", "follow us", "подробнее", "читать полностью", "полный текст", "подписывайтесь",
+    "here", "здесь", "тут", ":", ".", ":.", "|", ">", "-", ",", ";", "@wire", "@tass.agency", "t.me/x",
+    "t.me/wire/123", "example.com", "example.com/a/b", "news.ru", "https://x.org/" + "a" * 300, "x.com.ua",
+    "said", "the", "talks", "went", "on", "(24141)", "➡️", "👉", "Lavrov", "2025",
+])
+_TRAILER_ENDS = st.lists(_TRAILER_PARTS, max_size=16).map(" ".join)
+
+
+def test_canonical_is_as_before_on_every_text() -> None:
+    texts = [normalise(t) for t in (*corpus(), *_bench_texts())]
+    assert sum(canonical(t) != t.strip() for t in texts) > 500  # trailers and links do occur
+    assert [t for t in texts if canonical(t) != _old_canonical(t)] == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_TEXTS, _TRAILER_ENDS, st.sampled_from([" ", "  ", " : ", "\n", ". ", " - "]))
+def test_canonical_is_as_before_on_generated_trailers(body: str, end: str, glue: str) -> None:
+    for text in (body + glue + end, end, normalise(body + glue + end)):
+        assert canonical(text) == _old_canonical(text)
+
+
 # --- index keys -----------------------------------------------------------------------------
 
 
