@@ -527,8 +527,9 @@ class Ingestor:
             f"INSERT INTO temp.post_staging ({_POST_COLUMNS}) VALUES ({','.join('?' * len(POST_COLUMNS))})",
             rows.values(),
         )
+        updated = [key for key in rows if key in existing_keys]
         self.db.execute(
-            f"INSERT INTO main.posts ({_POST_COLUMNS}) SELECT {_POST_COLUMNS} FROM temp.post_staging WHERE true "
+            f"INSERT INTO main.posts ({_POST_COLUMNS}) {_STAGED_IN_ROWID_ORDER if updated else _STAGED} "
             "ON CONFLICT(channel_id, message_id) DO UPDATE SET edited_at = excluded.edited_at, "
             "text = excluded.text, text_norm = excluded.text_norm, content_hash = excluded.content_hash, "
             "hashtags = excluded.hashtags, links = excluded.links, media_kind = excluded.media_kind, "
@@ -544,7 +545,6 @@ class Ingestor:
             "INSERT INTO posts_fts (rowid, text_norm) SELECT rowid, text_norm FROM main.posts WHERE rowid > ?",
             [indexed_up_to],
         )
-        updated = [key for key in rows if key in existing_keys]
         if updated:
             self.db.conn.executemany(
                 "DELETE FROM post_hashtags WHERE channel_id = ? AND message_id = ?", updated
@@ -769,6 +769,20 @@ def _post_row(item: Prepared, date: str, edited_at: str | None, categories: str,
         post.forward_channel_id, post.forward_message_id, post.views, post.forwards,
         story_id, categories, now, item.lang, int(item.news), item.section,
     )
+
+
+# The staged rows as the upsert in ``Ingestor._write_posts`` reads them. ``WHERE true``: an
+# upsert's SELECT needs a WHERE (SQLite's parser would take ON CONFLICT for a join's ON).
+_STAGED = f"SELECT {_POST_COLUMNS} FROM temp.post_staging WHERE true"
+# With edits among them, in the stored posts' rowid order (new posts first): each edit's
+# update trigger deletes and re-adds the post in the full-text index, and FTS5 writes out
+# its pending changes whenever a rowid comes below the one before it, so edits in date
+# order cost a segment a post (bench's 4,869 edits: ~90 -> ~30 µs each for the upsert).
+_STAGED_IN_ROWID_ORDER = (
+    f"SELECT {', '.join('s.' + column for column in POST_COLUMNS)} FROM temp.post_staging s "
+    "LEFT JOIN main.posts p ON p.channel_id = s.channel_id AND p.message_id = s.message_id "
+    "WHERE true ORDER BY p.rowid"
+)
 
 
 def _existing_of(row: tuple) -> tuple:

@@ -105,3 +105,30 @@ def test_every_write_path_keeps_the_index_equal_to_a_positional_one(db: Database
     assert ours == _hits(db, "reference_fts", terms)
     assert ours['"harbour"'] == [r[0] for r in db.execute(
         "SELECT rowid FROM posts WHERE text_norm LIKE '%harbour%' ORDER BY rowid")]
+
+
+def test_edits_out_of_rowid_order_with_new_posts_in_one_batch(db: Database) -> None:
+    # Stored channel by channel (as an import stores its files), so date order and rowid order
+    # differ; then one batch edits posts of every channel in date order and adds new ones.
+    ingestor = Ingestor(db, CONFIG)
+    for channel in (1, 2, 3):
+        ingestor.ingest([Post(channel_id=channel, message_id=m, date=T0 + timedelta(minutes=3 * m + channel),
+                              text=f"Ferry {channel} route {m} opens at the northern pier") for m in range(1, 41)])
+    before_max = db.execute("SELECT max(rowid) FROM posts").fetchone()[0]
+    edits = [Post(channel_id=channel, message_id=m, date=T0 + timedelta(minutes=3 * m + channel),
+                  text=f"Lighthouse {channel} keeper {m} retires", edited_at=T0 + timedelta(days=1))
+             for m in range(40, 0, -3) for channel in (3, 1, 2)]
+    new = [Post(channel_id=4, message_id=m, date=T0 + timedelta(minutes=m), text=f"Glacier survey {m} published")
+           for m in range(1, 11)]
+    result = ingestor.ingest(edits + new)
+    assert (result.updated, result.new) == (len(edits), len(new))
+    stored = dict(((c, m), t) for c, m, t in db.execute("SELECT channel_id, message_id, text FROM posts"))
+    assert all(stored[p.key] == p.text for p in edits + new)
+    assert db.execute("SELECT min(rowid) FROM posts WHERE channel_id = 4").fetchone()[0] > before_max
+    db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('integrity-check')")
+    _positional_reference(db)
+    terms = _terms(db)
+    ours = _hits(db, "posts_fts", terms)
+    assert ours == _hits(db, "reference_fts", terms)
+    assert len(ours['"lighthouse"']) == len(edits) and len(ours['"glacier"']) == len(new)
+    assert len(ours['"ferry"']) == 120 - len(edits)
