@@ -92,8 +92,6 @@ _NOT_ASCII_LETTER = _NOT_LETTER + bytes(range(128, 256))  # UTF-8: no byte of a 
 _WORD_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 _TO_WORDS = bytes(b if b in _WORD_CHARS else 32 for b in range(256))
 _ENGLISH_SET = frozenset(w.encode() for w in _ENGLISH_FUNCTION_WORDS)
-# str.split's ASCII whitespace (\t \n \v \f \r, \x1c-\x1f, space) and "?", which stands
-# for any non-ASCII character (a few, such as U+00A0 and U+2009, are whitespace too).
 # str.split's ASCII whitespace (\t \n \v \f \r, \x1c-\x1f, space), "?", and the lead bytes
 # of UTF-8 (0xC0-0xFF: one a non-ASCII character). A non-ASCII character (a few, such as
 # U+00A0 and U+2009, are whitespace) is counted as one possible word break.
