@@ -3,7 +3,7 @@
 Large exports are read and prepared (JSON streaming, normalise, hash, categorise, built-in
 sections: no database needed) in worker processes, one file each in turn, while this
 process dedupes and stores the batches it receives in file order (where the sections are
-added is ``SECTIONS_IN_WORKER``: whichever process has room). Small files are imported in-process: starting
+added is ``SECTIONS_IN_WORKER``: batch by batch, whichever process has room). Small files are imported in-process: starting
 a worker costs more than it saves. Either way the same ``Ingestor`` stores the same
 batches, one transaction each, and the result is identical. Workers die with this process
 (also under SIGKILL), and the resource tracker ``spawn`` starts ends with the worker, so nothing
@@ -391,12 +391,17 @@ def _unpack(packed: Packed, *, categoriser: Categoriser | None = None) -> list[P
 
 # Where a parallel import adds the built-in sections (``bot.stories.sections``, ~15-20 µs a
 # post): with one worker on two cores the wall time is the slower process's CPU time, so
-# they go to the process with room. Before issue 14's third round the reading worker was the
-# slower (100,000 posts, worker / writer CPU: everything there 21.7 / 16.7 s; sections in
-# the writer 18.6 / 18.0 s); since the worker prepares batches stage by stage it is the
-# lighter one (sections in the writer: worker 145-165, writer 195-222 µs a post; in the
-# worker: 161-164 / 176-183). Should the writer get lighter than the worker, move them back.
-SECTIONS_IN_WORKER = True
+# they go to the process with room. True: the worker adds them to every batch; False: this
+# process does. None (the default): batch by batch, the worker adds them while this process
+# has ``SECTIONS_AHEAD`` events or more queued (it is behind, so the worker has room), and
+# leaves them to this process when the queue runs short (this process is waiting). Which
+# process is the lighter depends on the texts, the index's size and the day's code: the
+# worker used to be (sections in the writer: worker 145-165, writer 195-222 µs a post), then
+# after issue 14's fifth round the writer was (all in the worker: worker 129-132, writer
+# 116-121), so a fixed choice idled one of the two cores either way. The result is the same
+# whichever process adds a batch's sections (they depend on its texts alone).
+SECTIONS_IN_WORKER: bool | None = None
+SECTIONS_AHEAD = 4  # events: about two batches (each comes with a progress event)
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_CHECK_SECONDS = 1.0
@@ -438,18 +443,35 @@ def _worker(
     batch_size: int,
     out: Any,
     parent_pid: int,
-    sections: bool = False,
+    sections: bool | None = False,
 ) -> None:
-    """Runs in a worker process: every event goes to ``out``, then ("done", None).
-    ``sections``: add the built-in sections here (see ``SECTIONS_IN_WORKER``)."""
+    """Runs in a worker process: every event goes to ``out``, then ("done", None); a batch
+    goes as (packed batch, whether it has its sections). ``sections``: add the built-in
+    sections here (True), leave them to the importing process (False), or decide batch by
+    batch (None, see ``SECTIONS_IN_WORKER``)."""
     _die_with_parent(parent_pid)
     gc.set_threshold(*IMPORT_GC_THRESHOLDS)  # this process only imports
+    categoriser = Categoriser.from_config(config) if sections is None else None
     try:
-        for kind, payload in _events(paths, config, username=username, batch_size=batch_size, sections=sections):
-            _put(out, (kind, _pack_safely(payload) if kind == "batch" else payload), parent_pid)
+        for kind, payload in _events(paths, config, username=username, batch_size=batch_size,
+                                     sections=bool(sections)):
+            if kind == "batch":
+                sectioned = bool(sections)
+                if categoriser is not None and _importer_is_behind(out):
+                    payload, sectioned = [with_section(item, categoriser) for item in payload], True
+                payload = (_pack_safely(payload), sectioned)
+            _put(out, (kind, payload), parent_pid)
     except Exception as e:  # reported in the parent, which has the logging and the exit code
         _put(out, ("crash", f"{type(e).__name__}: {e}"), parent_pid)
     _put(out, ("done", None), parent_pid)
+
+
+def _importer_is_behind(out: Any) -> bool:
+    """Whether the importing process has ``SECTIONS_AHEAD`` events or more waiting in ``out``."""
+    try:
+        return bool(out.qsize() >= SECTIONS_AHEAD)
+    except NotImplementedError:  # macOS has no sem_getvalue: keep the sections in the worker
+        return True
 
 
 def _events_in_workers(
@@ -460,7 +482,7 @@ def _events_in_workers(
     order, so what is stored, and in which order, is the same for any count."""
     # "spawn": a fresh interpreter, so no SQLite connection or thread state is inherited.
     context = multiprocessing.get_context("spawn")
-    # the sections are added here unless the workers add them
+    # the sections of the batches the workers leave without them are added here
     categoriser = None if SECTIONS_IN_WORKER else Categoriser.from_config(config)
     depth = max(4, _QUEUE_DEPTH // workers)
     channels = [context.Queue(maxsize=depth) for _ in range(workers)]
@@ -484,7 +506,10 @@ def _events_in_workers(
                     raise RuntimeError("a reading worker finished before its files did")
                 if kind == "crash":
                     raise RuntimeError(f"reading the exports failed: {payload}")
-                yield kind, (_unpack(payload, categoriser=categoriser) if kind == "batch" else payload)
+                if kind == "batch":
+                    packed, sectioned = payload
+                    payload = _unpack(packed, categoriser=None if sectioned else categoriser)
+                yield kind, payload
                 if kind in ("end", "broken", "error"):
                     break
     finally:

@@ -87,9 +87,9 @@ def test_several_files_one_broken_the_others_still_import(tmp_path: Path, sample
     assert [r.result.new for r in reports] == [24, 0, 10]
 
 
-@pytest.mark.parametrize("sections_in_worker", [True, False])
+@pytest.mark.parametrize("sections_in_worker", [True, False, None])
 def test_any_number_of_workers_stores_the_same(
-    tmp_path: Path, sample_export: Path, repost_export: Path, sections_in_worker: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_export: Path, repost_export: Path, sections_in_worker: bool | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files dealt to 1, 2 or 3 reading workers are stored exactly as in-process: posts (with
     language, news and section), stories and counts; sections on, so every derived field counts,
@@ -503,3 +503,24 @@ def test_repeat_cache_forgets_the_oldest_whether_or_not_a_batch_repeats(sample_e
     assert cache.prepare_batch(again) == [prepare(p, categoriser) for p in again]
     assert cache.hits == 1  # distinct[9] was still there, distinct[4] was not
     assert [key[0] for key in cache._seen] == [p.text for p in (*distinct[7:11], distinct[4])]
+
+
+def test_the_worker_adds_sections_while_the_importer_has_batches_waiting() -> None:
+    """With ``SECTIONS_IN_WORKER = None`` a worker adds a batch's sections itself only while
+    the importing process has ``SECTIONS_AHEAD`` events or more queued (a real queue)."""
+    import multiprocessing
+
+    from bot.collect.importer import SECTIONS_AHEAD, _importer_is_behind
+
+    out = multiprocessing.get_context("spawn").Queue(maxsize=16)
+    try:
+        assert not _importer_is_behind(out)  # the importer is waiting: it adds them
+        for i in range(SECTIONS_AHEAD - 1):
+            out.put(("progress", i))
+        assert not _importer_is_behind(out)
+        out.put(("progress", SECTIONS_AHEAD))
+        assert _importer_is_behind(out)  # it has work queued: the worker has room
+        out.get(timeout=5)
+        assert not _importer_is_behind(out)
+    finally:
+        out.close()
