@@ -687,13 +687,6 @@ def _shared_facts(facts: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str
     return frozenset(map(known, facts, facts))
 
 
-def _names_differ(a: frozenset[str], b: frozenset[str]) -> bool:
-    """``names_conflict(a, b)``, which needs a name on each side that the other lacks: none
-    when one text's names are among the other's (light edits mostly keep every name), told
-    by two subset checks instead of both texts' strong names."""
-    return not (a <= b or b <= a) and names_conflict(a, b)
-
-
 def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         raise ValueError(f"dedupe needs timezone-aware datetimes, got naive {when.isoformat()}")
@@ -928,7 +921,7 @@ class StoryIndex:
             # the number guard first: it needs no signature, and settles most candidates
             if numbers is None or other is None or numbers <= other or other <= numbers:
                 score = _similar(probe.sig, _signature(entry.canon, other), self.similarity, self.containment)
-                if score and _names_differ(probe.entities, frozenset(entry.entities)):
+                if score and names_conflict(probe.entities, frozenset(entry.entities)):
                     score = 0.0  # the same words about someone else ("WHO" / "UNESCO adopted...")
                 if score:
                     why = Join("similar", round(min(score, 1.0), 3))
