@@ -110,11 +110,9 @@ class Categoriser:
         if not self._categories:
             return ()
         found: set[str | tuple[str, ...]] = set()
-        if self._word_scan is None:
-            pass
-        elif forms is not None:
+        if self._word_scan is not None and forms is not None:
             found.update(*self._words_of_forms(forms))
-        else:
+        elif self._word_scan is not None:
             # The scan cannot look behind cheaply (that costs it the fast first-character
             # search), so a match that starts inside a longer word is dropped here.
             for m in self._word_scan.finditer(text_norm):
