@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
+from bot.core.caches import remember
 from bot.core.normalise import words
 from bot.errors import QueryError
 from bot.query.parser import And, Channel, MatchDoc, Node, Not, Or, Phrase, Query, Tag, Word, parse_query
@@ -137,9 +138,7 @@ class Categoriser:
             key = (frozenset(found), tags, channel)
             names = decided.get(key)
             if names is None:
-                if len(decided) >= _DECIDED_MAX:
-                    decided.clear()
-                names = decided[key] = self._decide(found, tags, channel, text_norm, language)
+                names = remember(decided, key, self._decide(found, tags, channel, text_norm, language), _DECIDED_MAX)
             return names
         return self._decide(found, tags, channel, text_norm, language)
 

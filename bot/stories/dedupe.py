@@ -65,6 +65,7 @@ from itertools import compress, filterfalse
 from typing import Literal
 from zlib import crc32
 
+from bot.core.caches import remember
 from bot.core.text import ascii_bytes_table
 from bot.stories.similarity import (
     ACRONYM,
@@ -499,10 +500,7 @@ def _entity_order(entity: str) -> str:
     else:
         name = entity.lstrip(ACRONYM)
         made = (_TAGS if name[0] == "#" else _SURE) + name
-    if len(_ENTITY_ORDER) >= _ENTITY_ORDER_MAX:
-        _ENTITY_ORDER.clear()
-    _ENTITY_ORDER[entity] = made
-    return made
+    return remember(_ENTITY_ORDER, entity, made, _ENTITY_ORDER_MAX)
 
 
 # an entity's place -> (_stable("\x01" + name), the CRC of "\x02" + name, " " + name as
@@ -514,10 +512,7 @@ _NAME_CRCS_MAX = 100_000
 def _name_crcs(place: str) -> tuple[int, int, bytes]:
     encoded = place[1:].encode()
     made = (crc32(b"\x01" + encoded), crc32(b"\x02" + encoded), b" " + encoded)
-    if len(_NAME_CRCS) >= _NAME_CRCS_MAX:
-        _NAME_CRCS.clear()
-    _NAME_CRCS[place] = made
-    return made
+    return remember(_NAME_CRCS, place, made, _NAME_CRCS_MAX)
 
 
 def fingerprint(text_norm: str, text: str | None = None, *, pieces: list[str] | None = None) -> Fingerprint:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import snowballstemmer
 
+from bot.core.caches import remember
 from bot.core.models import SECTIONS
 
 __all__ = [
@@ -94,10 +95,7 @@ class _WordFeatures:
         "t.me/x"): those of each word in it. Cached by chunk, punctuation included, so the
         regular expression runs once per distinct chunk, not once per post."""
         found = tuple(f for w in _WORD.findall(chunk) for f in self.word(w))
-        if len(self.cache) >= self.MAX_CACHED:
-            self.cache.clear()
-        self.cache[chunk] = found
-        return found
+        return remember(self.cache, chunk, found, self.MAX_CACHED)
 
 
 _word_features = _WordFeatures()
@@ -260,10 +258,7 @@ class _ChunkWeights(dict[str, int]):
         self._model = model
 
     def __missing__(self, chunk: str) -> int:
-        if len(self) >= self._model.MAX_CACHED_CHUNKS:
-            self.clear()
-        weight = self[chunk] = self._model._chunk_weights(chunk)
-        return weight
+        return remember(self, chunk, self._model._chunk_weights(chunk), self._model.MAX_CACHED_CHUNKS)
 
 
 def _pack(weights: Sequence[float]) -> int:

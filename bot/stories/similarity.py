@@ -99,6 +99,7 @@ from typing import NamedTuple
 
 import snowballstemmer
 
+from bot.core.caches import remember
 from bot.core.pieces import split_pieces
 from bot.core.text import ascii_bytes_table, literal_alternation
 
@@ -539,9 +540,7 @@ def _remember_piece(piece: str) -> _PieceNames:
 
 
 def _keep_piece(piece: str, made: _PieceNames) -> None:
-    if len(_PIECE_NAMES) >= _PIECE_NAMES_MAX:
-        _PIECE_NAMES.clear()
-    _PIECE_NAMES[piece] = made
+    remember(_PIECE_NAMES, piece, made, _PIECE_NAMES_MAX)
 
 
 _NONZERO_DIGIT = re.compile("[1-9]")
@@ -671,10 +670,7 @@ def _word_effects(word: str) -> tuple[_Effects, _Effects]:
     inside, opening = _effects(word, False), _effects(word, True)
     if opening == inside:
         opening = inside  # the same object: the caller then skips looking at the word's place
-    if len(_WORD_EFFECTS) >= _WORD_EFFECTS_MAX:
-        _WORD_EFFECTS.clear()
-    _WORD_EFFECTS[word] = (inside, opening)
-    return inside, opening
+    return remember(_WORD_EFFECTS, word, (inside, opening), _WORD_EFFECTS_MAX)
 
 
 _ACRONYM, _SURE, _NAME, _MAYBE = 1, 2, 3, 4
