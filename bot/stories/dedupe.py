@@ -903,9 +903,10 @@ class StoryIndex:
                 copies = by_hash.get(entry.chash)  # type: ignore[arg-type]  # indexed: chash set
                 if copies is entry or copies is None:
                     continue
-                entry = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type, assignment]  # None skipped
-                if entry is None:
+                in_window = self._copy_in_window(entry.chash, ts)  # type: ignore[arg-type]  # indexed: chash set
+                if in_window is None:
                     continue
+                entry = in_window
             if numbers is False:
                 numbers = probe.numbers
             other = entry.numbers
